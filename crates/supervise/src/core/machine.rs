@@ -1,0 +1,840 @@
+//! The pure supervisor: every instance's state machine, groups and shutdown, with time passed in.
+//!
+//! Nothing here performs I/O or reads a clock. Requests and observations come in as method calls
+//! with a monotonic `now`; what must happen in the world comes out as [`Effect`]s, and what
+//! happened comes out as [`Event`]s. The I/O layer ([`crate::Driver`]) executes the effects and
+//! feeds back spawns, exits and the passing of time, so every rule below is tested with a fake
+//! clock and no processes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::types::{
+    Effect, Event, ExitStatus, InstanceId, InstanceInfo, SignalReason, SignalScope, SpawnError,
+    State, Transition,
+};
+use crate::error::{RequestError, SpecError};
+use crate::signal::Signal;
+use crate::spec::{ProgramSpec, RestartPolicy};
+
+/// What happens when a stopping instance's process is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterStop {
+    /// Stay stopped.
+    Stay,
+    /// Start again (a restart request).
+    Restart,
+    /// Disappear (a scale-down).
+    Remove,
+}
+
+#[derive(Debug)]
+struct Instance {
+    state: State,
+    pid: Option<u32>,
+    /// True between an [`Effect::Spawn`] and the report of its outcome.
+    spawn_pending: bool,
+    /// The state before the pending spawn, for the transition event.
+    state_before_spawn: State,
+    started_at: Option<Instant>,
+    retries: u32,
+    starts: u32,
+    last_exit: Option<ExitStatus>,
+    spawn_error: Option<SpawnError>,
+    /// Meaning by state: Starting, the end of the start grace; Backoff, the next attempt;
+    /// Exited, a pending automatic restart; Stopping, when SIGKILL is due.
+    deadline: Option<Instant>,
+    killed: bool,
+    after_stop: AfterStop,
+}
+
+impl Instance {
+    fn new() -> Instance {
+        Instance {
+            state: State::Stopped,
+            pid: None,
+            spawn_pending: false,
+            state_before_spawn: State::Stopped,
+            started_at: None,
+            retries: 0,
+            starts: 0,
+            last_exit: None,
+            spawn_error: None,
+            deadline: None,
+            killed: false,
+            after_stop: AfterStop::Stay,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Group {
+    spec: ProgramSpec,
+    target: u32,
+    /// Whether the group is meant to run: set by start, cleared by stop and shutdown. Automatic
+    /// restarts and scale-ups only start instances of an active group.
+    active: bool,
+    instances: BTreeMap<u32, Instance>,
+}
+
+/// The pure, single-threaded supervisor of any number of independent groups.
+///
+/// Drive it with requests (`start_group`, `stop`, `scale`, `shutdown`...) and observations
+/// (`spawned`, `spawn_failed`, `exited`, `tick`), all given the current monotonic time. After each
+/// call, carry out [`Supervisor::drain_effects`] in order and read [`Supervisor::drain_events`].
+/// Call `tick` no later than [`Supervisor::next_deadline`].
+#[derive(Debug, Default)]
+pub struct Supervisor {
+    groups: Vec<Group>,
+    by_pid: HashMap<u32, InstanceId>,
+    effects: VecDeque<Effect>,
+    events: VecDeque<Event>,
+    shutting_down: bool,
+    shutdown_reported: bool,
+}
+
+/// The outcome of [`Supervisor::exited`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitOwner {
+    /// The pid belonged to this instance.
+    Instance(InstanceId),
+    /// The pid is not one of ours (an adopted orphan, or a process the host spawned itself).
+    Unknown,
+}
+
+impl Supervisor {
+    /// An empty supervisor.
+    pub fn new() -> Supervisor {
+        Supervisor::default()
+    }
+
+    /// Adds a group, stopped. Its instances are created with numbers `1..=spec.instances`.
+    ///
+    /// # Errors
+    /// An invalid spec, a name already in use, or a shutdown in progress.
+    pub fn add_group(&mut self, spec: ProgramSpec) -> Result<(), RequestError> {
+        spec.validate()?;
+        if self.shutting_down {
+            return Err(RequestError::ShuttingDown);
+        }
+        if self.group_index(&spec.name).is_ok() {
+            return Err(RequestError::Spec(SpecError::DuplicateName(spec.name.to_string())));
+        }
+        let instances = (1..=spec.instances).map(|n| (n, Instance::new())).collect();
+        self.groups.push(Group { target: spec.instances, spec, active: false, instances });
+        Ok(())
+    }
+
+    /// The spec of a group.
+    pub fn spec(&self, group: &str) -> Option<&ProgramSpec> {
+        self.groups.iter().find(|g| &*g.spec.name == group).map(|g| &g.spec)
+    }
+
+    /// The names of the groups, in the order they were added.
+    pub fn group_names(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.groups.iter().map(|g| &g.spec.name)
+    }
+
+    /// The target instance count of a group.
+    pub fn target(&self, group: &str) -> Option<u32> {
+        self.groups.iter().find(|g| &*g.spec.name == group).map(|g| g.target)
+    }
+
+    /// The state of one instance.
+    pub fn state(&self, id: &InstanceId) -> Option<State> {
+        self.instance(id).ok().map(|i| i.state)
+    }
+
+    /// The instance that owns a live pid.
+    pub fn owner(&self, pid: u32) -> Option<&InstanceId> {
+        self.by_pid.get(&pid)
+    }
+
+    /// Every live pid with its instance.
+    pub fn live_pids(&self) -> impl Iterator<Item = (u32, &InstanceId)> {
+        self.by_pid.iter().map(|(pid, id)| (*pid, id))
+    }
+
+    /// Whether [`Supervisor::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    /// Whether a shutdown was requested and every instance is down.
+    pub fn is_shutdown_complete(&self) -> bool {
+        self.shutting_down && self.all_down()
+    }
+
+    /// Takes the effects to carry out, oldest first.
+    pub fn drain_effects(&mut self) -> std::collections::vec_deque::Drain<'_, Effect> {
+        self.effects.drain(..)
+    }
+
+    /// Takes the events that happened, oldest first.
+    pub fn drain_events(&mut self) -> std::collections::vec_deque::Drain<'_, Event> {
+        self.events.drain(..)
+    }
+
+    /// The earliest time at which [`Supervisor::tick`] has something to do, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.groups.iter().flat_map(|g| g.instances.values()).filter_map(|i| i.deadline).min()
+    }
+
+    // ----- requests -----
+
+    /// Marks a group active and starts every instance that is stopped or exited.
+    ///
+    /// # Errors
+    /// An unknown group or a shutdown in progress.
+    pub fn start_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let g = self.group_index(group)?;
+        self.groups[g].active = true;
+        let startable: Vec<u32> = self.groups[g]
+            .instances
+            .iter()
+            .filter(|(_, i)| matches!(i.state, State::Stopped | State::Exited | State::Backoff))
+            .map(|(n, _)| *n)
+            .collect();
+        for n in startable {
+            self.begin_spawn(g, n, now);
+        }
+        Ok(())
+    }
+
+    /// Marks a group inactive and stops every instance that runs or waits to run.
+    ///
+    /// # Errors
+    /// An unknown group.
+    pub fn stop_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        let g = self.group_index(group)?;
+        self.groups[g].active = false;
+        let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+        for n in numbers {
+            self.stop_quietly(g, n, now, AfterStop::Stay);
+        }
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Restarts every instance of a group: running ones are stopped and started again, others
+    /// are started. Fatal instances are reset first, since the caller asked for them by name.
+    ///
+    /// # Errors
+    /// An unknown group or a shutdown in progress.
+    pub fn restart_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let g = self.group_index(group)?;
+        self.groups[g].active = true;
+        let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+        for n in numbers {
+            if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                if instance.state == State::Fatal {
+                    instance.state = State::Stopped;
+                    instance.retries = 0;
+                    self.emit_transition(g, n, State::Fatal, now, None, None);
+                }
+            }
+            let id = InstanceId::new(self.groups[g].spec.name.clone(), n);
+            if !self.groups[g].instances[&n].spawn_pending {
+                self.restart(now, &id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one instance that is stopped, exited or in backoff (skipping the rest of the delay).
+    ///
+    /// # Errors
+    /// An unknown instance, a state that does not allow it (fatal needs [`Supervisor::reset`]
+    /// first), or a shutdown in progress.
+    pub fn start(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match instance.state {
+            State::Stopped | State::Exited | State::Backoff => {
+                self.begin_spawn(g, n, now);
+                Ok(())
+            }
+            state => Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" }),
+        }
+    }
+
+    /// Stops one instance: a live process gets the stop signal (SIGKILL follows at the stop
+    /// timeout); a pending retry or restart is cancelled.
+    ///
+    /// # Errors
+    /// An unknown instance, or one that is already stopped, stopping, exited or fatal.
+    pub fn stop(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        let restart_pending = instance.state == State::Exited && instance.deadline.is_some();
+        match instance.state {
+            State::Starting | State::Running | State::Backoff => {}
+            State::Exited if restart_pending => {}
+            state => {
+                return Err(RequestError::NotAllowed { id: id.clone(), state, request: "stop" });
+            }
+        }
+        self.stop_quietly(g, n, now, AfterStop::Stay);
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Restarts one instance: a live one is stopped then started; a stopped, exited or backoff
+    /// one is started at once; a stopping one is started again once it is down.
+    ///
+    /// # Errors
+    /// An unknown instance, a fatal one (reset it first), or a shutdown in progress.
+    pub fn restart(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match instance.state {
+            State::Starting | State::Running => self.begin_stop(g, n, now, AfterStop::Restart),
+            State::Stopping => {
+                if let Some(i) = self.groups[g].instances.get_mut(&n) {
+                    i.after_stop = AfterStop::Restart;
+                }
+            }
+            State::Stopped | State::Exited | State::Backoff => self.begin_spawn(g, n, now),
+            State::Fatal => {
+                return Err(RequestError::NotAllowed {
+                    id: id.clone(),
+                    state: State::Fatal,
+                    request: "restart",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a fatal instance back to stopped, with its retry count cleared.
+    ///
+    /// # Errors
+    /// An unknown instance or one that is not fatal.
+    pub fn reset(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
+        if instance.state != State::Fatal {
+            let state = instance.state;
+            return Err(RequestError::NotAllowed { id: id.clone(), state, request: "reset" });
+        }
+        instance.state = State::Stopped;
+        instance.retries = 0;
+        self.emit_transition(g, n, State::Fatal, now, None, None);
+        Ok(())
+    }
+
+    /// Changes a group's target count. Scaling up creates the next numbers and starts them if the
+    /// group is active; scaling down stops the highest-numbered instances first and removes them
+    /// once they are down.
+    ///
+    /// # Errors
+    /// An unknown group, or a scale-up during shutdown.
+    pub fn scale(&mut self, now: Instant, group: &str, target: u32) -> Result<(), RequestError> {
+        let g = self.group_index(group)?;
+        if target > self.groups[g].target {
+            self.refuse_during_shutdown()?;
+        }
+        self.groups[g].target = target;
+        let active = self.groups[g].active;
+        // Scale down, highest number first.
+        let surplus: Vec<u32> =
+            self.groups[g].instances.keys().rev().copied().filter(|n| *n > target).collect();
+        for n in surplus {
+            let instance = &self.groups[g].instances[&n];
+            if instance.state.has_process() || instance.spawn_pending {
+                self.stop_quietly(g, n, now, AfterStop::Remove);
+            } else {
+                self.remove_instance(g, n);
+            }
+        }
+        // Scale up: instances still stopping from an earlier scale-down come back.
+        for n in 1..=target {
+            match self.groups[g].instances.get_mut(&n) {
+                Some(instance) => {
+                    if instance.after_stop == AfterStop::Remove {
+                        instance.after_stop =
+                            if active { AfterStop::Restart } else { AfterStop::Stay };
+                    }
+                }
+                None => {
+                    self.groups[g].instances.insert(n, Instance::new());
+                    if active {
+                        self.begin_spawn(g, n, now);
+                    }
+                }
+            }
+        }
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Sends a signal to one instance's own process (not its group), e.g. to make it reload.
+    ///
+    /// # Errors
+    /// An unknown instance or one without a live process.
+    pub fn signal(&mut self, id: &InstanceId, signal: Signal) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match (instance.state.has_process(), instance.pid) {
+            (true, Some(pid)) => {
+                self.effects.push_back(Effect::Signal {
+                    id: id.clone(),
+                    pid,
+                    signal,
+                    scope: SignalScope::Process,
+                });
+                self.events.push_back(Event::Signal {
+                    id: id.clone(),
+                    pid,
+                    signal,
+                    reason: SignalReason::Request,
+                });
+                Ok(())
+            }
+            _ => Err(RequestError::NotAllowed {
+                id: id.clone(),
+                state: instance.state,
+                request: "signal",
+            }),
+        }
+    }
+
+    /// Stops everything for good: every group becomes inactive, every live instance gets its
+    /// stop signal, pending retries and restarts are cancelled, and no spawn is ever requested
+    /// again. [`Event::ShutdownComplete`] follows once every instance is down.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        for g in 0..self.groups.len() {
+            self.groups[g].active = false;
+            let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+            for n in numbers {
+                self.stop_quietly(g, n, now, AfterStop::Stay);
+            }
+        }
+        self.check_shutdown_complete();
+    }
+
+    /// Sends SIGKILL at once to every instance that is stopping (the second Ctrl-C), instead
+    /// of waiting for its stop timeout.
+    pub fn kill_stopping(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+            for n in numbers {
+                if self.groups[g].instances[&n].state == State::Stopping {
+                    self.send_kill(g, n, now);
+                }
+            }
+        }
+    }
+
+    // ----- observations -----
+
+    /// Reports that the spawn requested for `id` succeeded with process `pid`.
+    ///
+    /// # Errors
+    /// When no spawn was pending for `id` (a caller bug; nothing changes).
+    pub fn spawned(&mut self, now: Instant, id: &InstanceId, pid: u32) -> Result<(), RequestError> {
+        let (g, n) = self.locate_any(id)?;
+        let grace = self.groups[g].spec.start_grace;
+        let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
+        if !instance.spawn_pending {
+            return Err(RequestError::NoSpawnPending(id.clone()));
+        }
+        instance.spawn_pending = false;
+        instance.pid = Some(pid);
+        instance.started_at = Some(now);
+        instance.starts += 1;
+        instance.spawn_error = None;
+        instance.killed = false;
+        let before = instance.state_before_spawn;
+        self.by_pid.insert(pid, id.clone());
+        if grace.is_zero() {
+            instance.state = State::Starting;
+            self.emit_transition(g, n, before, now, None, None);
+            self.enter_running(g, n, now);
+        } else {
+            instance.deadline = Some(now + grace);
+            self.emit_transition(g, n, before, now, None, None);
+        }
+        Ok(())
+    }
+
+    /// Reports that the spawn requested for `id` failed before the program ran. A transient
+    /// failure (no resources) is retried with backoff; a permanent one (no such program or
+    /// directory) makes the instance fatal at once.
+    ///
+    /// # Errors
+    /// When no spawn was pending for `id` (a caller bug; nothing changes).
+    pub fn spawn_failed(
+        &mut self,
+        now: Instant,
+        id: &InstanceId,
+        error: SpawnError,
+    ) -> Result<(), RequestError> {
+        let (g, n) = self.locate_any(id)?;
+        let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
+        if !instance.spawn_pending {
+            return Err(RequestError::NoSpawnPending(id.clone()));
+        }
+        instance.spawn_pending = false;
+        instance.spawn_error = Some(error.clone());
+        let before = instance.state_before_spawn;
+        // Report the attempt itself, then its failure, as supervisord does.
+        self.emit_transition(g, n, before, now, None, None);
+        self.fail_start(g, n, now, None, Some(error));
+        Ok(())
+    }
+
+    /// Reports that process `pid` ended with `status`. Returns which instance it was; an
+    /// unknown pid (an adopted orphan) changes nothing.
+    pub fn exited(&mut self, now: Instant, pid: u32, status: ExitStatus) -> ExitOwner {
+        let Some(id) = self.by_pid.remove(&pid) else {
+            return ExitOwner::Unknown;
+        };
+        let Ok((g, n)) = self.locate_any(&id) else {
+            return ExitOwner::Unknown;
+        };
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else {
+            return ExitOwner::Unknown;
+        };
+        instance.pid = None;
+        instance.last_exit = Some(status);
+        instance.deadline = None;
+        let state = instance.state;
+        match state {
+            State::Starting => self.fail_start(g, n, now, Some((pid, status)), None),
+            State::Running => self.after_running_exit(g, n, now, pid, status),
+            State::Stopping => self.after_stopping_exit(g, n, now, pid, status),
+            // A pid is only mapped while the instance has a process.
+            State::Stopped | State::Backoff | State::Exited | State::Fatal => {}
+        }
+        self.check_shutdown_complete();
+        ExitOwner::Instance(id)
+    }
+
+    /// Lets time pass: ends start grace periods, retries after backoff, performs pending
+    /// restarts and sends SIGKILL at stop timeouts that are due.
+    pub fn tick(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let due: Vec<u32> = self.groups[g]
+                .instances
+                .iter()
+                .filter(|(_, i)| i.deadline.is_some_and(|d| d <= now))
+                .map(|(n, _)| *n)
+                .collect();
+            for n in due {
+                let Some(instance) = self.groups[g].instances.get_mut(&n) else { continue };
+                instance.deadline = None;
+                match instance.state {
+                    State::Starting => self.enter_running(g, n, now),
+                    State::Backoff | State::Exited => {
+                        if !self.shutting_down {
+                            self.begin_spawn(g, n, now);
+                        }
+                    }
+                    State::Stopping => self.send_kill(g, n, now),
+                    State::Stopped | State::Running | State::Fatal => {}
+                }
+            }
+        }
+    }
+
+    /// A plain-data view of every instance, groups in order and instances by number.
+    pub fn snapshot(&self, now: Instant) -> Vec<InstanceInfo> {
+        let mut out = Vec::new();
+        for group in &self.groups {
+            for (n, i) in &group.instances {
+                let uptime = match (i.state.has_process(), i.started_at) {
+                    (true, Some(at)) => now.saturating_duration_since(at),
+                    _ => Duration::ZERO,
+                };
+                out.push(InstanceInfo {
+                    id: InstanceId::new(group.spec.name.clone(), *n),
+                    state: i.state,
+                    pid: i.pid,
+                    retries: i.retries,
+                    restarts: i.starts.saturating_sub(1),
+                    started_at: i.started_at,
+                    uptime,
+                    last_exit: i.last_exit,
+                    spawn_error: i.spawn_error.clone(),
+                    resources: None,
+                });
+            }
+        }
+        out
+    }
+
+    // ----- internals -----
+
+    fn refuse_during_shutdown(&self) -> Result<(), RequestError> {
+        if self.shutting_down { Err(RequestError::ShuttingDown) } else { Ok(()) }
+    }
+
+    fn group_index(&self, group: &str) -> Result<usize, RequestError> {
+        self.groups
+            .iter()
+            .position(|g| &*g.spec.name == group)
+            .ok_or_else(|| RequestError::UnknownGroup(group.to_owned()))
+    }
+
+    /// Finds an instance for a request; refused while its spawn is pending, because the
+    /// outcome of that spawn must be reported first.
+    fn locate(&self, id: &InstanceId) -> Result<(usize, u32), RequestError> {
+        let (g, n) = self.locate_any(id)?;
+        if self.groups[g].instances[&n].spawn_pending {
+            return Err(RequestError::SpawnPending(id.clone()));
+        }
+        Ok((g, n))
+    }
+
+    fn locate_any(&self, id: &InstanceId) -> Result<(usize, u32), RequestError> {
+        let g = self.group_index(&id.group)?;
+        if !self.groups[g].instances.contains_key(&id.index) {
+            return Err(RequestError::UnknownInstance(id.clone()));
+        }
+        Ok((g, id.index))
+    }
+
+    fn instance(&self, id: &InstanceId) -> Result<&Instance, RequestError> {
+        let g = self.group_index(&id.group)?;
+        self.groups[g]
+            .instances
+            .get(&id.index)
+            .ok_or_else(|| RequestError::UnknownInstance(id.clone()))
+    }
+
+    fn id(&self, g: usize, n: u32) -> InstanceId {
+        InstanceId::new(self.groups[g].spec.name.clone(), n)
+    }
+
+    fn all_down(&self) -> bool {
+        self.groups
+            .iter()
+            .flat_map(|g| g.instances.values())
+            .all(|i| !i.state.has_process() && !i.spawn_pending)
+    }
+
+    fn check_shutdown_complete(&mut self) {
+        if self.shutting_down && !self.shutdown_reported && self.all_down() {
+            self.shutdown_reported = true;
+            self.events.push_back(Event::ShutdownComplete);
+        }
+    }
+
+    /// Records the instance's current state as a transition from `from`.
+    fn emit_transition(
+        &mut self,
+        g: usize,
+        n: u32,
+        from: State,
+        now: Instant,
+        exit: Option<(u32, ExitStatus)>,
+        spawn_error: Option<SpawnError>,
+    ) {
+        let spec = &self.groups[g].spec;
+        let instance = &self.groups[g].instances[&n];
+        let transition = Transition {
+            id: InstanceId::new(spec.name.clone(), n),
+            pid: exit.map(|(pid, _)| pid).or(instance.pid),
+            from,
+            to: instance.state,
+            at: now,
+            exit: exit.map(|(_, status)| status),
+            expected: exit.map(|(_, status)| spec.is_expected(status)),
+            spawn_error,
+            retries: instance.retries,
+        };
+        self.events.push_back(Event::State(transition));
+    }
+
+    /// Requests a spawn; the `Starting` transition is reported with the outcome.
+    fn begin_spawn(&mut self, g: usize, n: u32, _now: Instant) {
+        if self.shutting_down {
+            return;
+        }
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        instance.state_before_spawn = instance.state;
+        instance.state = State::Starting;
+        instance.spawn_pending = true;
+        instance.deadline = None;
+        instance.after_stop = AfterStop::Stay;
+        let id = self.id(g, n);
+        self.effects.push_back(Effect::Spawn(id));
+    }
+
+    fn enter_running(&mut self, g: usize, n: u32, now: Instant) {
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        instance.state = State::Running;
+        instance.retries = 0;
+        instance.deadline = None;
+        self.emit_transition(g, n, State::Starting, now, None, None);
+    }
+
+    /// An exit or a spawn failure while starting: backoff, or fatal once retries are exhausted
+    /// or when retrying cannot help.
+    fn fail_start(
+        &mut self,
+        g: usize,
+        n: u32,
+        now: Instant,
+        exit: Option<(u32, ExitStatus)>,
+        spawn_error: Option<SpawnError>,
+    ) {
+        let max_retries = self.groups[g].spec.max_retries;
+        let backoff = self.groups[g].spec.backoff;
+        let shutting_down = self.shutting_down;
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        let permanent = spawn_error.as_ref().is_some_and(|e| !e.is_transient());
+        instance.retries += 1;
+        instance.pid = None;
+        if shutting_down {
+            instance.state = State::Stopped;
+            instance.deadline = None;
+        } else if permanent || instance.retries > max_retries {
+            instance.state = State::Fatal;
+            instance.deadline = None;
+        } else {
+            instance.state = State::Backoff;
+            instance.deadline = Some(now + backoff.delay(instance.retries));
+        }
+        self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
+    }
+
+    fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
+        let group = &self.groups[g];
+        let restart = match group.spec.restart {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnUnexpectedExit => !group.spec.is_expected(status),
+            RestartPolicy::Never => false,
+        };
+        let restart = restart && group.active && !self.shutting_down && n <= group.target;
+        let min_interval = group.spec.backoff.initial;
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        instance.state = State::Exited;
+        self.emit_transition(g, n, State::Running, now, Some((pid, status)), None);
+        if restart {
+            // Never more than one automatic start per `backoff.initial`, so a program that
+            // exits at once under a zero start grace cannot spin the CPU.
+            let earliest = self.groups[g].instances[&n].started_at.map(|at| at + min_interval);
+            match earliest {
+                Some(at) if at > now => {
+                    if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                        instance.deadline = Some(at);
+                    }
+                }
+                _ => self.begin_spawn(g, n, now),
+            }
+        }
+    }
+
+    fn after_stopping_exit(
+        &mut self,
+        g: usize,
+        n: u32,
+        now: Instant,
+        pid: u32,
+        status: ExitStatus,
+    ) {
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        let after = instance.after_stop;
+        instance.state = State::Stopped;
+        instance.killed = false;
+        instance.after_stop = AfterStop::Stay;
+        self.emit_transition(g, n, State::Stopping, now, Some((pid, status)), None);
+        match after {
+            AfterStop::Stay => {}
+            AfterStop::Restart => self.begin_spawn(g, n, now),
+            AfterStop::Remove => self.remove_instance(g, n),
+        }
+    }
+
+    fn remove_instance(&mut self, g: usize, n: u32) {
+        if self.groups[g].instances.remove(&n).is_some() {
+            let id = self.id(g, n);
+            self.events.push_back(Event::Removed(id));
+        }
+    }
+
+    /// Stops whatever the instance is doing, without complaining about its state.
+    fn stop_quietly(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        match instance.state {
+            State::Starting | State::Running => self.begin_stop(g, n, now, after),
+            State::Stopping => {
+                // Keep a scale-down's removal; otherwise stay stopped.
+                if after == AfterStop::Remove || instance.after_stop != AfterStop::Remove {
+                    instance.after_stop = after;
+                }
+            }
+            State::Backoff | State::Exited if instance.deadline.is_some() => {
+                let from = instance.state;
+                instance.state = State::Stopped;
+                instance.deadline = None;
+                self.emit_transition(g, n, from, now, None, None);
+                if after == AfterStop::Remove {
+                    self.remove_instance(g, n);
+                }
+            }
+            State::Stopped | State::Backoff | State::Exited | State::Fatal => {
+                if after == AfterStop::Remove {
+                    self.remove_instance(g, n);
+                }
+            }
+        }
+    }
+
+    fn begin_stop(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
+        let stop_signal = self.groups[g].spec.stop_signal;
+        let stop_timeout = self.groups[g].spec.stop_timeout;
+        let id = self.id(g, n);
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        let Some(pid) = instance.pid else { return };
+        let from = instance.state;
+        instance.state = State::Stopping;
+        instance.after_stop = after;
+        instance.killed = false;
+        instance.deadline = Some(now + stop_timeout);
+        self.emit_transition(g, n, from, now, None, None);
+        self.effects.push_back(Effect::Signal {
+            id: id.clone(),
+            pid,
+            signal: stop_signal,
+            scope: SignalScope::Tree,
+        });
+        self.events.push_back(Event::Signal {
+            id,
+            pid,
+            signal: stop_signal,
+            reason: SignalReason::Stop,
+        });
+    }
+
+    fn send_kill(&mut self, g: usize, n: u32, _now: Instant) {
+        let id = self.id(g, n);
+        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        let Some(pid) = instance.pid else { return };
+        if instance.killed {
+            return;
+        }
+        instance.killed = true;
+        instance.deadline = None;
+        self.effects.push_back(Effect::Signal {
+            id: id.clone(),
+            pid,
+            signal: Signal::KILL,
+            scope: SignalScope::Tree,
+        });
+        self.events.push_back(Event::Signal {
+            id,
+            pid,
+            signal: Signal::KILL,
+            reason: SignalReason::Kill,
+        });
+    }
+}

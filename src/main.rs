@@ -1,0 +1,7 @@
+//! procman: a Procfile runner on a real supervision core. (Under construction.)
+
+#![allow(dead_code)]
+
+mod plan;
+
+fn main() {}
