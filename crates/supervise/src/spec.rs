@@ -1,6 +1,6 @@
 //! What to run and how to supervise it: plain data, validated once when a group is added.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -305,11 +305,6 @@ impl ProgramSpec {
         }
         Ok(())
     }
-}
-
-/// Helper for the `Debug` of `OsStr` in messages.
-pub(crate) fn lossy(text: &OsStr) -> String {
-    text.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

@@ -1,0 +1,537 @@
+//! The I/O driver: one poll loop around the pure [`Supervisor`].
+//!
+//! It owns an epoll/kqueue instance (through mio) watching a signal self-pipe and every output
+//! pipe. Each [`Driver::turn`] waits for readiness or the next deadline, reads output into whole
+//! lines, reaps every ended child, lets the core's time pass, carries out the core's effects
+//! (spawns and signals) and queues [`Event`]s for the host. Nothing wakes it while nothing is
+//! ready and no deadline is due.
+
+mod lines;
+mod pipes;
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::core::{
+    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, Supervisor, WatchId,
+};
+use crate::error::RequestError;
+use crate::signal::Signal;
+use crate::spec::ProgramSpec;
+use crate::sys::reap::{reap_one, signal_group, signal_process};
+use crate::sys::spawn::{SpawnOptions, spawn};
+use crate::sys::tree::{ProcessTable, become_subreaper};
+use pipes::PipeSet;
+
+const SIGNAL_TOKEN: Token = Token(0);
+/// Tokens of watched descriptors start here; pipe tokens stay below.
+const WATCH_BASE: usize = 1 << 40;
+/// How long the final sweep keeps trying to kill stray descendants.
+const SWEEP_LIMIT: Duration = Duration::from_secs(2);
+
+/// How the driver is set up. `Default` gives the settings a stand-alone supervisor wants.
+#[derive(Clone, Debug)]
+pub struct DriverOptions {
+    /// Signals delivered to the host as [`Event::SignalReceived`] instead of their default
+    /// action. SIGCHLD is always handled by the driver itself.
+    pub signals: Vec<Signal>,
+    /// Become a child subreaper (Linux), so descendants that detach from their parents stay in
+    /// this process's tree and are found by the shutdown sweep. Default: true.
+    pub subreaper: bool,
+    /// Give every child a parent-death signal of SIGKILL (Linux), so it dies with the thread
+    /// that spawned it. Keep the driver on a thread that lives as long as the process. Default:
+    /// true.
+    pub die_with_parent: bool,
+    /// Longest line passed whole; longer lines are cut into pieces of this size. Default 1 MiB.
+    pub max_line: usize,
+}
+
+impl Default for DriverOptions {
+    fn default() -> DriverOptions {
+        DriverOptions {
+            signals: Vec::new(),
+            subreaper: true,
+            die_with_parent: true,
+            max_line: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// The core is down; killing what is left of the tree until nothing is or `until` passes.
+    Sweeping {
+        until: Instant,
+    },
+    Finished,
+}
+
+/// A supervisor with its I/O: spawns, signals, reaping, output, timers.
+///
+/// Drive it from a loop: `driver.turn(None)?; for event in driver.drain_events() { ... }`, or
+/// embed it in a host loop by polling [`Driver::as_raw_fd`] for readability with
+/// [`Driver::timeout`] and calling `turn(Some(Duration::ZERO))` when it is ready. Requests
+/// (start, stop, scale...) take effect at once.
+pub struct Driver {
+    core: Supervisor,
+    poll: Poll,
+    mio_events: Events,
+    signals: Signals,
+    host_signals: Vec<Signal>,
+    pipes: PipeSet,
+    watches: Vec<Option<RawFd>>,
+    events: Vec<Event>,
+    options: DriverOptions,
+    phase: Phase,
+    self_pid: u32,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("core", &self.core).field("phase", &self.phase).finish()
+    }
+}
+
+impl Driver {
+    /// Sets up the poll instance, the signal handlers and (if asked) the subreaper flag.
+    ///
+    /// # Errors
+    /// When the poll instance or the signal pipe cannot be created.
+    pub fn new(options: DriverOptions) -> io::Result<Driver> {
+        let poll = Poll::new()?;
+        let mut wanted: Vec<i32> = vec![libc::SIGCHLD];
+        wanted.extend(options.signals.iter().map(|s| s.as_raw()));
+        let mut signals = Signals::new(wanted)?;
+        poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        if options.subreaper {
+            // Not fatal: without it, orphans go to init and the sweep cannot find them, which
+            // is the best other platforms offer anyway.
+            let _ = become_subreaper();
+        }
+        Ok(Driver {
+            core: Supervisor::new(),
+            poll,
+            mio_events: Events::with_capacity(256),
+            signals,
+            host_signals: options.signals.clone(),
+            pipes: PipeSet::new(options.max_line),
+            watches: Vec::new(),
+            events: Vec::new(),
+            options,
+            phase: Phase::Running,
+            self_pid: std::process::id(),
+        })
+    }
+
+    /// The pure supervisor inside, for queries.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.core
+    }
+
+    /// Adds a group, stopped.
+    ///
+    /// # Errors
+    /// See [`Supervisor::add_group`].
+    pub fn add_group(&mut self, spec: ProgramSpec) -> Result<(), RequestError> {
+        self.core.add_group(spec)
+    }
+
+    /// See [`Supervisor::start_group`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn start_group(&mut self, group: &str) -> Result<(), RequestError> {
+        self.request(|core, now| core.start_group(now, group))
+    }
+
+    /// See [`Supervisor::stop_group`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn stop_group(&mut self, group: &str) -> Result<(), RequestError> {
+        self.request(|core, now| core.stop_group(now, group))
+    }
+
+    /// See [`Supervisor::restart_group`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn restart_group(&mut self, group: &str) -> Result<(), RequestError> {
+        self.request(|core, now| core.restart_group(now, group))
+    }
+
+    /// See [`Supervisor::start`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn start(&mut self, id: &InstanceId) -> Result<(), RequestError> {
+        self.request(|core, now| core.start(now, id))
+    }
+
+    /// See [`Supervisor::stop`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn stop(&mut self, id: &InstanceId) -> Result<(), RequestError> {
+        self.request(|core, now| core.stop(now, id))
+    }
+
+    /// See [`Supervisor::restart`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn restart(&mut self, id: &InstanceId) -> Result<(), RequestError> {
+        self.request(|core, now| core.restart(now, id))
+    }
+
+    /// See [`Supervisor::reset`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn reset(&mut self, id: &InstanceId) -> Result<(), RequestError> {
+        self.request(|core, now| core.reset(now, id))
+    }
+
+    /// See [`Supervisor::scale`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn scale(&mut self, group: &str, target: u32) -> Result<(), RequestError> {
+        self.request(|core, now| core.scale(now, group, target))
+    }
+
+    /// See [`Supervisor::signal`].
+    ///
+    /// # Errors
+    /// See there.
+    pub fn signal(&mut self, id: &InstanceId, signal: Signal) -> Result<(), RequestError> {
+        self.request(|core, _| core.signal(id, signal))
+    }
+
+    /// Stops everything: the stop signal to every instance's tree and to every orphan this
+    /// process adopted, SIGKILL at each stop timeout, then a sweep that kills whatever is left
+    /// of the tree. [`Event::ShutdownComplete`] comes last.
+    pub fn shutdown(&mut self) {
+        if self.core.is_shutting_down() {
+            return;
+        }
+        let now = Instant::now();
+        self.signal_adopted_orphans(Signal::TERM);
+        self.core.shutdown(now);
+        self.settle(now);
+    }
+
+    /// SIGKILL now to every instance that is stopping (for a second Ctrl-C).
+    pub fn kill_stopping(&mut self) {
+        let now = Instant::now();
+        self.core.kill_stopping(now);
+        self.settle(now);
+    }
+
+    /// Whether the shutdown has completed and nothing is left to do.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Registers a descriptor of the host's (a control socket, say) in the poll set; its
+    /// readiness comes back as [`Event::Ready`]. Notification is edge-triggered: read until
+    /// `WouldBlock` before the next turn.
+    ///
+    /// # Errors
+    /// When the descriptor cannot be registered.
+    pub fn watch(&mut self, fd: RawFd, interest: Interest) -> io::Result<WatchId> {
+        let slot = self.watches.iter().position(Option::is_none).unwrap_or(self.watches.len());
+        self.poll.registry().register(
+            &mut mio::unix::SourceFd(&fd),
+            Token(WATCH_BASE + slot),
+            interest,
+        )?;
+        if slot == self.watches.len() {
+            self.watches.push(Some(fd));
+        } else {
+            self.watches[slot] = Some(fd);
+        }
+        Ok(WatchId(slot))
+    }
+
+    /// Removes a descriptor registered with [`Driver::watch`].
+    ///
+    /// # Errors
+    /// When the descriptor was not registered.
+    pub fn unwatch(&mut self, id: WatchId) -> io::Result<()> {
+        let fd = self.watches.get_mut(id.0).and_then(Option::take);
+        match fd {
+            Some(fd) => self.poll.registry().deregister(&mut mio::unix::SourceFd(&fd)),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    /// How long the host may wait before the next turn: `None` for "until a descriptor is
+    /// ready", zero when work is pending.
+    pub fn timeout(&self) -> Option<Duration> {
+        if !self.events.is_empty() || self.pipes.has_pending() {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        let core = self.core.next_deadline();
+        let sweep = match self.phase {
+            Phase::Sweeping { until } => Some(until.min(now + Duration::from_millis(20))),
+            _ => None,
+        };
+        let deadline = match (core, sweep) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        deadline.map(|d| d.saturating_duration_since(now))
+    }
+
+    /// Waits up to `max_wait` (or until the next deadline, whichever is first; `None` for no
+    /// limit of the host's own) and processes everything that is ready. Events are queued for
+    /// [`Driver::drain_events`]; drain them after every turn, since output is read only as
+    /// fast as it is drained.
+    ///
+    /// # Errors
+    /// When polling fails for a reason other than an interruption.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let wait = match (self.timeout(), max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match self.poll.poll(&mut self.mio_events, wait) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+        let tokens: Vec<Token> = self.mio_events.iter().map(mio::event::Event::token).collect();
+        for token in tokens {
+            if token == SIGNAL_TOKEN {
+                self.take_signals();
+            } else if token.0 >= WATCH_BASE {
+                self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
+            } else {
+                self.pipes.mark_ready(token);
+            }
+        }
+        self.read_output();
+        let now = Instant::now();
+        self.reap(now);
+        self.core.tick(now);
+        self.settle(now);
+        self.advance_sweep(now);
+        Ok(())
+    }
+
+    /// Takes the queued events, oldest first.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.events.drain(..)
+    }
+
+    /// A snapshot of every instance, with the memory and CPU of each instance's process tree
+    /// where the platform exposes them (Linux).
+    pub fn snapshot(&self) -> Vec<InstanceInfo> {
+        let mut infos = self.core.snapshot(Instant::now());
+        if cfg!(target_os = "linux") {
+            let table = ProcessTable::read();
+            for info in &mut infos {
+                if let Some(pid) = info.pid {
+                    info.resources = Some(table.resources(&table.instance_tree(pid)));
+                }
+            }
+        }
+        infos
+    }
+
+    /// Runs turns until the shutdown completes, handing every event to `on_event` (which may
+    /// make requests, e.g. call [`Driver::shutdown`]).
+    ///
+    /// # Errors
+    /// When polling fails.
+    pub fn run(&mut self, mut on_event: impl FnMut(&mut Driver, Event)) -> io::Result<()> {
+        while !self.is_finished() {
+            self.turn(None)?;
+            let events: Vec<Event> = self.events.drain(..).collect();
+            for event in events {
+                on_event(self, event);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- internals -----
+
+    fn request(
+        &mut self,
+        call: impl FnOnce(&mut Supervisor, Instant) -> Result<(), RequestError>,
+    ) -> Result<(), RequestError> {
+        let now = Instant::now();
+        let result = call(&mut self.core, now);
+        self.settle(now);
+        result
+    }
+
+    fn take_signals(&mut self) {
+        let received: Vec<i32> = self.signals.pending().collect();
+        for number in received {
+            if number != libc::SIGCHLD {
+                let signal = Signal::from_raw(number);
+                if self.host_signals.contains(&signal) {
+                    self.events.push(Event::SignalReceived(signal));
+                }
+            }
+            // SIGCHLD needs nothing here: every turn reaps.
+        }
+    }
+
+    fn read_output(&mut self) {
+        for output in self.pipes.read_round() {
+            self.events.push(Event::Output(output));
+        }
+    }
+
+    /// Reaps every ended child. An instance's pipes are drained first, so its last lines come
+    /// before the news of its exit.
+    fn reap(&mut self, now: Instant) {
+        while let Some((pid, status)) = reap_one() {
+            self.drain_pipes_of(pid);
+            match self.core.exited(now, pid, status) {
+                ExitOwner::Instance(_) => {}
+                ExitOwner::Unknown => self.events.push(Event::Reaped { pid, status }),
+            }
+        }
+    }
+
+    fn drain_pipes_of(&mut self, pid: u32) {
+        for output in self.pipes.drain_pid(pid) {
+            self.events.push(Event::Output(output));
+        }
+    }
+
+    /// Carries out the core's effects (which may cause more), then moves its events over.
+    fn settle(&mut self, now: Instant) {
+        loop {
+            let effects: Vec<Effect> = self.core.drain_effects().collect();
+            if effects.is_empty() {
+                break;
+            }
+            for effect in effects {
+                self.carry_out(effect, now);
+            }
+        }
+        let events: Vec<Event> = self.core.drain_events().collect();
+        for event in events {
+            if event == Event::ShutdownComplete {
+                self.begin_sweep(now);
+            } else {
+                self.events.push(event);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, effect: Effect, now: Instant) {
+        match effect {
+            Effect::Spawn(id) => self.spawn_instance(&id, now),
+            Effect::Signal { pid, signal, scope, .. } => match scope {
+                SignalScope::Process => signal_process(pid, signal),
+                SignalScope::Tree => signal_tree(pid, signal),
+            },
+        }
+    }
+
+    fn spawn_instance(&mut self, id: &InstanceId, now: Instant) {
+        let Some(spec) = self.core.spec(&id.group) else { return };
+        let launch = spec.launch(id.index);
+        let options = SpawnOptions { die_with_parent: self.options.die_with_parent };
+        match spawn(spec, &launch, options) {
+            Ok(spawned) => {
+                for (fd, stream) in [
+                    (spawned.stdout, crate::core::Stream::Stdout),
+                    (spawned.stderr, crate::core::Stream::Stderr),
+                ] {
+                    if let Some(fd) = fd {
+                        // A pipe that cannot be registered is dropped; the child then gets
+                        // EPIPE on write, which is better than a pipe nobody reads.
+                        let _ = self.pipes.add(&self.poll, fd, id.clone(), spawned.pid, stream);
+                    }
+                }
+                let _ = self.core.spawned(now, id, spawned.pid);
+            }
+            Err(error) => {
+                let _ = self.core.spawn_failed(now, id, error);
+            }
+        }
+    }
+
+    /// Sends `signal` to every direct child that is not an instance (an adopted orphan), and to
+    /// its descendants.
+    fn signal_adopted_orphans(&self, signal: Signal) {
+        let table = ProcessTable::read();
+        for pid in self.strays(&table) {
+            signal_process(pid, signal);
+        }
+    }
+
+    /// Descendants of this process that belong to no live instance's tree.
+    fn strays(&self, table: &ProcessTable) -> Vec<u32> {
+        let mut owned: Vec<u32> = Vec::new();
+        for (pid, _) in self.core.live_pids() {
+            owned.extend(table.instance_tree(pid));
+        }
+        table
+            .descendants(self.self_pid)
+            .into_iter()
+            .filter(|pid| !owned.contains(pid) && table.is_alive(*pid))
+            .collect()
+    }
+
+    fn begin_sweep(&mut self, now: Instant) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT };
+            self.advance_sweep(now);
+        }
+    }
+
+    fn advance_sweep(&mut self, now: Instant) {
+        let Phase::Sweeping { until } = self.phase else { return };
+        let table = ProcessTable::read();
+        let strays = self.strays(&table);
+        if !strays.is_empty() && now < until {
+            for pid in &strays {
+                signal_process(*pid, Signal::KILL);
+            }
+            self.events.push(Event::StraysKilled { pids: strays });
+            self.reap(now);
+            return;
+        }
+        // Nothing left (or nothing more can be done): the pipes still open belong to nobody
+        // alive in our tree, so read what they hold and close them.
+        self.read_output();
+        for output in self.pipes.close_all() {
+            self.events.push(Event::Output(output));
+        }
+        self.phase = Phase::Finished;
+        self.events.push(Event::ShutdownComplete);
+    }
+}
+
+impl AsRawFd for Driver {
+    /// The poll instance's descriptor: readable when the driver has something to process.
+    fn as_raw_fd(&self) -> RawFd {
+        self.poll.as_raw_fd()
+    }
+}
+
+/// Sends `signal` to the process group led by `pid` and to every descendant of `pid` that
+/// left the group (a `setsid` daemon, say).
+fn signal_tree(pid: u32, signal: Signal) {
+    let table = ProcessTable::read();
+    let tree = table.instance_tree(pid);
+    signal_group(pid, signal);
+    for member in tree {
+        signal_process(member, signal);
+    }
+}

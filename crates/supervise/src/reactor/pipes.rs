@@ -1,0 +1,175 @@
+//! The set of output pipes being read, with fair, bounded reads.
+//!
+//! Readiness is edge-triggered, so a pipe that was not read to `WouldBlock` stays on the
+//! pending list and the next turn does not wait. Each turn reads at most [`TURN_BUDGET`] from
+//! each pipe before moving to the next, so one chatty process cannot starve the others, and
+//! output is never read faster than the host takes it: a slow consumer back-pressures the
+//! children through their full pipes instead of growing memory here.
+
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use mio::unix::pipe::Receiver;
+use mio::{Interest, Poll, Token};
+
+use super::lines::{Chunk, LineBuffer, READ_SIZE};
+use crate::core::{InstanceId, Output, Stream};
+
+/// Bytes read from one pipe per turn before the others get their share.
+const TURN_BUDGET: usize = 4 * READ_SIZE;
+
+/// One output pipe. Dropping it closes the descriptor, which also removes it from the poll
+/// set (epoll and kqueue both forget a closed descriptor), so no explicit deregistration is
+/// needed.
+#[derive(Debug)]
+struct Pipe {
+    receiver: Receiver,
+    id: InstanceId,
+    pid: u32,
+    stream: Stream,
+    lines: LineBuffer,
+}
+
+/// Every open output pipe, by token.
+#[derive(Debug)]
+pub(crate) struct PipeSet {
+    slots: Vec<Option<Pipe>>,
+    pending: VecDeque<Token>,
+    max_line: usize,
+}
+
+impl PipeSet {
+    pub(crate) fn new(max_line: usize) -> PipeSet {
+        PipeSet { slots: Vec::new(), pending: VecDeque::new(), max_line }
+    }
+
+    /// Starts reading `fd`, registered in `poll`.
+    pub(crate) fn add(
+        &mut self,
+        poll: &Poll,
+        fd: OwnedFd,
+        id: InstanceId,
+        pid: u32,
+        stream: Stream,
+    ) -> io::Result<()> {
+        let receiver = Receiver::from(fd);
+        receiver.set_nonblocking(true)?;
+        let slot = self.slots.iter().position(Option::is_none).unwrap_or(self.slots.len());
+        // Token 0 is the signal pipe.
+        let token = Token(slot + 1);
+        let raw = receiver.as_raw_fd();
+        poll.registry().register(&mut mio::unix::SourceFd(&raw), token, Interest::READABLE)?;
+        let pipe = Pipe { receiver, id, pid, stream, lines: LineBuffer::new(self.max_line) };
+        if slot == self.slots.len() {
+            self.slots.push(Some(pipe));
+        } else {
+            self.slots[slot] = Some(pipe);
+        }
+        // Data may already be waiting (a fast child): read it on the next turn.
+        self.pending.push_back(token);
+        Ok(())
+    }
+
+    /// Notes that the pipe behind `token` became readable.
+    pub(crate) fn mark_ready(&mut self, token: Token) {
+        if !self.pending.contains(&token) {
+            self.pending.push_back(token);
+        }
+    }
+
+    /// Whether some pipe was not read to the end of its data.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Gives every pending pipe one turn of reading, up to its budget, and returns the output
+    /// in the order it was read.
+    pub(crate) fn read_round(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        for _ in 0..self.pending.len() {
+            let Some(token) = self.pending.pop_front() else { break };
+            if self.read_pipe(token, TURN_BUDGET, &mut out) {
+                self.pending.push_back(token);
+            }
+        }
+        out
+    }
+
+    /// Reads every pipe of process `pid` to `WouldBlock` (its writer is dead, so this ends).
+    pub(crate) fn drain_pid(&mut self, pid: u32) -> Vec<Output> {
+        let tokens: Vec<Token> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.as_ref().is_some_and(|p| p.pid == pid))
+            .map(|(slot, _)| Token(slot + 1))
+            .collect();
+        let mut out = Vec::new();
+        for token in tokens {
+            self.read_pipe(token, usize::MAX, &mut out);
+            self.pending.retain(|t| *t != token);
+        }
+        out
+    }
+
+    /// Reads what every pipe holds and closes them all (end of a shutdown).
+    pub(crate) fn close_all(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        for slot in 0..self.slots.len() {
+            self.read_pipe(Token(slot + 1), usize::MAX, &mut out);
+            if let Some(mut pipe) = self.slots[slot].take() {
+                if let Some(chunk) = pipe.lines.finish() {
+                    out.push(output(&pipe, chunk));
+                }
+            }
+        }
+        self.pending.clear();
+        out
+    }
+
+    /// Reads one pipe until `WouldBlock`, its end, or `budget` bytes, appending whole lines to
+    /// `out`. Returns whether it may hold more right now.
+    fn read_pipe(&mut self, token: Token, budget: usize, out: &mut Vec<Output>) -> bool {
+        let slot = token.0 - 1;
+        let Some(pipe) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return false;
+        };
+        let mut read = 0;
+        loop {
+            match pipe.lines.read_from(&mut pipe.receiver) {
+                Ok(0) => break,
+                Ok(got) => {
+                    read += got;
+                    while let Some(chunk) = pipe.lines.take() {
+                        out.push(output(pipe, chunk));
+                    }
+                    if read >= budget {
+                        return true;
+                    }
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return false,
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                // Any other error ends the stream like EOF does.
+                Err(_) => break,
+            }
+        }
+        // End of stream: out goes the last line even without its newline, and the pipe closes.
+        if let Some(mut pipe) = self.slots[slot].take() {
+            if let Some(chunk) = pipe.lines.finish() {
+                out.push(output(&pipe, chunk));
+            }
+        }
+        false
+    }
+}
+
+fn output(pipe: &Pipe, chunk: Chunk) -> Output {
+    Output {
+        id: pipe.id.clone(),
+        pid: pipe.pid,
+        stream: pipe.stream,
+        data: chunk.data,
+        incomplete: chunk.incomplete,
+    }
+}

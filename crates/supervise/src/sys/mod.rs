@@ -1,0 +1,7 @@
+//! The edge to the operating system: spawning, signals, reaping, the process tree. The only
+//! module with `unsafe` code; everything above it is safe Rust.
+
+mod child;
+pub(crate) mod reap;
+pub(crate) mod spawn;
+pub(crate) mod tree;

@@ -1,0 +1,58 @@
+//! Reaping: collect the exit status of every child that has ended, ours or adopted.
+
+use crate::core::ExitStatus;
+use crate::signal::Signal;
+
+/// Collects one ended child without blocking: `None` when no child has ended (or there are no
+/// children at all).
+///
+/// This waits for *any* child (`waitpid(-1)`), because a subreaper must also reap the orphans
+/// it adopts. A host that spawns children of its own must let the driver report them (they come
+/// back as [`crate::Event::Reaped`]).
+pub(crate) fn reap_one() -> Option<(u32, ExitStatus)> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid writes the status into our local; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, &raw mut status, libc::WNOHANG) };
+        if pid > 0 {
+            let exit = if libc::WIFEXITED(status) {
+                ExitStatus::Code(libc::WEXITSTATUS(status))
+            } else if libc::WIFSIGNALED(status) {
+                ExitStatus::Signaled(Signal::from_raw(libc::WTERMSIG(status)))
+            } else {
+                // Stopped or continued: only reported with WUNTRACED/WCONTINUED, not asked for.
+                continue;
+            };
+            return u32::try_from(pid).ok().map(|pid| (pid, exit));
+        }
+        if pid == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        // 0: children exist but none has ended; -1 with ECHILD: no children at all.
+        return None;
+    }
+}
+
+/// Sends `signal` to one process. A process that is already gone is not an error.
+pub(crate) fn signal_process(pid: u32, signal: Signal) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill has no memory effects; a stale pid yields ESRCH, which we ignore.
+    unsafe {
+        libc::kill(pid, signal.as_raw());
+    }
+}
+
+/// Sends `signal` to a process group. A group that is already empty is not an error.
+pub(crate) fn signal_group(pgid: u32, signal: Signal) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: killpg has no memory effects; an empty group yields ESRCH, which we ignore.
+    unsafe {
+        libc::killpg(pgid, signal.as_raw());
+    }
+}
