@@ -300,7 +300,7 @@ impl ProgramSpec {
         {
             return Err(crate::SpecError::NulByte(self.name.to_string()));
         }
-        if !(self.backoff.factor >= 1.0) {
+        if self.backoff.factor.is_nan() || self.backoff.factor < 1.0 {
             return Err(crate::SpecError::BadBackoff(self.name.to_string()));
         }
         Ok(())
