@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+mod export;
 mod plan;
 
 fn main() {}
