@@ -165,9 +165,19 @@ pub(super) fn apply(
         }
         for p in stale {
             let path = location.join(p);
-            if path.exists() {
-                say(out, &format!("would clean up: {}", path.display()))?;
-                report.removed.push(path);
+            match read_existing(&path)? {
+                None => {}
+                Some(bytes) if hash(&bytes) == old.files[p] => {
+                    say(out, &format!("would clean up: {}", path.display()))?;
+                    report.removed.push(path);
+                }
+                Some(_) => {
+                    say(
+                        out,
+                        &format!("would keep: {} (changed since procman wrote it)", path.display()),
+                    )?;
+                    report.kept.push(path);
+                }
             }
         }
         return Ok(report);

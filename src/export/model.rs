@@ -334,6 +334,27 @@ mod tests {
     }
 
     #[test]
+    fn instances_follow_foremans_port_rule() {
+        let plan = crate::export::tests::representative(Path::new("/srv/shop"));
+        let instances = instance_plans(&plan).unwrap_or_default();
+        let summary: Vec<(&str, u32, u16)> =
+            instances.iter().map(|i| (i.ps.as_str(), i.number, i.port)).collect();
+        // clock (count 0) is skipped but keeps its slot: it would have had 5200.
+        assert_eq!(summary, [("web.1", 1, 5000), ("web.2", 2, 5001), ("worker.1", 1, 5100)]);
+        assert!(instances.iter().all(|i| i.ps.starts_with(&i.process)));
+
+        let mut high = plan;
+        high.base_port = 65500;
+        let error = instance_plans(&high).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "instance worker.1 would get a port above 65535 (base port 65500); lower the base port with --port"
+            )
+        );
+    }
+
+    #[test]
     fn durations_round_up() {
         assert_eq!(ceil_secs(Duration::from_secs(5)), 5);
         assert_eq!(ceil_secs(Duration::from_millis(1500)), 2);

@@ -32,7 +32,14 @@ fn time_span(duration: Duration) -> String {
 
 /// `TimeoutStopSec=`: a bare number of seconds as Foreman writes it, else milliseconds.
 fn timeout_span(duration: Duration) -> String {
-    if duration.subsec_nanos() == 0 { duration.as_secs().to_string() } else { time_span(duration) }
+    if duration.is_zero() {
+        // systemd reads 0 as "no timeout"; a zero timeout means SIGKILL at once.
+        "1ms".to_owned()
+    } else if duration.subsec_nanos() == 0 {
+        duration.as_secs().to_string()
+    } else {
+        time_span(duration)
+    }
 }
 
 /// How many steps systemd needs to grow from `initial` to `max` by about `factor` each time,
@@ -165,6 +172,7 @@ mod tests {
         assert_eq!(time_span(Duration::from_millis(1500)), "1500ms");
         assert_eq!(timeout_span(Duration::from_secs(5)), "5");
         assert_eq!(timeout_span(Duration::from_millis(250)), "250ms");
+        assert_eq!(timeout_span(Duration::ZERO), "1ms");
     }
 
     #[test]
