@@ -2,7 +2,7 @@
 //! names, paths, instances with their PORT and PS, and the environment. All validation that
 //! does not depend on the format happens here, before anything is rendered or written.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use supervise::Signal;
@@ -199,8 +199,21 @@ fn path_text(what: &'static str, path: &Path, format: Format) -> Result<String, 
     Ok(text.to_owned())
 }
 
+/// `path` made absolute and normalized lexically (`.` dropped, `..` applied): systemd refuses
+/// a `WorkingDirectory=` that is not normalized.
 fn absolute(path: &Path) -> Result<PathBuf, ExportError> {
-    std::path::absolute(path).map_err(|e| ExportError::io("resolve", path, e))
+    let absolute = std::path::absolute(path).map_err(|e| ExportError::io("resolve", path, e))?;
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
 
 /// Checks the plan and the options, and computes everything the formats need.
@@ -352,6 +365,11 @@ mod tests {
                 "instance worker.1 would get a port above 65535 (base port 65500); lower the base port with --port"
             )
         );
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        assert_eq!(absolute(Path::new("/srv/./a/../shop/")).ok(), Some(PathBuf::from("/srv/shop")));
     }
 
     #[test]

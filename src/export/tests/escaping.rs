@@ -39,10 +39,12 @@ fn tricky_plan(root: &Path) -> crate::plan::Plan {
 
 #[test]
 fn systemd_escapes_environment_and_exec_start() {
-    let root = temp();
-    let dir = systemd_units(&tricky_plan(root.path()), None);
+    let mut plan = tricky_plan(Path::new("/srv/shop"));
+    plan.root = "/srv/my \"shop\" 100%".into();
+    let dir = systemd_units(&plan, None);
     let unit = std::fs::read_to_string(dir.path().join("shop-web.1.service")).unwrap_or_default();
     for line in [
+        r#"WorkingDirectory=/srv/my "shop" 100%%"#,
         r#"Environment="SPACES=  two  spaces  inside""#,
         r#"Environment="DOUBLE=say \"hi\" now""#,
         r#"Environment="SINGLE=it's 'quoted'.""#,
