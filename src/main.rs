@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod control;
+mod export;
 mod output;
 mod plan;
 
