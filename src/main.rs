@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+mod diagnostic;
 mod plan;
+mod procfile;
+mod text;
 
 fn main() {}

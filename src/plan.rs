@@ -12,69 +12,69 @@ use supervise::{Backoff, RestartPolicy, Signal};
 /// Supervision settings of one process type. `None` means "the user did not set it": `start`
 /// then uses Foreman's behaviour and `export` the target format's own default.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Signal sent to stop it (`--stop-signal`, config file).
-    pub stop_signal: Option<Signal>,
+    pub(crate) stop_signal: Option<Signal>,
     /// Seconds between the stop signal and SIGKILL (`-t/--timeout`, config file).
-    pub stop_timeout: Option<Duration>,
+    pub(crate) stop_timeout: Option<Duration>,
     /// Restart policy (`--restart`, config file).
-    pub restart: Option<RestartPolicy>,
+    pub(crate) restart: Option<RestartPolicy>,
     /// Retry limit (`--max-restarts`, config file).
-    pub max_retries: Option<u32>,
+    pub(crate) max_retries: Option<u32>,
     /// Backoff between retries (`--backoff`, config file).
-    pub backoff: Option<Backoff>,
+    pub(crate) backoff: Option<Backoff>,
     /// Start grace (`--start-grace`, config file).
-    pub start_grace: Option<Duration>,
+    pub(crate) start_grace: Option<Duration>,
     /// Exit codes that count as expected (config file).
-    pub expected_exit_codes: Option<Vec<i32>>,
+    pub(crate) expected_exit_codes: Option<Vec<i32>>,
     /// umask (config file).
-    pub umask: Option<u32>,
+    pub(crate) umask: Option<u32>,
 }
 
 /// One Procfile entry, resolved.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ProcessPlan {
+pub(crate) struct ProcessPlan {
     /// The entry's name (`web`).
-    pub name: String,
+    pub(crate) name: String,
     /// The command text as written in the Procfile (no substitution).
-    pub command: String,
+    pub(crate) command: String,
     /// The entry's position among all Procfile entries, from 0; PORT = base + 100 * index.
-    pub index: usize,
+    pub(crate) index: usize,
     /// How many instances the formation asks for (0: none, but it keeps its PORT slot).
-    pub count: u32,
+    pub(crate) count: u32,
     /// Extra environment for this type only (config file), applied after the env files.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// Working directory of this type (config file); `None` is the app root.
-    pub cwd: Option<PathBuf>,
+    pub(crate) cwd: Option<PathBuf>,
     /// Supervision settings.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
 }
 
 /// One instance to run: `web.2`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct InstancePlan {
+pub(crate) struct InstancePlan {
     /// The process type's name (`web`).
-    pub process: String,
+    pub(crate) process: String,
     /// The instance number, from 1.
-    pub number: u32,
+    pub(crate) number: u32,
     /// Its PORT.
-    pub port: u16,
+    pub(crate) port: u16,
     /// `PS` / the display name: `web.2`.
-    pub ps: String,
+    pub(crate) ps: String,
 }
 
 /// Everything needed to start or export an application.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The Procfile's path.
-    pub procfile: PathBuf,
+    pub(crate) procfile: PathBuf,
     /// The app root: processes run here.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Variables from the env files, in file order, later files and later lines winning, with
     /// duplicates removed (the last value kept at the position of the first occurrence).
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// The base port (`-p`, then `.env` PORT, then `$PORT`, then 5000).
-    pub base_port: u16,
+    pub(crate) base_port: u16,
     /// Every Procfile entry, in Procfile order, including those with count 0.
-    pub processes: Vec<ProcessPlan>,
+    pub(crate) processes: Vec<ProcessPlan>,
 }
