@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod diagnostic;
+mod envfile;
 mod plan;
 mod procfile;
 mod text;
