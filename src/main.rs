@@ -4,6 +4,7 @@
 
 mod diagnostic;
 mod envfile;
+mod formation;
 mod plan;
 mod procfile;
 mod text;
