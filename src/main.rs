@@ -7,6 +7,7 @@ mod envfile;
 mod formation;
 mod plan;
 mod procfile;
+mod shell;
 mod text;
 
 fn main() {}
