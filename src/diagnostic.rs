@@ -332,6 +332,55 @@ fn window(source: &str, column: Option<usize>, span: usize) -> (String, Option<(
     (shown, caret)
 }
 
+/// `a, b, c`, shortened past 20 names.
+pub(crate) fn list(names: &[&str]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = names.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(", … ({} more)", names.len() - SHOWN));
+    }
+    text
+}
+
+/// The known name closest to `name`, if one is close enough to be a typo.
+pub(crate) fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = names.iter().find(|known| known.eq_ignore_ascii_case(name)) {
+        return Some(same);
+    }
+    let limit = (name.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|known| (distance(name, known), *known))
+        .filter(|&(distance, _)| distance <= limit)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, known)| known)
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), in
+/// characters; long inputs are not compared (they are not typos).
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() > 64 || b.len() > 64 {
+        return usize::MAX;
+    }
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
 const ERROR: &str = "\x1b[1;31m";
 const BOLD: &str = "\x1b[1m";
 const GUTTER: &str = "\x1b[1;34m";

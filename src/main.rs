@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod diagnostic;
+mod dotforeman;
 mod envfile;
 mod formation;
 mod plan;

@@ -103,3 +103,13 @@ fn many_diagnostics_are_capped() {
     let two = Diagnostics(vec![Diagnostic::new("a"), Diagnostic::new("b")]);
     assert_eq!(two.render(false), "error: a\n\nerror: b\n");
 }
+
+#[test]
+fn typo_distance() {
+    assert_eq!(distance("web", "wbe"), 1);
+    assert_eq!(distance("worker", "wroker"), 1);
+    assert_eq!(distance("kitten", "sitting"), 3);
+    assert_eq!(distance("", "abc"), 3);
+    assert_eq!(closest("wroker", &["web", "worker"]), Some("worker"));
+    assert_eq!(closest("zzz", &["web", "worker"]), None);
+}

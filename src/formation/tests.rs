@@ -130,16 +130,6 @@ fn hostile_text_is_escaped() {
     assert!(!rendered.contains('\x1b') && !rendered.contains('\u{202e}'), "{rendered:?}");
 }
 
-#[test]
-fn typo_distance() {
-    assert_eq!(distance("web", "wbe"), 1);
-    assert_eq!(distance("worker", "wroker"), 1);
-    assert_eq!(distance("kitten", "sitting"), 3);
-    assert_eq!(distance("", "abc"), 3);
-    assert_eq!(closest("wroker", &["web", "worker"]), Some("worker"));
-    assert_eq!(closest("zzz", &["web", "worker"]), None);
-}
-
 mod properties {
     use super::*;
     use proptest::prelude::*;
