@@ -70,6 +70,13 @@ impl Diagnostic {
         self
     }
 
+    /// Points at a line of a file without showing it.
+    pub(crate) fn at(mut self, path: &Path, line: usize) -> Diagnostic {
+        self.path = Some(path.to_path_buf());
+        self.line = Some(line);
+        self
+    }
+
     /// Names a non-file origin (`-m/--formation`) and optionally shows its text.
     pub(crate) fn with_origin(
         mut self,
