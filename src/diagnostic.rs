@@ -168,16 +168,31 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// Several diagnostics, reported together (`check` lists every bad line at once).
+///
+/// At most [`MAX_KEPT`] are kept; further ones are only counted, so a 4 MiB file of bad lines
+/// cannot make procman build millions of messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Diagnostics(pub(crate) Vec<Diagnostic>);
+pub(crate) struct Diagnostics {
+    /// The diagnostics kept, in the order found.
+    pub(crate) list: Vec<Diagnostic>,
+    /// How many more were found and dropped.
+    pub(crate) omitted: usize,
+}
+
+/// Most diagnostics kept in one [`Diagnostics`].
+pub(crate) const MAX_KEPT: usize = 100;
 
 impl Diagnostics {
     /// All of them, separated by blank lines; past [`MAX_RENDERED`] only a count is given.
     pub(crate) fn render(&self, color: bool) -> String {
-        let shown: Vec<String> =
-            self.0.iter().take(MAX_RENDERED).map(|diagnostic| diagnostic.render(color)).collect();
+        let shown: Vec<String> = self
+            .list
+            .iter()
+            .take(MAX_RENDERED)
+            .map(|diagnostic| diagnostic.render(color))
+            .collect();
         let mut out = shown.join("\n");
-        let hidden = self.0.len().saturating_sub(MAX_RENDERED);
+        let hidden = self.len().saturating_sub(MAX_RENDERED);
         if hidden > 0 {
             let style = Style { color };
             let plural = if hidden == 1 { "" } else { "s" };
@@ -191,22 +206,36 @@ impl Diagnostics {
 
     /// True when there is nothing to report.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
-    /// How many there are.
+    /// How many were found (kept or not).
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.list.len() + self.omitted
     }
 
-    /// Adds one.
+    /// Adds one (or only counts it, past [`MAX_KEPT`]).
     pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
-        self.0.push(diagnostic);
+        if self.list.len() < MAX_KEPT {
+            self.list.push(diagnostic);
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    /// Like [`Diagnostics::push`], but builds the diagnostic only if it will be kept.
+    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Diagnostic) {
+        if self.list.len() < MAX_KEPT {
+            self.list.push(make());
+        } else {
+            self.omitted += 1;
+        }
     }
 
     /// Adds all of another set.
     pub(crate) fn extend(&mut self, other: Diagnostics) {
-        self.0.extend(other.0);
+        self.omitted += other.omitted;
+        other.list.into_iter().for_each(|diagnostic| self.push(diagnostic));
     }
 
     /// `Ok(value)` when empty, else `Err(self)`.
@@ -217,7 +246,15 @@ impl Diagnostics {
 
 impl From<Diagnostic> for Diagnostics {
     fn from(diagnostic: Diagnostic) -> Diagnostics {
-        Diagnostics(vec![diagnostic])
+        Diagnostics { list: vec![diagnostic], omitted: 0 }
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(items: I) -> Diagnostics {
+        let mut all = Diagnostics::default();
+        items.into_iter().for_each(|diagnostic| all.push(diagnostic));
+        all
     }
 }
 

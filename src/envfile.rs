@@ -134,7 +134,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<EnvVar>, Diagnostic
             Ok((key, value)) => {
                 vars.push(EnvVar { key, value, path: path.to_path_buf(), line: start })
             }
-            Err(error) => diagnostics.push(line_error(path, &lines, start, end, &error)),
+            Err(error) => diagnostics.push_with(|| line_error(path, &lines, start, end, &error)),
         }
     }
     diagnostics.into_result(vars)

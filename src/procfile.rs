@@ -69,14 +69,15 @@ impl Procfile {
         for (index, line) in text.split('\n').enumerate() {
             let number = index + 1;
             if line.len() > MAX_LINE_BYTES {
-                diagnostics.push(too_long(path, &label, number, line));
+                diagnostics.push_with(|| too_long(path, &label, number, line));
                 continue;
             }
             match classify(line) {
                 Line::Skip => {}
                 Line::Entry { name, command } => {
                     if let Some(&first) = first_line.get(name) {
-                        diagnostics.push(duplicate(path, &label, name, first, number, line));
+                        diagnostics
+                            .push_with(|| duplicate(path, &label, name, first, number, line));
                         continue;
                     }
                     first_line.insert(name.to_owned(), number);
@@ -87,7 +88,7 @@ impl Procfile {
                     });
                 }
                 Line::Bad(problem) => {
-                    diagnostics.push(problem.diagnostic(path, &label, number, line))
+                    diagnostics.push_with(|| problem.diagnostic(path, &label, number, line));
                 }
             }
         }

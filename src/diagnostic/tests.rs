@@ -95,12 +95,12 @@ fn caret_past_the_end_of_the_line() {
 
 #[test]
 fn many_diagnostics_are_capped() {
-    let all = Diagnostics((0..25).map(|n| Diagnostic::new(format!("e{n}"))).collect());
+    let all: Diagnostics = (0..25).map(|n| Diagnostic::new(format!("e{n}"))).collect();
     let rendered = all.render(false);
     assert!(rendered.contains("error: e19\n"));
     assert!(!rendered.contains("error: e20\n"));
     assert!(rendered.ends_with("error: 5 more errors not shown\n"), "{rendered}");
-    let two = Diagnostics(vec![Diagnostic::new("a"), Diagnostic::new("b")]);
+    let two: Diagnostics = [Diagnostic::new("a"), Diagnostic::new("b")].into_iter().collect();
     assert_eq!(two.render(false), "error: a\n\nerror: b\n");
 }
 
@@ -112,4 +112,14 @@ fn typo_distance() {
     assert_eq!(distance("", "abc"), 3);
     assert_eq!(closest("wroker", &["web", "worker"]), Some("worker"));
     assert_eq!(closest("zzz", &["web", "worker"]), None);
+}
+
+#[test]
+fn only_the_first_hundred_are_kept() {
+    let all: Diagnostics = (0..100_000).map(|n| Diagnostic::new(format!("e{n}"))).collect();
+    assert_eq!((all.len(), all.list.len(), all.omitted), (100_000, MAX_KEPT, 100_000 - MAX_KEPT));
+    assert!(all.render(false).ends_with("error: 99980 more errors not shown\n"));
+    let mut merged = Diagnostics::from(Diagnostic::new("x"));
+    merged.extend(all);
+    assert_eq!((merged.len(), merged.list.len()), (100_001, MAX_KEPT));
 }

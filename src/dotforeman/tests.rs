@@ -176,3 +176,14 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_example_in_docs_procfile_md_parses() {
+    let doc = include_str!("../../docs/procfile.md");
+    let start = doc.find("```yaml\n").map(|at| at + 8).unwrap_or_default();
+    let end = doc[start..].find("```").map_or(start, |len| start + len);
+    let file = parse(&doc[start..end]).expect("the documented example is valid");
+    assert_eq!(file.get("formation").map(|setting| setting.value.as_str()), Some("web=1,worker=2"));
+    assert_eq!(file.get("env").map(|setting| setting.value.as_str()), Some(".env,.env.local"));
+    assert_eq!(file.get("timestamp").and_then(Setting::as_bool), Some(false));
+}

@@ -217,7 +217,7 @@ mod properties {
             let lines = text.split('\n').count();
             match parse_text(&text) {
                 Ok(vars) => for var in vars { prop_assert!(var.line >= 1 && var.line <= lines) },
-                Err(errors) => for error in errors.0 {
+                Err(errors) => for error in errors.list {
                     prop_assert!(error.line.is_some_and(|line| line >= 1 && line <= lines));
                 }
             }

@@ -100,7 +100,7 @@ fn every_bad_item_is_reported() {
     let error = Formation::parse("a=x,b=-1,c", "-m").expect_err("three errors");
     assert_eq!(error.len(), 3);
     // Columns point into the text as given, spaces included.
-    assert_eq!(error.0[1].column, Some(5));
+    assert_eq!(error.list[1].column, Some(5));
 }
 
 #[test]

@@ -287,3 +287,11 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_file_full_of_bad_lines_stays_cheap() {
+    let text = "x\n".repeat(2 << 20);
+    let error = parse(&text).expect_err("all bad");
+    assert_eq!(error.len(), 2 << 20);
+    assert!(error.list.len() <= crate::diagnostic::MAX_KEPT);
+}

@@ -203,3 +203,19 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_examples_in_docs_procfile_md_hold() {
+    let doc = include_str!("../../docs/procfile.md");
+    let mut checked = 0;
+    for line in doc.lines().filter(|line| line.starts_with("| `") && line.contains("` | `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+        let [command, expected] = cells.as_slice() else { continue };
+        let command = command.trim().trim_matches('`');
+        let expected: Vec<String> =
+            expected.trim().split("` `").map(|word| word.trim_matches('`').to_owned()).collect();
+        assert_eq!(run(command), expected, "{command}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
