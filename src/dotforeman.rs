@@ -8,6 +8,7 @@
 //! than half-understood. The values stay text; the command-line layer parses them and merges them
 //! under the options given on the command line.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
@@ -81,6 +82,8 @@ impl DotForeman {
         let mut settings: Vec<Setting> = Vec::new();
         let mut diagnostics = Diagnostics::default();
         let mut seen_content = false;
+        // The line of each key, `-` and `_` folded.
+        let mut first_line: HashMap<String, usize> = HashMap::new();
         // Indented lines under a key with no value: already reported as one nested map.
         let mut in_nested = false;
 
@@ -138,21 +141,18 @@ impl DotForeman {
                     diagnostics.push(diagnostic);
                 }
                 Ok((key, Some((value, quoted)))) => {
-                    let normalized = normalize(key);
-                    if let Some(previous) =
-                        settings.iter().find(|setting| normalize(&setting.key) == normalized)
-                    {
+                    if let Some(&previous) = first_line.get(&normalize(key)) {
                         diagnostics.push(
                             at(format!(
-                                "{label} sets `{}` twice, on lines {} and {number}",
+                                "{label} sets `{}` twice, on lines {previous} and {number}",
                                 fragment(key),
-                                previous.line
                             ))
                             .with_column(1, key.chars().count())
                             .with_help("keep one of the two lines"),
                         );
                         continue;
                     }
+                    first_line.insert(normalize(key), number);
                     settings.push(Setting {
                         key: key.to_owned(),
                         value,

@@ -6,7 +6,7 @@
 //! guesses (unknown names ignored, `web=x` read as 0, `web` alone read as 0) procman refuses with
 //! a message: a typo in a formation otherwise silently starts the wrong set of processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
 use crate::procfile::Procfile;
@@ -138,24 +138,22 @@ impl Formation {
     /// Procfile does not define, on more than [`MAX_INSTANCES`] instances in total, and on a
     /// formation that starts nothing.
     pub(crate) fn resolve(&self, procfile: &Procfile) -> Result<Vec<u32>, Diagnostics> {
+        // Maps, not searches: a huge Procfile and a huge formation must not multiply.
+        let known: HashSet<&str> =
+            procfile.entries.iter().map(|entry| entry.name.as_str()).collect();
         let mut diagnostics = Diagnostics::default();
-        for item in &self.items {
-            if procfile.get(&item.name).is_none() {
-                diagnostics.push(self.unknown(item, procfile));
-            }
+        for item in self.items.iter().filter(|item| !known.contains(item.name.as_str())) {
+            diagnostics.push_with(|| self.unknown(item, procfile));
         }
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
+        let named: HashMap<&str, u32> =
+            self.items.iter().map(|item| (item.name.as_str(), item.count)).collect();
         let counts: Vec<u32> = procfile
             .entries
             .iter()
-            .map(|entry| {
-                self.items
-                    .iter()
-                    .find(|item| item.name == entry.name)
-                    .map_or(self.default, |item| item.count)
-            })
+            .map(|entry| named.get(entry.name.as_str()).copied().unwrap_or(self.default))
             .collect();
         let total: u64 = counts.iter().map(|&count| u64::from(count)).sum();
         if total > u64::from(MAX_INSTANCES) {

@@ -181,12 +181,13 @@ impl Plan {
     /// its process type's `env`, then `PORT` and `PS`; later ones win, each key once.
     pub(crate) fn instance_env(&self, instance: &InstancePlan) -> Vec<(String, String)> {
         let own = self.process(&instance.process).map(|process| process.env.as_slice());
-        let mut env: Vec<(String, String)> = Vec::with_capacity(self.env.len() + 2);
-        let pairs = self.env.iter().chain(own.unwrap_or_default()).cloned().chain([
+        // `self.env` has each key once; only the few overrides are looked up.
+        let mut env = self.env.clone();
+        let overrides = own.unwrap_or_default().iter().cloned().chain([
             ("PORT".to_owned(), instance.port.to_string()),
             ("PS".to_owned(), instance.ps.clone()),
         ]);
-        for (key, value) in pairs {
+        for (key, value) in overrides {
             match env.iter_mut().find(|(old, _)| *old == key) {
                 Some(slot) => slot.1 = value,
                 None => env.push((key, value)),

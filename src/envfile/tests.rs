@@ -257,3 +257,14 @@ fn the_example_in_docs_env_md_parses_as_documented() {
     assert_eq!(get("MULTI"), Some("line one\nline two"));
     assert_eq!(get("EMPTY"), Some(""));
 }
+
+#[test]
+fn a_megabyte_of_distinct_keys_loads_quickly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text: String = (0..100_000).map(|n| format!("K{n}=v\n")).collect();
+    std::fs::write(dir.path().join(".env"), &text).expect("write");
+    let started = std::time::Instant::now();
+    let env = load(dir.path(), None).expect("loads");
+    assert_eq!(env.vars.len(), 100_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+}
