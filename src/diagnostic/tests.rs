@@ -1,3 +1,5 @@
+//! Unit tests of `diagnostic.rs`, including the exact messages users see.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Unit tests of `envfile.rs`, including the exact messages users see.
+
 use super::*;
 
 fn parse_text(text: &str) -> Result<Vec<EnvVar>, Diagnostics> {

@@ -1,3 +1,5 @@
+//! Unit tests of `formation.rs`, including the exact messages users see.
+
 use std::path::Path;
 
 use super::*;

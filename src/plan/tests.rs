@@ -1,3 +1,5 @@
+//! Unit tests of `plan.rs`, including the exact messages users see.
+
 use super::*;
 use crate::envfile;
 

@@ -1,3 +1,5 @@
+//! Unit tests of `procfile.rs`, including the exact messages users see.
+
 use super::*;
 
 fn parse(text: &str) -> Result<Procfile, Diagnostics> {

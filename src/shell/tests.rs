@@ -1,3 +1,5 @@
+//! Unit tests of `shell.rs`, including the exact messages users see.
+
 use super::*;
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
