@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub(crate) const MAX_SOURCE_CHARS: usize = 120;
 /// Most characters shown of a user-supplied fragment quoted inside a message (a name, a value).
 pub(crate) const MAX_FRAGMENT_CHARS: usize = 60;
+/// Most characters of a message, note or help line (they quote user input only in fragments).
+const MAX_TEXT_CHARS: usize = 1000;
 /// Most diagnostics rendered by [`Diagnostics::render`]; the rest are counted, not shown, so a
 /// 100,000-line garbage file gives a readable answer.
 pub(crate) const MAX_RENDERED: usize = 20;
@@ -126,7 +128,9 @@ impl Diagnostic {
         let style = Style { color };
         let mut out = String::new();
         out.push_str(&style.paint(ERROR, "error"));
-        out.push_str(&style.paint(BOLD, &format!(": {}", self.message)));
+        // Messages quote user input through `fragment`; sanitizing again is idempotent and
+        // guards against a fragment that was missed.
+        out.push_str(&style.paint(BOLD, &format!(": {}", sanitize(&self.message, MAX_TEXT_CHARS))));
         out.push('\n');
 
         let number = self.line.map(|line| line.to_string()).unwrap_or_default();
@@ -150,9 +154,11 @@ impl Diagnostic {
             }
         }
         for note in &self.notes {
+            let note = sanitize(note, MAX_TEXT_CHARS);
             out.push_str(&format!(" {pad} {} {note}\n", style.paint(BOLD, "= note:")));
         }
         if let Some(help) = &self.help {
+            let help = sanitize(help, MAX_TEXT_CHARS);
             out.push_str(&format!(" {pad} {} {help}\n", style.paint(HELP, "= help:")));
         }
         out
@@ -321,7 +327,7 @@ fn window(source: &str, column: Option<usize>, span: usize) -> (String, Option<(
     // The caret's character range in `source`, clamped to the line (one past its end is allowed,
     // to point at a missing character).
     let caret = column.map(|column| {
-        let start = (column - 1).min(pieces.len());
+        let start = column.saturating_sub(1).min(pieces.len());
         (start, (start + span.max(1)).min(pieces.len().max(start + 1)))
     });
 

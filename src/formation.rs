@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
 use crate::procfile::Procfile;
 
 /// The most instances one formation may start, all process types together. It bounds file
@@ -194,7 +194,10 @@ impl Formation {
             help.push_str(&format!("; did you mean `{close}`?"));
         }
         self.at(item.span, message)
-            .with_note(format!("defined in {}", procfile.path.display()))
+            .with_note(format!(
+                "defined in {}",
+                sanitize(&procfile.path.display().to_string(), 200)
+            ))
             .with_help(help)
     }
 }

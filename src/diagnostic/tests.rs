@@ -125,3 +125,20 @@ fn only_the_first_hundred_are_kept() {
     merged.extend(all);
     assert_eq!((merged.len(), merged.list.len()), (100_001, MAX_KEPT));
 }
+
+#[test]
+fn messages_notes_and_help_are_sanitized_too() {
+    let diagnostic = Diagnostic::new("bad \x1b[2J")
+        .with_note("n\x07")
+        .with_help("h\u{202e}")
+        .with_origin("o\x1b", None);
+    let rendered = diagnostic.render(false);
+    assert_eq!(
+        rendered,
+        "error: bad \\x1b[2J\n  --> o\\x1b\n   = note: n\\x07\n   = help: h\\u{202e}\n"
+    );
+    // A column of 0 set by hand does not underflow.
+    let mut odd = Diagnostic::new("m").at_line(Path::new("P"), 1, "abc");
+    odd.column = Some(0);
+    assert!(odd.render(false).contains(" 1 | abc\n   | ^\n"));
+}
