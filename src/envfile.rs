@@ -88,6 +88,13 @@ pub(crate) fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, D
         let bytes = match text::read_capped(path, MAX_ENV_FILE_BYTES) {
             Ok(bytes) => bytes,
             Err(ReadError::NotFound) if !required => continue,
+            // Foreman reads the default `.env` only if it is a file (`File.file?`); a Python
+            // virtualenv is often a directory called `.env`.
+            Err(ReadError::Io(error))
+                if !required && error.kind() == io::ErrorKind::IsADirectory =>
+            {
+                continue;
+            }
             Err(ReadError::NotFound) => {
                 let shown = crate::diagnostic::sanitize(&path.display().to_string(), 200);
                 diagnostics.push(

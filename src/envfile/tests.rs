@@ -167,8 +167,11 @@ fn binary_and_invalid_utf8() {
 fn loading_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    // No .env: fine.
+    // No .env: fine. A directory called .env (a Python virtualenv) is skipped, as in Foreman.
     assert_eq!(load(root, None).ok(), Some(EnvFiles::default()));
+    std::fs::create_dir(root.join(".env")).expect("mkdir");
+    assert_eq!(load(root, None).ok(), Some(EnvFiles::default()));
+    std::fs::remove_dir(root.join(".env")).expect("rmdir");
 
     std::fs::write(root.join(".env"), "A=1\nB=2\n").expect("write");
     std::fs::write(root.join("a.env"), "X=a\nY=a\n").expect("write");
