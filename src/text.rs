@@ -91,6 +91,13 @@ pub(crate) fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Di
         None => (0, bytes),
     };
     let label = file_label(path);
+    // Windows editors save "Unicode" text as UTF-16, full of NUL bytes: say so, not "binary".
+    if bom == 0 && (bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff")) {
+        return Err(Diagnostic::new(format!("{label} is UTF-16 text; procman reads UTF-8"))
+            .in_file(path)
+            .with_help("save the file as UTF-8 (in Notepad: Save As, Encoding: UTF-8)")
+            .into());
+    }
     if let Some(at) = memchr::memchr(0, bytes) {
         let (line, column, text) = position(bytes, at);
         return Err(Diagnostic::new(format!(
@@ -186,6 +193,16 @@ mod tests {
             "error: Procfile is not valid UTF-8: line 2, column 12 (byte offset 18)\n  --> Procfile:2:12\n   |\n 2 | worker: caf\u{fffd} --x\n   |            \
              ^\n   = help: save the file as UTF-8 text; if it is a binary file, point to the \
              right file\n"
+        );
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let error = decode(path(), b"\xff\xfew\0e\0b\0", "a Procfile").err();
+        let error = error.map(|error| error.render(false)).unwrap_or_default();
+        assert!(
+            error.starts_with("error: Procfile is UTF-16 text; procman reads UTF-8\n"),
+            "{error}"
         );
     }
 
