@@ -20,11 +20,11 @@ pub(crate) struct Cli {
 #[derive(Clone, Debug, Args)]
 pub(crate) struct AppArgs {
     /// The Procfile to read [default: Procfile, in the root when --root is given]
-    #[arg(short = 'f', long, value_name = "FILE", global = true)]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub(crate) procfile: Option<PathBuf>,
 
     /// The app root: processes run here [default: the Procfile's directory]
-    #[arg(short = 'd', long, value_name = "DIR", global = true)]
+    #[arg(short = 'd', long, value_name = "DIR")]
     pub(crate) root: Option<PathBuf>,
 }
 
@@ -259,7 +259,7 @@ pub(crate) struct ExportArgs {
     pub(crate) run_dir: Option<PathBuf>,
 
     /// A directory of templates that override the built-in ones, file by file
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 't', long, value_name = "DIR")]
     pub(crate) template: Option<PathBuf>,
 
     /// Seconds between the stop signal and SIGKILL
@@ -274,6 +274,15 @@ pub(crate) struct ExportArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
 
+    /// Overwrite files at the location that procman did not write (it never deletes them)
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// The systemd version of the target machines; from 254 on, a growing backoff is written
+    /// with RestartSteps=
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) systemd_version: Option<u32>,
+
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,
 }
@@ -282,7 +291,7 @@ pub(crate) struct ExportArgs {
 #[derive(Clone, Debug, Args)]
 pub(crate) struct ControlArgs {
     /// The control socket [default: .procman.sock beside the Procfile]
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH")]
     pub(crate) socket: Option<PathBuf>,
 
     #[command(flatten)]

@@ -1,19 +1,83 @@
-//! procman: a Procfile runner on a real supervision core. (Under construction.)
-
-#![allow(dead_code)]
+//! procman: run the processes of a Procfile, supervise them, and hand them to service managers.
+//!
+//! `main` parses the command line, merges `.foreman`, runs the command and renders any error
+//! once, with the exit code the error or the command decides (see `error.rs`).
 
 mod cli;
 mod commands;
+mod config;
 mod control;
 mod diagnostic;
 mod dotforeman;
 mod envfile;
+mod error;
 mod export;
 mod formation;
 mod output;
 mod plan;
 mod procfile;
+mod settings;
 mod shell;
 mod text;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let result = Cli::from_arg_matches(&matches)
+        .map_err(|error| error.exit())
+        .and_then(|mut cli| {
+            let sub = matches.subcommand().map(|(_, sub)| sub);
+            prepare(&mut cli, sub).map(|()| cli)
+        })
+        .and_then(|cli| dispatch(cli.command));
+    let code = match result {
+        Ok(code) => code,
+        Err(error) => {
+            let color = supports_color::on(supports_color::Stream::Stderr).is_some();
+            eprint!("{}", error.render(color));
+            error.exit_code()
+        }
+    };
+    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
+}
+
+/// Merges `.foreman` (read from the working directory, as Foreman does) under the options.
+fn prepare(cli: &mut Cli, sub: Option<&clap::ArgMatches>) -> Result<(), CliError> {
+    let Some(sub) = sub else { return Ok(()) };
+    if let Some(dot) = dotforeman::DotForeman::load(&config::current_dir())? {
+        config::apply_dotforeman(&mut cli.command, sub, &dot)?;
+    }
+    Ok(())
+}
+
+fn dispatch(command: Command) -> Result<i32, CliError> {
+    match command {
+        Command::Start(args) => commands::start::command(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Export(args) => commands::export::run(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "procman", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Manpage => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| CliError::io("cannot write the man page", e))?;
+            Ok(0)
+        }
+        Command::Ps(_)
+        | Command::Restart(_)
+        | Command::Stop(_)
+        | Command::Scale(_)
+        | Command::Signal(_) => {
+            Err(CliError::Control("the control commands are not built yet".to_owned()))
+        }
+    }
+}

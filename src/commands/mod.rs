@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod check;
+pub(crate) mod export;
+pub(crate) mod run;
 pub(crate) mod start;

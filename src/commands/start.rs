@@ -6,15 +6,132 @@
 //! stray descendants and exits with the code [`Ending::exit_code`] decides.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 use supervise::{
-    Driver, DriverOptions, Event, ExitStatus, InstanceId, ProgramSpec, Signal, SignalReason,
-    SpawnErrorKind, State, Transition,
+    CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Launch, OutputSpec,
+    ProgramSpec, RestartPolicy, Signal, SignalReason, SpawnErrorKind, State, Transition,
 };
 
+use crate::cli::StartArgs;
+use crate::commands::export::parse_timeout;
+use crate::config::load_plan;
 use crate::control::ControlServer;
-use crate::output::{Format, Printer};
+use crate::error::CliError;
+use crate::output::{Format, Printer, use_color};
+use crate::plan::{InstancePlan, Plan, ProcessPlan};
+
+/// `procman start`: plans, then runs until the app ends.
+pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
+    let loaded =
+        load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
+    let timeout = parse_timeout(&args.timeout)?;
+    let plan = Arc::new(loaded.plan);
+    let specs = program_specs(&plan, timeout);
+    let verbose_states = plan.processes.iter().any(|p| {
+        p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
+            || p.settings.start_grace.is_some()
+    });
+    let format = Format {
+        color: use_color(args.color),
+        timestamps: !args.no_timestamp,
+        prefix: !args.no_prefix,
+        width: plan.name_width(),
+    };
+    // Large formations need more descriptors than the usual soft limit; children get the
+    // original limit back.
+    let _ = supervise::raise_open_files_limit();
+    let guard_lost = protect_with_guard();
+    let policy = StartPolicy {
+        format,
+        types: plan.processes.iter().map(|p| p.name.clone()).collect(),
+        can_die: args.supervision.can_die.iter().cloned().collect(),
+        verbose_states,
+        control: None,
+        guard_lost,
+    };
+    run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
+}
+
+/// Forks the guard process that cleans up if procman itself is killed (Linux; skipped when
+/// `PROCMAN_NO_GUARD` is set). Returns the signal that reports the guard's own death.
+fn protect_with_guard() -> Option<Signal> {
+    if std::env::var_os("PROCMAN_NO_GUARD").is_some() {
+        return None;
+    }
+    supervise::guard::protect().ok().map(|protection| protection.lost_signal)
+}
+
+/// One group per process type with a count above zero. Each instance gets its own PORT, PS and
+/// command (Foreman substitutes `$PORT` into the command text) through the instance hook.
+fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
+    plan.processes
+        .iter()
+        .filter(|process| process.count > 0)
+        .map(|process| {
+            let first = instance_plan(plan, process, 1);
+            let mut spec = ProgramSpec::new(process.name.as_str(), command_spec(plan, &first));
+            spec.cwd =
+                Some(process.cwd.as_ref().map_or_else(|| plan.root.clone(), |c| plan.root.join(c)));
+            spec.stdout = OutputSpec::Pipe;
+            spec.stderr = OutputSpec::MergeWithStdout;
+            let settings = &process.settings;
+            let restart = settings.restart.unwrap_or(RestartPolicy::Never);
+            spec.restart = restart;
+            spec.stop_signal = settings.stop_signal.unwrap_or(Signal::TERM);
+            spec.stop_timeout = settings.stop_timeout.unwrap_or(timeout);
+            // Foreman's behaviour unless a restart policy asks otherwise: running from the
+            // first instant, and any failure to start ends the run at once.
+            let restarting = restart != RestartPolicy::Never;
+            spec.start_grace = settings.start_grace.unwrap_or(if restarting {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            });
+            spec.max_retries = settings.max_retries.unwrap_or(if restarting { 3 } else { 0 });
+            if let Some(backoff) = settings.backoff {
+                spec.backoff = backoff;
+            }
+            if let Some(codes) = &settings.expected_exit_codes {
+                spec.expected_exit_codes.clone_from(codes);
+            }
+            spec.umask = settings.umask;
+            spec.instances = process.count;
+            let plan = Arc::clone(plan);
+            let index = process.index;
+            spec.instance_hook = Some(Arc::new(move |n, launch: &mut Launch| {
+                let Some(process) = plan.processes.get(index) else { return };
+                let instance = instance_plan(&plan, process, n);
+                launch.command = command_spec(&plan, &instance);
+                launch.env = plan
+                    .instance_env(&instance)
+                    .into_iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                    .collect();
+            }));
+            spec
+        })
+        .collect()
+}
+
+fn instance_plan(plan: &Plan, process: &ProcessPlan, number: u32) -> InstancePlan {
+    InstancePlan {
+        process: process.name.clone(),
+        number,
+        port: plan.port(process.index, number).unwrap_or(u16::MAX),
+        ps: format!("{}.{number}", process.name),
+    }
+}
+
+fn command_spec(plan: &Plan, instance: &InstancePlan) -> CommandSpec {
+    let argv = plan.argv_for(instance).unwrap_or_default();
+    let mut words = argv.into_iter();
+    let program = words.next().unwrap_or_default();
+    CommandSpec::new(program).args(words)
+}
 
 /// Why the run ended. The exit code follows from it, in one place.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -276,7 +393,7 @@ impl Session {
             driver.kill_stopping();
             return;
         }
-        let _ = printer.system(&format!("{name} received, starting shutdown"));
+        let _ = printer.system(&format!("{signal} received, starting shutdown"));
         self.end(driver, printer, Ending::Signal(signal));
     }
 

@@ -34,6 +34,17 @@ pub(super) fn prepare(umask: Option<u32>, parent: u32, die_with_parent: bool) ->
     if die_with_parent {
         set_death_signal(parent)?;
     }
+    if let Some(soft) = super::limits::original_soft_limit() {
+        // SAFETY: getrlimit/setrlimit on a local struct; async-signal-safe. Failure leaves the
+        // raised limit, which is harmless.
+        unsafe {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0 {
+                limit.rlim_cur = soft;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
+            }
+        }
+    }
     mark_descriptors_cloexec();
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod child;
 #[cfg(target_os = "linux")]
 pub(crate) mod guard;
+pub(crate) mod limits;
 pub(crate) mod reap;
 pub(crate) mod spawn;
 pub(crate) mod tree;

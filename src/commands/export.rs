@@ -1,0 +1,56 @@
+//! `procman export FORMAT LOCATION`: the command-line side of `crate::export`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::ExportArgs;
+use crate::config::load_plan;
+use crate::diagnostic::Diagnostic;
+use crate::error::CliError;
+use crate::export::{self, ExportOptions, Format};
+use crate::settings::parse_duration;
+
+pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
+    let format: Format = args.format.parse()?;
+    let loaded = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
+    let location = match (&args.location, format) {
+        (Some(location), _) => location.clone(),
+        (None, Format::Inittab) => "-".into(),
+        (None, _) => {
+            return Err(CliError::Input(
+                Diagnostic::new("export needs a LOCATION to write to")
+                    .with_help(format!("e.g. `procman export {} ./deploy`", format.name()))
+                    .into(),
+            ));
+        }
+    };
+    let mut options = ExportOptions::new(format, location);
+    options.app = args.app.clone();
+    options.user = args.user.clone();
+    options.log_dir = args.log.clone();
+    options.run_dir = args.run_dir.clone();
+    options.template_dir = args.template.clone();
+    options.dry_run = args.dry_run;
+    options.force = args.force;
+    options.image = args.image.clone();
+    options.systemd_version = args.systemd_version;
+    if let Some(timeout) = &args.timeout {
+        options.timeout = parse_timeout(timeout)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    export::run(&loaded.plan, &options, &mut out)?;
+    let _ = out.flush();
+    Ok(0)
+}
+
+/// `-t/--timeout` in seconds (a bare number, as Foreman takes it, or a duration like `10s`).
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, CliError> {
+    parse_duration(text).map_err(|message| {
+        CliError::Input(
+            Diagnostic::new(format!("--timeout: {message}"))
+                .with_help("give a number of seconds, e.g. `--timeout 10`")
+                .into(),
+        )
+    })
+}

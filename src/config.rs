@@ -1,0 +1,281 @@
+//! From what the user typed to what procman will do: `.foreman` defaults merged under the
+//! command line, then the Procfile, env files, formation and port resolved into a [`Plan`].
+
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+
+use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::dotforeman::DotForeman;
+use crate::envfile::{self, EnvFiles};
+use crate::formation::Formation;
+use crate::plan::{Plan, PlanInput, check_root, parse_port};
+use crate::procfile::Procfile;
+
+/// The options `.foreman` may set (Foreman's long option names).
+const DOTFOREMAN_KEYS: &[&str] = &[
+    "procfile",
+    "root",
+    "env",
+    "formation",
+    "concurrency",
+    "port",
+    "timeout",
+    "color",
+    "timestamp",
+    "prefix",
+    "app",
+    "user",
+    "log",
+    "run",
+    "template",
+    "socket",
+    "restart",
+    "max-restarts",
+    "backoff",
+    "start-grace",
+    "stop-signal",
+    "can-die",
+    "config",
+];
+
+/// Fills every option `.foreman` sets and the command line does not.
+pub(crate) fn apply_dotforeman(
+    command: &mut Command,
+    matches: &ArgMatches,
+    dot: &DotForeman,
+) -> Result<(), Diagnostics> {
+    dot.check_keys(DOTFOREMAN_KEYS)?;
+    let given = |id: &str| {
+        matches.try_get_raw(id).is_ok_and(|v| v.is_some())
+            && matches.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    let text = |key: &str| dot.get(key).map(|s| s.value.clone());
+    let mut diagnostics = Diagnostics::default();
+    let mut boolean = |key: &str| -> Option<bool> {
+        let setting = dot.get(key)?;
+        let value = setting.as_bool();
+        if value.is_none() {
+            diagnostics.push(dot.invalid(setting, format!("`{key}` must be true or false")));
+        }
+        value
+    };
+    let (app, plan, supervision) = match command {
+        Command::Start(start) => {
+            if !given("timeout") {
+                if let Some(value) = text("timeout") {
+                    start.timeout = value;
+                }
+            }
+            if !given("color") {
+                if let Some(on) = boolean("color") {
+                    start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
+                }
+            }
+            if !given("no_timestamp") {
+                if let Some(on) = boolean("timestamp") {
+                    start.no_timestamp = !on;
+                }
+            }
+            if !given("no_prefix") {
+                if let Some(on) = boolean("prefix") {
+                    start.no_prefix = !on;
+                }
+            }
+            if !given("socket") {
+                if let Some(value) = text("socket") {
+                    start.socket = Some(PathBuf::from(value));
+                }
+            }
+            (Some(&mut start.app), Some(&mut start.plan), Some(&mut start.supervision))
+        }
+        Command::Export(export) => {
+            for (id, key, slot) in [
+                ("app", "app", &mut export.app),
+                ("user", "user", &mut export.user),
+                ("timeout", "timeout", &mut export.timeout),
+            ] {
+                if !given(id) {
+                    if let Some(value) = text(key) {
+                        *slot = Some(value);
+                    }
+                }
+            }
+            for (id, key, slot) in [
+                ("log", "log", &mut export.log),
+                ("run_dir", "run", &mut export.run_dir),
+                ("template", "template", &mut export.template),
+            ] {
+                if !given(id) {
+                    if let Some(value) = text(key) {
+                        *slot = Some(PathBuf::from(value));
+                    }
+                }
+            }
+            (Some(&mut export.app_args), Some(&mut export.plan), Some(&mut export.supervision))
+        }
+        Command::Check(check) => {
+            if !given("env_files") {
+                if let Some(value) = text("env") {
+                    check.env_files = envfile::split_list(&value);
+                }
+            }
+            (Some(&mut check.app), None, None)
+        }
+        Command::Run(run) => {
+            if !given("env_files") {
+                if let Some(value) = text("env") {
+                    run.env_files = envfile::split_list(&value);
+                }
+            }
+            if !given("port") {
+                run.port = text("port").or(run.port.take());
+            }
+            (Some(&mut run.app), None, None)
+        }
+        _ => (None, None, None),
+    };
+    if let Some(app) = app {
+        if !given("procfile") {
+            if let Some(value) = text("procfile") {
+                app.procfile = Some(PathBuf::from(value));
+            }
+        }
+        if !given("root") {
+            if let Some(value) = text("root") {
+                app.root = Some(PathBuf::from(value));
+            }
+        }
+    }
+    if let Some(plan) = plan {
+        if !given("env_files") {
+            if let Some(value) = text("env") {
+                plan.env_files = envfile::split_list(&value);
+            }
+        }
+        if !given("formation") {
+            plan.formation =
+                text("formation").or_else(|| text("concurrency")).or(plan.formation.take());
+        }
+        if !given("port") {
+            plan.port = text("port").or(plan.port.take());
+        }
+    }
+    if let Some(supervision) = supervision {
+        for (id, key, slot) in [
+            ("restart", "restart", &mut supervision.restart),
+            ("max_restarts", "max-restarts", &mut supervision.max_restarts),
+            ("backoff", "backoff", &mut supervision.backoff),
+            ("start_grace", "start-grace", &mut supervision.start_grace),
+            ("stop_signal", "stop-signal", &mut supervision.stop_signal),
+            ("can_die", "can-die", &mut supervision.can_die),
+        ] {
+            if !given(id) {
+                if let Some(value) = text(key) {
+                    *slot = value.split(',').map(str::to_owned).collect();
+                }
+            }
+        }
+        if !given("config") {
+            if let Some(value) = text("config") {
+                supervision.config = Some(PathBuf::from(value));
+            }
+        }
+    }
+    diagnostics.into_result(())
+}
+
+/// Where the Procfile is and where processes run.
+#[derive(Clone, Debug)]
+pub(crate) struct AppPaths {
+    /// The Procfile, as the user named it (for messages).
+    pub(crate) procfile: PathBuf,
+    /// The app root, absolute.
+    pub(crate) root: PathBuf,
+}
+
+/// Foreman's rule: the Procfile is `-f`, else `Procfile` in `-d`, else `./Procfile`; the root is
+/// `-d`, else the Procfile's directory.
+pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
+    let procfile = match (&app.procfile, &app.root) {
+        (Some(path), _) => path.clone(),
+        (None, Some(root)) => root.join("Procfile"),
+        (None, None) => PathBuf::from("Procfile"),
+    };
+    let root = match &app.root {
+        Some(root) => root.clone(),
+        None => match procfile.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    };
+    check_root(&root)?;
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    Ok(AppPaths { procfile, root })
+}
+
+/// Everything `start` and `export` need, resolved and checked.
+pub(crate) struct Loaded {
+    pub(crate) paths: AppPaths,
+    pub(crate) procfile: Procfile,
+    pub(crate) env: EnvFiles,
+    pub(crate) plan: Plan,
+}
+
+/// Reads the Procfile and env files and builds the plan. `process` is `start`'s argument.
+pub(crate) fn load_plan(
+    app: &AppArgs,
+    args: &PlanArgs,
+    process: Option<&str>,
+    supervision: Option<&SupervisionArgs>,
+) -> Result<Loaded, Diagnostics> {
+    let paths = app_paths(app)?;
+    let mut diagnostics = Diagnostics::default();
+    let procfile = Procfile::load(&paths.procfile);
+    let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
+    let env = envfile::load(&paths.root, named);
+    let formation = match (process, &args.formation) {
+        (Some(arg), _) => Formation::from_process_arg(arg, "the PROCESS argument"),
+        (None, Some(text)) => Formation::parse(text, "-m/--formation"),
+        (None, None) => Ok(Formation::default()),
+    };
+    let port = match args.port.as_deref().map(parse_port).transpose() {
+        Ok(port) => port,
+        Err(message) => {
+            diagnostics.push(
+                Diagnostic::new(format!("-p/--port: {message}"))
+                    .with_help("give a port number from 1 to 65535, e.g. `-p 3000`"),
+            );
+            None
+        }
+    };
+    let (procfile, env, formation) = match (procfile, env, formation) {
+        (Ok(p), Ok(e), Ok(f)) if diagnostics.is_empty() => (p, e, f),
+        (p, e, f) => {
+            for result in [p.err(), e.err(), f.err()].into_iter().flatten() {
+                diagnostics.extend(result);
+            }
+            return Err(diagnostics);
+        }
+    };
+    let inherited = std::env::var("PORT").ok();
+    let mut plan = Plan::build(PlanInput {
+        procfile: &procfile,
+        root: &paths.root,
+        env: &env,
+        formation: &formation,
+        port,
+        inherited_port: inherited.as_deref(),
+    })?;
+    if let Some(supervision) = supervision {
+        crate::settings::apply_flags(&mut plan, supervision)?;
+    }
+    Ok(Loaded { paths, procfile, env, plan })
+}
+
+/// The working directory, for `.foreman`.
+pub(crate) fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| Path::new(".").to_path_buf())
+}

@@ -1,0 +1,193 @@
+//! Supervision settings from the command line: `--restart on-failure`, `--stop-signal web=INT`,
+//! `--backoff 500ms,worker=2s`. Each option takes a list whose items are either a value for
+//! every process type or `NAME=VALUE` for one; a named value wins over a general one whatever
+//! the order.
+
+use std::time::Duration;
+
+use supervise::{Backoff, RestartPolicy, Signal};
+
+use crate::cli::SupervisionArgs;
+use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use crate::plan::{Plan, Settings};
+
+/// Applies the supervision flags to every process of `plan`. Values already set (by a config
+/// file) are overridden: the command line wins.
+pub(crate) fn apply_flags(plan: &mut Plan, args: &SupervisionArgs) -> Result<(), Diagnostics> {
+    let names: Vec<String> = plan.processes.iter().map(|p| p.name.clone()).collect();
+    let mut diagnostics = Diagnostics::default();
+    let mut apply = |option: &str,
+                     items: &[String],
+                     set: &dyn Fn(&mut Settings, &str) -> Result<(), String>| {
+        for (name, value) in split_items(items) {
+            let targets: Vec<usize> = match name {
+                None => (0..names.len()).collect(),
+                Some(name) => match names.iter().position(|n| n == name) {
+                    Some(i) => vec![i],
+                    None => {
+                        diagnostics.push(unknown_process(option, name, &names));
+                        continue;
+                    }
+                },
+            };
+            for i in targets {
+                // A general value does not override a named one given in the same option.
+                if name.is_none() && named_in(items, &names[i]) {
+                    continue;
+                }
+                if let Err(message) = set(&mut plan.processes[i].settings, value) {
+                    diagnostics.push(
+                        Diagnostic::new(format!("--{option}: {message}"))
+                            .with_help(help_for(option)),
+                    );
+                    break;
+                }
+            }
+        }
+    };
+    apply("restart", &args.restart, &|s, v| {
+        s.restart = Some(parse_restart(v)?);
+        Ok(())
+    });
+    apply("max-restarts", &args.max_restarts, &|s, v| {
+        s.max_retries = Some(parse_count(v)?);
+        Ok(())
+    });
+    apply("backoff", &args.backoff, &|s, v| {
+        let initial = parse_duration(v)?;
+        s.backoff = Some(backoff_from(initial));
+        Ok(())
+    });
+    apply("start-grace", &args.start_grace, &|s, v| {
+        s.start_grace = Some(parse_duration(v)?);
+        Ok(())
+    });
+    apply("stop-signal", &args.stop_signal, &|s, v| {
+        s.stop_signal = Some(v.parse::<Signal>().map_err(|e| e.to_string())?);
+        Ok(())
+    });
+    for name in &args.can_die {
+        if !names.iter().any(|n| n == name) {
+            diagnostics.push(unknown_process("can-die", name, &names));
+        }
+    }
+    diagnostics.into_result(())
+}
+
+/// The backoff for an initial delay: doubling, capped at 30 times the first delay (at least
+/// the default cap), so `--backoff 1s` gives 1, 2, 4, 8, 16, 30 s.
+pub(crate) fn backoff_from(initial: Duration) -> Backoff {
+    let default = Backoff::default();
+    Backoff {
+        initial,
+        factor: 2.0,
+        max: default
+            .max
+            .max(initial.saturating_mul(30))
+            .min(Duration::from_secs(3600))
+            .max(initial),
+    }
+}
+
+fn split_items(items: &[String]) -> Vec<(Option<&str>, &str)> {
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((name, value)) => (Some(name.trim()), value.trim()),
+            None => (None, item),
+        })
+        .collect()
+}
+
+fn named_in(items: &[String], name: &str) -> bool {
+    split_items(items).iter().any(|(n, _)| *n == Some(name))
+}
+
+fn unknown_process(option: &str, name: &str, names: &[String]) -> Diagnostic {
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut help = format!("the Procfile defines {}", list(&known));
+    if let Some(close) = closest(name, &known) {
+        help.push_str(&format!("; did you mean `{close}`?"));
+    }
+    Diagnostic::new(format!("--{option}: unknown process type `{}`", fragment(name)))
+        .with_help(help)
+}
+
+fn help_for(option: &str) -> &'static str {
+    match option {
+        "restart" => {
+            "use never, on-failure or always, for all (`on-failure`) or one type (`web=always`)"
+        }
+        "max-restarts" => "use a count, e.g. `5` or `web=10`",
+        "backoff" | "start-grace" => "use a duration such as `500ms`, `2s` or `1m`",
+        "stop-signal" => "use a signal name such as TERM, INT, QUIT or USR1",
+        _ => "see `procman start --help`",
+    }
+}
+
+/// `never`, `on-failure` (also `unexpected`), `always`.
+pub(crate) fn parse_restart(text: &str) -> Result<RestartPolicy, String> {
+    match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+        "never" | "no" | "false" => Ok(RestartPolicy::Never),
+        "on-failure" | "unexpected" | "on-unexpected-exit" => Ok(RestartPolicy::OnUnexpectedExit),
+        "always" | "yes" | "true" => Ok(RestartPolicy::Always),
+        _ => Err(format!("`{}` is not a restart policy", fragment(text))),
+    }
+}
+
+fn parse_count(text: &str) -> Result<u32, String> {
+    text.trim().parse::<u32>().map_err(|_| format!("`{}` is not a count", fragment(text)))
+}
+
+/// `500ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds (`5`).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let value: f64 =
+        number.parse().map_err(|_| format!("`{}` is not a duration", fragment(text)))?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{}` is not a duration (units: ms, s, m, h)", fragment(text))),
+    };
+    if !seconds.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&seconds) {
+        return Err(format!("`{}` is out of range", fragment(text)));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1e999").is_err());
+    }
+
+    #[test]
+    fn restart_policies_have_friendly_names() {
+        assert_eq!(parse_restart("on-failure"), Ok(RestartPolicy::OnUnexpectedExit));
+        assert_eq!(parse_restart("ALWAYS"), Ok(RestartPolicy::Always));
+        assert!(parse_restart("sometimes").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        let b = backoff_from(Duration::from_secs(1));
+        assert_eq!(b.delay(1), Duration::from_secs(1));
+        assert_eq!(b.delay(3), Duration::from_secs(4));
+        assert_eq!(b.delay(10), Duration::from_secs(30));
+    }
+}
