@@ -117,6 +117,9 @@ impl Session {
     fn handle(&mut self, driver: &mut Driver, printer: &mut Printer, event: Event) {
         // Write errors other than a closed output are not actionable mid-run; a closed output
         // is noticed at the next flush and ends the run.
+        if let Some(control) = self.policy.control.as_mut() {
+            control.publish(&event, driver);
+        }
         match event {
             Event::Output(output) => {
                 let _ = printer.output(&output.id.to_string(), &output.data);
@@ -302,6 +305,9 @@ impl Session {
             crate::control::RunCommand::StopAll => {
                 let _ = printer.system("stop requested over the control socket");
                 self.end(driver, printer, Ending::Requested);
+            }
+            crate::control::RunCommand::Notice(text) => {
+                let _ = printer.system(&text);
             }
         }
     }
