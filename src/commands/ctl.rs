@@ -314,3 +314,104 @@ pub(crate) fn bytes(n: u64) -> String {
         format!("{:.2}G", n / (K * K * K))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::proto::{ServerInfo, Totals};
+
+    #[test]
+    fn control_cli_scale_counts_parse_or_say_what_is_expected() {
+        let counts = parse_counts(&["web=3".to_owned(), "worker=0".to_owned()]).expect("parses");
+        assert_eq!(counts, BTreeMap::from([("web".to_owned(), 3), ("worker".to_owned(), 0)]));
+        for bad in ["web", "=3", "web=-1", "web=x"] {
+            let err = parse_counts(&[bad.to_owned()]).err().map(|e| (e.to_string(), e.exit_code()));
+            let expected = format!("expected NAME=COUNT (for example web=3), got `{bad}`");
+            assert_eq!(err, Some((expected, 2)));
+        }
+    }
+
+    #[test]
+    fn control_cli_units_are_human() {
+        assert_eq!(duration(42.9), "42s");
+        assert_eq!(duration(187.0), "3m07s");
+        assert_eq!(duration(7500.0), "2h05m");
+        assert_eq!(duration(3.0 * 86400.0 + 4.0 * 3600.0), "3d04h");
+        assert_eq!(cpu(0.421), "0.42s");
+        assert_eq!(cpu(12.34), "12.3s");
+        assert_eq!(cpu(75.0), "1m15s");
+        assert_eq!(bytes(512 * 1024), "512K");
+        assert_eq!(bytes(12_900_000), "12.3M");
+        assert_eq!(bytes(3 << 29), "1.50G");
+    }
+
+    #[test]
+    fn control_cli_ps_table_aligns_columns_and_ends_with_the_totals() {
+        let web = ProcessInfo {
+            process: "web.1".into(),
+            kind: "web".into(),
+            index: 1,
+            pid: Some(20461),
+            state: "running".into(),
+            uptime_seconds: 187.0,
+            restarts: 2,
+            last_exit_signal: Some("SIGTERM".into()),
+            cpu_seconds: Some(0.42),
+            rss_bytes: Some(12_900_000),
+            tree_processes: Some(3),
+            ..empty_info()
+        };
+        let worker = ProcessInfo {
+            process: "worker.1".into(),
+            kind: "worker".into(),
+            index: 1,
+            state: "backoff".into(),
+            retries: 1,
+            last_exit_code: Some(3),
+            ..empty_info()
+        };
+        let reply = PsReply {
+            procman: ServerInfo { pid: 1, version: "0.1.0".into(), uptime_seconds: 1.0 },
+            processes: vec![web, worker],
+            total: Totals {
+                instances: 2,
+                running: 1,
+                processes: 3,
+                cpu_seconds: 0.42,
+                rss_bytes: 12_900_000,
+            },
+        };
+        let expected = "\
+NAME        PID  STATE    UPTIME  RESTARTS  LAST EXIT    CPU    MEM
+web.1     20461  RUNNING  3m07s          2  SIGTERM      0.42s  12.3M
+worker.1      -  BACKOFF  -              0  code 3       -      -
+TOTAL            1/2 up                     3 processes  0.42s  12.3M
+";
+        assert_eq!(table(&reply, None), expected);
+        let percent = |p: &ProcessInfo| if p.process.is_empty() { "9.0" } else { "4.5" }.to_owned();
+        let watched = table(&reply, Some(&percent));
+        assert!(watched.starts_with("NAME"), "{watched}");
+        assert!(
+            watched.lines().next().is_some_and(|l| l.contains("CPU    %CPU  MEM")),
+            "{watched}"
+        );
+        assert!(watched.lines().last().is_some_and(|l| l.contains("9.0")), "{watched}");
+    }
+
+    #[test]
+    fn control_cli_watch_needs_a_terminal() {
+        if io::stdout().is_terminal() {
+            return;
+        }
+        let args = PsArgs {
+            control: ControlArgs {
+                socket: Some(PathBuf::from("/nonexistent/.procman.sock")),
+                app: crate::cli::AppArgs { procfile: None, root: None },
+            },
+            json: false,
+            watch: true,
+        };
+        let err = ps(&args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("--watch redraws the screen and needs a terminal"), "{err}");
+    }
+}

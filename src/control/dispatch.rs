@@ -31,7 +31,9 @@ impl Outcome {
         let text = text.into();
         let mut outcome = Outcome::default();
         outcome.fields.insert("message".into(), text.clone().into());
-        outcome.commands.push(RunCommand::Notice(format!("{text} (control socket request)")));
+        outcome
+            .commands
+            .push(RunCommand::Notice(format!("{text}, as requested over the control socket")));
         outcome
     }
 }
@@ -60,6 +62,10 @@ pub(super) fn execute(
                 Ok(Outcome::message(format!("restarting {name} ({})", plural(count, "instance"))))
             }
             Target::Instance(id) => {
+                // Asked by name: take it out of FATAL, as a restart of its type would.
+                if driver.supervisor().state(&id) == Some(State::Fatal) {
+                    driver.reset(&id).map_err(refused)?;
+                }
                 driver.restart(&id).map_err(refused)?;
                 Ok(Outcome::message(format!("restarting {id}")))
             }

@@ -137,13 +137,15 @@ impl ControlServer {
     /// Flushes what it can without blocking, closes every connection and removes the socket
     /// file (only if it is still the one this server created).
     pub(crate) fn close(&mut self) {
-        for (_, mut conn) in self.conns.drain() {
-            conn.flush();
-        }
+        // The socket goes first: a client that sees its connection close (`procman stop`
+        // waiting for the end) may start a new run at once, which must not find it.
         self.listener = None;
         self.listen_watch = None;
         if let Some(file) = self.file.take() {
             socket::remove_if_ours(&self.path, file);
+        }
+        for (_, mut conn) in self.conns.drain() {
+            conn.flush();
         }
     }
 

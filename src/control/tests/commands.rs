@@ -320,3 +320,22 @@ fn control_a_client_that_does_not_read_is_dropped_without_blocking() {
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(theirs);
 }
+
+#[test]
+fn control_restart_by_name_takes_an_instance_out_of_fatal() {
+    let mut spec = shell("job", 1, "exit 3");
+    spec.max_retries = 0;
+    let mut rig = Rig::new(vec![spec]);
+    rig.wait_until("job.1 to give up", |rig| rig.state("job.1") == Some(State::Fatal));
+    let reply = rig.with_client(|path| ask(&path, &Request::Restart { target: "job.1".into() }));
+    assert_eq!(message(&reply.expect("restart")), "restarting job.1");
+    rig.wait_until("job.1 to be spawned again", |rig| {
+        rig.events.iter().any(|e| matches!(e, Event::State(t) if t.from == State::Fatal))
+            && rig
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::State(t) if t.to == State::Fatal))
+                .count()
+                == 2
+    });
+}
