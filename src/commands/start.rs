@@ -115,11 +115,12 @@ impl Session {
     }
 
     fn handle(&mut self, driver: &mut Driver, printer: &mut Printer, event: Event) {
-        // Write errors other than a closed output are not actionable mid-run; a closed output
-        // is noticed at the next flush and ends the run.
+        // State changes, signals and removals go to `events` subscribers of the control socket.
         if let Some(control) = self.policy.control.as_mut() {
             control.publish(&event, driver);
         }
+        // Write errors other than a closed output are not actionable mid-run; a closed output
+        // is noticed at the next flush and ends the run.
         match event {
             Event::Output(output) => {
                 let _ = printer.output(&output.id.to_string(), &output.data);
