@@ -25,6 +25,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
+use crate::commands::ctl;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -72,12 +73,10 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
                 .map_err(|e| CliError::io("cannot write the man page", e))?;
             Ok(0)
         }
-        Command::Ps(_)
-        | Command::Restart(_)
-        | Command::Stop(_)
-        | Command::Scale(_)
-        | Command::Signal(_) => {
-            Err(CliError::Control("the control commands are not built yet".to_owned()))
-        }
+        Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
+        Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
+        Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),
+        Command::Scale(args) => Ok(ctl::exit_code(ctl::scale(&args))),
+        Command::Signal(args) => Ok(ctl::exit_code(ctl::signal(&args))),
     }
 }

@@ -19,7 +19,7 @@ use supervise::{
 use crate::cli::StartArgs;
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
-use crate::control::ControlServer;
+use crate::control::{self, ControlServer};
 use crate::error::CliError;
 use crate::output::{Format, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
@@ -44,13 +44,24 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
     // Large formations need more descriptors than the usual soft limit; children get the
     // original limit back.
     let _ = supervise::raise_open_files_limit();
+    // Bound before anything starts: a second `procman start` here fails now, not half-way.
+    let control = if args.no_socket {
+        None
+    } else {
+        let path = control::socket_path(
+            args.socket.as_deref(),
+            args.app.procfile.as_deref(),
+            args.app.root.as_deref(),
+        );
+        Some(ControlServer::bind(&path).map_err(|e| CliError::Control(e.to_string()))?)
+    };
     let guard_lost = protect_with_guard();
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
         can_die: args.supervision.can_die.iter().cloned().collect(),
         verbose_states,
-        control: None,
+        control,
         guard_lost,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
@@ -232,6 +243,10 @@ impl Session {
     }
 
     fn handle(&mut self, driver: &mut Driver, printer: &mut Printer, event: Event) {
+        // State changes, signals and removals go to `events` subscribers of the control socket.
+        if let Some(control) = self.policy.control.as_mut() {
+            control.publish(&event, driver);
+        }
         // Write errors other than a closed output are not actionable mid-run; a closed output
         // is noticed at the next flush and ends the run.
         match event {
@@ -419,6 +434,9 @@ impl Session {
             crate::control::RunCommand::StopAll => {
                 let _ = printer.system("stop requested over the control socket");
                 self.end(driver, printer, Ending::Requested);
+            }
+            crate::control::RunCommand::Notice(text) => {
+                let _ = printer.system(&text);
             }
         }
     }

@@ -1,39 +1,87 @@
 //! The control socket of a running `procman start`: `procman ps`, `restart`, `stop`, `scale`
-//! and `signal` talk to it from another terminal.
+//! and `signal` talk to it from another terminal, and other tools can drive procman through it.
 //!
-//! INTERFACE STUB: the server and client are written in their own change; `start` is built
-//! against these signatures.
+//! - [`proto`]: the protocol, versioned JSON lines (documented in `docs/control.md`).
+//! - [`socket`]: creating the socket file safely (mode 0600 before it listens, stale sockets
+//!   replaced, live ones refused) and checking who connects (`SO_PEERCRED`).
+//! - [`server`]: the listening side, driven by the supervisor's own poll loop: no thread, no
+//!   blocking call, bounded buffers, so a misbehaving client can never stall the run.
+//! - [`dispatch`]: what each command does to the [`supervise::Driver`].
+//! - [`client`]: the connecting side, used by `procman ps` and friends.
 
-use std::io;
-use std::path::PathBuf;
+pub(crate) mod client;
+mod dispatch;
+pub(crate) mod proto;
+mod server;
+pub(crate) mod socket;
 
-use supervise::{Driver, WatchId};
+#[cfg(test)]
+mod tests;
 
-/// What a control request asks of the run itself (the rest is handled inside the server).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use std::path::{Path, PathBuf};
+
+pub(crate) use server::ControlServer;
+
+/// The socket's file name when none is given: beside the Procfile, hidden.
+pub(crate) const SOCKET_NAME: &str = ".procman.sock";
+
+/// What a control request asks of the run itself (everything else is handled inside the
+/// server).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RunCommand {
     /// Stop the whole run.
     StopAll,
+    /// A line for the run's output as a `system` message: what a client asked for, or a
+    /// connection that was refused.
+    Notice(String),
 }
 
-/// The listening side, owned by `procman start`.
-#[derive(Debug)]
-pub(crate) struct ControlServer {
-    path: PathBuf,
+/// The default socket path for a Procfile: `.procman.sock` in the Procfile's directory. A
+/// relative Procfile path gives a relative socket path, which keeps it well under the length
+/// limit of Unix socket paths.
+pub(crate) fn default_socket_path(procfile: &Path) -> PathBuf {
+    match procfile.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(SOCKET_NAME),
+        _ => PathBuf::from(SOCKET_NAME),
+    }
 }
 
-impl ControlServer {
-    /// Registers the listener with the driver's poll loop.
-    pub(crate) fn register(&mut self, _driver: &mut Driver) -> io::Result<()> {
-        let _ = &self.path;
-        Ok(())
+/// The socket of `--socket`, or the default beside the Procfile that `--procfile`/`--root`
+/// name (Foreman's rule: `ROOT/Procfile` with `--root`, else `./Procfile`).
+pub(crate) fn socket_path(
+    socket: Option<&Path>,
+    procfile: Option<&Path>,
+    root: Option<&Path>,
+) -> PathBuf {
+    if let Some(socket) = socket {
+        return socket.to_path_buf();
     }
+    let procfile = match (procfile, root) {
+        (Some(procfile), _) => procfile.to_path_buf(),
+        (None, Some(root)) => root.join("Procfile"),
+        (None, None) => PathBuf::from("Procfile"),
+    };
+    default_socket_path(&procfile)
+}
 
-    /// Handles readiness of one of the server's descriptors.
-    pub(crate) fn on_ready(&mut self, _watch: WatchId, _driver: &mut Driver) -> Vec<RunCommand> {
-        Vec::new()
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn control_socket_defaults_to_beside_the_procfile() {
+        assert_eq!(socket_path(None, None, None), PathBuf::from(".procman.sock"));
+        assert_eq!(
+            socket_path(None, Some(Path::new("app/Procfile.dev")), None),
+            PathBuf::from("app/.procman.sock")
+        );
+        assert_eq!(
+            socket_path(None, None, Some(Path::new("/srv/app"))),
+            PathBuf::from("/srv/app/.procman.sock")
+        );
+        assert_eq!(
+            socket_path(Some(Path::new("/tmp/x.sock")), Some(Path::new("a/Procfile")), None),
+            PathBuf::from("/tmp/x.sock")
+        );
     }
-
-    /// Removes the socket file.
-    pub(crate) fn close(&mut self) {}
 }

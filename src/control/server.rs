@@ -1,0 +1,390 @@
+//! The listening side of the control socket, driven by the supervisor's poll loop.
+//!
+//! The listener and every connection are registered with [`Driver::watch`]; readiness comes
+//! back as [`supervise::Event::Ready`] and the session hands it to [`ControlServer::on_ready`].
+//! Nothing here blocks or spawns a thread: reads and writes are non-blocking and drained to
+//! `WouldBlock` (the driver's notification is edge-triggered). Every buffer is bounded: a
+//! request line longer than [`proto::MAX_REQUEST`] gets an error and the connection is closed,
+//! and a client that stops reading is dropped once its queued output passes a limit, so a
+//! stuck client costs procman a little memory and never a stall.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use supervise::{Driver, Event, Interest, WatchId};
+
+use super::proto::{self, ErrorKind, Failure};
+use super::socket::{self, BindError, FileId};
+use super::{RunCommand, dispatch};
+
+/// Bounds on what one client may cost.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Longest request line.
+    pub(crate) max_request: usize,
+    /// Most bytes queued for a client that does not read; beyond, it is dropped.
+    pub(crate) max_output: usize,
+    /// Most connections at once; more are answered `busy` and closed.
+    pub(crate) max_clients: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        // 4 MiB holds a `ps` of thousands of instances, or a long burst of events.
+        Limits { max_request: proto::MAX_REQUEST, max_output: 4 << 20, max_clients: 64 }
+    }
+}
+
+/// The listening side, owned by `procman start`. The socket file is removed by
+/// [`ControlServer::close`] or, failing that, when the server is dropped.
+#[derive(Debug)]
+pub(crate) struct ControlServer {
+    path: PathBuf,
+    listener: Option<UnixListener>,
+    file: Option<FileId>,
+    listen_watch: Option<WatchId>,
+    conns: HashMap<WatchId, Conn>,
+    euid: u32,
+    started: Instant,
+    limits: Limits,
+}
+
+impl ControlServer {
+    /// Creates the socket at `path` (mode 0600), replacing a stale one. Call it before any
+    /// process starts, so "already running" stops a second run before it does anything.
+    ///
+    /// # Errors
+    /// A live procman on that socket, a path too long for a Unix socket, something else at
+    /// the path, or a system error; each message names the path and what to do.
+    pub(crate) fn bind(path: &Path) -> Result<ControlServer, BindError> {
+        let (listener, file) = socket::bind(path)?;
+        Ok(ControlServer {
+            path: path.to_path_buf(),
+            listener: Some(listener),
+            file: Some(file),
+            listen_watch: None,
+            conns: HashMap::new(),
+            euid: nix::unistd::geteuid().as_raw(),
+            started: Instant::now(),
+            limits: Limits::default(),
+        })
+    }
+
+    /// The socket's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Changes the bounds (tests use small ones).
+    #[cfg(test)]
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// How many clients are connected.
+    #[cfg(test)]
+    pub(crate) fn client_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Registers the listener with the driver's poll loop.
+    ///
+    /// # Errors
+    /// When the driver cannot watch the descriptor.
+    pub(crate) fn register(&mut self, driver: &mut Driver) -> io::Result<()> {
+        if let (Some(listener), None) = (&self.listener, self.listen_watch) {
+            self.listen_watch = Some(driver.watch(listener.as_raw_fd(), Interest::READABLE)?);
+        }
+        Ok(())
+    }
+
+    /// Handles readiness of one of the server's descriptors (others are ignored): accepts
+    /// connections, answers complete requests, writes what is queued. Returns what the run
+    /// itself must do.
+    pub(crate) fn on_ready(&mut self, watch: WatchId, driver: &mut Driver) -> Vec<RunCommand> {
+        let mut commands = Vec::new();
+        if Some(watch) == self.listen_watch {
+            self.accept_all(driver, &mut commands);
+        } else if let Some(mut conn) = self.conns.remove(&watch) {
+            self.service(&mut conn, driver, &mut commands);
+            self.keep_or_close(watch, conn, driver);
+        }
+        commands
+    }
+
+    /// Sends a supervisor event to every connection subscribed with `events`. Call it for
+    /// every event; those the stream does not carry (output, readiness) are skipped cheaply.
+    pub(crate) fn publish(&mut self, event: &Event, driver: &mut Driver) {
+        if !self.conns.values().any(|c| c.subscribed) {
+            return;
+        }
+        let Some(message) = dispatch::event_message(event) else { return };
+        let text = proto::line(&message);
+        let watches: Vec<WatchId> =
+            self.conns.iter().filter(|(_, c)| c.subscribed).map(|(w, _)| *w).collect();
+        for watch in watches {
+            if let Some(mut conn) = self.conns.remove(&watch) {
+                conn.send(&text, self.limits.max_output);
+                self.keep_or_close(watch, conn, driver);
+            }
+        }
+    }
+
+    /// Flushes what it can without blocking, closes every connection and removes the socket
+    /// file (only if it is still the one this server created).
+    pub(crate) fn close(&mut self) {
+        // The socket goes first: a client that sees its connection close (`procman stop`
+        // waiting for the end) may start a new run at once, which must not find it.
+        self.listener = None;
+        self.listen_watch = None;
+        if let Some(file) = self.file.take() {
+            socket::remove_if_ours(&self.path, file);
+        }
+        for (_, mut conn) in self.conns.drain() {
+            conn.flush();
+        }
+    }
+
+    fn accept_all(&mut self, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+        loop {
+            let Some(listener) = &self.listener else { return };
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                // The client gave up before we accepted it.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(err) => {
+                    // Out of descriptors, most likely. The next connection wakes us again.
+                    commands.push(RunCommand::Notice(format!(
+                        "cannot accept a control connection: {err}"
+                    )));
+                    return;
+                }
+            };
+            self.admit(stream, driver, commands);
+        }
+    }
+
+    /// Checks who connected and starts serving them, or tells them why not.
+    fn admit(&mut self, stream: UnixStream, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut conn = Conn::new(stream);
+        let refusal = match socket::peer_uid(&conn.stream) {
+            Ok(uid) if socket::peer_allowed(uid, self.euid) => None,
+            Ok(uid) => {
+                commands.push(RunCommand::Notice(format!(
+                    "refused a control connection from uid {uid}: only uid {} (or root) may \
+                     control this procman",
+                    self.euid
+                )));
+                Some(Failure::new(
+                    ErrorKind::PermissionDenied,
+                    format!("permission denied: this procman runs as uid {}", self.euid),
+                ))
+            }
+            Err(err) => Some(Failure::new(
+                ErrorKind::PermissionDenied,
+                format!("permission denied: cannot learn the peer's uid ({err})"),
+            )),
+        };
+        let refusal = refusal.or_else(|| {
+            (self.conns.len() >= self.limits.max_clients).then(|| {
+                Failure::new(ErrorKind::Busy, "too many control connections; try again later")
+            })
+        });
+        if let Some(failure) = refusal {
+            // Best effort: one non-blocking write, then the connection is dropped.
+            conn.send(&proto::line(&proto::error_response(None, &failure)), usize::MAX);
+            return;
+        }
+        let interest = Interest::READABLE.add(Interest::WRITABLE);
+        let Ok(watch) = driver.watch(conn.stream.as_raw_fd(), interest) else { return };
+        let mut commands_here = Vec::new();
+        // Data may have arrived before the registration; the edge would be lost otherwise.
+        self.service(&mut conn, driver, &mut commands_here);
+        commands.extend(commands_here);
+        self.keep_or_close(watch, conn, driver);
+    }
+
+    /// Reads everything available, answering each complete line as soon as it is read (so
+    /// only a partial line is ever buffered), and writes what is queued.
+    fn service(&mut self, conn: &mut Conn, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+        let mut chunk = [0u8; 8192];
+        while !conn.broken && !conn.eof {
+            match (&conn.stream).read(&mut chunk) {
+                Ok(0) => conn.eof = true,
+                Ok(n) => {
+                    conn.input.extend_from_slice(&chunk[..n]);
+                    self.answer_lines(conn, driver, commands);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => conn.broken = true,
+            }
+        }
+        conn.flush();
+    }
+
+    fn answer_lines(
+        &mut self,
+        conn: &mut Conn,
+        driver: &mut Driver,
+        commands: &mut Vec<RunCommand>,
+    ) {
+        while let Some(end) = conn.input.iter().position(|b| *b == b'\n') {
+            let raw: Vec<u8> = conn.input.drain(..=end).collect();
+            if raw.len() > self.limits.max_request + 1 {
+                self.too_large(conn);
+                return;
+            }
+            let text = String::from_utf8_lossy(&raw);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let response = match proto::parse_request(text) {
+                Err((id, failure)) => proto::error_response(id, &failure),
+                Ok((id, request)) => match dispatch::execute(request, driver, self.started) {
+                    Ok(outcome) => {
+                        conn.subscribed |= outcome.subscribe;
+                        conn.hold |= outcome.hold;
+                        commands.extend(outcome.commands);
+                        proto::ok_response(id, outcome.fields)
+                    }
+                    Err(failure) => proto::error_response(id, &failure),
+                },
+            };
+            let text = proto::line(&response);
+            if text.len() > self.limits.max_output {
+                let failure = Failure::new(
+                    ErrorKind::Refused,
+                    "the answer is too large to send; ask for less (a single instance, say)",
+                );
+                conn.send(&proto::line(&proto::error_response(None, &failure)), usize::MAX);
+            } else {
+                conn.send(&text, self.limits.max_output);
+            }
+            if conn.broken {
+                return;
+            }
+        }
+        if conn.input.len() > self.limits.max_request {
+            self.too_large(conn);
+        }
+    }
+
+    fn too_large(&self, conn: &mut Conn) {
+        let failure = Failure::new(
+            ErrorKind::TooLarge,
+            format!(
+                "request line longer than {} bytes; closing the connection",
+                self.limits.max_request
+            ),
+        );
+        conn.input.clear();
+        conn.send(&proto::line(&proto::error_response(None, &failure)), usize::MAX);
+        conn.broken = true;
+    }
+
+    /// Puts a connection back, or closes it: broken, or finished (the client closed its side,
+    /// everything was written, and it neither subscribed nor waits for the end of the run).
+    fn keep_or_close(&mut self, watch: WatchId, conn: Conn, driver: &mut Driver) {
+        let finished = conn.eof && conn.pending() == 0 && !conn.subscribed && !conn.hold;
+        if conn.broken || finished {
+            // Deregister before the descriptor closes (when `conn` drops).
+            let _ = driver.unwatch(watch);
+        } else {
+            self.conns.insert(watch, conn);
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// One client connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    stream: UnixStream,
+    /// Bytes read and not yet part of a complete line.
+    input: Vec<u8>,
+    /// Bytes queued for the client; `output[sent..]` are not written yet.
+    output: Vec<u8>,
+    sent: usize,
+    subscribed: bool,
+    hold: bool,
+    /// The client closed its side.
+    eof: bool,
+    /// Close it now: a write failed, too much output is queued, or the request was too large.
+    broken: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: UnixStream) -> Conn {
+        Conn {
+            stream,
+            input: Vec::new(),
+            output: Vec::new(),
+            sent: 0,
+            subscribed: false,
+            hold: false,
+            eof: false,
+            broken: false,
+        }
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn pending(&self) -> usize {
+        self.output.len() - self.sent
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Queues a line and writes what the socket takes. A client with more than `limit`
+    /// bytes waiting is not reading: it is marked broken, to be dropped.
+    pub(crate) fn send(&mut self, text: &str, limit: usize) {
+        if self.broken {
+            return;
+        }
+        if self.pending().saturating_add(text.len()) > limit {
+            self.broken = true;
+            return;
+        }
+        self.output.extend_from_slice(text.as_bytes());
+        self.flush();
+    }
+
+    /// Writes until the socket would block.
+    pub(crate) fn flush(&mut self) {
+        while self.sent < self.output.len() && !self.broken {
+            // The Rust runtime ignores SIGPIPE, so a vanished client is an EPIPE error here.
+            match (&self.stream).write(&self.output[self.sent..]) {
+                Ok(0) => self.broken = true,
+                Ok(n) => self.sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.broken = true,
+            }
+        }
+        if self.sent == self.output.len() {
+            self.output.clear();
+            self.sent = 0;
+        } else if self.sent > 64 * 1024 {
+            // Keep the buffer from growing by its written head.
+            self.output.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+}
