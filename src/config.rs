@@ -9,7 +9,7 @@ use clap::parser::ValueSource;
 use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
-use crate::envfile::{self, EnvFiles};
+use crate::envfile;
 use crate::formation::Formation;
 use crate::plan::{Plan, PlanInput, check_root, parse_port};
 use crate::procfile::Procfile;
@@ -216,21 +216,13 @@ pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
     Ok(AppPaths { procfile, root })
 }
 
-/// Everything `start` and `export` need, resolved and checked.
-pub(crate) struct Loaded {
-    pub(crate) paths: AppPaths,
-    pub(crate) procfile: Procfile,
-    pub(crate) env: EnvFiles,
-    pub(crate) plan: Plan,
-}
-
 /// Reads the Procfile and env files and builds the plan. `process` is `start`'s argument.
 pub(crate) fn load_plan(
     app: &AppArgs,
     args: &PlanArgs,
     process: Option<&str>,
     supervision: Option<&SupervisionArgs>,
-) -> Result<Loaded, Diagnostics> {
+) -> Result<Plan, Diagnostics> {
     let paths = app_paths(app)?;
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
@@ -272,7 +264,7 @@ pub(crate) fn load_plan(
     if let Some(supervision) = supervision {
         crate::settings::apply_flags(&mut plan, supervision)?;
     }
-    Ok(Loaded { paths, procfile, env, plan })
+    Ok(plan)
 }
 
 /// The working directory, for `.foreman`.

@@ -158,6 +158,7 @@ impl Plan {
     ///
     /// [`Plan::build`] has checked every PORT; a plan whose counts were changed afterwards
     /// should be re-checked with [`Plan::check_ports`] (an out-of-range PORT shows as 65535).
+    #[cfg(test)]
     pub(crate) fn instances(&self) -> Vec<InstancePlan> {
         self.processes
             .iter()

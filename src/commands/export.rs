@@ -12,7 +12,7 @@ use crate::settings::parse_duration;
 
 pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     let format: Format = args.format.parse()?;
-    let loaded = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
+    let plan = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
     let location = match (&args.location, format) {
         (Some(location), _) => location.clone(),
         (None, Format::Inittab) => "-".into(),
@@ -39,7 +39,7 @@ pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    export::run(&loaded.plan, &options, &mut out)?;
+    export::run(&plan, &options, &mut out)?;
     let _ = out.flush();
     Ok(0)
 }

@@ -26,10 +26,9 @@ use crate::plan::{InstancePlan, Plan, ProcessPlan};
 
 /// `procman start`: plans, then runs until the app ends.
 pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
-    let loaded =
-        load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
+    let plan = load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
     let timeout = parse_timeout(&args.timeout)?;
-    let plan = Arc::new(loaded.plan);
+    let plan = Arc::new(plan);
     let specs = program_specs(&plan, timeout);
     let verbose_states = plan.processes.iter().any(|p| {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
@@ -316,10 +315,8 @@ impl Session {
                 let pid = t.pid.unwrap_or_default();
                 let _ = printer.message(&name, &format!("started with pid {pid}"));
             }
-            (State::Starting, State::Running) => {
-                if self.policy.verbose_states {
-                    let _ = printer.system(&format!("{name} entered RUNNING state"));
-                }
+            (State::Starting, State::Running) if self.policy.verbose_states => {
+                let _ = printer.system(&format!("{name} entered RUNNING state"));
             }
             (_, State::Exited | State::Stopped) if t.exit.is_some() => {
                 let _ = printer.message(&name, &exit_words(t.exit));

@@ -74,17 +74,6 @@ impl ControlServer {
         })
     }
 
-    /// The socket's path.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Changes the bounds (tests use small ones).
-    #[cfg(test)]
-    pub(crate) fn set_limits(&mut self, limits: Limits) {
-        self.limits = limits;
-    }
-
     /// How many clients are connected.
     #[cfg(test)]
     pub(crate) fn client_count(&self) -> usize {
@@ -348,6 +337,7 @@ impl Conn {
         self.output.len() - self.sent
     }
 
+    #[cfg(test)]
     pub(crate) fn is_broken(&self) -> bool {
         self.broken
     }

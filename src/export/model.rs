@@ -13,7 +13,6 @@ use crate::plan::{InstancePlan, Plan, ProcessPlan, Settings};
 /// The checked input of one export.
 #[derive(Debug)]
 pub(super) struct Export {
-    pub(super) format: Format,
     pub(super) app: String,
     pub(super) user: String,
     pub(super) log: String,
@@ -91,6 +90,7 @@ pub(super) fn ceil_secs(duration: Duration) -> u64 {
 ///
 /// # Errors
 /// [`ExportError::PortOverflow`] when a PORT would pass 65535.
+#[cfg(test)]
 pub(super) fn instance_plans(plan: &Plan) -> Result<Vec<InstancePlan>, ExportError> {
     let mut out = Vec::new();
     for process in &plan.processes {
@@ -111,10 +111,10 @@ fn process_instances(plan: &Plan, process: &ProcessPlan) -> Result<Vec<InstanceP
 }
 
 fn port_of(plan: &Plan, process: &ProcessPlan, number: u32) -> Option<u16> {
-    let port = u64::from(plan.base_port)
-        + 100 * u64::try_from(process.index).ok()?
-        + u64::from(number.checked_sub(1)?);
-    u16::try_from(port).ok()
+    if number == 0 {
+        return None;
+    }
+    plan.port(process.index, number)
 }
 
 /// Refuses control characters (newline, tab, escape, DEL, C1): no format can carry them
@@ -276,7 +276,6 @@ pub(super) fn resolve(plan: &Plan, options: &ExportOptions) -> Result<Export, Ex
         });
     }
     Ok(Export {
-        format,
         root: path_text("app root", &root_path, format)?,
         log: path_text("log directory", &log, format)?,
         run: path_text("run directory", &run, format)?,

@@ -1,1 +1,4 @@
+//! Black-box tests of the `procman` binary: real processes, real pipes, real signals. Every
+//! wait is bounded and every process a test starts is found by a marker and killed by pid.
 
+mod util;

@@ -220,7 +220,10 @@ impl Running {
                     }
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                    panic!("no line matching {what:?} within {WAIT:?}; seen:\n{}", self.transcript());
+                    panic!(
+                        "no line matching {what:?} within {WAIT:?}; seen:\n{}",
+                        self.transcript()
+                    );
                 }
             }
         }
@@ -335,7 +338,9 @@ pub fn marked_pids(marker: &str) -> Vec<u32> {
 /// Whether `pid` is a zombie (or gone).
 pub fn is_zombie(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        }
         Err(_) => true,
     }
 }

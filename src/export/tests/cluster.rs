@@ -287,7 +287,8 @@ fn kubernetes_has_a_configmap_deployments_and_services_for_listeners() {
         ("http", 5000, "TCP")
     );
 
-    let Resource::Service { spec, .. } = &resources[2] else { panic!() };
+    let Resource::Service { api_version, spec, .. } = &resources[2] else { panic!() };
+    assert_eq!(api_version, "v1");
     assert_eq!(
         spec.selector,
         [
