@@ -1,4 +1,6 @@
 //! Black-box tests of the `procman` binary: real processes, real pipes, real signals. Every
 //! wait is bounded and every process a test starts is found by a marker and killed by pid.
 
+// Each test module uses part of the harness.
+#[allow(dead_code)]
 mod util;
