@@ -13,31 +13,31 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The longest any single wait in a test may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// The environment variable that marks every process a test started.
-pub const MARKER_VAR: &str = "PROCMAN_TEST_MARKER";
+pub(crate) const MARKER_VAR: &str = "PROCMAN_TEST_MARKER";
 
-pub fn procman() -> PathBuf {
+pub(crate) fn procman() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_procman"))
 }
 
 /// A temporary directory holding the app under test.
-pub struct Dir {
+pub(crate) struct Dir {
     tmp: tempfile::TempDir,
 }
 
 impl Dir {
-    pub fn new() -> Dir {
+    pub(crate) fn new() -> Dir {
         Dir { tmp: tempfile::tempdir().expect("a temporary directory") }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.tmp.path()
     }
 
     /// Writes a file (creating parent directories).
-    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let path = self.tmp.path().join(name);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).expect("parent directory");
@@ -48,7 +48,7 @@ impl Dir {
 
     /// A `procman` command running in this directory, marked, with no color settings leaking
     /// in from the developer's environment.
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(procman());
         command
             .args(args)
@@ -62,11 +62,11 @@ impl Dir {
     }
 
     /// Runs `procman args` to completion (bounded) and returns its output.
-    pub fn run(&self, args: &[&str]) -> Finished {
+    pub(crate) fn run(&self, args: &[&str]) -> Finished {
         self.run_with(self.command(args))
     }
 
-    pub fn run_with(&self, mut command: Command) -> Finished {
+    pub(crate) fn run_with(&self, mut command: Command) -> Finished {
         let marker = new_marker();
         command.env(MARKER_VAR, &marker).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn procman");
@@ -99,11 +99,11 @@ impl Dir {
     }
 
     /// Starts `procman args` in the background, reading its output as it comes.
-    pub fn spawn(&self, args: &[&str]) -> Running {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Running {
         self.spawn_with(self.command(args))
     }
 
-    pub fn spawn_with(&self, mut command: Command) -> Running {
+    pub(crate) fn spawn_with(&self, mut command: Command) -> Running {
         let marker = new_marker();
         command.env(MARKER_VAR, &marker).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn procman");
@@ -136,40 +136,40 @@ fn forward_lines(stream: impl Read, sender: &std::sync::mpsc::Sender<Line>, stde
 
 /// One line of output.
 #[derive(Clone, Debug)]
-pub struct Line {
-    pub text: String,
-    pub stderr: bool,
+pub(crate) struct Line {
+    pub(crate) text: String,
+    pub(crate) stderr: bool,
 }
 
 /// A finished run.
 #[derive(Debug)]
-pub struct Finished {
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 impl Finished {
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
 
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
     /// Standard output with the `HH:MM:SS ` timestamps removed.
-    pub fn stdout_without_times(&self) -> String {
+    pub(crate) fn stdout_without_times(&self) -> String {
         self.stdout().lines().map(strip_time).collect::<Vec<_>>().join("\n")
     }
 }
 
 /// Removes a leading `HH:MM:SS ` from a line.
-pub fn strip_time(line: &str) -> &str {
+pub(crate) fn strip_time(line: &str) -> &str {
     let bytes = line.as_bytes();
     if bytes.len() >= 9
         && bytes[2] == b':'
@@ -184,26 +184,26 @@ pub fn strip_time(line: &str) -> &str {
 }
 
 /// A procman running in the background.
-pub struct Running {
-    pub child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     lines: Receiver<Line>,
-    pub seen: Vec<Line>,
-    pub marker: String,
+    pub(crate) seen: Vec<Line>,
+    pub(crate) marker: String,
     finished: Option<ExitStatus>,
 }
 
 impl Running {
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Waits for a line (stdout or stderr) containing `needle`; fails the test with everything
     /// seen so far if it does not come within [`WAIT`].
-    pub fn wait_for(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
         self.wait_until(|line| line.contains(needle), needle)
     }
 
-    pub fn wait_until(&mut self, mut matches: impl FnMut(&str) -> bool, what: &str) -> String {
+    pub(crate) fn wait_until(&mut self, mut matches: impl FnMut(&str) -> bool, what: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| matches(&l.text)) {
             return line.text.clone();
         }
@@ -230,7 +230,7 @@ impl Running {
     }
 
     /// Everything seen so far.
-    pub fn transcript(&self) -> String {
+    pub(crate) fn transcript(&self) -> String {
         self.seen
             .iter()
             .map(|l| if l.stderr { format!("[err] {}", l.text) } else { l.text.clone() })
@@ -239,14 +239,14 @@ impl Running {
     }
 
     /// Sends a signal to procman (the pid the shell knows).
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         let pid = i32::try_from(self.child.id()).expect("pid fits");
         // SAFETY: kill has no memory effects.
         unsafe { libc::kill(pid, signal) };
     }
 
     /// Waits for procman to exit and for its output to end; returns the status.
-    pub fn wait_exit(&mut self) -> ExitStatus {
+    pub(crate) fn wait_exit(&mut self) -> ExitStatus {
         if let Some(status) = self.finished {
             return status;
         }
@@ -271,12 +271,12 @@ impl Running {
     }
 
     /// Lines seen on standard output, timestamps removed.
-    pub fn stdout_lines(&self) -> Vec<String> {
+    pub(crate) fn stdout_lines(&self) -> Vec<String> {
         self.seen.iter().filter(|l| !l.stderr).map(|l| strip_time(&l.text).to_owned()).collect()
     }
 
     /// Live processes carrying this run's marker (procman's descendants, wherever they went).
-    pub fn marked(&self) -> Vec<u32> {
+    pub(crate) fn marked(&self) -> Vec<u32> {
         marked_pids(&self.marker)
     }
 }
@@ -312,7 +312,7 @@ fn wait_child(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 }
 
 /// Live (non-zombie) processes whose environment holds `PROCMAN_TEST_MARKER=marker`.
-pub fn marked_pids(marker: &str) -> Vec<u32> {
+pub(crate) fn marked_pids(marker: &str) -> Vec<u32> {
     let needle = format!("{MARKER_VAR}={marker}\0");
     let me = std::process::id();
     let mut out = Vec::new();
@@ -336,7 +336,7 @@ pub fn marked_pids(marker: &str) -> Vec<u32> {
 }
 
 /// Whether `pid` is a zombie (or gone).
-pub fn is_zombie(pid: u32) -> bool {
+pub(crate) fn is_zombie(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
             stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
@@ -346,12 +346,12 @@ pub fn is_zombie(pid: u32) -> bool {
 }
 
 /// Whether a process exists and is not a zombie.
-pub fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     !is_zombie(pid)
 }
 
 /// Waits (bounded) until none of `pids` is alive; returns those still alive at the deadline.
-pub fn wait_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
+pub(crate) fn wait_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
     let deadline = Instant::now() + limit;
     loop {
         let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
@@ -363,7 +363,7 @@ pub fn wait_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
 }
 
 /// SIGKILLs every process carrying `marker`, until none is left (bounded).
-pub fn kill_marked(marker: &str) {
+pub(crate) fn kill_marked(marker: &str) {
     let mut killed = HashSet::new();
     for _ in 0..50 {
         let pids = marked_pids(marker);
@@ -382,7 +382,7 @@ pub fn kill_marked(marker: &str) {
 }
 
 /// Writes `text` to a file and makes it executable.
-pub fn write_script(dir: &Dir, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write_script(dir: &Dir, name: &str, text: &str) -> PathBuf {
     let path = dir.write(name, text);
     let mut perms = fs::metadata(&path).expect("metadata").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
@@ -391,7 +391,7 @@ pub fn write_script(dir: &Dir, name: &str, text: &str) -> PathBuf {
 }
 
 /// Reads a pid written by a test program into a file, waiting (bounded) for it to appear.
-pub fn read_pid_file(path: &Path) -> u32 {
+pub(crate) fn read_pid_file(path: &Path) -> u32 {
     let deadline = Instant::now() + WAIT;
     loop {
         if let Ok(text) = fs::read_to_string(path) {
@@ -405,7 +405,7 @@ pub fn read_pid_file(path: &Path) -> u32 {
 }
 
 #[allow(dead_code)]
-pub fn write_stdin(child: &mut Child, text: &str) {
+pub(crate) fn write_stdin(child: &mut Child, text: &str) {
     if let Some(stdin) = child.stdin.as_mut() {
         let _ = stdin.write_all(text.as_bytes());
     }
