@@ -10,41 +10,41 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Most characters shown of an offending line; longer lines are windowed around the column.
-pub(crate) const MAX_SOURCE_CHARS: usize = 120;
+pub const MAX_SOURCE_CHARS: usize = 120;
 /// Most characters shown of a user-supplied fragment quoted inside a message (a name, a value).
-pub(crate) const MAX_FRAGMENT_CHARS: usize = 60;
+pub const MAX_FRAGMENT_CHARS: usize = 60;
 /// Most characters of a message, note or help line (they quote user input only in fragments).
 const MAX_TEXT_CHARS: usize = 1000;
 /// Most diagnostics rendered by [`Diagnostics::render`]; the rest are counted, not shown, so a
 /// 100,000-line garbage file gives a readable answer.
-pub(crate) const MAX_RENDERED: usize = 20;
+pub const MAX_RENDERED: usize = 20;
 
 /// One problem with the user's input.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Diagnostic {
+pub struct Diagnostic {
     /// What failed, as one sentence without a trailing period.
-    pub(crate) message: String,
+    pub message: String,
     /// The file the problem is in, when it is in a file.
-    pub(crate) path: Option<PathBuf>,
+    pub path: Option<PathBuf>,
     /// Where the input came from when it is not a file (`-m/--formation`, `$PORT`).
-    pub(crate) origin: Option<String>,
+    pub origin: Option<String>,
     /// The line, from 1.
-    pub(crate) line: Option<usize>,
+    pub line: Option<usize>,
     /// The column, from 1, counted in characters of `source`.
-    pub(crate) column: Option<usize>,
+    pub column: Option<usize>,
     /// How many characters from `column` to underline (at least one is).
-    pub(crate) span: usize,
+    pub span: usize,
     /// The offending line's text, unsanitized (sanitized when rendered).
-    pub(crate) source: Option<String>,
+    pub source: Option<String>,
     /// What to do about it.
-    pub(crate) help: Option<String>,
+    pub help: Option<String>,
     /// Extra context (`Foreman silently skipped this line`).
-    pub(crate) notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
     /// A diagnostic with a message and nothing else.
-    pub(crate) fn new(message: impl Into<String>) -> Diagnostic {
+    pub fn new(message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             message: message.into(),
             path: None,
@@ -59,13 +59,13 @@ impl Diagnostic {
     }
 
     /// Points at a whole file.
-    pub(crate) fn in_file(mut self, path: &Path) -> Diagnostic {
+    pub fn in_file(mut self, path: &Path) -> Diagnostic {
         self.path = Some(path.to_path_buf());
         self
     }
 
     /// Points at a line of a file, showing its text.
-    pub(crate) fn at_line(mut self, path: &Path, line: usize, text: &str) -> Diagnostic {
+    pub fn at_line(mut self, path: &Path, line: usize, text: &str) -> Diagnostic {
         self.path = Some(path.to_path_buf());
         self.line = Some(line);
         self.source = Some(text.to_owned());
@@ -73,44 +73,40 @@ impl Diagnostic {
     }
 
     /// Points at a line of a file without showing it.
-    pub(crate) fn at(mut self, path: &Path, line: usize) -> Diagnostic {
+    pub fn at(mut self, path: &Path, line: usize) -> Diagnostic {
         self.path = Some(path.to_path_buf());
         self.line = Some(line);
         self
     }
 
     /// Names a non-file origin (`-m/--formation`) and optionally shows its text.
-    pub(crate) fn with_origin(
-        mut self,
-        origin: impl Into<String>,
-        text: Option<&str>,
-    ) -> Diagnostic {
+    pub fn with_origin(mut self, origin: impl Into<String>, text: Option<&str>) -> Diagnostic {
         self.origin = Some(origin.into());
         self.source = text.map(str::to_owned);
         self
     }
 
     /// Underlines `span` characters from `column` (1-based) of the source line.
-    pub(crate) fn with_column(mut self, column: usize, span: usize) -> Diagnostic {
+    pub fn with_column(mut self, column: usize, span: usize) -> Diagnostic {
         self.column = Some(column.max(1));
         self.span = span.max(1);
         self
     }
 
     /// Says what to do.
-    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
     /// Adds context.
-    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
         self
     }
 
     /// `Procfile:3:5`, `Procfile:3`, `Procfile` or the origin; `None` when nothing is known.
-    pub(crate) fn location(&self) -> Option<String> {
+    pub fn location(&self) -> Option<String> {
         let base = match (&self.path, &self.origin) {
             (Some(path), _) => sanitize(&path.display().to_string(), MAX_SOURCE_CHARS),
             (None, Some(origin)) => sanitize(origin, MAX_SOURCE_CHARS),
@@ -124,7 +120,7 @@ impl Diagnostic {
     }
 
     /// The full report, ending with a newline. ANSI colors only when `color` is true.
-    pub(crate) fn render(&self, color: bool) -> String {
+    pub fn render(&self, color: bool) -> String {
         let style = Style { color };
         let mut out = String::new();
         out.push_str(&style.paint(ERROR, "error"));
@@ -178,19 +174,19 @@ impl std::error::Error for Diagnostic {}
 /// At most [`MAX_KEPT`] are kept; further ones are only counted, so a 4 MiB file of bad lines
 /// cannot make procman build millions of messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Diagnostics {
+pub struct Diagnostics {
     /// The diagnostics kept, in the order found.
-    pub(crate) list: Vec<Diagnostic>,
+    pub list: Vec<Diagnostic>,
     /// How many more were found and dropped.
-    pub(crate) omitted: usize,
+    pub omitted: usize,
 }
 
 /// Most diagnostics kept in one [`Diagnostics`].
-pub(crate) const MAX_KEPT: usize = 100;
+pub const MAX_KEPT: usize = 100;
 
 impl Diagnostics {
     /// All of them, separated by blank lines; past [`MAX_RENDERED`] only a count is given.
-    pub(crate) fn render(&self, color: bool) -> String {
+    pub fn render(&self, color: bool) -> String {
         let shown: Vec<String> = self
             .list
             .iter()
@@ -211,17 +207,17 @@ impl Diagnostics {
     }
 
     /// True when there is nothing to report.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// How many were found (kept or not).
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.list.len() + self.omitted
     }
 
     /// Adds one (or only counts it, past [`MAX_KEPT`]).
-    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
         if self.list.len() < MAX_KEPT {
             self.list.push(diagnostic);
         } else {
@@ -230,7 +226,7 @@ impl Diagnostics {
     }
 
     /// Like [`Diagnostics::push`], but builds the diagnostic only if it will be kept.
-    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Diagnostic) {
+    pub fn push_with(&mut self, make: impl FnOnce() -> Diagnostic) {
         if self.list.len() < MAX_KEPT {
             self.list.push(make());
         } else {
@@ -239,13 +235,13 @@ impl Diagnostics {
     }
 
     /// Adds all of another set.
-    pub(crate) fn extend(&mut self, other: Diagnostics) {
+    pub fn extend(&mut self, other: Diagnostics) {
         self.omitted += other.omitted;
         other.list.into_iter().for_each(|diagnostic| self.push(diagnostic));
     }
 
     /// `Ok(value)` when empty, else `Err(self)`.
-    pub(crate) fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
+    pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
         if self.is_empty() { Ok(value) } else { Err(self) }
     }
 }
@@ -274,7 +270,7 @@ impl std::error::Error for Diagnostics {}
 
 /// `text` made safe to print: control characters, bidi overrides and invisible format
 /// characters escaped, and cut to `max_chars` characters with a final `…`.
-pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
+pub fn sanitize(text: &str, max_chars: usize) -> String {
     let pieces: Vec<String> = text.chars().map(escaped).collect();
     let total: usize = pieces.iter().map(|piece| piece.chars().count()).sum();
     if total <= max_chars {
@@ -295,7 +291,7 @@ pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
 }
 
 /// A user fragment for a message: sanitized and short.
-pub(crate) fn fragment(text: &str) -> String {
+pub fn fragment(text: &str) -> String {
     sanitize(text, MAX_FRAGMENT_CHARS)
 }
 
@@ -383,7 +379,7 @@ fn window(source: &str, column: Option<usize>, span: usize) -> (String, Option<(
 }
 
 /// `a, b, c`, shortened past 20 names.
-pub(crate) fn list(names: &[&str]) -> String {
+pub fn list(names: &[&str]) -> String {
     const SHOWN: usize = 20;
     let mut text = names.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
     if names.len() > SHOWN {
@@ -393,7 +389,7 @@ pub(crate) fn list(names: &[&str]) -> String {
 }
 
 /// The known name closest to `name`, if one is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
     if let Some(same) = names.iter().find(|known| known.eq_ignore_ascii_case(name)) {
         return Some(same);
     }
@@ -408,7 +404,7 @@ pub(crate) fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
 
 /// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), in
 /// characters; long inputs are not compared (they are not typos).
-pub(crate) fn distance(a: &str, b: &str) -> usize {
+pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len() > 64 || b.len() > 64 {

@@ -15,38 +15,38 @@ use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
 use crate::text::{self, ReadError, file_label};
 
 /// The file's name.
-pub(crate) const FILE_NAME: &str = ".foreman";
+pub const FILE_NAME: &str = ".foreman";
 /// The largest `.foreman` read: a dozen option lines need far less.
-pub(crate) const MAX_DOTFOREMAN_BYTES: u64 = 64 << 10;
+pub const MAX_DOTFOREMAN_BYTES: u64 = 64 << 10;
 
 /// A parsed `.foreman`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DotForeman {
+pub struct DotForeman {
     /// Where it was read from.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// Its settings, in file order.
-    pub(crate) settings: Vec<Setting>,
+    pub settings: Vec<Setting>,
 }
 
 /// One `key: value` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Setting {
+pub struct Setting {
     /// The option's name as written (`port`, `no-timestamp`).
-    pub(crate) key: String,
+    pub key: String,
     /// The value, unquoted and unescaped.
-    pub(crate) value: String,
+    pub value: String,
     /// True when the value was quoted (so `"true"` is text, not a boolean, in YAML terms).
-    pub(crate) quoted: bool,
+    pub quoted: bool,
     /// The line, from 1.
-    pub(crate) line: usize,
+    pub line: usize,
     /// The line's text, for messages.
-    pub(crate) text: String,
+    pub text: String,
 }
 
 impl Setting {
     /// The value as a YAML 1.1 boolean (`true`/`false`, `yes`/`no`, `on`/`off`, any case), as
     /// Ruby's YAML reads Foreman's `.foreman`; `None` for anything else or a quoted value.
-    pub(crate) fn as_bool(&self) -> Option<bool> {
+    pub fn as_bool(&self) -> Option<bool> {
         if self.quoted {
             return None;
         }
@@ -65,7 +65,7 @@ fn normalize(key: &str) -> String {
 
 impl DotForeman {
     /// Reads `<dir>/.foreman`; `Ok(None)` when there is none.
-    pub(crate) fn load(dir: &Path) -> Result<Option<DotForeman>, Diagnostics> {
+    pub fn load(dir: &Path) -> Result<Option<DotForeman>, Diagnostics> {
         let path = dir.join(FILE_NAME);
         match text::read_capped(&path, MAX_DOTFOREMAN_BYTES) {
             Ok(bytes) => DotForeman::parse(&path, &bytes).map(Some),
@@ -75,7 +75,7 @@ impl DotForeman {
     }
 
     /// Parses `.foreman` bytes; `path` is used in messages. Every bad line is reported.
-    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<DotForeman, Diagnostics> {
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<DotForeman, Diagnostics> {
         let text = text::decode(path, bytes, "a .foreman file")?;
         let label = file_label(path);
         let lines: Vec<&str> = text.split('\n').collect();
@@ -170,13 +170,13 @@ impl DotForeman {
     }
 
     /// The setting for option `key` (`-` and `_` are the same).
-    pub(crate) fn get(&self, key: &str) -> Option<&Setting> {
+    pub fn get(&self, key: &str) -> Option<&Setting> {
         let key = normalize(key);
         self.settings.iter().find(|setting| normalize(&setting.key) == key)
     }
 
     /// Fails on every key that is not in `known` (names as the command line spells them).
-    pub(crate) fn check_keys(&self, known: &[&str]) -> Result<(), Diagnostics> {
+    pub fn check_keys(&self, known: &[&str]) -> Result<(), Diagnostics> {
         let normalized: Vec<String> = known.iter().map(|key| normalize(key)).collect();
         let mut diagnostics = Diagnostics::default();
         for setting in &self.settings {
@@ -198,7 +198,7 @@ impl DotForeman {
 
     /// A diagnostic about `setting`'s value (for the command-line layer: `port: abc`), pointing
     /// at its line: `<file> line N: <message>`.
-    pub(crate) fn invalid(&self, setting: &Setting, message: String) -> Diagnostic {
+    pub fn invalid(&self, setting: &Setting, message: String) -> Diagnostic {
         let label = file_label(&self.path);
         Diagnostic::new(format!("{label} line {}: {message}", setting.line)).at_line(
             &self.path,

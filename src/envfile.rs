@@ -18,39 +18,39 @@ use crate::text::{self, ReadError, file_label};
 
 /// The largest env file read. Env files hold settings, not data; this still fits a few hundred
 /// PEM certificates.
-pub(crate) const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
+pub const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
 
 /// One variable, with where it was set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct EnvVar {
+pub struct EnvVar {
     /// The name.
-    pub(crate) key: String,
+    pub key: String,
     /// The value, after dotenvy's unquoting, unescaping and interpolation.
-    pub(crate) value: String,
+    pub value: String,
     /// The file that set it last.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// The line its assignment starts on, from 1.
-    pub(crate) line: usize,
+    pub line: usize,
 }
 
 /// The variables of all env files: file order, later files and later lines winning, each key once
 /// (the last value kept at the position of the first occurrence).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct EnvFiles {
+pub struct EnvFiles {
     /// The variables.
-    pub(crate) vars: Vec<EnvVar>,
+    pub vars: Vec<EnvVar>,
     /// The files that were read, in order (an absent default `.env` is not listed).
-    pub(crate) files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
 }
 
 impl EnvFiles {
     /// The variable `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<&EnvVar> {
+    pub fn get(&self, key: &str) -> Option<&EnvVar> {
         self.vars.iter().find(|var| var.key == key)
     }
 
     /// `(key, value)` pairs, in order.
-    pub(crate) fn pairs(&self) -> Vec<(String, String)> {
+    pub fn pairs(&self) -> Vec<(String, String)> {
         self.vars.iter().map(|var| (var.key.clone(), var.value.clone())).collect()
     }
 
@@ -68,14 +68,14 @@ impl EnvFiles {
 }
 
 /// `-e a.env,b.env` as a list of paths (empty items are dropped).
-pub(crate) fn split_list(option: &str) -> Vec<PathBuf> {
+pub fn split_list(option: &str) -> Vec<PathBuf> {
     option.split(',').filter(|item| !item.trim().is_empty()).map(PathBuf::from).collect()
 }
 
 /// Loads the env files: with `named` = `None`, `<root>/.env` if it exists (Foreman's default);
 /// otherwise exactly the named files, each of which must exist (relative paths are relative to
 /// the working directory, as in Foreman). Every error of every file is reported.
-pub(crate) fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnostics> {
+pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnostics> {
     let mut env = EnvFiles::default();
     let mut positions = HashMap::new();
     let mut diagnostics = Diagnostics::default();
@@ -122,7 +122,7 @@ pub(crate) fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, D
 ///
 /// `${VAR}` and `$VAR` see procman's own environment first, then the lines above in the same file
 /// (dotenvy's rule); see `docs/env.md`.
-pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<EnvVar>, Diagnostics> {
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<EnvVar>, Diagnostics> {
     let text = text::decode(path, bytes, "an env file")?;
     let lines: Vec<&str> = text.split('\n').collect();
     // Byte offset where each line starts, to turn "bytes read so far" into a line number.

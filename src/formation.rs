@@ -14,33 +14,33 @@ use crate::procfile::Procfile;
 /// The most instances one formation may start, all process types together. It bounds file
 /// descriptors and processes (each instance takes a pipe and a pid), and a count past 100 already
 /// makes one type's PORTs run into the next type's.
-pub(crate) const MAX_INSTANCES: u32 = 1000;
+pub const MAX_INSTANCES: u32 = 1000;
 
 /// A parsed formation, not yet checked against a Procfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Formation {
+pub struct Formation {
     /// The count of every process not named: `all=N`; 1 without any formation (Foreman's
     /// default `all=1`), 0 when a formation is given without `all`.
-    pub(crate) default: u32,
+    pub default: u32,
     /// The named counts, in the order given.
-    pub(crate) items: Vec<FormationItem>,
+    pub items: Vec<FormationItem>,
     /// Where it came from (`-m/--formation`), for messages.
-    pub(crate) origin: String,
+    pub origin: String,
     /// Its text as given, for messages.
-    pub(crate) text: String,
+    pub text: String,
     /// True for `start NAME`: one process, named on the command line.
-    pub(crate) single: bool,
+    pub single: bool,
 }
 
 /// `name=count`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct FormationItem {
+pub struct FormationItem {
     /// The process type.
-    pub(crate) name: String,
+    pub name: String,
     /// Its instance count.
-    pub(crate) count: u32,
+    pub count: u32,
     /// Where it is in the formation's text: (column from 1, length), in characters.
-    pub(crate) span: (usize, usize),
+    pub span: (usize, usize),
 }
 
 impl Default for Formation {
@@ -52,7 +52,7 @@ impl Default for Formation {
 
 impl Formation {
     /// Every process `count` times.
-    pub(crate) fn all(count: u32) -> Formation {
+    pub fn all(count: u32) -> Formation {
         Formation {
             default: count,
             items: Vec::new(),
@@ -63,7 +63,7 @@ impl Formation {
     }
 
     /// `start NAME`: that one process, once, and nothing else.
-    pub(crate) fn single(name: &str, origin: &str) -> Formation {
+    pub fn single(name: &str, origin: &str) -> Formation {
         let span = (1, name.chars().count());
         Formation {
             default: 0,
@@ -75,7 +75,7 @@ impl Formation {
     }
 
     /// `start ARG`: a formation if it holds `=` or `,` (`web=3`), else one process name.
-    pub(crate) fn from_process_arg(arg: &str, origin: &str) -> Result<Formation, Diagnostics> {
+    pub fn from_process_arg(arg: &str, origin: &str) -> Result<Formation, Diagnostics> {
         if arg.contains(['=', ',']) {
             Formation::parse(arg, origin)
         } else {
@@ -85,7 +85,7 @@ impl Formation {
 
     /// Parses `web=2,worker=0,all=1`; `origin` names where the text came from. Every malformed
     /// item is reported.
-    pub(crate) fn parse(text: &str, origin: &str) -> Result<Formation, Diagnostics> {
+    pub fn parse(text: &str, origin: &str) -> Result<Formation, Diagnostics> {
         let mut formation = Formation {
             default: 0,
             items: Vec::new(),
@@ -137,7 +137,7 @@ impl Formation {
     /// The instance count of every Procfile entry, in Procfile order. Fails on a name the
     /// Procfile does not define, on more than [`MAX_INSTANCES`] instances in total, and on a
     /// formation that starts nothing.
-    pub(crate) fn resolve(&self, procfile: &Procfile) -> Result<Vec<u32>, Diagnostics> {
+    pub fn resolve(&self, procfile: &Procfile) -> Result<Vec<u32>, Diagnostics> {
         // Maps, not searches: a huge Procfile and a huge formation must not multiply.
         let known: HashSet<&str> =
             procfile.entries.iter().map(|entry| entry.name.as_str()).collect();

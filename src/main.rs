@@ -7,20 +7,17 @@ mod cli;
 mod commands;
 mod config;
 mod control;
-mod diagnostic;
-mod dotforeman;
-mod envfile;
 mod error;
 mod export;
-mod formation;
 mod output;
 mod plan;
-mod procfile;
 mod settings;
-mod shell;
-mod text;
 
 use std::process::ExitCode;
+
+// The parsers live in the library target (`src/lib.rs`) so that the fuzz targets can reach them;
+// importing them here keeps every `crate::procfile::...` path in the binary as it was.
+use procman::{diagnostic, dotforeman, envfile, formation, procfile, shell, text};
 
 use clap::{CommandFactory, FromArgMatches};
 

@@ -14,33 +14,33 @@ use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
 use crate::text::{self, ReadError, file_label};
 
 /// The largest Procfile read, so `-f /dev/zero` fails at once.
-pub(crate) const MAX_PROCFILE_BYTES: u64 = 4 << 20;
+pub const MAX_PROCFILE_BYTES: u64 = 4 << 20;
 /// The longest Procfile line accepted; a longer command belongs in a script.
-pub(crate) const MAX_LINE_BYTES: usize = 64 << 10;
+pub const MAX_LINE_BYTES: usize = 64 << 10;
 
 /// A parsed Procfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Procfile {
+pub struct Procfile {
     /// Where it was read from.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// Its entries, in file order.
-    pub(crate) entries: Vec<ProcfileEntry>,
+    pub entries: Vec<ProcfileEntry>,
 }
 
 /// One `name: command` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ProcfileEntry {
+pub struct ProcfileEntry {
     /// The process type's name: ASCII letters, digits, `_` and `-`.
-    pub(crate) name: String,
+    pub name: String,
     /// The command, with surrounding whitespace removed.
-    pub(crate) command: String,
+    pub command: String,
     /// The line it is on, from 1.
-    pub(crate) line: usize,
+    pub line: usize,
 }
 
 impl Procfile {
     /// Reads and parses the Procfile at `path`.
-    pub(crate) fn load(path: &Path) -> Result<Procfile, Diagnostics> {
+    pub fn load(path: &Path) -> Result<Procfile, Diagnostics> {
         match text::read_capped(path, MAX_PROCFILE_BYTES) {
             Ok(bytes) => Procfile::parse(path, &bytes),
             Err(ReadError::NotFound) => Err(missing(path).into()),
@@ -50,7 +50,7 @@ impl Procfile {
 
     /// Like [`Procfile::load`], but a missing file is `Ok(None)` (`run` uses the Procfile only
     /// if there is one).
-    pub(crate) fn load_if_present(path: &Path) -> Result<Option<Procfile>, Diagnostics> {
+    pub fn load_if_present(path: &Path) -> Result<Option<Procfile>, Diagnostics> {
         match text::read_capped(path, MAX_PROCFILE_BYTES) {
             Ok(bytes) => Procfile::parse(path, &bytes).map(Some),
             Err(ReadError::NotFound) => Ok(None),
@@ -59,7 +59,7 @@ impl Procfile {
     }
 
     /// Parses Procfile bytes; `path` is used in messages only. Reports every bad line.
-    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Procfile, Diagnostics> {
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Procfile, Diagnostics> {
         let text = text::decode(path, bytes, "a Procfile")?;
         let label = file_label(path);
         let mut entries: Vec<ProcfileEntry> = Vec::new();
@@ -103,28 +103,28 @@ impl Procfile {
     }
 
     /// The entry called `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&ProcfileEntry> {
+    pub fn get(&self, name: &str) -> Option<&ProcfileEntry> {
         self.entries.iter().find(|entry| entry.name == name)
     }
 
     /// The names, in file order.
-    pub(crate) fn names(&self) -> Vec<&str> {
+    pub fn names(&self) -> Vec<&str> {
         self.entries.iter().map(|entry| entry.name.as_str()).collect()
     }
 }
 
 /// `check`'s success line, Foreman's exact wording: `valid procfile detected (web, worker)`.
-pub(crate) fn check_message(procfile: &Procfile) -> String {
+pub fn check_message(procfile: &Procfile) -> String {
     format!("valid procfile detected ({})", procfile.names().join(", "))
 }
 
 /// True for the characters Foreman's regex allows in a name: `[A-Za-z0-9_-]`.
-pub(crate) fn is_name_char(c: char) -> bool {
+pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
 /// True for a valid process name.
-pub(crate) fn is_valid_name(name: &str) -> bool {
+pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(is_name_char)
 }
 

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 /// The shell every command with shell syntax runs under, as in Ruby.
-pub(crate) const SHELL: &str = "/bin/sh";
+pub const SHELL: &str = "/bin/sh";
 
 /// Characters that make Ruby run a command string through the shell (`rb_exec_fillarg`).
 const METACHARACTERS: &[char] = &[
@@ -106,7 +106,7 @@ const NO_EXEC_WORDS: &[&str] = &[
 
 /// The argv that runs `command`: `$KEY` substituted from `vars` (later pairs win), then either
 /// the words of the text or `/bin/sh -c TEXT`.
-pub(crate) fn argv(command: &str, vars: &[(String, String)]) -> Vec<String> {
+pub fn argv(command: &str, vars: &[(String, String)]) -> Vec<String> {
     let text = substitute(command, vars);
     if !needs_shell(&text) {
         let words: Vec<String> =
@@ -123,7 +123,7 @@ pub(crate) fn argv(command: &str, vars: &[(String, String)]) -> Vec<String> {
 /// and ends at a name boundary (the next character is not a letter, digit or `_`). Later pairs
 /// of `vars` win. Anything else, `${KEY}` included, is left to the shell, which sees the same
 /// values in its environment.
-pub(crate) fn substitute(command: &str, vars: &[(String, String)]) -> String {
+pub fn substitute(command: &str, vars: &[(String, String)]) -> String {
     let values: HashMap<&str, &str> =
         vars.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
     let mut out = String::with_capacity(command.len());
@@ -160,7 +160,7 @@ pub(crate) fn substitute(command: &str, vars: &[(String, String)]) -> String {
 /// Ruby's rule for `Process.spawn(string)`: true when the text must go through the shell because
 /// it holds a metacharacter, an `=` in its first word (an assignment) before any `/`, or starts
 /// with a reserved word or special built-in.
-pub(crate) fn needs_shell(text: &str) -> bool {
+pub fn needs_shell(text: &str) -> bool {
     if text.contains(METACHARACTERS) {
         return true;
     }
@@ -175,7 +175,7 @@ pub(crate) fn needs_shell(text: &str) -> bool {
 /// reserved word, a shell built-in or `exec` itself. Leading `VAR=value` words stay in front:
 /// `A=1 exec cmd` works in POSIX sh, `exec A=1 cmd` does not. `None` when the text is not such a
 /// command and must run as written.
-pub(crate) fn with_exec(text: &str) -> Option<String> {
+pub fn with_exec(text: &str) -> Option<String> {
     let words = simple_command_words(text)?;
     let &(start, end) = words.iter().find(|&&(start, end)| !is_assignment(&text[start..end]))?;
     if NO_EXEC_WORDS.contains(&&text[start..end]) {

@@ -11,7 +11,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, sanitize};
 
 /// Why a file could not be read.
 #[derive(Debug)]
-pub(crate) enum ReadError {
+pub enum ReadError {
     /// It does not exist.
     NotFound,
     /// It is larger than the cap.
@@ -21,7 +21,7 @@ pub(crate) enum ReadError {
 }
 
 /// The whole file, or an error once more than `cap` bytes have been read.
-pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     let file = File::open(path).map_err(|error| match error.kind() {
         io::ErrorKind::NotFound => ReadError::NotFound,
         _ => ReadError::Io(error),
@@ -39,7 +39,7 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
 }
 
 /// An I/O error in words, without Rust's `(os error 13)` suffix.
-pub(crate) fn describe_io(error: &io::Error) -> String {
+pub fn describe_io(error: &io::Error) -> String {
     match error.kind() {
         io::ErrorKind::NotFound => "it does not exist".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
@@ -55,7 +55,7 @@ pub(crate) fn describe_io(error: &io::Error) -> String {
 }
 
 /// The diagnostic for a read failure other than "not found" (each caller words that one itself).
-pub(crate) fn read_error(path: &Path, error: ReadError, cap: u64) -> Diagnostic {
+pub fn read_error(path: &Path, error: ReadError, cap: u64) -> Diagnostic {
     let shown = sanitize(&path.display().to_string(), 200);
     match error {
         ReadError::NotFound => Diagnostic::new(format!("{shown} does not exist")).in_file(path),
@@ -71,7 +71,7 @@ pub(crate) fn read_error(path: &Path, error: ReadError, cap: u64) -> Diagnostic 
 }
 
 /// `64 KiB`, `4 MiB`.
-pub(crate) fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
@@ -84,7 +84,7 @@ pub(crate) fn size(bytes: u64) -> String {
 /// The file's text: BOM dropped, checked for NUL bytes and UTF-8, CRLF turned into LF.
 ///
 /// `kind` names what the file should be, for the binary-file message (`a Procfile`).
-pub(crate) fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Diagnostics> {
+pub fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Diagnostics> {
     // Offsets in messages count the BOM, so they match what a hex editor shows.
     let (bom, bytes) = match bytes.strip_prefix(b"\xef\xbb\xbf") {
         Some(rest) => (3, rest),
@@ -131,7 +131,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Di
 }
 
 /// The last component of a path, for messages (`Procfile line 3 …`), sanitized.
-pub(crate) fn file_label(path: &Path) -> String {
+pub fn file_label(path: &Path) -> String {
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
     sanitize(&name.unwrap_or_else(|| path.display().to_string()), 80)
 }

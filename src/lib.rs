@@ -1,0 +1,17 @@
+//! procman's input parsers, as a library: the Procfile, env files, the formation, `.foreman`,
+//! command lines and the diagnostics they report.
+//!
+//! The `procman` binary (`src/main.rs`) is the product; this library holds only its pure parsing
+//! modules (no I/O beyond reading the named files, no processes, no terminal), so that the fuzz
+//! targets in `fuzz/`, tests and benchmarks can reach them. It is not a stable API: everything here
+//! may change with any release.
+
+#![doc(hidden)]
+
+pub mod diagnostic;
+pub mod dotforeman;
+pub mod envfile;
+pub mod formation;
+pub mod procfile;
+pub mod shell;
+pub mod text;
