@@ -108,21 +108,23 @@ impl Formation {
             let (name, count) = match parse_item(&item) {
                 Ok(parsed) => parsed,
                 Err((message, help)) => {
-                    diagnostics.push(formation.at(span, message).with_help(help));
+                    // Built only if kept: each diagnostic holds the whole text, so building the
+                    // dropped ones too would make 60,000 bad items quadratic.
+                    diagnostics.push_with(|| formation.at(span, message).with_help(help));
                     continue;
                 }
             };
             if let Some(previous) = seen.insert(name.to_owned(), span.0) {
-                let message = format!(
-                    "`{}` is given twice in the formation (columns {previous} and {})",
-                    fragment(name),
-                    span.0
-                );
-                diagnostics.push(
+                diagnostics.push_with(|| {
+                    let message = format!(
+                        "`{}` is given twice in the formation (columns {previous} and {})",
+                        fragment(name),
+                        span.0
+                    );
                     formation
                         .at(span, message)
-                        .with_help("give each process type one count, e.g. `web=2,worker=1`"),
-                );
+                        .with_help("give each process type one count, e.g. `web=2,worker=1`")
+                });
                 continue;
             }
             if name == "all" {

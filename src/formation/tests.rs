@@ -132,6 +132,17 @@ fn hostile_text_is_escaped() {
     assert!(!rendered.contains('\x1b') && !rendered.contains('\u{202e}'), "{rendered:?}");
 }
 
+#[test]
+fn a_huge_formation_of_bad_items_is_counted_not_copied() {
+    // 65,000 bad items (the size of one command-line argument): 100 diagnostics are kept, the rest
+    // counted; each kept one holds the whole text, so building the dropped ones was quadratic.
+    let text = "a,".repeat(65_000);
+    let error = Formation::parse(&text, "-m/--formation").expect_err("invalid");
+    assert_eq!((error.list.len(), error.len()), (crate::diagnostic::MAX_KEPT, 65_000));
+    let text = "web=1,".repeat(20_000);
+    assert_eq!(Formation::parse(&text, "-m").expect_err("duplicates").len(), 19_999);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
