@@ -1,0 +1,347 @@
+//! What the fuzz targets check, one function per target, each taking the fuzzer's bytes.
+//!
+//! Every target checks that the parser neither panics nor hangs (libFuzzer's `-timeout`), that
+//! every error it returns renders (plain and in color) into text that is safe to print and bounded
+//! line by line, and properties of what it accepts:
+//!
+//! - `procfile`: names match `[A-Za-z0-9_-]+` and are unique, commands are trimmed one-line text,
+//!   each entry sits on the line it names, and writing the entries back as `name: command` lines
+//!   parses to the same entries.
+//! - `envfile`: keys match `[A-Za-z_][A-Za-z0-9_.]*`, values hold no NUL, line numbers rise and
+//!   stay in the file, and values written back single-quoted parse to the same variables.
+//! - `formation`: counts never exceed [`MAX_INSTANCES`], a resolved formation gives every
+//!   Procfile entry its count, with a total from 1 to [`MAX_INSTANCES`].
+//! - `dotforeman`: keys are option names and unique (`-` and `_` folded), line numbers rise,
+//!   values hold no NUL.
+//! - `shell`: `argv` is never empty, runs the text as blank-separated words only when it needs no
+//!   shell, and otherwise passes the text to `/bin/sh -c` unchanged but for one `exec `.
+//!
+//! Bytes that the target splits in parts (the formation and its Procfile, the command and its
+//! variables) are separated by NUL bytes.
+
+use std::path::Path;
+
+use procman::diagnostic::{Diagnostics, MAX_KEPT, MAX_RENDERED};
+use procman::dotforeman::DotForeman;
+use procman::envfile;
+use procman::formation::{Formation, MAX_INSTANCES};
+use procman::procfile::{self, Procfile};
+use procman::shell;
+use procman::text;
+
+/// The longest line, in characters, that rendering any diagnostic may print: messages, notes and
+/// help are cut at 1000 characters, source lines at 120, plus the gutter and the `error: ` tag.
+pub const MAX_RENDERED_LINE_CHARS: usize = 1100;
+
+/// Renders the diagnostics as procman shows them (the first [`MAX_RENDERED`], plain and in
+/// color), and checks the output.
+pub fn check_rendering(diagnostics: &Diagnostics) {
+    assert!(!diagnostics.is_empty(), "an error without a diagnostic");
+    assert!(diagnostics.list.len() <= MAX_KEPT);
+    for diagnostic in &diagnostics.list {
+        assert!(!diagnostic.message.is_empty(), "a diagnostic without a message: {diagnostic:?}");
+    }
+    for diagnostic in diagnostics.list.iter().take(MAX_RENDERED) {
+        let plain = diagnostic.render(false);
+        assert!(plain.starts_with("error: ") && plain.ends_with('\n'), "{plain:?}");
+        let _ = diagnostic.location();
+    }
+    check_printable(&diagnostics.render(false), false);
+    check_printable(&diagnostics.render(true), true);
+}
+
+/// No control character but newlines (and escape sequences when colored), no character that
+/// reorders or hides text, and no line longer than [`MAX_RENDERED_LINE_CHARS`].
+fn check_printable(text: &str, color: bool) {
+    for line in text.split('\n') {
+        let visible = if color { strip_ansi(line) } else { line.to_owned() };
+        let chars = visible.chars().count();
+        assert!(
+            chars <= MAX_RENDERED_LINE_CHARS,
+            "a rendered line of {chars} characters: {:?}",
+            visible.chars().take(200).collect::<String>()
+        );
+        if let Some(bad) = visible.chars().find(|&c| c.is_control() || is_hiding(c)) {
+            panic!("rendered text holds {bad:?}: {visible:?}");
+        }
+    }
+}
+
+/// `\x1b[...m` sequences removed; any other escape is left in place (and then found).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                out.push('\x1b');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Bidi controls and invisible characters ("Trojan Source").
+fn is_hiding(c: char) -> bool {
+    matches!(c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Ruby's `\s` without the newline: what Foreman's Procfile regex skips around a command.
+fn is_ruby_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
+}
+
+/// The Procfile parser.
+pub fn procfile(data: &[u8]) {
+    let path = Path::new("Procfile");
+    let parsed = match Procfile::parse(path, data) {
+        Ok(parsed) => parsed,
+        Err(diagnostics) => return check_rendering(&diagnostics),
+    };
+    check_procfile(&parsed);
+    // Accepted bytes are UTF-8 text; each entry is on the line it names.
+    let Ok(text) = text::decode(path, data, "a Procfile") else {
+        panic!("parsed, but decoding fails");
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    for entry in &parsed.entries {
+        let line = lines[entry.line - 1];
+        assert!(line.starts_with(&format!("{}:", entry.name)), "{entry:?} is not on {line:?}");
+        assert!(line.contains(&entry.command), "{entry:?} is not on {line:?}");
+    }
+
+    // Written back as `name: command` lines, the entries parse to themselves.
+    let written: String =
+        parsed.entries.iter().map(|entry| format!("{}: {}\n", entry.name, entry.command)).collect();
+    let reparsed = match Procfile::parse(path, written.as_bytes()) {
+        Ok(reparsed) => reparsed,
+        Err(diagnostics) => {
+            panic!("written back, the entries fail:\n{}", diagnostics.render(false))
+        }
+    };
+    let pairs = |procfile: &Procfile| -> Vec<(String, String)> {
+        procfile.entries.iter().map(|e| (e.name.clone(), e.command.clone())).collect()
+    };
+    assert_eq!(pairs(&parsed), pairs(&reparsed));
+
+    // Without a formation, every entry runs once, up to the limit.
+    match Formation::default().resolve(&parsed) {
+        Ok(counts) => {
+            assert!(counts.len() <= MAX_INSTANCES as usize);
+            assert!(counts.iter().all(|&count| count == 1));
+        }
+        Err(diagnostics) => {
+            assert!(parsed.entries.len() > MAX_INSTANCES as usize);
+            check_rendering(&diagnostics);
+        }
+    }
+}
+
+fn check_procfile(parsed: &Procfile) {
+    assert!(!parsed.entries.is_empty(), "parsed with no entry");
+    let mut names = std::collections::HashSet::new();
+    let mut last_line = 0;
+    for entry in &parsed.entries {
+        assert!(procfile::is_valid_name(&entry.name), "bad name in {entry:?}");
+        assert!(
+            entry.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "{entry:?}"
+        );
+        assert!(names.insert(entry.name.as_str()), "duplicate name in {entry:?}");
+        assert!(!entry.command.is_empty(), "empty command in {entry:?}");
+        assert!(!entry.command.contains('\n'), "{entry:?}");
+        assert!(!entry.command.starts_with(is_ruby_space), "{entry:?}");
+        assert!(!entry.command.ends_with(is_ruby_space), "{entry:?}");
+        assert!(entry.line > last_line, "lines out of order at {entry:?}");
+        last_line = entry.line;
+        assert_eq!(parsed.get(&entry.name), Some(entry));
+    }
+    let message = procfile::check_message(parsed);
+    assert!(message.starts_with("valid procfile detected ("));
+}
+
+/// Env-file parsing (dotenvy, line by line, with procman's error messages).
+pub fn envfile(data: &[u8]) {
+    let path = Path::new(".env");
+    let vars = match envfile::parse(path, data) {
+        Ok(vars) => vars,
+        Err(diagnostics) => return check_rendering(&diagnostics),
+    };
+    let lines = data.split(|&b| b == b'\n').count();
+    let mut last_line = 0;
+    for var in &vars {
+        let mut chars = var.key.chars();
+        assert!(
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_'),
+            "bad key in {var:?}"
+        );
+        assert!(chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'), "{var:?}");
+        assert!(!var.value.contains('\0'), "NUL in {var:?}");
+        assert!(var.line > last_line && var.line <= lines, "line out of place in {var:?}");
+        last_line = var.line;
+        assert_eq!(var.path, path);
+    }
+
+    // Values written back single-quoted (where that can hold them) read back as they were.
+    let plain: Vec<_> = vars
+        .iter()
+        .filter(|var| !var.value.contains(['\'', '\\', '\r']))
+        .map(|var| (var.key.clone(), var.value.clone()))
+        .collect();
+    let written: String = plain.iter().map(|(key, value)| format!("{key}='{value}'\n")).collect();
+    match envfile::parse(path, written.as_bytes()) {
+        Ok(again) => {
+            let again: Vec<_> = again.into_iter().map(|var| (var.key, var.value)).collect();
+            assert_eq!(plain, again, "written back as {written:?}");
+        }
+        Err(diagnostics) => {
+            panic!("written back as {written:?}, fails:\n{}", diagnostics.render(false))
+        }
+    }
+}
+
+/// A Procfile for the formation target when the input brings none.
+const DEFAULT_PROCFILE: &str = "web: ./web\nworker: ./worker\nclock: ./clock\n";
+
+/// The formation parser and its resolution against a Procfile: `FORMATION[\0PROCFILE]`.
+pub fn formation(data: &[u8]) {
+    let (text, procfile_bytes) = match data.iter().position(|&b| b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, DEFAULT_PROCFILE.as_bytes()),
+    };
+    let text = String::from_utf8_lossy(text);
+    let procfile = match Procfile::parse(Path::new("Procfile"), procfile_bytes) {
+        Ok(procfile) => procfile,
+        Err(_) => {
+            Procfile::parse(Path::new("Procfile"), DEFAULT_PROCFILE.as_bytes()).expect("valid")
+        }
+    };
+    check_formation(Formation::parse(&text, "-m/--formation"), &procfile);
+    check_formation(Formation::from_process_arg(&text, "start"), &procfile);
+}
+
+fn check_formation(parsed: Result<Formation, Diagnostics>, procfile: &Procfile) {
+    let formation = match parsed {
+        Ok(formation) => formation,
+        Err(diagnostics) => return check_rendering(&diagnostics),
+    };
+    assert!(formation.default <= MAX_INSTANCES, "{formation:?}");
+    let mut names = std::collections::HashSet::new();
+    for item in &formation.items {
+        assert!(item.count <= MAX_INSTANCES, "{item:?}");
+        if !formation.single {
+            assert!(!item.name.is_empty() && item.name != "all", "{item:?}");
+            assert!(!item.name.contains([',', '=']) && !item.name.contains(is_ruby_space));
+        }
+        assert!(names.insert(item.name.as_str()), "{} given twice", item.name);
+    }
+    let counts = match formation.resolve(procfile) {
+        Ok(counts) => counts,
+        Err(diagnostics) => return check_rendering(&diagnostics),
+    };
+    assert_eq!(counts.len(), procfile.entries.len());
+    let total: u64 = counts.iter().map(|&count| u64::from(count)).sum();
+    assert!((1..=u64::from(MAX_INSTANCES)).contains(&total), "{total} instances");
+    for (entry, &count) in procfile.entries.iter().zip(&counts) {
+        let expected = formation
+            .items
+            .iter()
+            .find(|item| item.name == entry.name)
+            .map_or(formation.default, |item| item.count);
+        assert_eq!(count, expected, "the count of {}", entry.name);
+    }
+}
+
+/// The `.foreman` reader.
+pub fn dotforeman(data: &[u8]) {
+    let dot = match DotForeman::parse(Path::new(".foreman"), data) {
+        Ok(dot) => dot,
+        Err(diagnostics) => return check_rendering(&diagnostics),
+    };
+    let mut keys = std::collections::HashSet::new();
+    let mut last_line = 0;
+    for setting in &dot.settings {
+        assert!(
+            !setting.key.is_empty()
+                && setting.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "bad key in {setting:?}"
+        );
+        assert!(keys.insert(setting.key.replace('-', "_")), "{setting:?} set twice");
+        assert!(setting.line > last_line, "{setting:?}");
+        last_line = setting.line;
+        assert!(!setting.value.contains('\0'), "NUL in {setting:?}");
+        if !setting.quoted {
+            assert!(!setting.value.is_empty(), "{setting:?}");
+            assert!(!setting.value.ends_with([' ', '\t']), "{setting:?}");
+            assert!(!setting.value.contains('\n'), "{setting:?}");
+        }
+        let _ = setting.as_bool();
+        assert_eq!(dot.get(&setting.key), Some(setting));
+        let invalid = dot.invalid(setting, format!("bad value `{}`", setting.value));
+        check_rendering(&invalid.into());
+    }
+    let known = ["formation", "port", "env", "procfile", "root", "timeout", "no-timestamp"];
+    if let Err(diagnostics) = dot.check_keys(&known) {
+        check_rendering(&diagnostics);
+    }
+}
+
+/// `$KEY` substitution and the argv a command runs as: `COMMAND[\0KEY\0VALUE]...`.
+pub fn shell(data: &[u8]) {
+    let data = String::from_utf8_lossy(data);
+    let mut parts = data.split('\0');
+    let command = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    let vars: Vec<(String, String)> = rest
+        .chunks(2)
+        .map(|pair| (pair[0].to_owned(), pair.get(1).copied().unwrap_or_default().to_owned()))
+        .collect();
+
+    assert_eq!(shell::substitute(command, &[]), command, "substitution without variables");
+    if !command.contains('$') {
+        assert_eq!(shell::substitute(command, &vars), command, "substitution without `$`");
+    }
+    let text = shell::substitute(command, &vars);
+    let argv = shell::argv(command, &vars);
+    assert!(!argv.is_empty() && !argv[0].is_empty(), "no program for {command:?}: {argv:?}");
+    let words: Vec<&str> = text.split([' ', '\t']).filter(|word| !word.is_empty()).collect();
+    if !shell::needs_shell(&text) && !words.is_empty() {
+        // Run directly: the blank-separated words, none of them a shell metacharacter.
+        assert_eq!(argv, words, "the words of {text:?}");
+    } else {
+        assert_eq!(argv.len(), 3, "{argv:?}");
+        assert_eq!((argv[0].as_str(), argv[1].as_str()), (shell::SHELL, "-c"));
+        assert!(is_text_with_exec(&argv[2], &text), "{text:?} ran as {:?}", argv[2]);
+    }
+    if let Some(with_exec) = shell::with_exec(&text) {
+        assert!(is_text_with_exec(&with_exec, &text), "{with_exec:?}");
+    }
+}
+
+/// True when `script` is `text`, or `text` with `exec ` inserted at the start of a word.
+fn is_text_with_exec(script: &str, text: &str) -> bool {
+    if script == text {
+        return true;
+    }
+    if script.len() != text.len() + 5 {
+        return false;
+    }
+    let prefix = script.bytes().zip(text.bytes()).take_while(|(a, b)| a == b).count();
+    let suffix = script.bytes().rev().zip(text.bytes().rev()).take_while(|(a, b)| a == b).count();
+    let lowest = text.len().saturating_sub(suffix);
+    (lowest..=prefix.min(text.len())).any(|at| {
+        text.is_char_boundary(at)
+            && script[at..].starts_with("exec ")
+            && (at == 0 || text[..at].ends_with([' ', '\t']))
+    })
+}
+
+#[cfg(test)]
+mod tests;
