@@ -362,6 +362,13 @@ fn quoted(value: &str, column: usize) -> Result<(String, bool), Problem> {
             ('"', '\\') => {
                 let escape = chars.next().map(|(_, c)| c);
                 match escape.and_then(|c| unescape(c, &mut chars)) {
+                    Some('\0') => {
+                        return Err(bad(
+                            "a double-quoted value cannot hold a NUL character".to_owned(),
+                            "remove the escape: no option value may hold a NUL",
+                            at,
+                        ));
+                    }
                     Some(c) => out.push(c),
                     None => {
                         let shown = escape.map(|c| c.to_string()).unwrap_or_default();
@@ -391,12 +398,14 @@ fn quoted(value: &str, column: usize) -> Result<(String, bool), Problem> {
     Ok((out, true))
 }
 
-/// YAML's double-quote escapes (the common ones, without `\0`: no option value may hold a NUL);
-/// `None` for an unknown one.
+/// YAML's double-quote escapes (the common ones, without `\0`: no option value may hold a NUL,
+/// and [`quoted`] refuses `\x00`, `\u0000` and `\U00000000` too); `None` for an unknown one or
+/// one without its full count of hex digits.
 fn unescape(c: char, chars: &mut impl Iterator<Item = (usize, char)>) -> Option<char> {
     let hex = |digits: usize, chars: &mut dyn Iterator<Item = (usize, char)>| {
         let text: String = chars.take(digits).map(|(_, c)| c).collect();
-        if text.len() != digits {
+        // Exactly `digits` hex digits: `from_str_radix` alone would take `\u+041`.
+        if text.len() != digits || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return None;
         }
         u32::from_str_radix(&text, 16).ok().and_then(char::from_u32)

@@ -111,6 +111,16 @@ fn malformed_lines() {
     assert!(error("a: 'x' y\n").contains("unexpected text after the quoted value"));
     assert!(error("a: \"\\q\"\n").contains("unknown escape `\\q`"));
     assert!(error("a: \"\\0\"\n").contains("unknown escape `\\0`"));
+    // Caught by the fuzz target's no-NUL property (fuzz/seeds/dotforeman/nul-escapes): hex
+    // escapes made the NUL that `\0` may not, and `from_str_radix` took a sign.
+    for nul in ["\\x00", "\\u0000", "\\U00000000"] {
+        let rendered = error(&format!("root: \"a{nul}b\"\n"));
+        assert!(rendered.contains("cannot hold a NUL character"), "{rendered}");
+        assert!(rendered.contains(".foreman:1:9"), "{rendered}");
+    }
+    assert!(error("a: \"\\u+041\"\n").contains("unknown escape `\\u`"));
+    assert!(error("a: \"\\x4\"\n").contains("unknown escape `\\x`"));
+    assert_eq!(pairs("a: \"\\x41\\u00e9\\U0001F389\"\n"), vec![pair("a", "Aé🎉", true, 1)]);
     assert_eq!(
         error("port: 1\nport: 2\n"),
         "error: .foreman sets `port` twice, on lines 1 and 2\n  --> .foreman:2:1\n   |\n 2 | port: \
