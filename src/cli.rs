@@ -134,9 +134,10 @@ pub(crate) struct StartArgs {
     #[command(flatten)]
     pub(crate) plan: PlanArgs,
 
-    /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(short = 't', long, value_name = "SECONDS", default_value = "5")]
-    pub(crate) timeout: String,
+    /// Seconds to wait after the stop signal before SIGKILL, for every process (overrides
+    /// `stop_timeout` in the config file) [default: 5]
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<String>,
 
     /// Color the output: `-c` forces it, as in Foreman
     #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
@@ -224,6 +225,11 @@ pub(crate) struct CheckArgs {
     /// Env files to check too, comma-separated [default: .env, if any]
     #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
     pub(crate) env_files: Vec<PathBuf>,
+
+    /// The per-process config file to check too [default: procman.json beside the Procfile, if
+    /// any]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -262,7 +268,8 @@ pub(crate) struct ExportArgs {
     #[arg(short = 't', long, value_name = "DIR")]
     pub(crate) template: Option<PathBuf>,
 
-    /// Seconds between the stop signal and SIGKILL
+    /// Seconds between the stop signal and SIGKILL, for every process (overrides
+    /// `stop_timeout` in the config file) [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<String>,
 

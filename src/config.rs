@@ -7,6 +7,7 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 
 use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
+use crate::config_file;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
 use crate::envfile;
@@ -66,7 +67,7 @@ pub(crate) fn apply_dotforeman(
         Command::Start(start) => {
             if !given("timeout") {
                 if let Some(value) = text("timeout") {
-                    start.timeout = value;
+                    start.timeout = Some(value);
                 }
             }
             if !given("color") {
@@ -120,6 +121,11 @@ pub(crate) fn apply_dotforeman(
             if !given("env_files") {
                 if let Some(value) = text("env") {
                     check.env_files = envfile::split_list(&value);
+                }
+            }
+            if !given("config") {
+                if let Some(value) = text("config") {
+                    check.config = Some(PathBuf::from(value));
                 }
             }
             (Some(&mut check.app), None, None)
@@ -216,7 +222,8 @@ pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
     Ok(AppPaths { procfile, root })
 }
 
-/// Reads the Procfile and env files and builds the plan. `process` is `start`'s argument.
+/// Reads the Procfile, env files and config file and builds the plan. `process` is `start`'s
+/// argument. Settings come from the config file, then the supervision flags override them.
 pub(crate) fn load_plan(
     app: &AppArgs,
     args: &PlanArgs,
@@ -243,15 +250,21 @@ pub(crate) fn load_plan(
             None
         }
     };
-    let (procfile, env, formation) = match (procfile, env, formation) {
-        (Ok(p), Ok(e), Ok(f)) if diagnostics.is_empty() => (p, e, f),
-        (p, e, f) => {
-            for result in [p.err(), e.err(), f.err()].into_iter().flatten() {
+    // The config file changes the Procfile's entries and the formation, so it comes first.
+    let config = config_file::load(supervision.and_then(|s| s.config.as_deref()), &paths.procfile);
+    let (mut procfile, env, mut formation, config) = match (procfile, env, formation, config) {
+        (Ok(p), Ok(e), Ok(f), Ok(c)) if diagnostics.is_empty() => (p, e, f, c),
+        (p, e, f, c) => {
+            for result in [p.err(), e.err(), f.err(), c.err()].into_iter().flatten() {
                 diagnostics.extend(result);
             }
             return Err(diagnostics);
         }
     };
+    if let Some(config) = &config {
+        config.extend_procfile(&mut procfile)?;
+        config.apply_instances(&mut formation, process.is_some() || args.formation.is_some());
+    }
     let inherited = std::env::var("PORT").ok();
     let mut plan = Plan::build(PlanInput {
         procfile: &procfile,
@@ -261,6 +274,9 @@ pub(crate) fn load_plan(
         port,
         inherited_port: inherited.as_deref(),
     })?;
+    if let Some(config) = &config {
+        config.apply_to_plan(&mut plan);
+    }
     if let Some(supervision) = supervision {
         crate::settings::apply_flags(&mut plan, supervision)?;
     }

@@ -24,12 +24,22 @@ use crate::error::CliError;
 use crate::output::{Format, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
 
+/// The stop timeout of process types that set none (Foreman's `-t` default).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// `procman start`: plans, then runs until the app ends.
 pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
-    let plan = load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
-    let timeout = parse_timeout(&args.timeout)?;
+    let mut plan =
+        load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
+    // `-t` on the command line (or in `.foreman`) wins over the config file's stop_timeout.
+    if let Some(text) = &args.timeout {
+        let timeout = parse_timeout(text)?;
+        for process in &mut plan.processes {
+            process.settings.stop_timeout = Some(timeout);
+        }
+    }
     let plan = Arc::new(plan);
-    let specs = program_specs(&plan, timeout);
+    let specs = program_specs(&plan, DEFAULT_TIMEOUT);
     let verbose_states = plan.processes.iter().any(|p| {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
             || p.settings.start_grace.is_some()
