@@ -521,6 +521,14 @@ impl Supervisor {
         instance.deadline = None;
         let state = instance.state;
         match state {
+            // An expected exit is the program's work done, however quick: only `Always`
+            // restarts it, so under the other policies it is not a failed start to retry.
+            State::Starting if self.finished_its_job(g, status) => {
+                if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                    instance.state = State::Exited;
+                }
+                self.emit_transition(g, n, State::Starting, now, Some((pid, status)), None);
+            }
             State::Starting => self.fail_start(g, n, now, Some((pid, status)), None),
             State::Running => self.after_running_exit(g, n, now, pid, status),
             State::Stopping => self.after_stopping_exit(g, n, now, pid, status),
@@ -718,6 +726,13 @@ impl Supervisor {
             instance.deadline = Some(now + backoff.delay(instance.retries));
         }
         self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
+    }
+
+    /// Whether an exit with `status` ends the instance for good rather than failing its start:
+    /// an expected exit under a policy that does not restart expected exits.
+    fn finished_its_job(&self, g: usize, status: ExitStatus) -> bool {
+        let spec = &self.groups[g].spec;
+        spec.restart != RestartPolicy::Always && spec.is_expected(status)
     }
 
     fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
