@@ -2,5 +2,9 @@
 //! wait is bounded and every process a test starts is found by a marker and killed by pid.
 
 // Each test module uses part of the harness.
+mod config_file;
+mod control;
+mod live;
+mod supervision;
 #[allow(dead_code)]
 mod util;
