@@ -201,6 +201,33 @@ impl ConfigFile {
         formation.origin = format!("`instances` in {}", file_label(&self.path));
     }
 
+    /// Fails for each `cwd` that is not a directory under `root` (for `check`: `start` finds
+    /// out when it spawns, and `export` may target another machine).
+    pub(crate) fn check_dirs(&self, root: &Path) -> Result<(), Diagnostics> {
+        let mut diagnostics = Diagnostics::default();
+        for process in &self.processes {
+            let Some(cwd) = &process.cwd else { continue };
+            if root.join(cwd).is_dir() {
+                continue;
+            }
+            let diagnostic = Diagnostic::new(format!(
+                "{}: processes.{}.cwd: {} is not a directory",
+                file_label(&self.path),
+                fragment(&process.name),
+                quoted(&cwd.display().to_string())
+            ));
+            diagnostics.push(
+                self.point_at_key(diagnostic, &["processes", &process.name, "cwd"])
+                    .with_note(format!(
+                        "a relative cwd is relative to the app root, {}",
+                        sanitize(&root.display().to_string(), 200)
+                    ))
+                    .with_help("create the directory, or fix the path"),
+            );
+        }
+        diagnostics.into_result(())
+    }
+
     /// Gives each planned process type its environment, working directory and settings.
     pub(crate) fn apply_to_plan(&self, plan: &mut Plan) {
         for config in &self.processes {
@@ -232,25 +259,39 @@ impl ConfigFile {
         let diagnostic = Diagnostic::new(format!(
             "{label}: processes.{name}: `{name}` is not in the Procfile, so it needs a \"command\""
         ));
-        self.point_at_key(diagnostic, &process.name)
+        self.point_at_key(diagnostic, &["processes", &process.name])
             .with_note(format!("{} defines: {}", file_label(&procfile.path), list(&known)))
             .with_help(help)
     }
 
-    /// Points a diagnostic at the line where `"key":` first appears, or at the whole file.
-    fn point_at_key(&self, diagnostic: Diagnostic, key: &str) -> Diagnostic {
-        let quoted = format!("\"{key}\"");
-        for (index, line) in self.text.lines().enumerate() {
-            if let Some(at) = line.find(&quoted)
-                && line[at + quoted.len()..].trim_start().starts_with(':')
-            {
-                let column = line[..at].chars().count() + 1;
-                return diagnostic
-                    .at_line(&self.path, index + 1, line)
-                    .with_column(column, quoted.chars().count());
+    /// Points a diagnostic at the key `keys.last()`: the first `"key":` after the previous
+    /// keys, in order (`["web", "cwd"]`), or at the whole file.
+    fn point_at_key(&self, diagnostic: Diagnostic, keys: &[&str]) -> Diagnostic {
+        let mut from = 0;
+        let mut found = None;
+        for key in keys {
+            let quoted = format!("\"{key}\"");
+            let mut search = from;
+            found = None;
+            while let Some(at) = self.text[search..].find(&quoted).map(|at| at + search) {
+                let after = at + quoted.len();
+                if self.text[after..].trim_start().starts_with(':') {
+                    found = Some((at, quoted.chars().count()));
+                    from = after;
+                    break;
+                }
+                search = after;
+            }
+            if found.is_none() {
+                return diagnostic.in_file(&self.path);
             }
         }
-        diagnostic.in_file(&self.path)
+        let Some((at, len)) = found else { return diagnostic.in_file(&self.path) };
+        let start = self.text[..at].rfind('\n').map_or(0, |newline| newline + 1);
+        let end = self.text[at..].find('\n').map_or(self.text.len(), |newline| at + newline);
+        let line = self.text[..at].matches('\n').count() + 1;
+        let column = self.text[start..at].chars().count() + 1;
+        diagnostic.at_line(&self.path, line, &self.text[start..end]).with_column(column, len)
     }
 }
 

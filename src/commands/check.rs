@@ -29,10 +29,13 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
     match procfile {
         Ok(procfile) => {
             // A config file type without a command anywhere is only found against the Procfile.
-            if let Some(config) = &config
-                && let Err(errors) = config.extend_procfile(&mut procfile.clone())
-            {
-                diagnostics.extend(errors);
+            if let Some(config) = &config {
+                if let Err(errors) = config.extend_procfile(&mut procfile.clone()) {
+                    diagnostics.extend(errors);
+                }
+                if let Err(errors) = config.check_dirs(&paths.root) {
+                    diagnostics.extend(errors);
+                }
             }
             if !diagnostics.is_empty() {
                 return Err(CliError::Input(diagnostics));

@@ -449,3 +449,24 @@ fn flags_naming_config_only_types_are_accepted() {
     let plan = plan_with("web: a\n", config, None, flags).expect("a plan");
     assert_eq!(plan.processes[1].settings.backoff, Some(backoff_from(Duration::from_secs(2))));
 }
+
+#[test]
+fn check_dirs_points_at_the_cwd_of_the_right_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    let config = parse(
+        "{\"processes\": {\n  \"web\": {\"cwd\": \"sub\"},\n  \"worker\": {\"instances\": 1,\n    \
+         \"cwd\": \"nope\"}\n}}",
+    )
+    .expect("valid");
+    let rendered = config.check_dirs(dir.path()).expect_err("nope is missing").render(false);
+    assert!(
+        rendered.starts_with(
+            "error: procman.json: processes.worker.cwd: \"nope\" is not a directory\n  --> \
+             procman.json:4:5\n"
+        ),
+        "{rendered}"
+    );
+    let good = parse(r#"{"processes": {"web": {"cwd": "sub"}}}"#).expect("valid");
+    assert_eq!(good.check_dirs(dir.path()), Ok(()));
+}

@@ -252,3 +252,20 @@ fn unit<'a>(out: &'a str, name: &str) -> &'a str {
     let end = rest[1..].find("[procman export]").map_or(rest.len(), |at| at + 1);
     &rest[..end]
 }
+
+#[test]
+fn check_reports_a_cwd_that_is_not_a_directory() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: sleep 30\n");
+    dir.write("procman.json", "{\"processes\": {\n  \"web\": {\"cwd\": \"missing\"}\n}}\n");
+    let check = dir.run(&["check"]);
+    assert_eq!(check.code(), Some(1), "{}", check.stdout());
+    assert!(
+        check.stderr().starts_with(
+            "error: procman.json: processes.web.cwd: \"missing\" is not a directory\n  --> \
+             procman.json:2:11\n"
+        ),
+        "{}",
+        check.stderr()
+    );
+}
