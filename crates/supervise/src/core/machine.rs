@@ -521,8 +521,8 @@ impl Supervisor {
         instance.deadline = None;
         let state = instance.state;
         match state {
-            // An expected exit is the program's work done, however quick: only `Always`
-            // restarts it, so under the other policies it is not a failed start to retry.
+            // Under `OnUnexpectedExit`, an expected exit is the program's work done, however
+            // quick: it is not a failed start to retry.
             State::Starting if self.finished_its_job(g, status) => {
                 if let Some(instance) = self.groups[g].instances.get_mut(&n) {
                     instance.state = State::Exited;
@@ -729,10 +729,11 @@ impl Supervisor {
     }
 
     /// Whether an exit with `status` ends the instance for good rather than failing its start:
-    /// an expected exit under a policy that does not restart expected exits.
+    /// an expected exit under `OnUnexpectedExit`, which never restarts expected exits. (`Always`
+    /// and `Never` keep supervisord's rule: any exit before the grace is a failed start.)
     fn finished_its_job(&self, g: usize, status: ExitStatus) -> bool {
         let spec = &self.groups[g].spec;
-        spec.restart != RestartPolicy::Always && spec.is_expected(status)
+        spec.restart == RestartPolicy::OnUnexpectedExit && spec.is_expected(status)
     }
 
     fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
