@@ -4,3 +4,7 @@
 // Each test module uses part of the harness.
 #[allow(dead_code)]
 mod util;
+
+mod procfile_errors;
+#[allow(dead_code)]
+mod support;
