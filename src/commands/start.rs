@@ -200,7 +200,8 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
     }
-    let mut session = Session { policy, ending: None, announced_kill: false };
+    let mut session =
+        Session { policy, ending: None, announced_kill: false, forwarding: HashSet::new() };
     if let Some(control) = session.policy.control.as_mut() {
         control.register(&mut driver)?;
     }
@@ -231,6 +232,8 @@ struct Session {
     policy: StartPolicy,
     ending: Option<Ending>,
     announced_kill: bool,
+    /// USR1/USR2 sent to these instances on procman's behalf, not yet reported by the driver.
+    forwarding: HashSet<(InstanceId, Signal)>,
 }
 
 impl Session {
@@ -274,6 +277,8 @@ impl Session {
                         let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
                     }
                     SignalReason::Stop => {}
+                    // Foreman announces a forwarded USR1/USR2 once, not per process.
+                    SignalReason::Request if self.forwarding.remove(&(id.clone(), signal)) => {}
                     SignalReason::Request => {
                         let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
                     }
@@ -394,13 +399,15 @@ impl Session {
             let live: Vec<InstanceId> =
                 driver.supervisor().live_pids().map(|(_, id)| id.clone()).collect();
             for id in live {
-                let _ = driver.signal(&id, signal);
+                if driver.signal(&id, signal).is_ok() {
+                    self.forwarding.insert((id, signal));
+                }
             }
             return;
         }
         if driver.supervisor().is_shutting_down() {
-            let _ =
-                printer.system(&format!("{name} received again: sending SIGKILL to all processes"));
+            let _ = printer
+                .system(&format!("{signal} received again: sending SIGKILL to all processes"));
             self.announced_kill = true;
             driver.kill_stopping();
             return;
