@@ -143,13 +143,21 @@ pub(crate) struct StartArgs {
     pub(crate) color: Option<ColorWhen>,
 
     /// Leave the HH:MM:SS timestamp out of the prefix
-    #[arg(long)]
+    #[arg(long, overrides_with = "timestamp")]
     pub(crate) no_timestamp: bool,
+
+    /// Put the timestamp in: the default, for overriding `timestamp: false` in .foreman
+    #[arg(long, overrides_with = "no_timestamp")]
+    pub(crate) timestamp: bool,
 
     /// Print children's lines without any prefix (for structured logs); procman's own lines
     /// go to standard error
-    #[arg(long)]
+    #[arg(long, overrides_with = "prefix")]
     pub(crate) no_prefix: bool,
+
+    /// Print the prefix: the default, for overriding `prefix: false` in .foreman
+    #[arg(long, overrides_with = "no_prefix")]
+    pub(crate) prefix: bool,
 
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,
@@ -374,6 +382,18 @@ mod tests {
         let cli = Cli::try_parse_from(["procman", "start", "--color=never"]).expect("parses");
         let Command::Start(start) = cli.command else { panic!("not start") };
         assert_eq!(start.color, Some(ColorWhen::Never));
+    }
+
+    #[test]
+    fn the_last_of_timestamp_and_no_timestamp_wins() {
+        let cli = Cli::try_parse_from(["procman", "start", "--no-timestamp", "--timestamp"])
+            .expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(!start.no_timestamp);
+        let cli =
+            Cli::try_parse_from(["procman", "start", "--prefix", "--no-prefix"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(start.no_prefix);
     }
 
     #[test]

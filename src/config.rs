@@ -74,12 +74,12 @@ pub(crate) fn apply_dotforeman(
                     start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
                 }
             }
-            if !given("no_timestamp") {
+            if !given("no_timestamp") && !given("timestamp") {
                 if let Some(on) = boolean("timestamp") {
                     start.no_timestamp = !on;
                 }
             }
-            if !given("no_prefix") {
+            if !given("no_prefix") && !given("prefix") {
                 if let Some(on) = boolean("prefix") {
                     start.no_prefix = !on;
                 }
