@@ -5,6 +5,14 @@
 #[allow(dead_code)]
 mod util;
 
+mod app_env;
+mod dotforeman;
+mod ergonomics;
+mod formation_cmd;
+mod lifecycle;
+mod ports;
 mod procfile_errors;
+mod run_cmd;
+mod start_output;
 #[allow(dead_code)]
 mod support;
