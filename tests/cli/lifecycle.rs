@@ -283,3 +283,66 @@ fn a_shell_command_gets_exec_so_the_pid_is_the_programs() {
     run.wait_for("web.1    | terminated by SIGTERM");
     assert_exit(&mut run, 143);
 }
+
+#[test]
+fn children_read_standard_input_from_dev_null() {
+    // procman's own standard input stays open (a pipe nobody writes to); `cat` still ends at
+    // once, because its standard input is /dev/null, not procman's.
+    let dir = Dir::new();
+    dir.write("Procfile", "web: cat\nworker: sleep 30\n");
+    let mut command = dir.command(&["start", "--no-timestamp"]);
+    command.stdin(std::process::Stdio::piped());
+    let mut run = dir.spawn_with(command);
+    run.wait_for("web.1    | exited with code 0");
+    assert_exit(&mut run, 0);
+}
+
+#[test]
+fn a_closed_output_ends_the_run_with_0() {
+    // `procman start | head -n 1`: once nobody reads, procman stops everything and exits 0.
+    let dir = Dir::new();
+    dir.write("Procfile", "web: while :; do echo tick; sleep 0.05; done\nworker: sleep 30\n");
+    let marker = format!("closed-output-{}", std::process::id());
+    let mut child = dir
+        .command(&["start"])
+        .env(crate::util::MARKER_VAR, &marker)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn procman");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).expect("a first line");
+    drop(reader);
+    let deadline = Instant::now() + crate::util::WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            crate::util::kill_marked(&marker);
+            panic!("procman did not notice its closed output");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let left = wait_gone(&crate::util::marked_pids(&marker), Duration::from_secs(2));
+    crate::util::kill_marked(&marker);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(left.is_empty(), "left running: {left:?}");
+}
+
+#[test]
+fn a_bad_timeout_is_an_error() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: touch ran\n");
+    let finished = dir.run(&["start", "-t", "soon"]);
+    crate::support::assert_code(&finished, 1);
+    assert_eq!(
+        finished.stderr(),
+        "error: --timeout: `soon` is not a duration\n   = help: give a number of seconds, e.g. \
+         `--timeout 10`\n"
+    );
+    assert!(!dir.path().join("ran").exists());
+}
