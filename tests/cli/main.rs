@@ -2,5 +2,6 @@
 //! wait is bounded and every process a test starts is found by a marker and killed by pid.
 
 // Each test module uses part of the harness.
+mod guarantees;
 #[allow(dead_code)]
 mod util;

@@ -203,7 +203,11 @@ impl Running {
         self.wait_until(|line| line.contains(needle), needle)
     }
 
-    pub(crate) fn wait_until(&mut self, mut matches: impl FnMut(&str) -> bool, what: &str) -> String {
+    pub(crate) fn wait_until(
+        &mut self,
+        mut matches: impl FnMut(&str) -> bool,
+        what: &str,
+    ) -> String {
         if let Some(line) = self.seen.iter().find(|l| matches(&l.text)) {
             return line.text.clone();
         }

@@ -89,6 +89,8 @@ pub struct Driver {
     options: DriverOptions,
     phase: Phase,
     self_pid: u32,
+    /// Strays already reported by the sweep (they may take a turn to die after SIGKILL).
+    swept: Vec<u32>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -125,6 +127,7 @@ impl Driver {
             options,
             phase: Phase::Running,
             self_pid: std::process::id(),
+            swept: Vec::new(),
         })
     }
 
@@ -503,7 +506,11 @@ impl Driver {
             for pid in &strays {
                 signal_process(*pid, Signal::KILL);
             }
-            self.events.push(Event::StraysKilled { pids: strays });
+            let new: Vec<u32> = strays.into_iter().filter(|p| !self.swept.contains(p)).collect();
+            if !new.is_empty() {
+                self.swept.extend(&new);
+                self.events.push(Event::StraysKilled { pids: new });
+            }
             self.reap(now);
             return;
         }
