@@ -150,6 +150,7 @@ fn a_process_that_cannot_start_midway_stops_everything_started() {
 
 #[test]
 fn a_fork_refused_by_rlimit_nproc_stops_everything_started() {
+    // SAFETY: geteuid cannot fail and has no memory effects.
     if unsafe { libc::geteuid() } != 0 {
         println!("SKIPPED: needs root to run procman as another user with a process limit");
         return;
