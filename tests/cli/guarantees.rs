@@ -481,3 +481,20 @@ fn processes_of_uid(uid: u32) -> usize {
         })
         .count()
 }
+
+#[test]
+fn isolated_the_namespace_dies_with_procman_even_by_sigkill() {
+    if !unshare_works() {
+        println!("SKIPPED: cannot create a PID namespace here (needs root or user namespaces)");
+        return;
+    }
+    let dir = Dir::new();
+    escaping_app(&dir, "");
+    let mut run = dir.spawn(&["start", "--no-socket", "--isolate"]);
+    wait_ready(&mut run);
+    // Children see the namespace's pids: the supervisor is 1, the first child 2.
+    assert!(run.transcript().contains("started with pid 2"), "{}", run.transcript());
+    run.signal(libc::SIGKILL);
+    run.wait_exit();
+    assert_no_leftovers(&run, Duration::from_secs(2));
+}
