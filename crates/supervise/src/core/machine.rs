@@ -47,6 +47,9 @@ struct Instance {
     deadline: Option<Instant>,
     killed: bool,
     after_stop: AfterStop,
+    /// A stop (stop_group, scale-down, shutdown) arrived while the spawn was pending: carried
+    /// out, followed by `after_stop`, as soon as the spawn's outcome is reported.
+    stop_on_spawn: bool,
 }
 
 impl Instance {
@@ -64,6 +67,7 @@ impl Instance {
             deadline: None,
             killed: false,
             after_stop: AfterStop::Stay,
+            stop_on_spawn: false,
         }
     }
 }
@@ -357,8 +361,14 @@ impl Supervisor {
             match self.groups[g].instances.get_mut(&n) {
                 Some(instance) => {
                     if instance.after_stop == AfterStop::Remove {
-                        instance.after_stop =
-                            if active { AfterStop::Restart } else { AfterStop::Stay };
+                        if instance.stop_on_spawn && active {
+                            // Its spawn is still pending: let it start after all.
+                            instance.stop_on_spawn = false;
+                            instance.after_stop = AfterStop::Stay;
+                        } else {
+                            instance.after_stop =
+                                if active { AfterStop::Restart } else { AfterStop::Stay };
+                        }
                     }
                 }
                 None => {
@@ -453,6 +463,7 @@ impl Supervisor {
         instance.killed = false;
         let before = instance.state_before_spawn;
         self.by_pid.insert(pid, id.clone());
+        let stop = std::mem::take(&mut instance.stop_on_spawn);
         if grace.is_zero() {
             instance.state = State::Starting;
             self.emit_transition(g, n, before, now, None, None);
@@ -460,6 +471,10 @@ impl Supervisor {
         } else {
             instance.deadline = Some(now + grace);
             self.emit_transition(g, n, before, now, None, None);
+        }
+        if stop {
+            let after = self.groups[g].instances[&n].after_stop;
+            self.begin_stop(g, n, now, after);
         }
         Ok(())
     }
@@ -487,6 +502,7 @@ impl Supervisor {
         // Report the attempt itself, then its failure, as supervisord does.
         self.emit_transition(g, n, before, now, None, None);
         self.fail_start(g, n, now, None, Some(error));
+        self.check_shutdown_complete();
         Ok(())
     }
 
@@ -664,6 +680,7 @@ impl Supervisor {
         instance.spawn_pending = true;
         instance.deadline = None;
         instance.after_stop = AfterStop::Stay;
+        instance.stop_on_spawn = false;
         let id = self.id(g, n);
         self.effects.push_back(Effect::Spawn(id));
     }
@@ -691,9 +708,11 @@ impl Supervisor {
         let shutting_down = self.shutting_down;
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
         let permanent = spawn_error.as_ref().is_some_and(|e| !e.is_transient());
+        let stop_requested = std::mem::take(&mut instance.stop_on_spawn);
+        let after = std::mem::replace(&mut instance.after_stop, AfterStop::Stay);
         instance.retries += 1;
         instance.pid = None;
-        if shutting_down {
+        if shutting_down || stop_requested {
             instance.state = State::Stopped;
             instance.deadline = None;
         } else if permanent || instance.retries > max_retries {
@@ -704,6 +723,13 @@ impl Supervisor {
             instance.deadline = Some(now + backoff.delay(instance.retries));
         }
         self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
+        if stop_requested {
+            match after {
+                AfterStop::Stay => {}
+                AfterStop::Restart => self.begin_spawn(g, n, now),
+                AfterStop::Remove => self.remove_instance(g, n),
+            }
+        }
     }
 
     fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
@@ -794,7 +820,16 @@ impl Supervisor {
         let stop_timeout = self.groups[g].spec.stop_timeout;
         let id = self.id(g, n);
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        let Some(pid) = instance.pid else { return };
+        let Some(pid) = instance.pid else {
+            // The spawn's outcome is not known yet: stop the process once it is reported.
+            if instance.spawn_pending {
+                if after == AfterStop::Remove || instance.after_stop != AfterStop::Remove {
+                    instance.after_stop = after;
+                }
+                instance.stop_on_spawn = true;
+            }
+            return;
+        };
         let from = instance.state;
         instance.state = State::Stopping;
         instance.after_stop = after;
