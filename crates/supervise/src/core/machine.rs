@@ -288,7 +288,8 @@ impl Supervisor {
     }
 
     /// Restarts one instance: a live one is stopped then started; a stopped, exited or backoff
-    /// one is started at once; a stopping one is started again once it is down.
+    /// one is started at once; a stopping one is started again once it is down, unless a
+    /// scale-down is removing it.
     ///
     /// # Errors
     /// An unknown instance, a fatal one (reset it first), or a shutdown in progress.
@@ -299,8 +300,11 @@ impl Supervisor {
         match instance.state {
             State::Starting | State::Running => self.begin_stop(g, n, now, AfterStop::Restart),
             State::Stopping => {
+                // An instance stopping for a scale-down stays on its way out.
                 if let Some(i) = self.groups[g].instances.get_mut(&n) {
-                    i.after_stop = AfterStop::Restart;
+                    if i.after_stop != AfterStop::Remove {
+                        i.after_stop = AfterStop::Restart;
+                    }
                 }
             }
             State::Stopped | State::Exited | State::Backoff => self.begin_spawn(g, n, now),
