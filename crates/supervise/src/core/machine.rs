@@ -187,7 +187,8 @@ impl Supervisor {
 
     // ----- requests -----
 
-    /// Marks a group active and starts every instance that is stopped or exited.
+    /// Marks a group active and starts every instance that is stopped, exited or in backoff;
+    /// one that is still stopping is started again once it is down.
     ///
     /// # Errors
     /// An unknown group or a shutdown in progress.
@@ -203,6 +204,16 @@ impl Supervisor {
             .collect();
         for n in startable {
             self.begin_spawn(g, n, now);
+        }
+        // Instances still on their way down from a stop come back once they are down.
+        for instance in self.groups[g].instances.values_mut() {
+            if instance.after_stop == AfterStop::Stay {
+                if instance.state == State::Stopping {
+                    instance.after_stop = AfterStop::Restart;
+                } else if instance.stop_on_spawn {
+                    instance.stop_on_spawn = false;
+                }
+            }
         }
         Ok(())
     }
