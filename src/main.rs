@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+mod cli;
+mod commands;
+mod control;
+mod output;
 mod plan;
 
 fn main() {}

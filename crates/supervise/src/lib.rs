@@ -3,6 +3,7 @@
 
 pub mod core;
 mod error;
+pub mod guard;
 mod reactor;
 mod signal;
 mod spec;

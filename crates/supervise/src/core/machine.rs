@@ -150,6 +150,20 @@ impl Supervisor {
         self.instance(id).ok().map(|i| i.state)
     }
 
+    /// Whether the instance will stay as it is until someone asks otherwise: stopped, fatal,
+    /// or exited with no automatic restart pending. A host that ends its run when a process
+    /// is gone for good (Foreman's rule) waits for this.
+    pub fn is_settled(&self, id: &InstanceId) -> bool {
+        self.instance(id).is_ok_and(|i| {
+            !i.spawn_pending
+                && match i.state {
+                    State::Stopped | State::Fatal => true,
+                    State::Exited => i.deadline.is_none(),
+                    State::Starting | State::Running | State::Backoff | State::Stopping => false,
+                }
+        })
+    }
+
     /// The instance that owns a live pid.
     pub fn owner(&self, pid: u32) -> Option<&InstanceId> {
         self.by_pid.get(&pid)

@@ -2,6 +2,8 @@
 //! module with `unsafe` code; everything above it is safe Rust.
 
 mod child;
+#[cfg(target_os = "linux")]
+pub(crate) mod guard;
 pub(crate) mod reap;
 pub(crate) mod spawn;
 pub(crate) mod tree;

@@ -1,0 +1,163 @@
+//! The guard: a tiny parent process that outlives the supervisor, so that even SIGKILL of the
+//! supervisor leaves nothing running (Linux).
+//!
+//! [`protect`] forks. The parent becomes the guard and never returns: it is a child subreaper,
+//! forwards the signals it receives to the child, and when the child ends, by whatever means,
+//! it kills every process left in its tree (orphans of the supervisor are re-parented to it),
+//! reaps them, and exits with the child's status. The child returns from `protect` and carries
+//! on as the supervisor, in its own process group (so a terminal's Ctrl-C reaches it once,
+//! through the guard), with a parent-death signal that tells it the guard is gone so it can
+//! kill its own tree at once.
+//!
+//! Either process can be SIGKILLed and the other cleans up; only both dying at the same instant
+//! (a SIGKILL to a process group holding both is prevented by their separate groups) defeats it.
+
+use std::io;
+
+use crate::signal::Signal;
+use crate::sys::tree::ProcessTable;
+
+/// Signals the guard forwards to the supervisor.
+const FORWARDED: &[libc::c_int] = &[
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+    libc::SIGALRM,
+];
+
+/// The signal the supervisor receives when its guard dies: a real-time signal nobody else
+/// sends, so it cannot be confused with a user's request.
+pub(crate) fn guard_lost_signal() -> Signal {
+    Signal::from_raw(libc::SIGRTMAX() - 2)
+}
+
+/// Forks the guard; returns in the child (the supervisor) with the guard's pid.
+pub(crate) fn protect() -> io::Result<u32> {
+    ensure_single_threaded()?;
+    let guard_pid = std::process::id();
+    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset/sigprocmask only touch it and the
+    // thread's mask. The forwarded signals are blocked *before* the fork so that none sent in
+    // between is lost: the guard collects them with sigwaitinfo, the child restores the mask.
+    let (blocked, previous) = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        for signal in FORWARDED.iter().chain(&[libc::SIGCHLD]) {
+            libc::sigaddset(&raw mut set, *signal);
+        }
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, &raw mut previous) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        (set, previous)
+    };
+    // SAFETY: the process is single-threaded (checked above), so the child may run any code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let err = io::Error::last_os_error();
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut()) };
+        return Err(err);
+    }
+    if pid == 0 {
+        // The supervisor.
+        // SAFETY: plain syscalls on this process.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, guard_lost_signal().as_raw(), 0, 0, 0);
+            // Writing to the terminal from a background process group must not stop us.
+            libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+            if u32::try_from(libc::getppid()).ok() != Some(guard_pid) {
+                // The guard died before the death signal was armed.
+                libc::raise(guard_lost_signal().as_raw());
+            }
+        }
+        return Ok(guard_pid);
+    }
+    let child = u32::try_from(pid).unwrap_or(0);
+    guard_loop(child, &blocked)
+}
+
+fn ensure_single_threaded() -> io::Result<()> {
+    let threads = std::fs::read_dir("/proc/self/task").map(Iterator::count).unwrap_or(1);
+    if threads > 1 {
+        return Err(io::Error::other("the guard must be installed before any thread starts"));
+    }
+    Ok(())
+}
+
+/// The guard's whole life: forward signals, wait for the child, clean up, exit.
+fn guard_loop(child: u32, waited: &libc::sigset_t) -> ! {
+    // SAFETY: prctl only sets a flag on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // The guard holds no pipe the app's readers wait on: only standard error stays open, for
+    // nothing but a last-resort message.
+    release_stdin_stdout();
+    let exit_code = loop {
+        // SAFETY: siginfo_t is plain data filled by the kernel.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `waited` is a valid set; sigwaitinfo blocks until one of them is pending.
+        let signal = unsafe { libc::sigwaitinfo(waited, &raw mut info) };
+        if signal < 0 {
+            continue; // EINTR.
+        }
+        if signal == libc::SIGCHLD {
+            if let Some(code) = reap_until_child_ends(child) {
+                break code;
+            }
+        } else if let Ok(pid) = libc::pid_t::try_from(child) {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, signal) };
+        }
+    };
+    kill_what_is_left();
+    std::process::exit(exit_code);
+}
+
+/// Reaps everything that ended; returns the exit code once the supervisor itself has ended.
+fn reap_until_child_ends(child: u32) -> Option<i32> {
+    let mut result = None;
+    while let Some((pid, status)) = super::reap::reap_one() {
+        if pid == child {
+            result = Some(status.shell_code());
+        }
+    }
+    result
+}
+
+/// SIGKILLs every descendant of the guard and reaps it, until none is left (at most ~2 s, in
+/// case one is stuck in an uninterruptible sleep). Orphans of the supervisor's tree were
+/// re-parented here because the guard is a subreaper.
+fn kill_what_is_left() {
+    let me = std::process::id();
+    for _ in 0..400 {
+        while super::reap::reap_one().is_some() {}
+        let table = ProcessTable::read();
+        let left: Vec<u32> =
+            table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
+        if left.is_empty() {
+            break;
+        }
+        for pid in left {
+            super::reap::signal_process(pid, Signal::KILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    while super::reap::reap_one().is_some() {}
+}
+
+fn release_stdin_stdout() {
+    // SAFETY: open/dup2/close on descriptors 0 and 1 of this process only.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::dup2(null, 1);
+            libc::close(null);
+        }
+    }
+}

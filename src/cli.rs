@@ -1,0 +1,384 @@
+//! The command line, as clap types only: what the user typed, before any file is read.
+//! Option names and short flags follow Foreman's, so muscle memory and scripts keep working.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run the processes of a Procfile, supervise them, and hand them to service managers.
+#[derive(Debug, Parser)]
+#[command(name = "procman", version, about, propagate_version = true)]
+#[command(
+    after_help = "Run `procman help COMMAND` for the options and an example of each command."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where the Procfile is and where the processes run; shared by every command that reads it.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct AppArgs {
+    /// The Procfile to read [default: Procfile, in the root when --root is given]
+    #[arg(short = 'f', long, value_name = "FILE", global = true)]
+    pub(crate) procfile: Option<PathBuf>,
+
+    /// The app root: processes run here [default: the Procfile's directory]
+    #[arg(short = 'd', long, value_name = "DIR", global = true)]
+    pub(crate) root: Option<PathBuf>,
+}
+
+/// Env files, formation and port: how the Procfile becomes a set of instances.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// Env files to load, comma-separated; later files win [default: .env in the root, if any]
+    #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
+    pub(crate) env_files: Vec<PathBuf>,
+
+    /// How many of each process to run, e.g. `all=1,web=2,worker=0`
+    #[arg(short = 'm', long, visible_alias = "concurrency", value_name = "NAME=N,...")]
+    pub(crate) formation: Option<String>,
+
+    /// Base port: PORT = base + 100 per Procfile entry + 1 per instance [default: PORT from the
+    /// env files, then $PORT, then 5000]
+    #[arg(short = 'p', long, value_name = "PORT")]
+    pub(crate) port: Option<String>,
+}
+
+/// When to color the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// Only on a terminal, unless NO_COLOR is set (or CLICOLOR_FORCE/FORCE_COLOR forces it).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A restart policy as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RestartWhen {
+    /// Never restart: any exit ends the run (Foreman's behaviour).
+    Never,
+    /// Restart after a non-zero exit or a death by signal.
+    OnFailure,
+    /// Restart after any exit.
+    Always,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start the application: every process of the Procfile, or the one named.
+    #[command(after_help = "Examples:\n  procman start\n  procman start web\n  procman start \
+                            web=3\n  procman start -m web=2,worker=1 -e .env,.env.local -p 3000")]
+    Start(StartArgs),
+
+    /// Run one command (or a Procfile entry by name) with the app's environment.
+    #[command(after_help = "Examples:\n  procman run rake db:migrate\n  procman run web\n  \
+                            procman run -e .env.test -- env")]
+    Run(RunArgs),
+
+    /// Check the Procfile (and env files) for errors.
+    #[command(after_help = "Example:\n  procman check -f Procfile.dev")]
+    Check(CheckArgs),
+
+    /// Export the application to a service manager's or a cluster's format.
+    #[command(after_help = "Examples:\n  procman export systemd /etc/systemd/system -a myapp -u \
+                            deploy\n  procman export inittab -\n  procman export kubernetes \
+                            k8s/ --image registry.example/myapp:1.2")]
+    Export(ExportArgs),
+
+    /// Show the processes of a running `procman start`.
+    #[command(after_help = "Examples:\n  procman ps\n  procman ps --json\n  procman ps --watch")]
+    Ps(PsArgs),
+
+    /// Restart a process type or one instance of a running `procman start`.
+    #[command(after_help = "Examples:\n  procman restart web\n  procman restart web.2")]
+    Restart(TargetArgs),
+
+    /// Stop a process type or one instance of a running `procman start`; with no name, stop
+    /// the whole run.
+    #[command(after_help = "Examples:\n  procman stop worker.1\n  procman stop")]
+    Stop(OptionalTargetArgs),
+
+    /// Change how many instances of a process type a running `procman start` keeps.
+    #[command(after_help = "Example:\n  procman scale web=3 worker=0")]
+    Scale(ScaleArgs),
+
+    /// Send a signal to the programs of a process type or instance of a running `procman start`.
+    #[command(after_help = "Example:\n  procman signal web USR2")]
+    Signal(SignalArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  procman completions bash > /etc/bash_completion.d/procman")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  procman manpage > procman.1")]
+    Manpage,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    /// Start only this process (`web`), or this many of it (`web=3`)
+    #[arg(value_name = "PROCESS[=N]")]
+    pub(crate) process: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
+
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+
+    /// Seconds to wait after the stop signal before SIGKILL
+    #[arg(short = 't', long, value_name = "SECONDS", default_value = "5")]
+    pub(crate) timeout: String,
+
+    /// Color the output: `-c` forces it, as in Foreman
+    #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    pub(crate) color: Option<ColorWhen>,
+
+    /// Leave the HH:MM:SS timestamp out of the prefix
+    #[arg(long)]
+    pub(crate) no_timestamp: bool,
+
+    /// Print children's lines without any prefix (for structured logs); procman's own lines
+    /// go to standard error
+    #[arg(long)]
+    pub(crate) no_prefix: bool,
+
+    #[command(flatten)]
+    pub(crate) supervision: SupervisionArgs,
+
+    /// The control socket for `procman ps`, `restart`, `stop`, `scale`, `signal` [default:
+    /// .procman.sock beside the Procfile]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
+
+    /// Do not open a control socket
+    #[arg(long)]
+    pub(crate) no_socket: bool,
+}
+
+/// Restart policies and stop behaviour; each accepts `VALUE` for every process or
+/// `NAME=VALUE,...` per process type (both may be mixed: `5,web=10`).
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct SupervisionArgs {
+    /// When to restart a process that exits: never (Foreman), on-failure, always
+    #[arg(long, value_name = "[NAME=]WHEN,...", value_delimiter = ',')]
+    pub(crate) restart: Vec<String>,
+
+    /// Failed starts in a row before a process is given up (FATAL)
+    #[arg(long, value_name = "[NAME=]N,...", value_delimiter = ',')]
+    pub(crate) max_restarts: Vec<String>,
+
+    /// First delay between restarts, doubling up to 30x (e.g. `1s`, `500ms`)
+    #[arg(long, value_name = "[NAME=]DURATION,...", value_delimiter = ',')]
+    pub(crate) backoff: Vec<String>,
+
+    /// How long a process must stay up to count as started (e.g. `1s`)
+    #[arg(long, value_name = "[NAME=]DURATION,...", value_delimiter = ',')]
+    pub(crate) start_grace: Vec<String>,
+
+    /// The signal that stops a process (e.g. `INT`, `web=QUIT`)
+    #[arg(long, value_name = "[NAME=]SIGNAL,...", value_delimiter = ',')]
+    pub(crate) stop_signal: Vec<String>,
+
+    /// Process types whose exit (or FATAL) does not end the run
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub(crate) can_die: Vec<String>,
+
+    /// Per-process configuration (JSON) [default: procman.json beside the Procfile, if any]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(trailing_var_arg = true)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
+
+    /// Env files to load, comma-separated; later files win [default: .env]
+    #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
+    pub(crate) env_files: Vec<PathBuf>,
+
+    /// Base port for PORT [default: PORT from the env files, then $PORT, then 5000]
+    #[arg(short = 'p', long, value_name = "PORT")]
+    pub(crate) port: Option<String>,
+
+    /// The command and its arguments, or the name of a Procfile entry
+    #[arg(required = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
+
+    /// Env files to check too, comma-separated [default: .env, if any]
+    #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
+    pub(crate) env_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// systemd, supervisord, launchd, runit, upstart, inittab, daemon, compose, kubernetes
+    #[arg(value_name = "FORMAT")]
+    pub(crate) format: String,
+
+    /// Where to write (a directory; `-` for standard output with inittab)
+    #[arg(value_name = "LOCATION")]
+    pub(crate) location: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) app_args: AppArgs,
+
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+
+    /// The application's name [default: the root directory's name]
+    #[arg(short = 'a', long, value_name = "NAME")]
+    pub(crate) app: Option<String>,
+
+    /// The user to run as [default: the app's name]
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+
+    /// The log directory [default: /var/log/APP]
+    #[arg(short = 'l', long, value_name = "DIR")]
+    pub(crate) log: Option<PathBuf>,
+
+    /// The pid directory [default: /var/run/APP]
+    #[arg(short = 'r', long = "run", value_name = "DIR")]
+    pub(crate) run_dir: Option<PathBuf>,
+
+    /// A directory of templates that override the built-in ones, file by file
+    #[arg(long, value_name = "DIR")]
+    pub(crate) template: Option<PathBuf>,
+
+    /// Seconds between the stop signal and SIGKILL
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<String>,
+
+    /// The container image (compose, kubernetes)
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+
+    /// Print what would be written instead of writing it
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) supervision: SupervisionArgs,
+}
+
+/// How to reach a running `procman start`.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct ControlArgs {
+    /// The control socket [default: .procman.sock beside the Procfile]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub(crate) socket: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PsArgs {
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Redraw the table in place every second, like top
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// A process type (`web`) or one instance (`web.2`)
+    #[arg(value_name = "NAME[.N]")]
+    pub(crate) target: String,
+
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OptionalTargetArgs {
+    /// A process type (`web`) or one instance (`web.2`); none stops the whole run
+    #[arg(value_name = "NAME[.N]")]
+    pub(crate) target: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScaleArgs {
+    /// New counts, e.g. `web=3 worker=0` or `web=3,worker=0`
+    #[arg(value_name = "NAME=N", required = true, value_delimiter = ',')]
+    pub(crate) counts: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignalArgs {
+    /// A process type (`web`) or one instance (`web.2`)
+    #[arg(value_name = "NAME[.N]")]
+    pub(crate) target: String,
+
+    /// The signal: a name (`USR1`, `SIGHUP`) or a number
+    #[arg(value_name = "SIGNAL")]
+    pub(crate) signal: String,
+
+    #[command(flatten)]
+    pub(crate) control: ControlArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dash_c_forces_color_and_color_takes_a_value() {
+        let cli = Cli::try_parse_from(["procman", "start", "-c"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert_eq!(start.color, Some(ColorWhen::Always));
+        let cli = Cli::try_parse_from(["procman", "start", "--color=never"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert_eq!(start.color, Some(ColorWhen::Never));
+    }
+
+    #[test]
+    fn concurrency_is_an_alias_of_formation() {
+        let cli =
+            Cli::try_parse_from(["procman", "start", "--concurrency", "web=2"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert_eq!(start.plan.formation.as_deref(), Some("web=2"));
+    }
+
+    #[test]
+    fn run_passes_options_after_the_command_through() {
+        let cli = Cli::try_parse_from(["procman", "run", "ls", "-la"]).expect("parses");
+        let Command::Run(run) = cli.command else { panic!("not run") };
+        assert_eq!(run.command, vec!["ls", "-la"]);
+    }
+}

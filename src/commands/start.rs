@@ -1,0 +1,351 @@
+//! `procman start`: run the app in the foreground, Foreman's way, on the supervision core.
+//!
+//! The policy lives here; the mechanics live in the library. By default any process that is
+//! gone for good (exited without a restart coming, or fatal) ends the run: procman says so,
+//! sends the stop signal to every process tree, waits the timeout, SIGKILLs what is left, sweeps
+//! stray descendants and exits with the code [`Ending::exit_code`] decides.
+
+use std::collections::HashSet;
+use std::io;
+
+use supervise::{
+    Driver, DriverOptions, Event, ExitStatus, InstanceId, ProgramSpec, Signal, SignalReason,
+    SpawnErrorKind, State, Transition,
+};
+
+use crate::control::ControlServer;
+use crate::output::{Format, Printer};
+
+/// Why the run ended. The exit code follows from it, in one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// A process ended (exited, was killed, or gave up) and brought the run down.
+    Process { id: InstanceId, status: Option<ExitStatus>, spawn_error: Option<SpawnErrorKind> },
+    /// procman received this signal.
+    Signal(Signal),
+    /// procman's standard output was closed (`procman start | head`).
+    OutputClosed,
+    /// `procman stop` with no name, over the control socket.
+    Requested,
+    /// Every process is gone and each was allowed to die (`--can-die`).
+    AllDone,
+}
+
+impl Ending {
+    /// The exit code rule, documented in docs/cli.md: the status of the process that ended the
+    /// run (128 + N when a signal N killed it; 127 or 126 when it could not be executed), or
+    /// 128 + N when signal N to procman ended it; 0 when the user or a closed output ended it.
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Ending::Process { status: Some(status), .. } => status.shell_code(),
+            Ending::Process { spawn_error: Some(SpawnErrorKind::NotFound), .. } => 127,
+            Ending::Process { spawn_error: Some(SpawnErrorKind::NotExecutable), .. } => 126,
+            Ending::Process { .. } => 1,
+            Ending::Signal(signal) => 128 + signal.as_raw(),
+            Ending::OutputClosed | Ending::Requested | Ending::AllDone => 0,
+        }
+    }
+}
+
+/// How `start` behaves beyond the specs themselves.
+pub(crate) struct StartPolicy {
+    pub(crate) format: Format,
+    /// Process types in Procfile order (for colors and start order).
+    pub(crate) types: Vec<String>,
+    /// Process types whose end does not end the run.
+    pub(crate) can_die: HashSet<String>,
+    /// Report STARTING → RUNNING and the like: on when some restart policy is in use, off for
+    /// Foreman's plain output.
+    pub(crate) verbose_states: bool,
+    /// Where to listen for control commands, if anywhere.
+    pub(crate) control: Option<ControlServer>,
+    /// The signal that says the guard process is gone.
+    pub(crate) guard_lost: Option<Signal>,
+}
+
+/// Runs the app until it ends; returns the exit code.
+pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i32> {
+    let mut signals = vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::USR1, Signal::USR2];
+    signals.extend(policy.guard_lost);
+    let mut driver = Driver::new(DriverOptions { signals, ..DriverOptions::default() })?;
+    let mut printer = Printer::new(policy.format, &policy.types)?;
+    let names: Vec<String> = specs.iter().map(|s| s.name.to_string()).collect();
+    for spec in specs {
+        driver.add_group(spec).map_err(io::Error::other)?;
+    }
+    let mut session = Session { policy, ending: None, announced_kill: false };
+    if let Some(control) = session.policy.control.as_mut() {
+        control.register(&mut driver)?;
+    }
+    for name in &names {
+        // A group that fails to start reports it through its events; keep starting the rest
+        // only while the run has not been told to end.
+        if session.ending.is_some() {
+            break;
+        }
+        let _ = driver.start_group(name);
+        session.handle_events(&mut driver, &mut printer);
+    }
+    while !driver.is_finished() {
+        if printer.flush().is_err() && printer.is_broken() {
+            session.end(&mut driver, &mut printer, Ending::OutputClosed);
+        }
+        driver.turn(None)?;
+        session.handle_events(&mut driver, &mut printer);
+    }
+    let _ = printer.flush();
+    if let Some(control) = session.policy.control.as_mut() {
+        control.close();
+    }
+    Ok(session.ending.as_ref().map_or(0, Ending::exit_code))
+}
+
+struct Session {
+    policy: StartPolicy,
+    ending: Option<Ending>,
+    announced_kill: bool,
+}
+
+impl Session {
+    fn handle_events(&mut self, driver: &mut Driver, printer: &mut Printer) {
+        let events: Vec<Event> = driver.drain_events().collect();
+        for event in events {
+            self.handle(driver, printer, event);
+        }
+    }
+
+    fn handle(&mut self, driver: &mut Driver, printer: &mut Printer, event: Event) {
+        // Write errors other than a closed output are not actionable mid-run; a closed output
+        // is noticed at the next flush and ends the run.
+        match event {
+            Event::Output(output) => {
+                let _ = printer.output(&output.id.to_string(), &output.data);
+            }
+            Event::State(transition) => {
+                self.report(printer, &transition);
+                self.apply_run_policy(driver, printer, &transition);
+            }
+            Event::Signal { id, pid, signal, reason } => {
+                let shutting_down = driver.supervisor().is_shutting_down();
+                match reason {
+                    SignalReason::Kill if shutting_down => {
+                        if !self.announced_kill {
+                            self.announced_kill = true;
+                            let _ = printer.system("sending SIGKILL to all processes");
+                        }
+                    }
+                    SignalReason::Kill => {
+                        let _ = printer.system(&format!(
+                            "{id} did not stop in time: sending SIGKILL (pid {pid})"
+                        ));
+                    }
+                    SignalReason::Stop if !shutting_down => {
+                        let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
+                    }
+                    SignalReason::Stop => {}
+                    SignalReason::Request => {
+                        let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
+                    }
+                }
+            }
+            Event::SignalReceived(signal) => self.on_signal(driver, printer, signal),
+            Event::Removed(id) => {
+                let _ = printer.system(&format!("{id} removed (scaled down)"));
+            }
+            Event::StraysKilled { pids } => {
+                let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+                let _ = printer.system(&format!(
+                    "killed {} leftover descendant process{} (pid {})",
+                    pids.len(),
+                    if pids.len() == 1 { "" } else { "es" },
+                    list.join(", ")
+                ));
+            }
+            Event::Ready(watch) => {
+                if let Some(mut control) = self.policy.control.take() {
+                    let commands = control.on_ready(watch, driver);
+                    self.policy.control = Some(control);
+                    for command in commands {
+                        self.control_command(driver, printer, command);
+                    }
+                }
+            }
+            Event::ShutdownComplete | Event::Reaped { .. } => {}
+            _ => {}
+        }
+    }
+
+    /// Puts a state change into words: Foreman's for starts and exits, supervisord's state
+    /// names for the rest.
+    fn report(&self, printer: &mut Printer, t: &Transition) {
+        let name = t.id.to_string();
+        match (t.from, t.to) {
+            (_, State::Starting) if t.pid.is_some() => {
+                let pid = t.pid.unwrap_or_default();
+                let _ = printer.message(&name, &format!("started with pid {pid}"));
+            }
+            (State::Starting, State::Running) => {
+                if self.policy.verbose_states {
+                    let _ = printer.system(&format!("{name} entered RUNNING state"));
+                }
+            }
+            (_, State::Exited | State::Stopped) if t.exit.is_some() => {
+                let _ = printer.message(&name, &exit_words(t.exit));
+            }
+            (_, State::Backoff) => {
+                if let Some(error) = &t.spawn_error {
+                    let _ = printer.message(&name, &error.message);
+                } else {
+                    let _ = printer.message(&name, &exit_words(t.exit));
+                }
+                let _ = printer.system(&format!(
+                    "{name} exited too quickly: entered BACKOFF state (retry {})",
+                    t.retries
+                ));
+            }
+            (_, State::Fatal) => {
+                if let Some(error) = &t.spawn_error {
+                    let _ = printer.message(&name, &error.message);
+                } else if t.exit.is_some() {
+                    let _ = printer.message(&name, &exit_words(t.exit));
+                }
+                if self.policy.verbose_states {
+                    let _ = printer.system(&format!(
+                        "{name} gave up: entered FATAL state, too many start retries too quickly"
+                    ));
+                }
+            }
+            (_, State::Stopped) if self.policy.verbose_states => {
+                let _ = printer.system(&format!("{name} entered STOPPED state"));
+            }
+            _ => {}
+        }
+    }
+
+    /// Foreman's rule: a process gone for good ends the run, unless it may die.
+    fn apply_run_policy(&mut self, driver: &mut Driver, printer: &mut Printer, t: &Transition) {
+        if self.ending.is_some() || driver.supervisor().is_shutting_down() {
+            return;
+        }
+        let gone =
+            matches!(t.to, State::Exited | State::Fatal) && driver.supervisor().is_settled(&t.id);
+        if !gone {
+            return;
+        }
+        if self.policy.can_die.contains(&*t.id.group) {
+            let all_settled = driver
+                .supervisor()
+                .snapshot(std::time::Instant::now())
+                .iter()
+                .all(|i| driver.supervisor().is_settled(&i.id));
+            if all_settled {
+                self.end(driver, printer, Ending::AllDone);
+            }
+            return;
+        }
+        let ending = Ending::Process {
+            id: t.id.clone(),
+            status: t.exit,
+            spawn_error: t.spawn_error.as_ref().map(|e| e.kind),
+        };
+        self.end(driver, printer, ending);
+    }
+
+    fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
+        if Some(signal) == self.policy.guard_lost {
+            let _ = printer.system("the guard process is gone: killing every process now");
+            self.ending.get_or_insert(Ending::Signal(Signal::KILL));
+            driver.shutdown();
+            driver.kill_stopping();
+            return;
+        }
+        let name = signal.name().unwrap_or("signal");
+        if signal == Signal::USR1 || signal == Signal::USR2 {
+            let _ = printer.system(&format!("{name} received, forwarding it to children"));
+            let live: Vec<InstanceId> =
+                driver.supervisor().live_pids().map(|(_, id)| id.clone()).collect();
+            for id in live {
+                let _ = driver.signal(&id, signal);
+            }
+            return;
+        }
+        if driver.supervisor().is_shutting_down() {
+            let _ =
+                printer.system(&format!("{name} received again: sending SIGKILL to all processes"));
+            self.announced_kill = true;
+            driver.kill_stopping();
+            return;
+        }
+        let _ = printer.system(&format!("{name} received, starting shutdown"));
+        self.end(driver, printer, Ending::Signal(signal));
+    }
+
+    /// Ends the run: remembers why (the first reason wins) and stops everything.
+    fn end(&mut self, driver: &mut Driver, printer: &mut Printer, ending: Ending) {
+        if self.ending.is_none() {
+            self.ending = Some(ending);
+        }
+        if driver.supervisor().is_shutting_down() {
+            return;
+        }
+        let _ = printer.system(&stop_announcement(driver));
+        driver.shutdown();
+    }
+
+    fn control_command(
+        &mut self,
+        driver: &mut Driver,
+        printer: &mut Printer,
+        command: crate::control::RunCommand,
+    ) {
+        match command {
+            crate::control::RunCommand::StopAll => {
+                let _ = printer.system("stop requested over the control socket");
+                self.end(driver, printer, Ending::Requested);
+            }
+        }
+    }
+}
+
+/// Foreman's words for how a process ended.
+fn exit_words(status: Option<ExitStatus>) -> String {
+    match status {
+        Some(ExitStatus::Code(code)) => format!("exited with code {code}"),
+        Some(ExitStatus::Signaled(signal)) => format!("terminated by {signal}"),
+        None => "died a mysterious death".to_owned(),
+    }
+}
+
+/// `sending SIGTERM to all processes`, or the list when the stop signals differ.
+fn stop_announcement(driver: &Driver) -> String {
+    let mut signals: Vec<(String, Signal)> = Vec::new();
+    for name in driver.supervisor().group_names() {
+        if let Some(spec) = driver.supervisor().spec(name) {
+            signals.push((name.to_string(), spec.stop_signal));
+        }
+    }
+    let first = signals.first().map(|(_, s)| *s).unwrap_or(Signal::TERM);
+    if signals.iter().all(|(_, s)| *s == first) {
+        return format!("sending {first} to all processes");
+    }
+    let parts: Vec<String> = signals.iter().map(|(name, s)| format!("{s} to {name}")).collect();
+    format!("sending stop signals: {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_follows_the_ending() {
+        let id = InstanceId::new("web", 1);
+        let process = |status, spawn_error| Ending::Process { id: id.clone(), status, spawn_error };
+        assert_eq!(process(Some(ExitStatus::Code(3)), None).exit_code(), 3);
+        assert_eq!(process(Some(ExitStatus::Signaled(Signal::KILL)), None).exit_code(), 137);
+        assert_eq!(process(None, Some(SpawnErrorKind::NotFound)).exit_code(), 127);
+        assert_eq!(process(None, Some(SpawnErrorKind::NotExecutable)).exit_code(), 126);
+        assert_eq!(Ending::Signal(Signal::INT).exit_code(), 130);
+        assert_eq!(Ending::Signal(Signal::TERM).exit_code(), 143);
+        assert_eq!(Ending::OutputClosed.exit_code(), 0);
+    }
+}
