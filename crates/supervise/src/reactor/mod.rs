@@ -507,6 +507,9 @@ impl Driver {
             self.reap(now);
             return;
         }
+        // A stray that died since the last reap is a zombie in the table, not a stray: reap
+        // it now, or it would outlive the shutdown (no turn reaps after `Finished`).
+        self.reap(now);
         // Nothing left (or nothing more can be done): the pipes still open belong to nobody
         // alive in our tree, so read what they hold and close them.
         self.read_output();
