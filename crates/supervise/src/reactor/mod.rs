@@ -352,8 +352,12 @@ impl Driver {
     /// # Errors
     /// When polling fails.
     pub fn run(&mut self, mut on_event: impl FnMut(&mut Driver, Event)) -> io::Result<()> {
-        while !self.is_finished() {
-            self.turn(None)?;
+        // Events queued by the callback's own requests (a shutdown that completes at once
+        // queues `ShutdownComplete`) are delivered too, even once the driver is finished.
+        while !self.is_finished() || !self.events.is_empty() {
+            if !self.is_finished() {
+                self.turn(None)?;
+            }
             let events: Vec<Event> = self.events.drain(..).collect();
             for event in events {
                 on_event(self, event);
