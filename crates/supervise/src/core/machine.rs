@@ -268,6 +268,11 @@ impl Supervisor {
             let id = InstanceId::new(self.groups[g].spec.name.clone(), n);
             if !self.groups[g].instances[&n].spawn_pending {
                 self.restart(now, &id)?;
+            } else if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                // Starting anyway: a stop waiting for the spawn's outcome is moot.
+                if instance.after_stop == AfterStop::Stay {
+                    instance.stop_on_spawn = false;
+                }
             }
         }
         Ok(())

@@ -1372,3 +1372,22 @@ fn scale_down_while_a_spawn_is_pending_removes_the_instance_once_down() {
     assert!(fx.events().contains(&Event::Removed(id("web", 2))));
     assert_eq!(fx.sup.state(&id("web", 2)), None);
 }
+
+#[test]
+fn start_or_restart_group_cancel_a_stop_waiting_for_a_pending_spawn() {
+    for restart in [false, true] {
+        let mut fx = Fx::one(spec("web"));
+        let web1 = id("web", 1);
+        fx.sup.start_group(fx.at(secs(0)), "web").unwrap();
+        fx.effects();
+        fx.sup.stop_group(fx.at(secs(0)), "web").unwrap();
+        if restart {
+            fx.sup.restart_group(fx.at(secs(0)), "web").unwrap();
+        } else {
+            fx.sup.start_group(fx.at(secs(0)), "web").unwrap();
+        }
+        fx.sup.spawned(fx.at(ms(1)), &web1, 77).unwrap();
+        assert_eq!(fx.effects(), Vec::new(), "restart: {restart}");
+        assert_eq!(fx.state(&web1), State::Starting);
+    }
+}
