@@ -1,0 +1,96 @@
+//! upstart, and `daemon` (upstart jobs that run each instance through start-stop-daemon):
+//! `<app>.conf`, `<app>-<name>.conf` per process type with instances, and
+//! `<app>-<name>-<n>.conf` per instance.
+
+use minijinja::Value;
+use minijinja::value::merge_maps;
+use supervise::RestartPolicy;
+
+use super::ExportError;
+use super::files::OutFile;
+use super::model::{Export, ceil_secs, signal_name};
+use super::render::{Renderer, env_list, header, map};
+
+const UPSTART_MASTER: &str = include_str!("templates/upstart/master.conf");
+const UPSTART_PROCESS_MASTER: &str = include_str!("templates/upstart/process_master.conf");
+const UPSTART_PROCESS: &str = include_str!("templates/upstart/process.conf");
+const DAEMON_MASTER: &str = include_str!("templates/daemon/master.conf");
+const DAEMON_PROCESS_MASTER: &str = include_str!("templates/daemon/process_master.conf");
+const DAEMON_PROCESS: &str = include_str!("templates/daemon/process.conf");
+
+fn opt(value: Option<String>) -> Value {
+    value.map_or(Value::from(()), Value::from)
+}
+
+/// Renders the jobs; `daemon` selects the start-stop-daemon flavour.
+pub(super) fn render(
+    export: &Export,
+    renderer: &mut Renderer,
+    daemon: bool,
+) -> Result<Vec<OutFile>, ExportError> {
+    let (master, process_master, process_job) = if daemon {
+        (DAEMON_MASTER, DAEMON_PROCESS_MASTER, DAEMON_PROCESS)
+    } else {
+        (UPSTART_MASTER, UPSTART_PROCESS_MASTER, UPSTART_PROCESS)
+    };
+    let app = Value::from(export.app.as_str());
+    let common = map([
+        ("header", Value::from(header(&export.app))),
+        ("app", app.clone()),
+        ("user", Value::from(export.user.as_str())),
+        ("log", Value::from(export.log.as_str())),
+        ("run", Value::from(export.run.as_str())),
+    ]);
+    let mut files = vec![OutFile::new(
+        format!("{}.conf", export.app),
+        renderer.render("master.conf", master, &common)?,
+    )];
+    for process in export.processes.iter().filter(|p| p.count > 0) {
+        let settings = &process.settings;
+        let context = minijinja::context! { name => process.name.as_str(), ..common.clone() };
+        files.push(OutFile::new(
+            format!("{}-{}.conf", export.app, process.name),
+            renderer.render("process_master.conf", process_master, &context)?,
+        ));
+        let respawn_limit = settings.max_retries.map(|retries| {
+            let grace = settings.start_grace.map_or(1, ceil_secs);
+            let interval =
+                u64::from(retries.saturating_add(1)).saturating_mul(grace).saturating_add(1);
+            format!("{retries} {interval}")
+        });
+        let normal_exit = settings
+            .expected_exit_codes
+            .as_ref()
+            .map(|codes| codes.iter().map(i32::to_string).collect::<Vec<_>>().join(" "));
+        let mut words = process.command.split_whitespace();
+        let executable = words.next().unwrap_or_default();
+        let arguments = words.collect::<Vec<_>>().join(" ");
+        let base = map([
+            ("name", Value::from(process.name.as_str())),
+            ("respawn", Value::from(settings.restart != Some(RestartPolicy::Never))),
+            ("respawn_limit", opt(respawn_limit)),
+            ("kill_signal", Value::from(signal_name(process.stop_signal()))),
+            ("kill_timeout", Value::from(ceil_secs(process.stop_timeout(export)))),
+            ("normal_exit", opt(normal_exit)),
+            ("umask", opt(settings.umask.map(|u| format!("{u:03o}")))),
+            ("env", env_list(&process.env)),
+            ("cwd", Value::from(process.cwd.as_str())),
+            ("command", Value::from(process.command.as_str())),
+            ("executable", Value::from(executable)),
+            ("arguments", Value::from(arguments)),
+        ]);
+        for instance in &process.instances {
+            let own = minijinja::context! {
+                port => instance.port,
+                ps => instance.ps.as_str(),
+                number => instance.number,
+            };
+            let context = merge_maps([own, base.clone(), common.clone()]);
+            files.push(OutFile::new(
+                format!("{}-{}-{}.conf", export.app, process.name, instance.number),
+                renderer.render("process.conf", process_job, &context)?,
+            ));
+        }
+    }
+    Ok(files)
+}

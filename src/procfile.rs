@@ -1,0 +1,343 @@
+//! The Procfile: Foreman's grammar, `^([A-Za-z0-9_-]+):\s*(.+)$` per line after CRLF→LF, with
+//! `#` comment lines and blank lines skipped and the order of entries kept.
+//!
+//! Foreman silently drops every other line (no colon, a name with `.` or a space, an empty
+//! command, an indented line) and accepts duplicate names. A dropped line is almost always a
+//! mistake that surfaces later as "why doesn't my worker start?", so procman reports each one with
+//! `file:line`, the line and the fix; `check` fails and `start` starts nothing. See
+//! `docs/procfile.md`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
+use crate::text::{self, ReadError, file_label};
+
+/// The largest Procfile read, so `-f /dev/zero` fails at once.
+pub(crate) const MAX_PROCFILE_BYTES: u64 = 4 << 20;
+/// The longest Procfile line accepted; a longer command belongs in a script.
+pub(crate) const MAX_LINE_BYTES: usize = 64 << 10;
+
+/// A parsed Procfile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Procfile {
+    /// Where it was read from.
+    pub(crate) path: PathBuf,
+    /// Its entries, in file order.
+    pub(crate) entries: Vec<ProcfileEntry>,
+}
+
+/// One `name: command` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProcfileEntry {
+    /// The process type's name: ASCII letters, digits, `_` and `-`.
+    pub(crate) name: String,
+    /// The command, with surrounding whitespace removed.
+    pub(crate) command: String,
+    /// The line it is on, from 1.
+    pub(crate) line: usize,
+}
+
+impl Procfile {
+    /// Reads and parses the Procfile at `path`.
+    pub(crate) fn load(path: &Path) -> Result<Procfile, Diagnostics> {
+        match text::read_capped(path, MAX_PROCFILE_BYTES) {
+            Ok(bytes) => Procfile::parse(path, &bytes),
+            Err(ReadError::NotFound) => Err(missing(path).into()),
+            Err(error) => Err(text::read_error(path, error, MAX_PROCFILE_BYTES).into()),
+        }
+    }
+
+    /// Like [`Procfile::load`], but a missing file is `Ok(None)` (`run` uses the Procfile only
+    /// if there is one).
+    pub(crate) fn load_if_present(path: &Path) -> Result<Option<Procfile>, Diagnostics> {
+        match text::read_capped(path, MAX_PROCFILE_BYTES) {
+            Ok(bytes) => Procfile::parse(path, &bytes).map(Some),
+            Err(ReadError::NotFound) => Ok(None),
+            Err(error) => Err(text::read_error(path, error, MAX_PROCFILE_BYTES).into()),
+        }
+    }
+
+    /// Parses Procfile bytes; `path` is used in messages only. Reports every bad line.
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Procfile, Diagnostics> {
+        let text = text::decode(path, bytes, "a Procfile")?;
+        let label = file_label(path);
+        let mut entries: Vec<ProcfileEntry> = Vec::new();
+        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut diagnostics = Diagnostics::default();
+
+        for (index, line) in text.split('\n').enumerate() {
+            let number = index + 1;
+            if line.len() > MAX_LINE_BYTES {
+                diagnostics.push_with(|| too_long(path, &label, number, line));
+                continue;
+            }
+            match classify(line) {
+                Line::Skip => {}
+                Line::Entry { name, command } => {
+                    if let Some(&first) = first_line.get(name) {
+                        diagnostics
+                            .push_with(|| duplicate(path, &label, name, first, number, line));
+                        continue;
+                    }
+                    first_line.insert(name.to_owned(), number);
+                    entries.push(ProcfileEntry {
+                        name: name.to_owned(),
+                        command: command.to_owned(),
+                        line: number,
+                    });
+                }
+                Line::Bad(problem) => {
+                    diagnostics.push_with(|| problem.diagnostic(path, &label, number, line));
+                }
+            }
+        }
+        if diagnostics.is_empty() && entries.is_empty() {
+            diagnostics.push(
+                Diagnostic::new("no processes defined")
+                    .in_file(path)
+                    .with_help("add a line `name: command`, e.g. `web: bundle exec puma`"),
+            );
+        }
+        diagnostics.into_result(Procfile { path: path.to_path_buf(), entries })
+    }
+
+    /// The entry called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&ProcfileEntry> {
+        self.entries.iter().find(|entry| entry.name == name)
+    }
+
+    /// The names, in file order.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.entries.iter().map(|entry| entry.name.as_str()).collect()
+    }
+}
+
+/// `check`'s success line, Foreman's exact wording: `valid procfile detected (web, worker)`.
+pub(crate) fn check_message(procfile: &Procfile) -> String {
+    format!("valid procfile detected ({})", procfile.names().join(", "))
+}
+
+/// True for the characters Foreman's regex allows in a name: `[A-Za-z0-9_-]`.
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// True for a valid process name.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(is_name_char)
+}
+
+/// Ruby's `\s`, which is what Foreman's regex skips after the colon.
+fn is_ruby_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
+}
+
+/// What one line is.
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    /// Blank or a comment.
+    Skip,
+    /// A valid entry.
+    Entry { name: &'a str, command: &'a str },
+    /// A line Foreman would have dropped.
+    Bad(Problem<'a>),
+}
+
+/// Why a line is not an entry. Columns are in characters, from 1.
+#[derive(Debug, PartialEq, Eq)]
+enum Problem<'a> {
+    /// No `:` after a name: `web bundle exec puma`.
+    NoColon { body: &'a str },
+    /// Nothing before the `:`.
+    NoName { column: usize, command: &'a str },
+    /// A character outside `[A-Za-z0-9_-]` in the name.
+    BadName { name: &'a str, bad: char, column: usize, command: &'a str },
+    /// Whitespace between a valid name and the `:`: `web : cmd`.
+    SpaceBeforeColon { name: &'a str, column: usize, command: &'a str },
+    /// Nothing after the `:`.
+    NoCommand { name: &'a str, column: usize },
+    /// A valid entry, but indented.
+    Indented { indent: usize, body: &'a str },
+}
+
+fn classify(line: &str) -> Line<'_> {
+    let body = line.trim_start();
+    if body.trim_end().is_empty() || body.starts_with('#') {
+        return Line::Skip;
+    }
+    let indent = line.len() - body.len();
+    match parse_body(body) {
+        Ok((name, command)) if indent == 0 => Line::Entry { name, command },
+        Ok(_) => Line::Bad(Problem::Indented { indent: line[..indent].chars().count(), body }),
+        Err(problem) => Line::Bad(shift(problem, line[..indent].chars().count())),
+    }
+}
+
+/// Moves a problem's column right by `by` characters (the indentation that was removed).
+fn shift(problem: Problem<'_>, by: usize) -> Problem<'_> {
+    match problem {
+        Problem::NoName { column, command } => Problem::NoName { column: column + by, command },
+        Problem::BadName { name, bad, column, command } => {
+            Problem::BadName { name, bad, column: column + by, command }
+        }
+        Problem::NoCommand { name, column } => Problem::NoCommand { name, column: column + by },
+        Problem::SpaceBeforeColon { name, column, command } => {
+            Problem::SpaceBeforeColon { name, column: column + by, command }
+        }
+        other => other,
+    }
+}
+
+/// `name: command` without leading whitespace.
+fn parse_body(body: &str) -> Result<(&str, &str), Problem<'_>> {
+    let Some(colon) = body.find(':') else {
+        return Err(Problem::NoColon { body });
+    };
+    let name = &body[..colon];
+    let command =
+        body[colon + 1..].trim_start_matches(is_ruby_space).trim_end_matches(is_ruby_space);
+    if name.is_empty() {
+        return Err(Problem::NoName { column: 1, command });
+    }
+    let trimmed = name.trim_end();
+    if trimmed.len() < name.len() && is_valid_name(trimmed) {
+        let column = trimmed.chars().count() + 1;
+        return Err(Problem::SpaceBeforeColon { name: trimmed, column, command });
+    }
+    if let Some((position, bad)) = name.chars().enumerate().find(|&(_, c)| !is_name_char(c)) {
+        // `web bundle exec puma -b tcp://0.0.0.0` has a colon, but far from any name: it is a
+        // missing colon, not a name with spaces. A short run of name-like words (`my web:`) is a
+        // name with spaces.
+        let words: Vec<&str> = name.split_whitespace().collect();
+        let name_like = words.len() <= 3 && words.iter().all(|word| is_valid_name(word));
+        if bad.is_whitespace() && !name_like {
+            return Err(Problem::NoColon { body });
+        }
+        return Err(Problem::BadName { name, bad, column: position + 1, command });
+    }
+    if command.is_empty() {
+        return Err(Problem::NoCommand { name, column: name.chars().count() + 2 });
+    }
+    Ok((name, command))
+}
+
+/// Foreman's own handling of a bad line, for the migration note.
+const FOREMAN_DROPPED: &str = "Foreman silently skips this line, so the process never runs";
+
+impl Problem<'_> {
+    fn diagnostic(&self, path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
+        let at = Diagnostic::new(String::new()).at_line(path, number, line);
+        let diagnostic = match *self {
+            Problem::NoColon { body } => {
+                let mut words = body.splitn(2, char::is_whitespace);
+                let first = words.next().unwrap_or_default();
+                let rest = words.next().unwrap_or_default().trim_start();
+                let example = if is_valid_name(first) && !rest.is_empty() {
+                    format!("{first}: {}", fragment(rest))
+                } else {
+                    "web: bundle exec puma".to_owned()
+                };
+                Diagnostic {
+                    message: format!(
+                        "{label} line {number} has no `:` separating a name from a command"
+                    ),
+                    help: Some(format!("write it as `name: command`, e.g. `{example}`")),
+                    ..at
+                }
+            }
+            Problem::NoName { column, command } => Diagnostic {
+                message: format!("{label} line {number} has no process name before `:`"),
+                help: Some(format!(
+                    "put a name made of letters, digits, `_` and `-` before the colon, e.g. `web: {}`",
+                    fragment(command)
+                )),
+                ..at.with_column(column, 1)
+            },
+            Problem::BadName { name, bad, column, command } => {
+                let fixed: String =
+                    name.trim().chars().map(|c| if is_name_char(c) { c } else { '_' }).collect();
+                let what = match bad {
+                    ' ' => "a space".to_owned(),
+                    '\t' => "a tab".to_owned(),
+                    c => format!("`{}`", fragment(&c.to_string())),
+                };
+                let mut help = format!(
+                    "names may contain only ASCII letters, digits, `_` and `-`: write `{}: {}`",
+                    fragment(&fixed),
+                    fragment(command)
+                );
+                let first = name.split_whitespace().next().unwrap_or_default();
+                if bad.is_whitespace() && is_valid_name(first) {
+                    let rest = fragment(line.trim_start()[first.len()..].trim_start());
+                    help.push_str(&format!(", or, if the name is `{first}`, `{first}: {rest}`"));
+                }
+                Diagnostic {
+                    message: format!(
+                        "{label} line {number}: process name `{}` contains {what}",
+                        fragment(name)
+                    ),
+                    help: Some(help),
+                    ..at.with_column(column, 1)
+                }
+            }
+            Problem::SpaceBeforeColon { name, column, command } => Diagnostic {
+                message: format!("{label} line {number} has whitespace between `{name}` and `:`"),
+                help: Some(format!(
+                    "put the colon right after the name: `{name}: {}`",
+                    fragment(command)
+                )),
+                ..at.with_column(column, 1)
+            },
+            Problem::NoCommand { name, column } => Diagnostic {
+                message: format!("{label} line {number} gives `{name}` no command"),
+                help: Some(format!(
+                    "write the command after the colon, e.g. `{name}: ./bin/{name}`"
+                )),
+                ..at.with_column(column, 1)
+            },
+            Problem::Indented { indent, body } => Diagnostic {
+                message: format!("{label} line {number} is indented"),
+                help: Some(format!("remove the leading whitespace: `{}`", fragment(body))),
+                ..at.with_column(1, indent)
+            },
+        };
+        diagnostic.with_note(FOREMAN_DROPPED)
+    }
+}
+
+fn missing(path: &Path) -> Diagnostic {
+    let shown = crate::diagnostic::sanitize(&path.display().to_string(), 200);
+    Diagnostic::new(format!("{shown} does not exist")).in_file(path).with_help(
+        "create it with lines such as `web: bundle exec puma`, or name another file with \
+         `-f/--procfile` (or the app directory with `-d/--root`)",
+    )
+}
+
+fn too_long(path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
+    Diagnostic::new(format!(
+        "{label} line {number} is {} bytes long, more than the {} a Procfile line may have",
+        line.len(),
+        text::size(MAX_LINE_BYTES as u64)
+    ))
+    .at_line(path, number, line)
+    .with_help("move the command into a script and call the script from the Procfile")
+}
+
+fn duplicate(
+    path: &Path,
+    label: &str,
+    name: &str,
+    first: usize,
+    number: usize,
+    line: &str,
+) -> Diagnostic {
+    Diagnostic::new(format!("{label} defines `{name}` twice, on lines {first} and {number}"))
+        .at_line(path, number, line)
+        .with_column(1, name.chars().count())
+        .with_note("Foreman starts both under the same name, and `run` and `start NAME` see only the second")
+        .with_help(format!("give each process its own name, e.g. `{name}2`"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Reading the user's input files safely, before any parser sees them: a size cap (so
+//! `-f /dev/zero` or a 2 GB log file fails fast instead of eating memory), NUL bytes (a binary
+//! file), invalid UTF-8 (named by line and byte offset), a UTF-8 byte-order mark (dropped, as
+//! Windows editors write one), and CRLF turned into LF as Foreman does.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, sanitize};
+
+/// Why a file could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// It does not exist.
+    NotFound,
+    /// It is larger than the cap.
+    TooLarge,
+    /// Any other failure (permissions, a directory, an I/O error).
+    Io(io::Error),
+}
+
+/// The whole file, or an error once more than `cap` bytes have been read.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let file = File::open(path).map_err(|error| match error.kind() {
+        io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Io(error),
+    })?;
+    // Reading a directory fails with EISDIR on Linux but may "succeed" elsewhere; say it plainly.
+    if file.metadata().map(|meta| meta.is_dir()).unwrap_or(false) {
+        return Err(ReadError::Io(io::Error::from(io::ErrorKind::IsADirectory)));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// An I/O error in words, without Rust's `(os error 13)` suffix.
+pub(crate) fn describe_io(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "it does not exist".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => {
+            let text = error.to_string();
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// The diagnostic for a read failure other than "not found" (each caller words that one itself).
+pub(crate) fn read_error(path: &Path, error: ReadError, cap: u64) -> Diagnostic {
+    let shown = sanitize(&path.display().to_string(), 200);
+    match error {
+        ReadError::NotFound => Diagnostic::new(format!("{shown} does not exist")).in_file(path),
+        ReadError::TooLarge => Diagnostic::new(format!("{shown} is larger than {}", size(cap)))
+            .in_file(path)
+            .with_help("check that this is the file you meant; procman refuses larger input files"),
+        ReadError::Io(error) => {
+            Diagnostic::new(format!("cannot read {shown}: {}", describe_io(&error)))
+                .in_file(path)
+                .with_help("check the path and its permissions")
+        }
+    }
+}
+
+/// `64 KiB`, `4 MiB`.
+pub(crate) fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The file's text: BOM dropped, checked for NUL bytes and UTF-8, CRLF turned into LF.
+///
+/// `kind` names what the file should be, for the binary-file message (`a Procfile`).
+pub(crate) fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Diagnostics> {
+    // Offsets in messages count the BOM, so they match what a hex editor shows.
+    let (bom, bytes) = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => (3, rest),
+        None => (0, bytes),
+    };
+    let label = file_label(path);
+    // Windows editors save "Unicode" text as UTF-16, full of NUL bytes: say so, not "binary".
+    if bom == 0 && (bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff")) {
+        return Err(Diagnostic::new(format!("{label} is UTF-16 text; procman reads UTF-8"))
+            .in_file(path)
+            .with_help("save the file as UTF-8 (in Notepad: Save As, Encoding: UTF-8)")
+            .into());
+    }
+    if let Some(at) = memchr::memchr(0, bytes) {
+        let (line, column, text) = position(bytes, at);
+        return Err(Diagnostic::new(format!(
+            "{label} contains a NUL byte on line {line} (byte offset {}): it looks like a binary \
+             file, not {kind}",
+            at + bom
+        ))
+        .at_line(path, line, &text)
+        .with_column(column, 1)
+        .with_help("check that the path names the right file; text files never contain NUL bytes")
+        .into());
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let at = error.valid_up_to();
+            let (line, column, text) = position(bytes, at);
+            return Err(Diagnostic::new(format!(
+                "{label} is not valid UTF-8: line {line}, column {column} (byte offset {})",
+                at + bom
+            ))
+            .at_line(path, line, &text)
+            .with_column(column, 1)
+            .with_help(
+                "save the file as UTF-8 text; if it is a binary file, point to the right file",
+            )
+            .into());
+        }
+    };
+    Ok(text.replace("\r\n", "\n"))
+}
+
+/// The last component of a path, for messages (`Procfile line 3 …`), sanitized.
+pub(crate) fn file_label(path: &Path) -> String {
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+    sanitize(&name.unwrap_or_else(|| path.display().to_string()), 80)
+}
+
+/// Byte offset of the start of the line holding byte `at`.
+fn line_start(bytes: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |newline| newline + 1)
+}
+
+/// (line from 1, column from 1 in characters, the line's text lossily decoded) of byte `at`.
+fn position(bytes: &[u8], at: usize) -> (usize, usize, String) {
+    let start = line_start(bytes, at);
+    let line = memchr::memchr_iter(b'\n', &bytes[..start]).count() + 1;
+    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |newline| at + newline);
+    // Lines of a binary file can be huge; the renderer windows them, but do not even decode more
+    // than a bounded slice.
+    let end = end.min(at + 4096);
+    let start_shown = start.max(at.saturating_sub(4096));
+    let before = String::from_utf8_lossy(&bytes[start_shown..at]);
+    let column = before.chars().count() + 1;
+    let text = String::from_utf8_lossy(&bytes[start_shown..end]).into_owned();
+    let text = text.strip_suffix('\r').map(str::to_owned).unwrap_or(text);
+    (line, column, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path() -> &'static Path {
+        Path::new("Procfile")
+    }
+
+    #[test]
+    fn bom_is_dropped_and_crlf_becomes_lf() {
+        let text = decode(path(), b"\xef\xbb\xbfweb: a\r\nworker: b\r\n", "a Procfile");
+        assert_eq!(text.ok().as_deref(), Some("web: a\nworker: b\n"));
+    }
+
+    #[test]
+    fn nul_byte_is_named_with_line_and_offset() {
+        let error = decode(path(), b"web: a\nwor\0ker: b\n", "a Procfile").err();
+        let error = error.map(|error| error.render(false)).unwrap_or_default();
+        assert_eq!(
+            error,
+            "error: Procfile contains a NUL byte on line 2 (byte offset 10): it looks like a \
+             binary file, not a Procfile\n  --> Procfile:2:4\n   |\n 2 | wor\\x00ker: b\n   |    \
+             ^^^^\n   = help: check that the path names the right file; text files never contain \
+             NUL bytes\n"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_named_with_line_and_byte() {
+        let error = decode(path(), b"web: a\nworker: caf\xe9 --x\n", "a Procfile").err();
+        let error = error.map(|error| error.render(false)).unwrap_or_default();
+        assert_eq!(
+            error,
+            "error: Procfile is not valid UTF-8: line 2, column 12 (byte offset 18)\n  --> Procfile:2:12\n   |\n 2 | worker: caf\u{fffd} --x\n   |            \
+             ^\n   = help: save the file as UTF-8 text; if it is a binary file, point to the \
+             right file\n"
+        );
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let error = decode(path(), b"\xff\xfew\0e\0b\0", "a Procfile").err();
+        let error = error.map(|error| error.render(false)).unwrap_or_default();
+        assert!(
+            error.starts_with("error: Procfile is UTF-16 text; procman reads UTF-8\n"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sizes_are_readable() {
+        assert_eq!(size(64 * 1024), "64 KiB");
+        assert_eq!(size(4 << 20), "4 MiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn read_capped_refuses_large_files_and_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("big");
+        std::fs::write(&file, vec![b'a'; 100]).expect("write");
+        assert!(matches!(read_capped(&file, 99), Err(ReadError::TooLarge)));
+        assert_eq!(read_capped(&file, 100).ok().map(|bytes| bytes.len()), Some(100));
+        assert!(matches!(read_capped(&dir.path().join("none"), 10), Err(ReadError::NotFound)));
+        match read_capped(dir.path(), 10) {
+            Err(ReadError::Io(error)) => assert_eq!(describe_io(&error), "it is a directory"),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+    }
+}
