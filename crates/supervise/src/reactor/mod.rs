@@ -355,8 +355,12 @@ impl Driver {
     /// # Errors
     /// When polling fails.
     pub fn run(&mut self, mut on_event: impl FnMut(&mut Driver, Event)) -> io::Result<()> {
-        while !self.is_finished() {
-            self.turn(None)?;
+        // Events queued by the callback's own requests (a shutdown that completes at once
+        // queues `ShutdownComplete`) are delivered too, even once the driver is finished.
+        while !self.is_finished() || !self.events.is_empty() {
+            if !self.is_finished() {
+                self.turn(None)?;
+            }
             let events: Vec<Event> = self.events.drain(..).collect();
             for event in events {
                 on_event(self, event);
@@ -514,6 +518,9 @@ impl Driver {
             self.reap(now);
             return;
         }
+        // A stray that died since the last reap is a zombie in the table, not a stray: reap
+        // it now, or it would outlive the shutdown (no turn reaps after `Finished`).
+        self.reap(now);
         // Nothing left (or nothing more can be done): the pipes still open belong to nobody
         // alive in our tree, so read what they hold and close them.
         self.read_output();
