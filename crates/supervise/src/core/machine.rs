@@ -289,10 +289,19 @@ impl Supervisor {
         let instance = &self.groups[g].instances[&n];
         match instance.state {
             State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
                 Ok(())
             }
             state => Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" }),
+        }
+    }
+
+    /// A start someone asked for gets a fresh retry budget: the failures counted so far were
+    /// of automatic attempts.
+    fn reset_retries(&mut self, g: usize, n: u32) {
+        if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+            instance.retries = 0;
         }
     }
 
@@ -337,7 +346,10 @@ impl Supervisor {
                     }
                 }
             }
-            State::Stopped | State::Exited | State::Backoff => self.begin_spawn(g, n, now),
+            State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
+                self.begin_spawn(g, n, now);
+            }
             State::Fatal => {
                 return Err(RequestError::NotAllowed {
                     id: id.clone(),

@@ -1391,3 +1391,18 @@ fn start_or_restart_group_cancel_a_stop_waiting_for_a_pending_spawn() {
         assert_eq!(fx.state(&web1), State::Starting);
     }
 }
+
+#[test]
+fn an_explicit_start_from_backoff_gets_a_fresh_retry_budget() {
+    let mut fx = Fx::one(spec("web"));
+    let web1 = id("web", 1);
+    let pid = fx.start_ok(fx.at(secs(0)), &web1);
+    fx.sup.exited(fx.at(ms(100)), pid, ExitStatus::Code(1));
+    assert_eq!(fx.info(&web1, fx.at(ms(100))).retries, 1);
+    fx.events();
+    // Asked for by someone, not an automatic retry: the failures so far do not count.
+    let pid = fx.start_ok(fx.at(ms(200)), &web1);
+    let t = fx.transitions();
+    assert_eq!(edges(&t), vec![(State::Backoff, State::Starting)]);
+    assert_eq!((t[0].pid, t[0].retries), (Some(pid), 0));
+}

@@ -532,6 +532,35 @@ impl Driver {
     }
 }
 
+impl Drop for Driver {
+    /// A driver dropped before its shutdown finished kills what it started, so dropping never
+    /// leaves a child running: every live instance's process group and descendants get
+    /// SIGKILL, and the processes reaped within half a second leave no zombie. Orphans adopted
+    /// long before are only found by the sweep of [`Driver::shutdown`].
+    fn drop(&mut self) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let pids: Vec<u32> = self.core.live_pids().map(|(pid, _)| pid).collect();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in &pids {
+            signal_tree(*pid, Signal::KILL);
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut waiting: Vec<u32> = pids;
+        while !waiting.is_empty() && Instant::now() < deadline {
+            while let Some((pid, _)) = reap_one() {
+                waiting.retain(|p| *p != pid);
+            }
+            if !waiting.is_empty() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+}
+
 impl AsRawFd for Driver {
     /// The poll instance's descriptor: readable when the driver has something to process.
     fn as_raw_fd(&self) -> RawFd {

@@ -98,3 +98,18 @@ fn shutdown_kills_descendants_of_every_kind() {
     }
     run.finish();
 }
+
+#[test]
+fn dropping_the_driver_kills_every_instance_tree() {
+    let mut run = Run::new();
+    run.add(sh("web", "sleep 30 & echo pid=$!; exec sleep 30"));
+    run.driver.start_group("web").expect("start");
+    let grandchild = announced_pid(&mut run, "web");
+    let parent = run.pid(&id("web", 1));
+    // Dropped without a shutdown: the old driver must not leave anything running.
+    let fresh = supervise::Driver::new(supervise::DriverOptions::default()).expect("driver");
+    drop(std::mem::replace(&mut run.driver, fresh));
+    assert!(!exists(parent), "the instance survived the drop");
+    run.wait_gone(grandchild);
+    run.finish();
+}

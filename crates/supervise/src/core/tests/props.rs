@@ -453,9 +453,8 @@ impl World {
                         if t.to == State::Fatal {
                             let permanent =
                                 t.spawn_error.as_ref().is_some_and(|e| !e.is_transient());
-                            // More than max_retries + 1 when failed starts were counted
-                            // before a stop and the count was kept (it resets only on
-                            // Running or reset).
+                            // The count resets on Running, on reset and on an explicit
+                            // start or restart.
                             prop_assert!(
                                 permanent || *failed > max_retries,
                                 "fatal after {} failed starts with max_retries {}",
@@ -469,6 +468,9 @@ impl World {
                         prop_assert_eq!(t.retries, 0);
                     }
                     (State::Fatal, State::Stopped) => *failed = 0,
+                    // An explicit start or restart gets a fresh retry budget; an automatic
+                    // one keeps the count.
+                    (_, State::Starting) if t.retries == 0 => *failed = 0,
                     _ => prop_assert_eq!(t.retries, *failed),
                 }
             }
