@@ -170,6 +170,11 @@ pub(crate) struct StartArgs {
     /// Do not open a control socket
     #[arg(long)]
     pub(crate) no_socket: bool,
+
+    /// Run the app in a PID namespace of its own, so the kernel kills every process of it
+    /// when procman ends, whatever happens (Linux; needs root or user namespaces)
+    #[arg(long)]
+    pub(crate) isolate: bool,
 }
 
 /// Restart policies and stop behaviour; each accepts `VALUE` for every process or

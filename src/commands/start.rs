@@ -54,7 +54,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         );
         Some(ControlServer::bind(&path).map_err(|e| CliError::Control(e.to_string()))?)
     };
-    let guard_lost = protect_with_guard();
+    let guard_lost = protect_with_guard(args.isolate);
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
@@ -67,10 +67,20 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
 }
 
 /// Forks the guard process that cleans up if procman itself is killed (Linux; skipped when
-/// `PROCMAN_NO_GUARD` is set). Returns the signal that reports the guard's own death.
-fn protect_with_guard() -> Option<Signal> {
+/// `PROCMAN_NO_GUARD` is set), in a PID namespace of its own with `--isolate`. Returns the
+/// signal that reports the guard's own death.
+fn protect_with_guard(isolate: bool) -> Option<Signal> {
     if std::env::var_os("PROCMAN_NO_GUARD").is_some() {
         return None;
+    }
+    if isolate {
+        match supervise::guard::protect_isolated() {
+            Ok(protection) => return Some(protection.lost_signal),
+            Err(error) => eprintln!(
+                "procman: warning: --isolate: cannot create a PID namespace ({error}); \
+                 running with the default guard instead (see docs/guarantees.md)"
+            ),
+        }
     }
     supervise::guard::protect().ok().map(|protection| protection.lost_signal)
 }
