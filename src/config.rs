@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
+use crate::cli::{
+    AppArgs, ColorWhen, Command, OptionalTargetArgs, PlanArgs, PsArgs, ScaleArgs, SignalArgs,
+    SupervisionArgs, TargetArgs,
+};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
 use crate::envfile;
@@ -134,6 +137,19 @@ pub(crate) fn apply_dotforeman(
                 run.port = text("port").or(run.port.take());
             }
             (Some(&mut run.app), None, None)
+        }
+        // The control commands find the socket from the same options as `start`.
+        Command::Ps(PsArgs { control, .. })
+        | Command::Restart(TargetArgs { control, .. })
+        | Command::Stop(OptionalTargetArgs { control, .. })
+        | Command::Scale(ScaleArgs { control, .. })
+        | Command::Signal(SignalArgs { control, .. }) => {
+            if !given("socket") {
+                if let Some(value) = text("socket") {
+                    control.socket = Some(PathBuf::from(value));
+                }
+            }
+            (Some(&mut control.app), None, None)
         }
         _ => (None, None, None),
     };
