@@ -103,3 +103,21 @@ fn a_bad_value_is_an_error_naming_file_and_line() {
     );
     assert!(finished.stderr().contains("/.foreman:1"), "{}", finished.stderr());
 }
+
+#[test]
+fn control_commands_find_the_run_through_dotforeman() {
+    // `.foreman` moves the Procfile, and with it the control socket: `procman ps` must look
+    // where `procman start` listens.
+    let dir = Dir::new();
+    write_script(&dir, "app/show.sh", SHOW_AND_WAIT);
+    dir.write("app/Procfile", "web: ./show.sh\n");
+    dir.write(".foreman", "procfile: app/Procfile\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp"]);
+    run.wait_for("web.1  | web.1 5000");
+    let ps = dir.run(&["ps"]);
+    assert_code(&ps, 0);
+    assert!(ps.stdout().contains("web.1"), "{}\n{}", ps.stdout(), ps.stderr());
+    let stop = dir.run(&["stop"]);
+    assert_code(&stop, 0);
+    assert_exit(&mut run, 0);
+}
