@@ -19,6 +19,7 @@ use supervise::{
 use crate::cli::StartArgs;
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
+use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
 use crate::error::CliError;
 use crate::output::{Format, Printer, use_color};
@@ -52,7 +53,21 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             args.app.procfile.as_deref(),
             args.app.root.as_deref(),
         );
-        Some(ControlServer::bind(&path).map_err(|e| CliError::Control(e.to_string()))?)
+        match ControlServer::bind(&path) {
+            Ok(server) => Some(server),
+            // The default socket is a convenience: a read-only checkout or a deep path must not
+            // stop an app that Foreman would run. A socket asked for with --socket must work.
+            Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
+                if args.socket.is_none() =>
+            {
+                eprintln!(
+                    "procman: warning: {error}; running without a control socket (`procman ps` \
+                     and the other control commands cannot reach this run)"
+                );
+                None
+            }
+            Err(error) => return Err(CliError::Control(error.to_string())),
+        }
     };
     let guard_lost = protect_with_guard(args.isolate);
     let policy = StartPolicy {
