@@ -346,3 +346,32 @@ fn a_bad_timeout_is_an_error() {
     );
     assert!(!dir.path().join("ran").exists());
 }
+
+#[test]
+fn an_unusable_default_socket_path_only_costs_the_socket() {
+    // A Procfile deep enough that `.procman.sock` beside it is past the Unix socket path limit:
+    // Foreman runs this app, so procman does too, without its control socket.
+    let dir = Dir::new();
+    let deep = format!("{}/{}/{}", "d".repeat(60), "e".repeat(60), "Procfile");
+    let procfile = dir.write(&deep, "web: echo hello\n");
+    let procfile = procfile.to_str().expect("a UTF-8 temp path").to_owned();
+    let finished = dir.run(&["start", "--no-timestamp", "-f", &procfile]);
+    crate::support::assert_code(&finished, 0);
+    assert!(finished.stdout().contains("web.1  | hello\n"), "{}", finished.stdout());
+    assert!(
+        finished.stderr().starts_with("procman: warning: the control socket path "),
+        "{}",
+        finished.stderr()
+    );
+    assert!(finished.stderr().contains("running without a control socket"));
+    // Asked for explicitly, the same path is an error.
+    let socket = format!("{}/{}/.procman.sock", dir.path().display(), "d".repeat(120));
+    let finished = dir.run(&["start", "-f", &procfile, "--socket", &socket]);
+    crate::support::assert_code(&finished, 1);
+    assert!(
+        finished.stderr().contains("choose a shorter one with --socket"),
+        "{}",
+        finished.stderr()
+    );
+    assert_eq!(finished.stdout(), "");
+}
