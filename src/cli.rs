@@ -216,7 +216,7 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) app: AppArgs,
 
-    /// Env files to load, comma-separated; later files win [default: .env]
+    /// Env files to load, comma-separated; later files win [default: .env in the root, if any]
     #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
     pub(crate) env_files: Vec<PathBuf>,
 
@@ -234,7 +234,7 @@ pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub(crate) app: AppArgs,
 
-    /// Env files to check too, comma-separated [default: .env, if any]
+    /// Env files to check too, comma-separated [default: .env in the root, if any]
     #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
     pub(crate) env_files: Vec<PathBuf>,
 }
