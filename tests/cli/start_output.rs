@@ -154,6 +154,15 @@ fn dash_c_forces_foremans_colors() {
     let finished = dir.run(&["start", "--color"]);
     assert_code(&finished, 0);
     assert_foreman_colors(&finished);
+    // `-c` takes no value: what follows is the PROCESS argument.
+    let finished = dir.run(&["start", "-c", "web", "--no-timestamp"]);
+    assert_code(&finished, 0);
+    assert!(
+        finished.stdout().contains("\x1b[36mweb.1    | \x1b[0mhello\n"),
+        "{:?}",
+        finished.stdout()
+    );
+    assert!(!finished.stdout().contains("worker"), "{:?}", finished.stdout());
 }
 
 #[test]
@@ -180,6 +189,12 @@ fn clicolor_force_and_force_color_turn_colors_on_in_a_pipe() {
         assert_code(&finished, 0);
         assert_foreman_colors(&finished);
     }
+    // Forcing wins over NO_COLOR (supports-color's rule, documented in docs/cli.md).
+    let mut command = dir.command(&["start"]);
+    command.env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1");
+    let finished = dir.run_with(command);
+    assert_code(&finished, 0);
+    assert_foreman_colors(&finished);
 }
 
 #[test]
