@@ -217,7 +217,8 @@ pub(crate) struct StartPolicy {
 
 /// Runs the app until it ends; returns the exit code.
 pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i32> {
-    let mut signals = vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::USR1, Signal::USR2];
+    let mut signals =
+        vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::QUIT, Signal::USR1, Signal::USR2];
     signals.extend(policy.guard_lost);
     let mut driver = Driver::new(DriverOptions { signals, ..DriverOptions::default() })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
@@ -419,6 +420,15 @@ impl Session {
             return;
         }
         let name = signal.name().unwrap_or("signal");
+        if signal == Signal::QUIT {
+            // Ctrl-\ means "quit now": no grace period, but still nothing left behind.
+            let _ = printer.system("SIGQUIT received: sending SIGKILL to all processes");
+            self.announced_kill = true;
+            self.ending.get_or_insert(Ending::Signal(signal));
+            driver.shutdown();
+            driver.kill_stopping();
+            return;
+        }
         if signal == Signal::USR1 || signal == Signal::USR2 {
             let _ = printer.system(&format!("{name} received, forwarding it to children"));
             let live: Vec<InstanceId> =

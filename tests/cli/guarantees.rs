@@ -498,3 +498,17 @@ fn isolated_the_namespace_dies_with_procman_even_by_sigkill() {
     run.wait_exit();
     assert_no_leftovers(&run, Duration::from_secs(2));
 }
+
+#[test]
+fn sigquit_kills_at_once_and_leaves_nothing() {
+    let dir = Dir::new();
+    dir.write("Procfile", "stubborn: trap '' TERM; echo READY; while :; do sleep 1; done\n");
+    let mut run = dir.spawn(&["start", "--no-socket", "-t", "30"]);
+    run.wait_for("READY");
+    let asked = Instant::now();
+    run.signal(libc::SIGQUIT);
+    assert_eq!(run.wait_exit().code(), Some(131), "{}", run.transcript());
+    assert!(asked.elapsed() < Duration::from_secs(10), "did not wait for the 30 s timeout");
+    assert!(run.transcript().contains("SIGQUIT received"), "{}", run.transcript());
+    assert_no_leftovers(&run, Duration::from_secs(2));
+}

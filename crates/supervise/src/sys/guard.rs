@@ -26,7 +26,6 @@ const FORWARDED: &[libc::c_int] = &[
     libc::SIGUSR1,
     libc::SIGUSR2,
     libc::SIGWINCH,
-    libc::SIGALRM,
 ];
 
 /// The signal the supervisor receives when its guard dies: a real-time signal nobody else
