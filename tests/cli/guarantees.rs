@@ -316,22 +316,7 @@ fn as_pid_1_procman_reaps_adopted_orphans_and_honours_sigterm() {
     let init = init[0];
     // Orphans are adopted by PID 1 (procman's guard) or by the supervisor (a subreaper);
     // while the forker makes 40 of them, zombies never pile up and the app keeps running.
-    let mut worst = 0;
-    for round in 0..40 {
-        run.wait_until(
-            {
-                let mut count = 0;
-                move |l: &str| {
-                    if l.contains("forked") {
-                        count += 1;
-                    }
-                    count > round
-                }
-            },
-            "forked",
-        );
-        worst = worst.max(zombies_under(init));
-    }
+    let worst = worst_zombies_while_forking(&mut run, &[init]);
     assert!(worst <= 2, "zombies piled up under PID 1: {worst}");
     assert!(!run.transcript().contains("sending SIGTERM"), "an adopted orphan ended the run");
     kill(init, libc::SIGTERM);
@@ -348,23 +333,8 @@ fn abandoned_grandchildren_never_linger_as_zombies() {
     run.wait_for("forked");
     let supervisor = children_of(run.pid());
     assert_eq!(supervisor.len(), 1);
-    let mut worst = 0;
-    for round in 0..40 {
-        run.wait_until(
-            {
-                let mut count = 0;
-                move |l: &str| {
-                    if l.contains("forked") {
-                        count += 1;
-                    }
-                    count > round
-                }
-            },
-            "forked",
-        );
-        // Orphans are re-parented to the supervisor (a subreaper), which reaps them at once.
-        worst = worst.max(zombies_under(supervisor[0]) + zombies_under(run.pid()));
-    }
+    // Orphans are re-parented to the supervisor (a subreaper), which reaps them at once.
+    let worst = worst_zombies_while_forking(&mut run, &[supervisor[0], run.pid()]);
     assert!(worst <= 1, "zombies lingered: {worst}");
     run.signal(libc::SIGTERM);
     run.wait_exit();
@@ -403,6 +373,26 @@ fn a_missing_root_or_unreadable_env_file_starts_nothing() {
 }
 
 // ----- helpers -----
+
+/// Follows 40 rounds of a Procfile process that prints `forked` each time it abandons a
+/// child, and returns the most zombies seen under `parents` after any round.
+fn worst_zombies_while_forking(run: &mut crate::util::Running, parents: &[u32]) -> usize {
+    let mut worst = 0;
+    for round in 1..=40 {
+        let mut seen = 0;
+        run.wait_until(
+            |line: &str| {
+                if line.contains("forked") {
+                    seen += 1;
+                }
+                seen >= round
+            },
+            "forked",
+        );
+        worst = worst.max(parents.iter().map(|p| zombies_under(*p)).sum());
+    }
+    worst
+}
 
 fn children_of(pid: u32) -> Vec<u32> {
     let deadline = Instant::now() + WAIT;
