@@ -334,7 +334,8 @@ fn abandoned_grandchildren_never_linger_as_zombies() {
     let supervisor = children_of(run.pid());
     assert_eq!(supervisor.len(), 1);
     // Orphans are re-parented to the supervisor (a subreaper), which reaps them at once.
-    let worst = worst_zombies_while_forking(&mut run, &[supervisor[0], run.pid()]);
+    let guard = run.pid();
+    let worst = worst_zombies_while_forking(&mut run, &[supervisor[0], guard]);
     assert!(worst <= 1, "zombies lingered: {worst}");
     run.signal(libc::SIGTERM);
     run.wait_exit();
