@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
+use crate::cli::{
+    AppArgs, ColorWhen, Command, OptionalTargetArgs, PlanArgs, PsArgs, ScaleArgs, SignalArgs,
+    SupervisionArgs, TargetArgs,
+};
 use crate::config_file;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
@@ -75,12 +78,12 @@ pub(crate) fn apply_dotforeman(
                     start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
                 }
             }
-            if !given("no_timestamp") {
+            if !given("no_timestamp") && !given("timestamp") {
                 if let Some(on) = boolean("timestamp") {
                     start.no_timestamp = !on;
                 }
             }
-            if !given("no_prefix") {
+            if !given("no_prefix") && !given("prefix") {
                 if let Some(on) = boolean("prefix") {
                     start.no_prefix = !on;
                 }
@@ -140,6 +143,19 @@ pub(crate) fn apply_dotforeman(
                 run.port = text("port").or(run.port.take());
             }
             (Some(&mut run.app), None, None)
+        }
+        // The control commands find the socket from the same options as `start`.
+        Command::Ps(PsArgs { control, .. })
+        | Command::Restart(TargetArgs { control, .. })
+        | Command::Stop(OptionalTargetArgs { control, .. })
+        | Command::Scale(ScaleArgs { control, .. })
+        | Command::Signal(SignalArgs { control, .. }) => {
+            if !given("socket") {
+                if let Some(value) = text("socket") {
+                    control.socket = Some(PathBuf::from(value));
+                }
+            }
+            (Some(&mut control.app), None, None)
         }
         _ => (None, None, None),
     };

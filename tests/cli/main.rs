@@ -4,7 +4,21 @@
 // Each test module uses part of the harness.
 mod config_file;
 mod control;
+mod export;
+mod guarantees;
 mod live;
 mod supervision;
 #[allow(dead_code)]
 mod util;
+
+mod app_env;
+mod dotforeman;
+mod ergonomics;
+mod formation_cmd;
+mod lifecycle;
+mod ports;
+mod procfile_errors;
+mod run_cmd;
+mod start_output;
+#[allow(dead_code)]
+mod support;
