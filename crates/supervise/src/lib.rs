@@ -132,6 +132,7 @@
 //! | Backoff | `tick` at the retry time; `start`, `restart`, `start_group`, `restart_group` (skip the delay) | Starting | `Spawn` |
 //! | Starting | `spawned` when `start_grace` is zero | Running | Reported right after the `Starting` one; retries reset to 0 |
 //! | Starting | `tick` at `start_grace` after the spawn | Running | Retries reset to 0 |
+//! | Starting | `exited` with an expected code (in `expected_exit_codes`) under `OnUnexpectedExit` | Exited | Not a failed start: the program did its job, and this policy never restarts an expected exit. Retries unchanged |
 //! | Starting | `exited` before the grace ends, or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one | Backoff | Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`) |
 //! | Starting | the same once retries > `max_retries`; or `spawn_failed` with a permanent error (`NotFound`, `NotExecutable`, `BadWorkingDir`, `BadRedirect`, `Other`) | Fatal | Retries + 1. With `max_retries = 3`, a program that never starts is started 4 times |
 //! | Starting | `spawn_failed` after a stop request arrived while the spawn was pending, or during shutdown | Stopped | Removed if a scale-down asked for it |
