@@ -1406,3 +1406,23 @@ fn an_explicit_start_from_backoff_gets_a_fresh_retry_budget() {
     assert_eq!(edges(&t), vec![(State::Backoff, State::Starting)]);
     assert_eq!((t[0].pid, t[0].retries), (Some(pid), 0));
 }
+
+#[test]
+fn on_failure_an_expected_exit_within_the_grace_is_done_not_failed() {
+    let mut web = spec("web");
+    web.restart = RestartPolicy::OnUnexpectedExit;
+    let mut fx = Fx::one(web);
+    let web1 = id("web", 1);
+    let pid = fx.start_ok(fx.at(secs(0)), &web1);
+    fx.events();
+    fx.sup.exited(fx.at(ms(100)), pid, ExitStatus::Code(0));
+    let t = fx.transitions();
+    assert_eq!(edges(&t), vec![(State::Starting, State::Exited)]);
+    assert_eq!(t[0].retries, 0);
+    assert!(fx.sup.is_settled(&web1), "no retry, no restart");
+    // An unexpected exit within the grace is still a failed start.
+    let pid = fx.start_ok(fx.at(secs(1)), &web1);
+    fx.events();
+    fx.sup.exited(fx.at(ms(1100)), pid, ExitStatus::Code(1));
+    assert_eq!(edges(&fx.transitions()), vec![(State::Starting, State::Backoff)]);
+}
