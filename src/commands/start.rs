@@ -351,44 +351,21 @@ impl Session {
     /// names for the rest.
     fn report(&self, printer: &mut Printer, t: &Transition) {
         let name = t.id.to_string();
-        match (t.from, t.to) {
-            (_, State::Starting) if t.pid.is_some() => {
-                let pid = t.pid.unwrap_or_default();
-                let _ = printer.message(&name, &format!("started with pid {pid}"));
-            }
-            (State::Starting, State::Running) if self.policy.verbose_states => {
-                let _ = printer.system(&format!("{name} entered RUNNING state"));
-            }
-            (_, State::Exited | State::Stopped) if t.exit.is_some() => {
-                let _ = printer.message(&name, &exit_words(t.exit));
-            }
-            (_, State::Backoff) => {
-                if let Some(error) = &t.spawn_error {
-                    let _ = printer.message(&name, &error.message);
-                } else {
-                    let _ = printer.message(&name, &exit_words(t.exit));
-                }
-                let _ = printer.system(&format!(
-                    "{name} exited too quickly: entered BACKOFF state (retry {})",
-                    t.retries
-                ));
-            }
-            (_, State::Fatal) => {
-                if let Some(error) = &t.spawn_error {
-                    let _ = printer.message(&name, &error.message);
-                } else if t.exit.is_some() {
-                    let _ = printer.message(&name, &exit_words(t.exit));
-                }
-                if self.policy.verbose_states {
-                    let _ = printer.system(&format!(
-                        "{name} gave up: entered FATAL state, too many start retries too quickly"
-                    ));
-                }
-            }
-            (_, State::Stopped) if self.policy.verbose_states => {
-                let _ = printer.system(&format!("{name} entered STOPPED state"));
-            }
-            _ => {}
+        // Foreman's lines, under the process's own name.
+        if let (State::Starting, Some(pid)) = (t.to, t.pid) {
+            let _ = printer.message(&name, &format!("started with pid {pid}"));
+        }
+        if let Some(error) = &t.spawn_error {
+            let _ = printer.message(&name, &error.message);
+        } else if t.exit.is_some()
+            && matches!(t.to, State::Exited | State::Stopped | State::Backoff | State::Fatal)
+        {
+            let _ = printer.message(&name, &exit_words(t.exit));
+        }
+        // Every state change in supervisord's words, once supervision options are in use
+        // (Foreman's plain output otherwise; a backoff only happens with them anyway).
+        if self.policy.verbose_states || t.to == State::Backoff {
+            let _ = printer.system(&state_words(t));
         }
     }
 
@@ -488,6 +465,32 @@ impl Session {
                 let _ = printer.system(&text);
             }
         }
+    }
+}
+
+/// A state change in supervisord's words: `web.1 entered RUNNING state`.
+fn state_words(t: &Transition) -> String {
+    let name = &t.id;
+    match t.to {
+        State::Starting => match t.pid {
+            Some(pid) => format!("{name} entered STARTING state (pid {pid})"),
+            None => format!("{name} entered STARTING state"),
+        },
+        State::Backoff => {
+            format!("{name} exited too quickly: entered BACKOFF state (retry {})", t.retries)
+        }
+        State::Fatal if t.spawn_error.is_some() => {
+            format!("{name} gave up: entered FATAL state, it cannot be started")
+        }
+        State::Fatal => {
+            format!("{name} gave up: entered FATAL state, too many start retries too quickly")
+        }
+        State::Exited => match t.expected {
+            Some(true) => format!("{name} entered EXITED state (expected)"),
+            Some(false) => format!("{name} entered EXITED state (not expected)"),
+            None => format!("{name} entered EXITED state"),
+        },
+        other => format!("{name} entered {} state", other.name()),
     }
 }
 

@@ -324,3 +324,36 @@ fn supervision_flags_are_checked_before_anything_starts() {
         assert!(done.stdout().is_empty(), "nothing started: {}", done.stdout());
     }
 }
+
+#[test]
+fn with_a_restart_policy_every_state_change_is_a_system_line_in_supervisords_words() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo up; sleep 0.4; exit 1\nidle: exec sleep 300\n");
+    let mut run = dir.spawn(&[
+        "start",
+        "--no-socket",
+        "--restart",
+        "web=on-failure",
+        "--start-grace",
+        "100ms",
+        "--backoff",
+        "100ms",
+    ]);
+    for state in [
+        "web.1 entered STARTING state (pid ",
+        "web.1 entered RUNNING state",
+        "web.1 entered EXITED state (not expected)",
+    ] {
+        run.wait_for(state);
+    }
+    wait_nth(&mut run, &["web.1 entered STARTING state (pid "], 2);
+    run.signal(libc::SIGINT);
+    run.wait_exit();
+    let transcript = run.transcript();
+    for state in ["idle.1 entered STOPPING state", "idle.1 entered STOPPED state"] {
+        assert!(transcript.contains(state), "{state} missing:\n{transcript}");
+    }
+    // Foreman's own lines are still there.
+    assert!(transcript.contains("web.1  | started with pid"), "{transcript}");
+    assert!(transcript.contains("web.1  | exited with code 1"), "{transcript}");
+}
