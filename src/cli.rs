@@ -134,22 +134,31 @@ pub(crate) struct StartArgs {
     #[command(flatten)]
     pub(crate) plan: PlanArgs,
 
-    /// Seconds to wait after the stop signal before SIGKILL
-    #[arg(short = 't', long, value_name = "SECONDS", default_value = "5")]
-    pub(crate) timeout: String,
+    /// Seconds to wait after the stop signal before SIGKILL, for every process (overrides
+    /// `stop_timeout` in the config file) [default: 5]
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<String>,
 
     /// Color the output: `-c` forces it, as in Foreman
     #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub(crate) color: Option<ColorWhen>,
 
     /// Leave the HH:MM:SS timestamp out of the prefix
-    #[arg(long)]
+    #[arg(long, overrides_with = "timestamp")]
     pub(crate) no_timestamp: bool,
+
+    /// Put the timestamp in: the default, for overriding `timestamp: false` in .foreman
+    #[arg(long, overrides_with = "no_timestamp")]
+    pub(crate) timestamp: bool,
 
     /// Print children's lines without any prefix (for structured logs); procman's own lines
     /// go to standard error
-    #[arg(long)]
+    #[arg(long, overrides_with = "prefix")]
     pub(crate) no_prefix: bool,
+
+    /// Print the prefix: the default, for overriding `prefix: false` in .foreman
+    #[arg(long, overrides_with = "no_prefix")]
+    pub(crate) prefix: bool,
 
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,
@@ -162,6 +171,11 @@ pub(crate) struct StartArgs {
     /// Do not open a control socket
     #[arg(long)]
     pub(crate) no_socket: bool,
+
+    /// Run the app in a PID namespace of its own, so the kernel kills every process of it
+    /// when procman ends, whatever happens (Linux; needs root or user namespaces)
+    #[arg(long)]
+    pub(crate) isolate: bool,
 }
 
 /// Restart policies and stop behaviour; each accepts `VALUE` for every process or
@@ -203,7 +217,7 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) app: AppArgs,
 
-    /// Env files to load, comma-separated; later files win [default: .env]
+    /// Env files to load, comma-separated; later files win [default: .env in the root, if any]
     #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
     pub(crate) env_files: Vec<PathBuf>,
 
@@ -221,9 +235,14 @@ pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub(crate) app: AppArgs,
 
-    /// Env files to check too, comma-separated [default: .env, if any]
+    /// Env files to check too, comma-separated [default: .env in the root, if any]
     #[arg(short = 'e', long = "env", value_name = "FILE,...", value_delimiter = ',')]
     pub(crate) env_files: Vec<PathBuf>,
+
+    /// The per-process config file to check too [default: procman.json beside the Procfile, if
+    /// any]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -262,7 +281,8 @@ pub(crate) struct ExportArgs {
     #[arg(short = 't', long, value_name = "DIR")]
     pub(crate) template: Option<PathBuf>,
 
-    /// Seconds between the stop signal and SIGKILL
+    /// Seconds between the stop signal and SIGKILL, for every process (overrides
+    /// `stop_timeout` in the config file) [default: 5]
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<String>,
 
@@ -374,6 +394,18 @@ mod tests {
         let cli = Cli::try_parse_from(["procman", "start", "--color=never"]).expect("parses");
         let Command::Start(start) = cli.command else { panic!("not start") };
         assert_eq!(start.color, Some(ColorWhen::Never));
+    }
+
+    #[test]
+    fn the_last_of_timestamp_and_no_timestamp_wins() {
+        let cli = Cli::try_parse_from(["procman", "start", "--no-timestamp", "--timestamp"])
+            .expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(!start.no_timestamp);
+        let cli =
+            Cli::try_parse_from(["procman", "start", "--prefix", "--no-prefix"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(start.no_prefix);
     }
 
     #[test]

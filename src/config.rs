@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use crate::cli::{AppArgs, ColorWhen, Command, PlanArgs, SupervisionArgs};
+use crate::cli::{
+    AppArgs, ColorWhen, Command, OptionalTargetArgs, PlanArgs, PsArgs, ScaleArgs, SignalArgs,
+    SupervisionArgs, TargetArgs,
+};
+use crate::config_file;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
 use crate::envfile;
@@ -66,7 +70,7 @@ pub(crate) fn apply_dotforeman(
         Command::Start(start) => {
             if !given("timeout") {
                 if let Some(value) = text("timeout") {
-                    start.timeout = value;
+                    start.timeout = Some(value);
                 }
             }
             if !given("color") {
@@ -74,12 +78,12 @@ pub(crate) fn apply_dotforeman(
                     start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
                 }
             }
-            if !given("no_timestamp") {
+            if !given("no_timestamp") && !given("timestamp") {
                 if let Some(on) = boolean("timestamp") {
                     start.no_timestamp = !on;
                 }
             }
-            if !given("no_prefix") {
+            if !given("no_prefix") && !given("prefix") {
                 if let Some(on) = boolean("prefix") {
                     start.no_prefix = !on;
                 }
@@ -122,6 +126,11 @@ pub(crate) fn apply_dotforeman(
                     check.env_files = envfile::split_list(&value);
                 }
             }
+            if !given("config") {
+                if let Some(value) = text("config") {
+                    check.config = Some(PathBuf::from(value));
+                }
+            }
             (Some(&mut check.app), None, None)
         }
         Command::Run(run) => {
@@ -134,6 +143,19 @@ pub(crate) fn apply_dotforeman(
                 run.port = text("port").or(run.port.take());
             }
             (Some(&mut run.app), None, None)
+        }
+        // The control commands find the socket from the same options as `start`.
+        Command::Ps(PsArgs { control, .. })
+        | Command::Restart(TargetArgs { control, .. })
+        | Command::Stop(OptionalTargetArgs { control, .. })
+        | Command::Scale(ScaleArgs { control, .. })
+        | Command::Signal(SignalArgs { control, .. }) => {
+            if !given("socket") {
+                if let Some(value) = text("socket") {
+                    control.socket = Some(PathBuf::from(value));
+                }
+            }
+            (Some(&mut control.app), None, None)
         }
         _ => (None, None, None),
     };
@@ -216,7 +238,8 @@ pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
     Ok(AppPaths { procfile, root })
 }
 
-/// Reads the Procfile and env files and builds the plan. `process` is `start`'s argument.
+/// Reads the Procfile, env files and config file and builds the plan. `process` is `start`'s
+/// argument. Settings come from the config file, then the supervision flags override them.
 pub(crate) fn load_plan(
     app: &AppArgs,
     args: &PlanArgs,
@@ -243,15 +266,21 @@ pub(crate) fn load_plan(
             None
         }
     };
-    let (procfile, env, formation) = match (procfile, env, formation) {
-        (Ok(p), Ok(e), Ok(f)) if diagnostics.is_empty() => (p, e, f),
-        (p, e, f) => {
-            for result in [p.err(), e.err(), f.err()].into_iter().flatten() {
+    // The config file changes the Procfile's entries and the formation, so it comes first.
+    let config = config_file::load(supervision.and_then(|s| s.config.as_deref()), &paths.procfile);
+    let (mut procfile, env, mut formation, config) = match (procfile, env, formation, config) {
+        (Ok(p), Ok(e), Ok(f), Ok(c)) if diagnostics.is_empty() => (p, e, f, c),
+        (p, e, f, c) => {
+            for result in [p.err(), e.err(), f.err(), c.err()].into_iter().flatten() {
                 diagnostics.extend(result);
             }
             return Err(diagnostics);
         }
     };
+    if let Some(config) = &config {
+        config.extend_procfile(&mut procfile)?;
+        config.apply_instances(&mut formation, process.is_some() || args.formation.is_some());
+    }
     let inherited = std::env::var("PORT").ok();
     let mut plan = Plan::build(PlanInput {
         procfile: &procfile,
@@ -261,6 +290,9 @@ pub(crate) fn load_plan(
         port,
         inherited_port: inherited.as_deref(),
     })?;
+    if let Some(config) = &config {
+        config.apply_to_plan(&mut plan);
+    }
     if let Some(supervision) = supervision {
         crate::settings::apply_flags(&mut plan, supervision)?;
     }

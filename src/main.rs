@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod config;
+mod config_file;
 mod control;
 mod error;
 mod export;

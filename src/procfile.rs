@@ -63,7 +63,7 @@ impl Procfile {
         let text = text::decode(path, bytes, "a Procfile")?;
         let label = file_label(path);
         let mut entries: Vec<ProcfileEntry> = Vec::new();
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut first_line: HashMap<String, (usize, &str)> = HashMap::new();
         let mut diagnostics = Diagnostics::default();
 
         for (index, line) in text.split('\n').enumerate() {
@@ -80,7 +80,7 @@ impl Procfile {
                             .push_with(|| duplicate(path, &label, name, first, number, line));
                         continue;
                     }
-                    first_line.insert(name.to_owned(), number);
+                    first_line.insert(name.to_owned(), (number, line));
                     entries.push(ProcfileEntry {
                         name: name.to_owned(),
                         command: command.to_owned(),
@@ -328,13 +328,14 @@ fn duplicate(
     path: &Path,
     label: &str,
     name: &str,
-    first: usize,
+    (first, first_text): (usize, &str),
     number: usize,
     line: &str,
 ) -> Diagnostic {
     Diagnostic::new(format!("{label} defines `{name}` twice, on lines {first} and {number}"))
         .at_line(path, number, line)
         .with_column(1, name.chars().count())
+        .with_note(format!("line {first} is `{}`", fragment(first_text)))
         .with_note("Foreman starts both under the same name, and `run` and `start NAME` see only the second")
         .with_help(format!("give each process its own name, e.g. `{name}2`"))
 }

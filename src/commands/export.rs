@@ -12,7 +12,7 @@ use crate::settings::parse_duration;
 
 pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     let format: Format = args.format.parse()?;
-    let plan = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
+    let mut plan = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
     let location = match (&args.location, format) {
         (Some(location), _) => location.clone(),
         (None, Format::Inittab) => "-".into(),
@@ -35,7 +35,11 @@ pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     options.image = args.image.clone();
     options.systemd_version = args.systemd_version;
     if let Some(timeout) = &args.timeout {
+        // The command line wins over the config file's stop_timeout.
         options.timeout = parse_timeout(timeout)?;
+        for process in &mut plan.processes {
+            process.settings.stop_timeout = Some(options.timeout);
+        }
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

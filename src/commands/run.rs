@@ -11,11 +11,13 @@ use std::process::Command;
 
 use crate::cli::RunArgs;
 use crate::config::app_paths;
+use crate::diagnostic::sanitize;
 use crate::envfile;
 use crate::error::CliError;
 use crate::plan::parse_port;
 use crate::procfile::Procfile;
 use crate::shell;
+use crate::text::describe_io;
 
 pub(crate) fn run(args: &RunArgs) -> Result<i32, CliError> {
     let paths = app_paths(&args.app)?;
@@ -41,19 +43,41 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, CliError> {
         },
         _ => None,
     };
-    let argv: Vec<OsString> = match entry {
-        Some(command) => shell::argv(&command, &vars).into_iter().map(OsString::from).collect(),
-        None => args.command.clone(),
+    // A Procfile entry runs in the app root, as under `start` (and in Foreman); any other
+    // command runs where procman was started.
+    let (argv, cwd): (Vec<OsString>, Option<&std::path::Path>) = match entry {
+        Some(command) => (
+            shell::argv(&command, &vars).into_iter().map(OsString::from).collect(),
+            Some(paths.root.as_path()),
+        ),
+        None => (args.command.clone(), None),
     };
     let Some((program, rest)) = argv.split_first() else {
         return Err(CliError::Exec { message: "nothing to run".to_owned(), code: 127 });
     };
-    let error = Command::new(program).args(rest).envs(vars).exec();
-    let shown = program.to_string_lossy();
-    let (what, code) = match error.raw_os_error() {
-        Some(libc::ENOENT) => ("command not found", 127),
-        Some(libc::EACCES | libc::ENOEXEC | libc::EISDIR) => ("not executable", 126),
-        _ => ("cannot be run", 126),
+    let mut command = Command::new(program);
+    command.args(rest).envs(vars);
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let error = command.exec();
+    Err(exec_error(program, &error))
+}
+
+/// Foreman's words (`command not found: X`, `not executable: X`) and the shell's codes.
+fn exec_error(program: &std::ffi::OsStr, error: &std::io::Error) -> CliError {
+    let shown = sanitize(&program.to_string_lossy(), 200);
+    let is_path = program.as_encoded_bytes().contains(&b'/');
+    let (message, code) = match error.raw_os_error() {
+        // A script whose `#!` interpreter is missing fails with ENOENT too.
+        Some(libc::ENOENT) if is_path && std::path::Path::new(program).is_file() => {
+            (format!("cannot run {shown}: the interpreter on its `#!` line was not found"), 127)
+        }
+        Some(libc::ENOENT) => (format!("command not found: {shown}"), 127),
+        Some(libc::EACCES | libc::ENOEXEC | libc::EISDIR) => {
+            (format!("not executable: {shown} ({})", describe_io(error)), 126)
+        }
+        _ => (format!("cannot run {shown}: {}", describe_io(error)), 126),
     };
-    Err(CliError::Exec { message: format!("{what}: {shown} ({error})"), code })
+    CliError::Exec { message, code }
 }

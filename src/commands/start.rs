@@ -19,17 +19,28 @@ use supervise::{
 use crate::cli::StartArgs;
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
+use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
 use crate::error::CliError;
 use crate::output::{Format, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
 
+/// The stop timeout of process types that set none (Foreman's `-t` default).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// `procman start`: plans, then runs until the app ends.
 pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
-    let plan = load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
-    let timeout = parse_timeout(&args.timeout)?;
+    let mut plan =
+        load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
+    // `-t` on the command line (or in `.foreman`) wins over the config file's stop_timeout.
+    if let Some(text) = &args.timeout {
+        let timeout = parse_timeout(text)?;
+        for process in &mut plan.processes {
+            process.settings.stop_timeout = Some(timeout);
+        }
+    }
     let plan = Arc::new(plan);
-    let specs = program_specs(&plan, timeout);
+    let specs = program_specs(&plan, DEFAULT_TIMEOUT);
     let verbose_states = plan.processes.iter().any(|p| {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
             || p.settings.start_grace.is_some()
@@ -52,9 +63,23 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             args.app.procfile.as_deref(),
             args.app.root.as_deref(),
         );
-        Some(ControlServer::bind(&path).map_err(|e| CliError::Control(e.to_string()))?)
+        match ControlServer::bind(&path) {
+            Ok(server) => Some(server),
+            // The default socket is a convenience: a read-only checkout or a deep path must not
+            // stop an app that Foreman would run. A socket asked for with --socket must work.
+            Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
+                if args.socket.is_none() =>
+            {
+                eprintln!(
+                    "procman: warning: {error}; running without a control socket (`procman ps` \
+                     and the other control commands cannot reach this run)"
+                );
+                None
+            }
+            Err(error) => return Err(CliError::Control(error.to_string())),
+        }
     };
-    let guard_lost = protect_with_guard();
+    let guard_lost = protect_with_guard(args.isolate);
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
@@ -67,10 +92,20 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
 }
 
 /// Forks the guard process that cleans up if procman itself is killed (Linux; skipped when
-/// `PROCMAN_NO_GUARD` is set). Returns the signal that reports the guard's own death.
-fn protect_with_guard() -> Option<Signal> {
+/// `PROCMAN_NO_GUARD` is set), in a PID namespace of its own with `--isolate`. Returns the
+/// signal that reports the guard's own death.
+fn protect_with_guard(isolate: bool) -> Option<Signal> {
     if std::env::var_os("PROCMAN_NO_GUARD").is_some() {
         return None;
+    }
+    if isolate {
+        match supervise::guard::protect_isolated() {
+            Ok(protection) => return Some(protection.lost_signal),
+            Err(error) => eprintln!(
+                "procman: warning: --isolate: cannot create a PID namespace ({error}); \
+                 running with the default guard instead (see docs/guarantees.md)"
+            ),
+        }
     }
     supervise::guard::protect().ok().map(|protection| protection.lost_signal)
 }
@@ -192,7 +227,8 @@ pub(crate) struct StartPolicy {
 
 /// Runs the app until it ends; returns the exit code.
 pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i32> {
-    let mut signals = vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::USR1, Signal::USR2];
+    let mut signals =
+        vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::QUIT, Signal::USR1, Signal::USR2];
     signals.extend(policy.guard_lost);
     let mut driver = Driver::new(DriverOptions { signals, ..DriverOptions::default() })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
@@ -200,7 +236,8 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
     }
-    let mut session = Session { policy, ending: None, announced_kill: false };
+    let mut session =
+        Session { policy, ending: None, announced_kill: false, forwarding: HashSet::new() };
     if let Some(control) = session.policy.control.as_mut() {
         control.register(&mut driver)?;
     }
@@ -231,6 +268,8 @@ struct Session {
     policy: StartPolicy,
     ending: Option<Ending>,
     announced_kill: bool,
+    /// USR1/USR2 sent to these instances on procman's behalf, not yet reported by the driver.
+    forwarding: HashSet<(InstanceId, Signal)>,
 }
 
 impl Session {
@@ -274,6 +313,8 @@ impl Session {
                         let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
                     }
                     SignalReason::Stop => {}
+                    // Foreman announces a forwarded USR1/USR2 once, not per process.
+                    SignalReason::Request if self.forwarding.remove(&(id.clone(), signal)) => {}
                     SignalReason::Request => {
                         let _ = printer.system(&format!("sending {signal} to {id} (pid {pid})"));
                     }
@@ -310,44 +351,21 @@ impl Session {
     /// names for the rest.
     fn report(&self, printer: &mut Printer, t: &Transition) {
         let name = t.id.to_string();
-        match (t.from, t.to) {
-            (_, State::Starting) if t.pid.is_some() => {
-                let pid = t.pid.unwrap_or_default();
-                let _ = printer.message(&name, &format!("started with pid {pid}"));
-            }
-            (State::Starting, State::Running) if self.policy.verbose_states => {
-                let _ = printer.system(&format!("{name} entered RUNNING state"));
-            }
-            (_, State::Exited | State::Stopped) if t.exit.is_some() => {
-                let _ = printer.message(&name, &exit_words(t.exit));
-            }
-            (_, State::Backoff) => {
-                if let Some(error) = &t.spawn_error {
-                    let _ = printer.message(&name, &error.message);
-                } else {
-                    let _ = printer.message(&name, &exit_words(t.exit));
-                }
-                let _ = printer.system(&format!(
-                    "{name} exited too quickly: entered BACKOFF state (retry {})",
-                    t.retries
-                ));
-            }
-            (_, State::Fatal) => {
-                if let Some(error) = &t.spawn_error {
-                    let _ = printer.message(&name, &error.message);
-                } else if t.exit.is_some() {
-                    let _ = printer.message(&name, &exit_words(t.exit));
-                }
-                if self.policy.verbose_states {
-                    let _ = printer.system(&format!(
-                        "{name} gave up: entered FATAL state, too many start retries too quickly"
-                    ));
-                }
-            }
-            (_, State::Stopped) if self.policy.verbose_states => {
-                let _ = printer.system(&format!("{name} entered STOPPED state"));
-            }
-            _ => {}
+        // Foreman's lines, under the process's own name.
+        if let (State::Starting, Some(pid)) = (t.to, t.pid) {
+            let _ = printer.message(&name, &format!("started with pid {pid}"));
+        }
+        if let Some(error) = &t.spawn_error {
+            let _ = printer.message(&name, &error.message);
+        } else if t.exit.is_some()
+            && matches!(t.to, State::Exited | State::Stopped | State::Backoff | State::Fatal)
+        {
+            let _ = printer.message(&name, &exit_words(t.exit));
+        }
+        // Every state change in supervisord's words, once supervision options are in use
+        // (Foreman's plain output otherwise; a backoff only happens with them anyway).
+        if self.policy.verbose_states || t.to == State::Backoff {
+            let _ = printer.system(&state_words(t));
         }
     }
 
@@ -389,18 +407,29 @@ impl Session {
             return;
         }
         let name = signal.name().unwrap_or("signal");
+        if signal == Signal::QUIT {
+            // Ctrl-\ means "quit now": no grace period, but still nothing left behind.
+            let _ = printer.system("SIGQUIT received: sending SIGKILL to all processes");
+            self.announced_kill = true;
+            self.ending.get_or_insert(Ending::Signal(signal));
+            driver.shutdown();
+            driver.kill_stopping();
+            return;
+        }
         if signal == Signal::USR1 || signal == Signal::USR2 {
             let _ = printer.system(&format!("{name} received, forwarding it to children"));
             let live: Vec<InstanceId> =
                 driver.supervisor().live_pids().map(|(_, id)| id.clone()).collect();
             for id in live {
-                let _ = driver.signal(&id, signal);
+                if driver.signal(&id, signal).is_ok() {
+                    self.forwarding.insert((id, signal));
+                }
             }
             return;
         }
         if driver.supervisor().is_shutting_down() {
-            let _ =
-                printer.system(&format!("{name} received again: sending SIGKILL to all processes"));
+            let _ = printer
+                .system(&format!("{signal} received again: sending SIGKILL to all processes"));
             self.announced_kill = true;
             driver.kill_stopping();
             return;
@@ -436,6 +465,32 @@ impl Session {
                 let _ = printer.system(&text);
             }
         }
+    }
+}
+
+/// A state change in supervisord's words: `web.1 entered RUNNING state`.
+fn state_words(t: &Transition) -> String {
+    let name = &t.id;
+    match t.to {
+        State::Starting => match t.pid {
+            Some(pid) => format!("{name} entered STARTING state (pid {pid})"),
+            None => format!("{name} entered STARTING state"),
+        },
+        State::Backoff => {
+            format!("{name} exited too quickly: entered BACKOFF state (retry {})", t.retries)
+        }
+        State::Fatal if t.spawn_error.is_some() => {
+            format!("{name} gave up: entered FATAL state, it cannot be started")
+        }
+        State::Fatal => {
+            format!("{name} gave up: entered FATAL state, too many start retries too quickly")
+        }
+        State::Exited => match t.expected {
+            Some(true) => format!("{name} entered EXITED state (expected)"),
+            Some(false) => format!("{name} entered EXITED state (not expected)"),
+            None => format!("{name} entered EXITED state"),
+        },
+        other => format!("{name} entered {} state", other.name()),
     }
 }
 

@@ -160,7 +160,7 @@ fn duplicate_names_give_both_lines() {
     assert_eq!(
         error("web: a\nworker: b\nweb: c\n"),
         "error: Procfile defines `web` twice, on lines 1 and 3\n  --> Procfile:3:1\n   |\n 3 | web: \
-         c\n   | ^^^\n   = note: Foreman starts both under the same name, and `run` and `start \
+         c\n   | ^^^\n   = note: line 1 is `web: a`\n   = note: Foreman starts both under the same name, and `run` and `start \
          NAME` see only the second\n   = help: give each process its own name, e.g. `web2`\n"
     );
 }

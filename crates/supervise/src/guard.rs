@@ -20,6 +20,34 @@ pub struct Protection {
     pub lost_signal: Signal,
 }
 
+/// Like [`protect`], with the supervisor as PID 1 of a new PID namespace (Linux): when it dies,
+/// even by SIGKILL, the kernel itself kills every process left in the namespace. Without root
+/// this needs unprivileged user namespaces. Children see namespace pids and a `/proc` of their
+/// own; their user is unchanged.
+///
+/// # Errors
+/// When the namespaces cannot be created (the caller may fall back to [`protect`]), or as
+/// [`protect`].
+pub fn protect_isolated() -> std::io::Result<Protection> {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sys::guard::isolate()?;
+        let protection = protect()?;
+        // Now in the supervisor, PID 1 of the new namespace. Without a /proc of its own, the
+        // process table would show the host's processes under pids that mean something else
+        // here; nothing must run in that state, so this is the end of the supervisor.
+        if let Err(error) = crate::sys::guard::mount_own_proc() {
+            eprintln!("procman: error: cannot mount /proc in the new PID namespace: {error}");
+            std::process::exit(1);
+        }
+        Ok(protection)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
 /// Forks the guard and returns in the supervisor.
 ///
 /// # Errors

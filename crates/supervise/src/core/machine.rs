@@ -47,6 +47,9 @@ struct Instance {
     deadline: Option<Instant>,
     killed: bool,
     after_stop: AfterStop,
+    /// A stop (stop_group, scale-down, shutdown) arrived while the spawn was pending: carried
+    /// out, followed by `after_stop`, as soon as the spawn's outcome is reported.
+    stop_on_spawn: bool,
 }
 
 impl Instance {
@@ -64,6 +67,7 @@ impl Instance {
             deadline: None,
             killed: false,
             after_stop: AfterStop::Stay,
+            stop_on_spawn: false,
         }
     }
 }
@@ -197,7 +201,8 @@ impl Supervisor {
 
     // ----- requests -----
 
-    /// Marks a group active and starts every instance that is stopped or exited.
+    /// Marks a group active and starts every instance that is stopped, exited or in backoff;
+    /// one that is still stopping is started again once it is down.
     ///
     /// # Errors
     /// An unknown group or a shutdown in progress.
@@ -213,6 +218,16 @@ impl Supervisor {
             .collect();
         for n in startable {
             self.begin_spawn(g, n, now);
+        }
+        // Instances still on their way down from a stop come back once they are down.
+        for instance in self.groups[g].instances.values_mut() {
+            if instance.after_stop == AfterStop::Stay {
+                if instance.state == State::Stopping {
+                    instance.after_stop = AfterStop::Restart;
+                } else if instance.stop_on_spawn {
+                    instance.stop_on_spawn = false;
+                }
+            }
         }
         Ok(())
     }
@@ -253,6 +268,11 @@ impl Supervisor {
             let id = InstanceId::new(self.groups[g].spec.name.clone(), n);
             if !self.groups[g].instances[&n].spawn_pending {
                 self.restart(now, &id)?;
+            } else if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                // Starting anyway: a stop waiting for the spawn's outcome is moot.
+                if instance.after_stop == AfterStop::Stay {
+                    instance.stop_on_spawn = false;
+                }
             }
         }
         Ok(())
@@ -269,10 +289,19 @@ impl Supervisor {
         let instance = &self.groups[g].instances[&n];
         match instance.state {
             State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
                 Ok(())
             }
             state => Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" }),
+        }
+    }
+
+    /// A start someone asked for gets a fresh retry budget: the failures counted so far were
+    /// of automatic attempts.
+    fn reset_retries(&mut self, g: usize, n: u32) {
+        if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+            instance.retries = 0;
         }
     }
 
@@ -298,7 +327,8 @@ impl Supervisor {
     }
 
     /// Restarts one instance: a live one is stopped then started; a stopped, exited or backoff
-    /// one is started at once; a stopping one is started again once it is down.
+    /// one is started at once; a stopping one is started again once it is down, unless a
+    /// scale-down is removing it.
     ///
     /// # Errors
     /// An unknown instance, a fatal one (reset it first), or a shutdown in progress.
@@ -309,11 +339,17 @@ impl Supervisor {
         match instance.state {
             State::Starting | State::Running => self.begin_stop(g, n, now, AfterStop::Restart),
             State::Stopping => {
+                // An instance stopping for a scale-down stays on its way out.
                 if let Some(i) = self.groups[g].instances.get_mut(&n) {
-                    i.after_stop = AfterStop::Restart;
+                    if i.after_stop != AfterStop::Remove {
+                        i.after_stop = AfterStop::Restart;
+                    }
                 }
             }
-            State::Stopped | State::Exited | State::Backoff => self.begin_spawn(g, n, now),
+            State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
+                self.begin_spawn(g, n, now);
+            }
             State::Fatal => {
                 return Err(RequestError::NotAllowed {
                     id: id.clone(),
@@ -371,8 +407,14 @@ impl Supervisor {
             match self.groups[g].instances.get_mut(&n) {
                 Some(instance) => {
                     if instance.after_stop == AfterStop::Remove {
-                        instance.after_stop =
-                            if active { AfterStop::Restart } else { AfterStop::Stay };
+                        if instance.stop_on_spawn && active {
+                            // Its spawn is still pending: let it start after all.
+                            instance.stop_on_spawn = false;
+                            instance.after_stop = AfterStop::Stay;
+                        } else {
+                            instance.after_stop =
+                                if active { AfterStop::Restart } else { AfterStop::Stay };
+                        }
                     }
                 }
                 None => {
@@ -467,6 +509,7 @@ impl Supervisor {
         instance.killed = false;
         let before = instance.state_before_spawn;
         self.by_pid.insert(pid, id.clone());
+        let stop = std::mem::take(&mut instance.stop_on_spawn);
         if grace.is_zero() {
             instance.state = State::Starting;
             self.emit_transition(g, n, before, now, None, None);
@@ -474,6 +517,10 @@ impl Supervisor {
         } else {
             instance.deadline = Some(now + grace);
             self.emit_transition(g, n, before, now, None, None);
+        }
+        if stop {
+            let after = self.groups[g].instances[&n].after_stop;
+            self.begin_stop(g, n, now, after);
         }
         Ok(())
     }
@@ -501,6 +548,7 @@ impl Supervisor {
         // Report the attempt itself, then its failure, as supervisord does.
         self.emit_transition(g, n, before, now, None, None);
         self.fail_start(g, n, now, None, Some(error));
+        self.check_shutdown_complete();
         Ok(())
     }
 
@@ -521,6 +569,14 @@ impl Supervisor {
         instance.deadline = None;
         let state = instance.state;
         match state {
+            // Under `OnUnexpectedExit`, an expected exit is the program's work done, however
+            // quick: it is not a failed start to retry.
+            State::Starting if self.finished_its_job(g, status) => {
+                if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                    instance.state = State::Exited;
+                }
+                self.emit_transition(g, n, State::Starting, now, Some((pid, status)), None);
+            }
             State::Starting => self.fail_start(g, n, now, Some((pid, status)), None),
             State::Running => self.after_running_exit(g, n, now, pid, status),
             State::Stopping => self.after_stopping_exit(g, n, now, pid, status),
@@ -678,6 +734,7 @@ impl Supervisor {
         instance.spawn_pending = true;
         instance.deadline = None;
         instance.after_stop = AfterStop::Stay;
+        instance.stop_on_spawn = false;
         let id = self.id(g, n);
         self.effects.push_back(Effect::Spawn(id));
     }
@@ -705,9 +762,11 @@ impl Supervisor {
         let shutting_down = self.shutting_down;
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
         let permanent = spawn_error.as_ref().is_some_and(|e| !e.is_transient());
+        let stop_requested = std::mem::take(&mut instance.stop_on_spawn);
+        let after = std::mem::replace(&mut instance.after_stop, AfterStop::Stay);
         instance.retries += 1;
         instance.pid = None;
-        if shutting_down {
+        if shutting_down || stop_requested {
             instance.state = State::Stopped;
             instance.deadline = None;
         } else if permanent || instance.retries > max_retries {
@@ -718,6 +777,21 @@ impl Supervisor {
             instance.deadline = Some(now + backoff.delay(instance.retries));
         }
         self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
+        if stop_requested {
+            match after {
+                AfterStop::Stay => {}
+                AfterStop::Restart => self.begin_spawn(g, n, now),
+                AfterStop::Remove => self.remove_instance(g, n),
+            }
+        }
+    }
+
+    /// Whether an exit with `status` ends the instance for good rather than failing its start:
+    /// an expected exit under `OnUnexpectedExit`, which never restarts expected exits. (`Always`
+    /// and `Never` keep supervisord's rule: any exit before the grace is a failed start.)
+    fn finished_its_job(&self, g: usize, status: ExitStatus) -> bool {
+        let spec = &self.groups[g].spec;
+        spec.restart == RestartPolicy::OnUnexpectedExit && spec.is_expected(status)
     }
 
     fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
@@ -808,7 +882,16 @@ impl Supervisor {
         let stop_timeout = self.groups[g].spec.stop_timeout;
         let id = self.id(g, n);
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        let Some(pid) = instance.pid else { return };
+        let Some(pid) = instance.pid else {
+            // The spawn's outcome is not known yet: stop the process once it is reported.
+            if instance.spawn_pending {
+                if after == AfterStop::Remove || instance.after_stop != AfterStop::Remove {
+                    instance.after_stop = after;
+                }
+                instance.stop_on_spawn = true;
+            }
+            return;
+        };
         let from = instance.state;
         instance.state = State::Stopping;
         instance.after_stop = after;

@@ -46,7 +46,8 @@ pub enum State {
     /// Exited on its own after it was running. May be restarted by the restart policy.
     Exited,
     /// Gave up: too many failed starts in a row, or a start that can never succeed (program not
-    /// found). Only [`crate::Supervisor::reset`] leaves this state.
+    /// found). Only [`crate::Supervisor::reset`] (or [`crate::Supervisor::restart_group`])
+    /// leaves this state.
     Fatal,
 }
 

@@ -89,6 +89,8 @@ pub struct Driver {
     options: DriverOptions,
     phase: Phase,
     self_pid: u32,
+    /// Strays already reported by the sweep (they may take a turn to die after SIGKILL).
+    swept: Vec<u32>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -125,6 +127,7 @@ impl Driver {
             options,
             phase: Phase::Running,
             self_pid: std::process::id(),
+            swept: Vec::new(),
         })
     }
 
@@ -352,8 +355,12 @@ impl Driver {
     /// # Errors
     /// When polling fails.
     pub fn run(&mut self, mut on_event: impl FnMut(&mut Driver, Event)) -> io::Result<()> {
-        while !self.is_finished() {
-            self.turn(None)?;
+        // Events queued by the callback's own requests (a shutdown that completes at once
+        // queues `ShutdownComplete`) are delivered too, even once the driver is finished.
+        while !self.is_finished() || !self.events.is_empty() {
+            if !self.is_finished() {
+                self.turn(None)?;
+            }
             let events: Vec<Event> = self.events.drain(..).collect();
             for event in events {
                 on_event(self, event);
@@ -503,10 +510,17 @@ impl Driver {
             for pid in &strays {
                 signal_process(*pid, Signal::KILL);
             }
-            self.events.push(Event::StraysKilled { pids: strays });
+            let new: Vec<u32> = strays.into_iter().filter(|p| !self.swept.contains(p)).collect();
+            if !new.is_empty() {
+                self.swept.extend(&new);
+                self.events.push(Event::StraysKilled { pids: new });
+            }
             self.reap(now);
             return;
         }
+        // A stray that died since the last reap is a zombie in the table, not a stray: reap
+        // it now, or it would outlive the shutdown (no turn reaps after `Finished`).
+        self.reap(now);
         // Nothing left (or nothing more can be done): the pipes still open belong to nobody
         // alive in our tree, so read what they hold and close them.
         self.read_output();
@@ -515,6 +529,35 @@ impl Driver {
         }
         self.phase = Phase::Finished;
         self.events.push(Event::ShutdownComplete);
+    }
+}
+
+impl Drop for Driver {
+    /// A driver dropped before its shutdown finished kills what it started, so dropping never
+    /// leaves a child running: every live instance's process group and descendants get
+    /// SIGKILL, and the processes reaped within half a second leave no zombie. Orphans adopted
+    /// long before are only found by the sweep of [`Driver::shutdown`].
+    fn drop(&mut self) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let pids: Vec<u32> = self.core.live_pids().map(|(pid, _)| pid).collect();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in &pids {
+            signal_tree(*pid, Signal::KILL);
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut waiting: Vec<u32> = pids;
+        while !waiting.is_empty() && Instant::now() < deadline {
+            while let Some((pid, _)) = reap_one() {
+                waiting.retain(|p| *p != pid);
+            }
+            if !waiting.is_empty() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
     }
 }
 

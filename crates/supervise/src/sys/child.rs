@@ -17,12 +17,15 @@ pub(super) fn prepare(umask: Option<u32>, parent: u32, die_with_parent: bool) ->
             continue;
         }
         // SAFETY: an all-zero sigaction with SIG_DFL is a valid argument; sigaction is
-        // async-signal-safe. Failures (numbers the kernel reserves) are ignored on purpose.
-        unsafe {
+        // async-signal-safe.
+        let rc = unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = libc::SIG_DFL;
             libc::sigemptyset(&raw mut action.sa_mask);
-            libc::sigaction(signal, &raw const action, std::ptr::null_mut());
+            libc::sigaction(signal, &raw const action, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            reset_reserved(signal);
         }
     }
     if let Some(mask) = umask {
@@ -48,6 +51,33 @@ pub(super) fn prepare(umask: Option<u32>, parent: u32, die_with_parent: bool) ->
     mark_descriptors_cloexec();
     Ok(())
 }
+
+/// Resets a signal the C library refuses to touch: glibc reserves 32 and 33 for its threads
+/// and fails `sigaction` on them, yet an *ignored* disposition of theirs is inherited across
+/// `exec` like any other. The kernel accepts them. Failures are ignored on purpose.
+#[cfg(target_os = "linux")]
+fn reset_reserved(signal: libc::c_int) {
+    /// The kernel's `sigset_t`: 64 signals, except on MIPS (128).
+    const KERNEL_SIGSET_SIZE: usize =
+        if cfg!(any(target_arch = "mips", target_arch = "mips64")) { 16 } else { 8 };
+    // The kernel's `struct sigaction`, all zero: SIG_DFL, no flags, an empty mask. 64 bytes
+    // cover the layout of every architecture.
+    let action = [0u64; 8];
+    // SAFETY: rt_sigaction reads at most 64 bytes from `action` and writes nothing (no old
+    // action is asked for); a raw system call is async-signal-safe.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            action.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_SIZE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reset_reserved(_signal: libc::c_int) {}
 
 #[cfg(target_os = "linux")]
 fn set_death_signal(parent: u32) -> io::Result<()> {

@@ -26,13 +26,67 @@ const FORWARDED: &[libc::c_int] = &[
     libc::SIGUSR1,
     libc::SIGUSR2,
     libc::SIGWINCH,
-    libc::SIGALRM,
 ];
 
 /// The signal the supervisor receives when its guard dies: a real-time signal nobody else
 /// sends, so it cannot be confused with a user's request.
 pub(crate) fn guard_lost_signal() -> Signal {
     Signal::from_raw(libc::SIGRTMAX() - 2)
+}
+
+/// Moves the next child into a new PID namespace (and, without root, a new user namespace
+/// mapping the current user to itself), so that the supervisor forked by [`protect`] is its
+/// PID 1: when it dies, by whatever means, the kernel kills every process of the namespace.
+pub(crate) fn isolate() -> io::Result<()> {
+    ensure_single_threaded()?;
+    // SAFETY: geteuid/getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let flags =
+        if uid == 0 { libc::CLONE_NEWPID } else { libc::CLONE_NEWPID | libc::CLONE_NEWUSER };
+    // SAFETY: unshare only changes this process's namespaces.
+    if unsafe { libc::unshare(flags) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if uid != 0 {
+        // The same user inside as outside: children keep their uid and gid.
+        std::fs::write("/proc/self/setgroups", "deny")?;
+        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    }
+    Ok(())
+}
+
+/// In the supervisor of an isolated run (PID 1 of its namespace): a mount namespace of its own
+/// with a `/proc` that shows the namespace's processes, which the tree walk reads.
+pub(crate) fn mount_own_proc() -> io::Result<()> {
+    // SAFETY: unshare and mount change only this process's mount namespace; the strings are
+    // NUL-terminated literals.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Forks the guard; returns in the child (the supervisor) with the guard's pid.
@@ -71,7 +125,9 @@ pub(crate) fn protect() -> io::Result<u32> {
             libc::prctl(libc::PR_SET_PDEATHSIG, guard_lost_signal().as_raw(), 0, 0, 0);
             // Writing to the terminal from a background process group must not stop us.
             libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-            if u32::try_from(libc::getppid()).ok() != Some(guard_pid) {
+            // In a new PID namespace the parent is outside it and getppid() reads 0.
+            let parent = libc::getppid();
+            if parent != 0 && u32::try_from(parent).ok() != Some(guard_pid) {
                 // The guard died before the death signal was armed.
                 libc::raise(guard_lost_signal().as_raw());
             }

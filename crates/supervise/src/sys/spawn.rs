@@ -50,7 +50,19 @@ pub(crate) fn spawn(
         // Checked here because the child reports a bad directory as a bare ENOENT, which would
         // read as "program not found".
         match std::fs::metadata(dir) {
-            Ok(meta) if meta.is_dir() => {}
+            Ok(meta) if meta.is_dir() => {
+                if let Err(err) = nix::unistd::access(dir, nix::unistd::AccessFlags::X_OK) {
+                    return Err(error(
+                        SpawnErrorKind::BadWorkingDir,
+                        Some(err as i32),
+                        format!(
+                            "working directory `{}` cannot be entered: {}",
+                            dir.display(),
+                            err.desc()
+                        ),
+                    ));
+                }
+            }
             Ok(_) => {
                 return Err(error(
                     SpawnErrorKind::BadWorkingDir,

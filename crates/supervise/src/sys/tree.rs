@@ -102,6 +102,14 @@ impl ProcessTable {
 
 #[cfg(target_os = "linux")]
 fn read_entries(table: &mut ProcessTable) {
+    // A /proc mounted for another PID namespace shows other processes under the same numbers;
+    // walking it could signal strangers. Trust it only if it knows us by our own pid.
+    let seen_as = std::fs::read_link("/proc/self").ok();
+    if seen_as.as_ref().and_then(|p| p.to_str()).and_then(|p| p.parse::<u32>().ok())
+        != Some(std::process::id())
+    {
+        return;
+    }
     table.ticks_per_second = procfs::ticks_per_second();
     let page = procfs::page_size();
     let Ok(all) = procfs::process::all_processes() else { return };

@@ -1,0 +1,648 @@
+//! Property tests: random sequences of requests, spawn outcomes, exits and ticks, played
+//! against a small model of the world (processes that exist until they exit), with the
+//! supervisor's invariants checked after every step:
+//!
+//! - at most one live pid per instance, and the pid -> instance map matches the world;
+//! - every transition starts where the previous one ended, at the current time, and the
+//!   snapshot agrees with the last one;
+//! - `Fatal` only after more than `max_retries` failed starts in a row, or a permanent spawn
+//!   error; `Backoff` only while there are at most `max_retries`;
+//!   the retry count matches the model's count of failed starts;
+//! - the stop signal is sent once per process; SIGKILL at most once, never before the stop
+//!   timeout unless `kill_stopping` asked for it, and always by the first tick at or after it;
+//! - signals only reach live processes of the instance named;
+//! - no `Spawn` effect after `shutdown`, and `ShutdownComplete` exactly once, when all is down,
+//!   no later than the longest stop timeout after the last stop began;
+//! - a refused request changes nothing;
+//! - nothing panics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+use super::super::*;
+use crate::error::RequestError;
+use crate::signal::Signal;
+use crate::spec::{Backoff, CommandSpec, ProgramSpec, RestartPolicy};
+
+const GROUPS: [&str; 2] = ["a", "b"];
+
+#[derive(Clone, Debug)]
+enum Req {
+    Start,
+    Stop,
+    Restart,
+    Reset,
+    Signal,
+    StartGroup,
+    StopGroup,
+    RestartGroup,
+    Scale(u32),
+    KillStopping,
+    Shutdown,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    Ok,
+    Transient,
+    Permanent,
+}
+
+#[derive(Clone, Debug)]
+enum Input {
+    Request {
+        req: Req,
+        group: usize,
+        index: u32,
+    },
+    /// Reports the outcome of the `pick`-th pending spawn (modulo their count).
+    Resolve {
+        pick: usize,
+        outcome: Outcome,
+    },
+    /// The `pick`-th live process exits with a code, or is killed by a signal (`None`).
+    Exit {
+        pick: usize,
+        code: Option<i32>,
+    },
+    Tick,
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    advance_ms: u64,
+    input: Input,
+}
+
+#[derive(Clone, Debug)]
+struct GroupParams {
+    grace_ms: u64,
+    stop_timeout_ms: u64,
+    max_retries: u32,
+    backoff_ms: u64,
+    factor: f64,
+    restart: RestartPolicy,
+    instances: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    groups: Vec<GroupParams>,
+    /// Spawns are resolved right after they are asked for, as the `Driver` does (with the
+    /// outcomes below, in turn); otherwise only by `Resolve` inputs, as an asynchronous host.
+    eager: bool,
+    eager_outcomes: Vec<Outcome>,
+    /// A process dies as soon as it gets SIGKILL; otherwise only at a later `Exit`.
+    kill_is_immediate: bool,
+    steps: Vec<Step>,
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![6 => Just(Outcome::Ok), 2 => Just(Outcome::Transient), 1 => Just(Outcome::Permanent)]
+}
+
+fn group_params() -> impl Strategy<Value = GroupParams> {
+    (
+        prop_oneof![Just(0u64), Just(500), Just(1000)],
+        prop_oneof![Just(0u64), Just(1000), Just(3000)],
+        0u32..4,
+        prop_oneof![Just(0u64), Just(200), Just(1000)],
+        prop_oneof![Just(1.0f64), Just(2.0)],
+        prop_oneof![
+            Just(RestartPolicy::Always),
+            Just(RestartPolicy::OnUnexpectedExit),
+            Just(RestartPolicy::Never)
+        ],
+        0u32..4,
+    )
+        .prop_map(
+            |(grace_ms, stop_timeout_ms, max_retries, backoff_ms, factor, restart, instances)| {
+                GroupParams {
+                    grace_ms,
+                    stop_timeout_ms,
+                    max_retries,
+                    backoff_ms,
+                    factor,
+                    restart,
+                    instances,
+                }
+            },
+        )
+}
+
+fn req() -> impl Strategy<Value = Req> {
+    prop_oneof![
+        4 => Just(Req::Start),
+        3 => Just(Req::Stop),
+        2 => Just(Req::Restart),
+        1 => Just(Req::Reset),
+        1 => Just(Req::Signal),
+        3 => Just(Req::StartGroup),
+        2 => Just(Req::StopGroup),
+        1 => Just(Req::RestartGroup),
+        2 => (0u32..5).prop_map(Req::Scale),
+        1 => Just(Req::KillStopping),
+        1 => Just(Req::Shutdown),
+    ]
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        4 => (req(), 0usize..2, 1u32..5)
+            .prop_map(|(req, group, index)| Input::Request { req, group, index }),
+        3 => (any::<usize>(), outcome()).prop_map(|(pick, outcome)| Input::Resolve { pick, outcome }),
+        3 => (any::<usize>(), prop_oneof![Just(Some(0)), Just(Some(1)), Just(None)])
+            .prop_map(|(pick, code)| Input::Exit { pick, code }),
+        4 => Just(Input::Tick),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (prop_oneof![Just(0u64), 0u64..300, 0u64..4000], input())
+        .prop_map(|(advance_ms, input)| Step { advance_ms, input })
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec(group_params(), 2),
+        any::<bool>(),
+        prop::collection::vec(outcome(), 1..6),
+        any::<bool>(),
+        prop::collection::vec(step(), 0..80),
+    )
+        .prop_map(|(groups, eager, eager_outcomes, kill_is_immediate, steps)| Case {
+            groups,
+            eager,
+            eager_outcomes,
+            kill_is_immediate,
+            steps,
+        })
+}
+
+fn spawn_error(outcome: Outcome) -> Option<SpawnError> {
+    let kind = match outcome {
+        Outcome::Ok => return None,
+        Outcome::Transient => SpawnErrorKind::Resources,
+        Outcome::Permanent => SpawnErrorKind::NotFound,
+    };
+    Some(SpawnError { kind, errno: None, message: format!("{kind:?}") })
+}
+
+/// The world around the supervisor, and what the model expects of it.
+struct World {
+    sup: Supervisor,
+    case: Case,
+    now: Instant,
+    next_pid: u32,
+    eager_turn: usize,
+    /// Spawns asked for and not yet reported, oldest first.
+    pending: Vec<InstanceId>,
+    /// Processes that exist, with their instance.
+    live: BTreeMap<u32, InstanceId>,
+    /// Every process ever started, with its instance.
+    ever: HashMap<u32, InstanceId>,
+    /// Processes that got SIGKILL but have not died yet.
+    doomed: Vec<u32>,
+    /// The state of each instance according to the transitions reported so far.
+    reported: HashMap<InstanceId, State>,
+    /// Failed starts in a row, counted by the model.
+    failed_starts: HashMap<InstanceId, u32>,
+    /// When each process got its stop signal.
+    stop_sent: HashMap<u32, Instant>,
+    killed: HashMap<u32, u32>,
+    kill_requested: bool,
+    shutdown_at: Option<Instant>,
+    shutdown_reported: u32,
+    last_stop_began: Option<Instant>,
+}
+
+impl World {
+    fn new(case: Case) -> World {
+        let mut sup = Supervisor::new();
+        for (name, p) in GROUPS.iter().zip(&case.groups) {
+            let mut spec = ProgramSpec::new(*name, CommandSpec::new("prog"));
+            spec.start_grace = Duration::from_millis(p.grace_ms);
+            spec.stop_timeout = Duration::from_millis(p.stop_timeout_ms);
+            spec.max_retries = p.max_retries;
+            spec.backoff = Backoff {
+                initial: Duration::from_millis(p.backoff_ms),
+                factor: p.factor,
+                max: Duration::from_millis(p.backoff_ms * 3),
+            };
+            spec.restart = p.restart;
+            spec.instances = p.instances;
+            sup.add_group(spec).expect("valid spec");
+        }
+        let t0 = Instant::now();
+        World {
+            sup,
+            case,
+            now: t0,
+            next_pid: 1000,
+            eager_turn: 0,
+            pending: Vec::new(),
+            live: BTreeMap::new(),
+            ever: HashMap::new(),
+            doomed: Vec::new(),
+            reported: HashMap::new(),
+            failed_starts: HashMap::new(),
+            stop_sent: HashMap::new(),
+            killed: HashMap::new(),
+            kill_requested: false,
+            shutdown_at: None,
+            shutdown_reported: 0,
+            last_stop_began: None,
+        }
+    }
+
+    fn spec(&self, group: &str) -> &ProgramSpec {
+        self.sup.spec(group).expect("known group")
+    }
+
+    fn run(&mut self) -> Result<(), TestCaseError> {
+        let steps = self.case.steps.clone();
+        for step in steps {
+            self.now += Duration::from_millis(step.advance_ms);
+            let ticked = matches!(step.input, Input::Tick);
+            self.apply(step.input)?;
+            self.check(ticked)?;
+        }
+        self.finish()
+    }
+
+    fn apply(&mut self, input: Input) -> Result<(), TestCaseError> {
+        let now = self.now;
+        match input {
+            Input::Request { req, group, index } => self.request(req, GROUPS[group], index)?,
+            Input::Resolve { pick, outcome } => {
+                if !self.pending.is_empty() {
+                    let id = self.pending.remove(pick % self.pending.len());
+                    self.resolve(&id, outcome)?;
+                }
+            }
+            Input::Exit { pick, code } => {
+                if !self.live.is_empty() {
+                    let pid = *self.live.keys().nth(pick % self.live.len()).expect("in range");
+                    let status = if self.doomed.contains(&pid) {
+                        ExitStatus::Signaled(Signal::KILL)
+                    } else {
+                        code.map_or(ExitStatus::Signaled(Signal::TERM), ExitStatus::Code)
+                    };
+                    self.exit(pid, status)?;
+                }
+            }
+            Input::Tick => self.sup.tick(now),
+        }
+        self.settle()
+    }
+
+    fn request(&mut self, req: Req, group: &str, index: u32) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let id = InstanceId::new(group, index);
+        let before = (self.sup.snapshot(now), self.sup.next_deadline());
+        let result = match req {
+            Req::Start => self.sup.start(now, &id),
+            Req::Stop => self.sup.stop(now, &id),
+            Req::Restart => self.sup.restart(now, &id),
+            Req::Reset => self.sup.reset(now, &id),
+            Req::Signal => self.sup.signal(&id, Signal::HUP),
+            Req::StartGroup => self.sup.start_group(now, group),
+            Req::StopGroup => self.sup.stop_group(now, group),
+            Req::RestartGroup => self.sup.restart_group(now, group),
+            Req::Scale(target) => self.sup.scale(now, group, target),
+            Req::KillStopping => {
+                self.sup.kill_stopping(now);
+                self.kill_requested = true;
+                Ok(())
+            }
+            Req::Shutdown => {
+                self.sup.shutdown(now);
+                self.shutdown_at.get_or_insert(now);
+                Ok(())
+            }
+        };
+        if let Err(err) = result {
+            prop_assert!(!matches!(err, RequestError::Internal), "internal error on {req:?} {id}");
+            let after = (self.sup.snapshot(now), self.sup.next_deadline());
+            prop_assert_eq!(after, before, "refused {:?} on {} changed the state", req, id);
+            prop_assert!(self.sup.drain_effects().next().is_none(), "refused request: effect");
+            prop_assert!(self.sup.drain_events().next().is_none(), "refused request: event");
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, id: &InstanceId, outcome: Outcome) -> Result<(), TestCaseError> {
+        match spawn_error(outcome) {
+            None => {
+                let pid = self.next_pid;
+                self.next_pid += 1;
+                prop_assert!(
+                    !self.live.values().any(|owner| owner == id),
+                    "a second live process for {}",
+                    id
+                );
+                self.live.insert(pid, id.clone());
+                self.ever.insert(pid, id.clone());
+                prop_assert_eq!(self.sup.spawned(self.now, id, pid), Ok(()));
+            }
+            Some(error) => prop_assert_eq!(self.sup.spawn_failed(self.now, id, error), Ok(())),
+        }
+        Ok(())
+    }
+
+    fn exit(&mut self, pid: u32, status: ExitStatus) -> Result<(), TestCaseError> {
+        let id = self.live.remove(&pid).expect("a live pid");
+        self.doomed.retain(|p| *p != pid);
+        prop_assert_eq!(self.sup.exited(self.now, pid, status), ExitOwner::Instance(id));
+        Ok(())
+    }
+
+    /// Carries out effects (and their consequences) until none is left, then checks events.
+    fn settle(&mut self) -> Result<(), TestCaseError> {
+        loop {
+            let effects: Vec<Effect> = self.sup.drain_effects().collect();
+            let eager_work = self.case.eager && !self.pending.is_empty();
+            if effects.is_empty() && !eager_work {
+                break;
+            }
+            for effect in effects {
+                self.effect(effect)?;
+            }
+            if self.case.eager {
+                while !self.pending.is_empty() {
+                    let id = self.pending.remove(0);
+                    let outcomes = &self.case.eager_outcomes;
+                    let outcome = outcomes[self.eager_turn % outcomes.len()];
+                    self.eager_turn += 1;
+                    self.resolve(&id, outcome)?;
+                }
+            }
+        }
+        self.kill_requested = false;
+        let events: Vec<Event> = self.sup.drain_events().collect();
+        for event in events {
+            self.event(event)?;
+        }
+        Ok(())
+    }
+
+    fn effect(&mut self, effect: Effect) -> Result<(), TestCaseError> {
+        let now = self.now;
+        match effect {
+            Effect::Spawn(id) => {
+                prop_assert!(self.shutdown_at.is_none(), "spawn of {} after shutdown", id);
+                prop_assert!(!self.pending.contains(&id), "two pending spawns for {}", id);
+                prop_assert!(!self.live.values().any(|o| *o == id), "spawn of live {}", id);
+                self.pending.push(id);
+            }
+            Effect::Signal { id, pid, signal, scope } => {
+                prop_assert_eq!(self.live.get(&pid), Some(&id), "signal to a pid not of {}", id);
+                if scope == SignalScope::Tree && signal == Signal::KILL {
+                    let kills = self.killed.entry(pid).or_default();
+                    *kills += 1;
+                    prop_assert_eq!(*kills, 1, "a second SIGKILL to {}", pid);
+                    let sent = *self.stop_sent.get(&pid).expect("stop signal before SIGKILL");
+                    let timeout = self.spec(&id.group).stop_timeout;
+                    prop_assert!(
+                        self.kill_requested || now >= sent + timeout,
+                        "SIGKILL before the stop timeout"
+                    );
+                    if self.case.kill_is_immediate {
+                        self.exit(pid, ExitStatus::Signaled(Signal::KILL))?;
+                    } else {
+                        self.doomed.push(pid);
+                    }
+                } else if scope == SignalScope::Tree {
+                    prop_assert_eq!(signal, Signal::TERM);
+                    prop_assert!(self.stop_sent.insert(pid, now).is_none(), "second stop signal");
+                    self.last_stop_began = Some(now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: Event) -> Result<(), TestCaseError> {
+        match event {
+            Event::State(t) => {
+                let previous = self.reported.get(&t.id).copied().unwrap_or(State::Stopped);
+                prop_assert_eq!(t.from, previous, "transition of {} does not chain", t.id);
+                prop_assert_ne!(t.from, t.to);
+                prop_assert_eq!(t.at, self.now);
+                self.reported.insert(t.id.clone(), t.to);
+                // A transition to Starting has no pid when it reports a failed spawn.
+                if matches!(t.to, State::Running | State::Stopping) {
+                    prop_assert!(t.pid.is_some(), "{} is {} without a pid", t.id, t.to);
+                }
+                if let Some(pid) = t.pid {
+                    prop_assert_eq!(self.ever.get(&pid), Some(&t.id));
+                }
+                let spec = self.spec(&t.id.group);
+                let max_retries = spec.max_retries;
+                let failed = self.failed_starts.entry(t.id.clone()).or_default();
+                match (t.from, t.to) {
+                    (State::Starting, State::Backoff | State::Fatal | State::Stopped) => {
+                        *failed += 1;
+                        prop_assert_eq!(t.retries, *failed);
+                        if t.to == State::Backoff {
+                            prop_assert!(*failed <= max_retries, "backoff beyond the retry limit");
+                        }
+                        if t.to == State::Fatal {
+                            let permanent =
+                                t.spawn_error.as_ref().is_some_and(|e| !e.is_transient());
+                            // The count resets on Running, on reset and on an explicit
+                            // start or restart.
+                            prop_assert!(
+                                permanent || *failed > max_retries,
+                                "fatal after {} failed starts with max_retries {}",
+                                *failed,
+                                max_retries
+                            );
+                        }
+                    }
+                    (State::Starting, State::Running) => {
+                        *failed = 0;
+                        prop_assert_eq!(t.retries, 0);
+                    }
+                    (State::Fatal, State::Stopped) => *failed = 0,
+                    // An explicit start or restart gets a fresh retry budget; an automatic
+                    // one keeps the count.
+                    (_, State::Starting) if t.retries == 0 => *failed = 0,
+                    _ => prop_assert_eq!(t.retries, *failed),
+                }
+            }
+            Event::Removed(id) => {
+                let target = self.sup.target(&id.group).expect("known group");
+                prop_assert!(id.index > target, "{} removed within the target {}", id, target);
+                prop_assert!(self.sup.state(&id).is_none());
+                prop_assert!(!self.live.values().any(|o| *o == id));
+                self.reported.remove(&id);
+                self.failed_starts.remove(&id);
+            }
+            Event::ShutdownComplete => {
+                prop_assert!(self.shutdown_at.is_some());
+                self.shutdown_reported += 1;
+                prop_assert_eq!(self.shutdown_reported, 1, "ShutdownComplete twice");
+                prop_assert!(self.live.is_empty() && self.pending.is_empty());
+            }
+            Event::Signal { id, pid, .. } => {
+                // Liveness was checked with the effect; the process may have died since.
+                prop_assert_eq!(self.ever.get(&pid), Some(&id));
+            }
+            other => prop_assert!(false, "the core reported {:?}", other),
+        }
+        Ok(())
+    }
+
+    fn check(&self, ticked: bool) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let core_pids: BTreeMap<u32, InstanceId> =
+            self.sup.live_pids().map(|(pid, id)| (pid, id.clone())).collect();
+        prop_assert_eq!(&core_pids, &self.live, "the pid map differs from the world");
+        let mut per_instance: HashMap<&InstanceId, u32> = HashMap::new();
+        for id in self.live.values() {
+            *per_instance.entry(id).or_default() += 1;
+        }
+        prop_assert!(per_instance.values().all(|n| *n == 1), "two live pids for one instance");
+
+        for info in self.sup.snapshot(now) {
+            let id = &info.id;
+            let target = self.sup.target(&id.group).expect("known group");
+            if self.pending.contains(id) {
+                prop_assert_eq!(info.state, State::Starting);
+                prop_assert_eq!(info.pid, None);
+            } else {
+                let reported = self.reported.get(id).copied().unwrap_or(State::Stopped);
+                prop_assert_eq!(info.state, reported, "snapshot of {} disagrees", id);
+                prop_assert_eq!(info.pid.is_some(), info.state.has_process());
+                if let Some(pid) = info.pid {
+                    prop_assert_eq!(self.live.get(&pid), Some(id));
+                }
+                if id.index > target {
+                    prop_assert_eq!(info.state, State::Stopping, "{} beyond the target", id);
+                }
+            }
+            if info.state == State::Stopping {
+                let pid = info.pid.expect("stopping has a pid");
+                let sent = *self.stop_sent.get(&pid).expect("stopping without a stop signal");
+                let deadline = sent + self.spec(&id.group).stop_timeout;
+                let killed = self.killed.contains_key(&pid);
+                if !killed {
+                    prop_assert!(
+                        self.sup.next_deadline().is_some_and(|d| d <= deadline),
+                        "no deadline for the SIGKILL of {}",
+                        id
+                    );
+                    prop_assert!(!(ticked && now >= deadline), "{} not killed at its timeout", id);
+                }
+            }
+        }
+        if self.shutdown_at.is_some() && self.live.is_empty() && self.pending.is_empty() {
+            prop_assert_eq!(self.shutdown_reported, 1, "all down, but no ShutdownComplete");
+            prop_assert!(self.sup.is_shutdown_complete());
+        }
+        Ok(())
+    }
+
+    /// Shuts down and plays the world to the end: spawns succeed, SIGKILL kills, time moves
+    /// from deadline to deadline. Everything must be down within the longest stop timeout.
+    fn finish(&mut self) -> Result<(), TestCaseError> {
+        let begin = self.now;
+        if self.shutdown_at.is_none() {
+            self.shutdown_at = Some(begin);
+            self.sup.shutdown(begin);
+        }
+        self.case.kill_is_immediate = true;
+        for pid in std::mem::take(&mut self.doomed) {
+            self.exit(pid, ExitStatus::Signaled(Signal::KILL))?;
+        }
+        self.settle()?;
+        while let Some(id) = self.pending.first().cloned() {
+            self.pending.remove(0);
+            self.resolve(&id, Outcome::Ok)?;
+            self.settle()?;
+        }
+        self.check(false)?;
+        let longest = self.case.groups.iter().map(|g| g.stop_timeout_ms).max().unwrap_or(0);
+        let limit =
+            begin.max(self.last_stop_began.unwrap_or(begin)) + Duration::from_millis(longest);
+        let mut rounds = 0;
+        while !self.sup.is_shutdown_complete() {
+            rounds += 1;
+            prop_assert!(rounds < 100, "shutdown does not converge");
+            let deadline = self.sup.next_deadline();
+            prop_assert!(deadline.is_some(), "processes left but no deadline: {:?}", self.live);
+            self.now = self.now.max(deadline.expect("checked"));
+            prop_assert!(self.now <= limit, "shutdown took longer than the longest stop timeout");
+            self.sup.tick(self.now);
+            self.settle()?;
+            self.check(true)?;
+        }
+        prop_assert_eq!(self.shutdown_reported, 1);
+        prop_assert!(self.live.is_empty());
+        // Nothing ever again.
+        self.now += Duration::from_secs(3600);
+        self.sup.tick(self.now);
+        prop_assert!(self.sup.drain_effects().next().is_none());
+        prop_assert!(self.sup.drain_events().next().is_none());
+        Ok(())
+    }
+}
+
+fn config() -> ProptestConfig {
+    let mut config =
+        ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() };
+    // Deterministic unless PROPTEST_RNG_SEED asks for another seed.
+    if config.rng_seed == RngSeed::Random {
+        config.rng_seed = RngSeed::Fixed(0x5eed_0002);
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn invariants_hold_over_random_input_sequences(case in case()) {
+        World::new(case).run()?;
+    }
+}
+
+/// A few hand-picked sequences that the random search must never lose sight of.
+#[test]
+fn the_harness_catches_the_pending_spawn_cases() {
+    let group = GroupParams {
+        grace_ms: 500,
+        stop_timeout_ms: 1000,
+        max_retries: 1,
+        backoff_ms: 200,
+        factor: 2.0,
+        restart: RestartPolicy::Always,
+        instances: 2,
+    };
+    let request =
+        |req, index| Step { advance_ms: 0, input: Input::Request { req, group: 0, index } };
+    let resolve = |outcome| Step { advance_ms: 10, input: Input::Resolve { pick: 0, outcome } };
+    for tail in [
+        vec![request(Req::Shutdown, 1), resolve(Outcome::Ok), resolve(Outcome::Ok)],
+        vec![request(Req::StopGroup, 1), resolve(Outcome::Transient), resolve(Outcome::Ok)],
+        vec![request(Req::Scale(0), 1), resolve(Outcome::Ok), resolve(Outcome::Permanent)],
+        vec![request(Req::Scale(1), 1), request(Req::Scale(2), 1), resolve(Outcome::Ok)],
+    ] {
+        let mut steps = vec![request(Req::StartGroup, 1)];
+        steps.extend(tail);
+        steps.push(Step { advance_ms: 5000, input: Input::Tick });
+        let case = Case {
+            groups: vec![group.clone(), group.clone()],
+            eager: false,
+            eager_outcomes: vec![Outcome::Ok],
+            kill_is_immediate: false,
+            steps,
+        };
+        let result = World::new(case.clone()).run();
+        assert!(result.is_ok(), "{case:?}: {result:?}");
+    }
+}

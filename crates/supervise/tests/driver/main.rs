@@ -1,0 +1,9 @@
+//! Real-process tests of the `Driver`: one integration test binary, whose tests run one at a
+//! time (see `harness` for why: the driver reaps every child of the process).
+#![allow(unreachable_pub)]
+
+mod harness;
+mod lifecycle;
+mod output;
+mod spawning;
+mod tree;

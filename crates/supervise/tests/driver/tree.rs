@@ -1,0 +1,115 @@
+//! Stopping a whole process tree: the instance's process group, descendants that left it with
+//! `setsid`, and orphans adopted by the subreaper.
+
+use supervise::{Event, State};
+
+use crate::harness::{Run, exists, id, sh, stat};
+
+/// Waits for the line `pid=N` and returns N.
+fn announced_pid(run: &mut Run, group: &str) -> u32 {
+    let line = run.wait_line(&id(group, 1), |l| l.starts_with("pid="));
+    line["pid=".len()..].parse().expect("a pid")
+}
+
+#[test]
+fn a_grandchild_in_the_same_process_group_is_killed_with_its_parent() {
+    let mut run = Run::new();
+    run.add(sh("web", "sleep 30 & echo pid=$!; wait"));
+    run.driver.start_group("web").expect("start");
+    let grandchild = announced_pid(&mut run, "web");
+    let parent = run.pid(&id("web", 1));
+    let (_, ppid, pgrp, _) = stat(grandchild).expect("the grandchild runs");
+    assert_eq!((ppid, pgrp), (parent, parent), "a child of the instance, in its group");
+
+    run.driver.stop(&id("web", 1)).expect("stop");
+    run.wait_state(&id("web", 1), State::Stopped);
+    run.wait_gone(grandchild);
+    assert!(!exists(parent));
+    run.finish();
+}
+
+#[test]
+fn a_grandchild_that_left_the_group_with_setsid_is_killed_on_stop() {
+    let mut run = Run::new();
+    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 30' & wait"#));
+    run.driver.start_group("web").expect("start");
+    let escaped = announced_pid(&mut run, "web");
+    let parent = run.pid(&id("web", 1));
+    let (_, ppid, pgrp, session) = stat(escaped).expect("the grandchild runs");
+    assert_eq!(ppid, parent);
+    assert_ne!(pgrp, parent, "it left the instance's process group");
+    assert_eq!(session, escaped, "it leads its own session");
+
+    run.driver.stop(&id("web", 1)).expect("stop");
+    run.wait_state(&id("web", 1), State::Stopped);
+    run.wait_gone(escaped);
+    run.finish();
+}
+
+#[test]
+fn an_orphaned_setsid_grandchild_is_killed_on_shutdown() {
+    let mut run = Run::new();
+    // The instance exits at once, leaving a grandchild in its own session: the subreaper
+    // adopts it, and only the shutdown's tree walk can find it.
+    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 30' & exit 0"#));
+    run.driver.start_group("web").expect("start");
+    let orphan = announced_pid(&mut run, "web");
+    run.wait_state(&id("web", 1), State::Exited);
+    run.wait_until("the orphan to be adopted", |_| {
+        stat(orphan).is_some_and(|(_, ppid, _, _)| ppid == std::process::id())
+    });
+    assert!(run.driver.supervisor().owner(orphan).is_none(), "not an instance");
+
+    run.driver.shutdown();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    assert!(!exists(orphan), "the orphan survived the shutdown");
+    let reaped =
+        run.log.iter().any(|(_, e)| matches!(e, Event::Reaped { pid, .. } if *pid == orphan));
+    assert!(reaped, "the orphan's exit is reported: {:#?}", run.log);
+    run.finish();
+}
+
+#[test]
+fn shutdown_kills_descendants_of_every_kind() {
+    let mut run = Run::new();
+    let mut spec = sh(
+        "web",
+        r#"trap '' TERM
+           sleep 30 & echo pid=$!
+           setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &
+           wait"#,
+    );
+    spec.stop_timeout = std::time::Duration::from_millis(200);
+    run.add(spec);
+    run.driver.start_group("web").expect("start");
+    run.wait_until("two grandchildren", |run| {
+        run.lines(&id("web", 1), None).iter().filter(|l| l.starts_with("pid=")).count() == 2
+    });
+    let pids: Vec<u32> = run
+        .lines(&id("web", 1), None)
+        .iter()
+        .filter_map(|l| l.strip_prefix("pid=")?.parse().ok())
+        .collect();
+    let parent = run.pid(&id("web", 1));
+    run.driver.shutdown();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    for pid in pids.iter().chain([&parent]) {
+        assert!(!exists(*pid), "{pid} survived the shutdown");
+    }
+    run.finish();
+}
+
+#[test]
+fn dropping_the_driver_kills_every_instance_tree() {
+    let mut run = Run::new();
+    run.add(sh("web", "sleep 30 & echo pid=$!; exec sleep 30"));
+    run.driver.start_group("web").expect("start");
+    let grandchild = announced_pid(&mut run, "web");
+    let parent = run.pid(&id("web", 1));
+    // Dropped without a shutdown: the old driver must not leave anything running.
+    let fresh = supervise::Driver::new(supervise::DriverOptions::default()).expect("driver");
+    drop(std::mem::replace(&mut run.driver, fresh));
+    assert!(!exists(parent), "the instance survived the drop");
+    run.wait_gone(grandchild);
+    run.finish();
+}
