@@ -114,6 +114,29 @@ fn typo_distance() {
     assert_eq!(distance("", "abc"), 3);
     assert_eq!(closest("wroker", &["web", "worker"]), Some("worker"));
     assert_eq!(closest("zzz", &["web", "worker"]), None);
+    assert_eq!(distance("ca", "abc"), 3);
+    assert_eq!(distance("abcdef", "badcfe"), 3);
+    assert_eq!(distance("héllo", "hlélo"), 1);
+    assert_eq!(distance(&"a".repeat(65), "a"), usize::MAX);
+}
+
+#[test]
+fn typo_suggestions_stay_cheap_among_many_names() {
+    // Found by the formation fuzz target running slowly: 100 unknown names against a Procfile of
+    // 50,000 took 19 s; only MAX_CANDIDATES names of a length within reach are compared now.
+    let names: Vec<String> = (0..50_000).map(|n| format!("{n:0>40}")).collect();
+    let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+    names.push("worker");
+    let started = std::time::Instant::now();
+    for n in 0..10 {
+        assert_eq!(closest(&format!("{n:x>40}"), &names), None);
+        assert_eq!(closest("wroker", &names), Some("worker"));
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    let mut far = vec!["zzzzzz"; MAX_CANDIDATES];
+    far.push("worker");
+    assert_eq!(closest("wroker", &far), None, "past MAX_CANDIDATES");
+    assert_eq!(closest("wroker", &far[1..]), Some("worker"));
 }
 
 #[test]
