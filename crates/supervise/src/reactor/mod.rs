@@ -420,13 +420,17 @@ impl Driver {
 
     /// Carries out the core's effects (which may cause more), then moves its events over.
     fn settle(&mut self, now: Instant) {
+        // One snapshot of the process table serves every tree signal of the batch: a shutdown
+        // signals every instance at once, and reading /proc once per instance made stopping
+        // 50 processes take 150 ms.
+        let mut table = None;
         loop {
             let effects: Vec<Effect> = self.core.drain_effects().collect();
             if effects.is_empty() {
                 break;
             }
             for effect in effects {
-                self.carry_out(effect, now);
+                self.carry_out(effect, now, &mut table);
             }
         }
         let events: Vec<Event> = self.core.drain_events().collect();
@@ -439,12 +443,19 @@ impl Driver {
         }
     }
 
-    fn carry_out(&mut self, effect: Effect, now: Instant) {
+    /// `table` is the batch's process table, read at the first tree signal and dropped at a
+    /// spawn (a new process is not in an older snapshot).
+    fn carry_out(&mut self, effect: Effect, now: Instant, table: &mut Option<ProcessTable>) {
         match effect {
-            Effect::Spawn(id) => self.spawn_instance(&id, now),
+            Effect::Spawn(id) => {
+                *table = None;
+                self.spawn_instance(&id, now);
+            }
             Effect::Signal { pid, signal, scope, .. } => match scope {
                 SignalScope::Process => signal_process(pid, signal),
-                SignalScope::Tree => signal_tree(pid, signal),
+                SignalScope::Tree => {
+                    signal_tree(table.get_or_insert_with(ProcessTable::read), pid, signal);
+                }
             },
         }
     }
@@ -570,8 +581,7 @@ impl AsRawFd for Driver {
 
 /// Sends `signal` to the process group led by `pid` and to every descendant of `pid` that
 /// left the group (a `setsid` daemon, say).
-fn signal_tree(pid: u32, signal: Signal) {
-    let table = ProcessTable::read();
+fn signal_tree(table: &ProcessTable, pid: u32, signal: Signal) {
     let tree = table.instance_tree(pid);
     signal_group(pid, signal);
     for member in tree {
