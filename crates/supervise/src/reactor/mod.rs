@@ -556,8 +556,9 @@ impl Drop for Driver {
         if pids.is_empty() {
             return;
         }
+        let table = ProcessTable::read();
         for pid in &pids {
-            signal_tree(*pid, Signal::KILL);
+            signal_tree(&table, *pid, Signal::KILL);
         }
         let deadline = Instant::now() + Duration::from_millis(500);
         let mut waiting: Vec<u32> = pids;
