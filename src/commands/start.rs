@@ -99,7 +99,7 @@ fn protect_with_guard(isolate: bool) -> Option<Signal> {
         return None;
     }
     if isolate {
-        match supervise::guard::protect_isolated() {
+        match supervise::guard::protect_isolated(true) {
             Ok(protection) => return Some(protection.lost_signal),
             Err(error) => eprintln!(
                 "procman: warning: --isolate: cannot create a PID namespace ({error}); \
@@ -107,7 +107,7 @@ fn protect_with_guard(isolate: bool) -> Option<Signal> {
             ),
         }
     }
-    supervise::guard::protect().ok().map(|protection| protection.lost_signal)
+    supervise::guard::protect_reexec().ok().map(|protection| protection.lost_signal)
 }
 
 /// One group per process type with a count above zero. Each instance gets its own PORT, PS and
