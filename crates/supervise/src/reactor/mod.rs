@@ -91,6 +91,9 @@ pub struct Driver {
     self_pid: u32,
     /// Strays already reported by the sweep (they may take a turn to die after SIGKILL).
     swept: Vec<u32>,
+    /// The host cannot take more output for now: pipes are left unread (see
+    /// [`Driver::pause_output`]).
+    output_paused: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -128,6 +131,7 @@ impl Driver {
             phase: Phase::Running,
             self_pid: std::process::id(),
             swept: Vec::new(),
+            output_paused: false,
         })
     }
 
@@ -277,7 +281,7 @@ impl Driver {
     /// How long the host may wait before the next turn: `None` for "until a descriptor is
     /// ready", zero when work is pending.
     pub fn timeout(&self) -> Option<Duration> {
-        if !self.events.is_empty() || self.pipes.has_pending() {
+        if !self.events.is_empty() || (self.pipes.has_pending() && !self.output_paused) {
             return Some(Duration::ZERO);
         }
         let now = Instant::now();
@@ -394,7 +398,19 @@ impl Driver {
         }
     }
 
+    /// Stops (`true`) or resumes (`false`) reading the children's output. A host whose own
+    /// output is full (a slow terminal, a reader that stopped reading) pauses, so that output
+    /// waits in the children's pipes, and the children wait on them, instead of piling up in
+    /// memory; meanwhile signals, exits and timers are still handled. Readiness seen while
+    /// paused is kept, and the pipes are read again at the next turn after resuming.
+    pub fn pause_output(&mut self, paused: bool) {
+        self.output_paused = paused;
+    }
+
     fn read_output(&mut self) {
+        if self.output_paused {
+            return;
+        }
         for output in self.pipes.read_round() {
             self.events.push(Event::Output(output));
         }
