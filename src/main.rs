@@ -27,6 +27,9 @@ use crate::commands::ctl;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    // `procman start` re-executes itself as its guard process (see docs/guarantees.md); that
+    // copy becomes the guard here and never gets further.
+    supervise::guard::run_if_guard();
     let matches = Cli::command().get_matches();
     let result = Cli::from_arg_matches(&matches)
         .map_err(|error| error.exit())

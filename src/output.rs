@@ -2,14 +2,19 @@
 //!
 //! Every line is assembled in one buffer and the buffer goes to standard output in large
 //! writes, once per loop turn, so lines of different processes can never interleave and a
-//! busy app costs few system calls. Writes block: when whatever reads procman's output is slow,
-//! procman waits, the children's pipes fill, and the children wait too; nothing is dropped.
+//! busy app costs few system calls. When standard output is a pipe or a terminal, procman
+//! writes to it through a non-blocking handle of its own: when whatever reads procman's output
+//! is slow, the backlog grows, the run loop stops reading the children's pipes
+//! ([`supervise::Driver::pause_output`]), the children wait on their full pipes, and nothing is
+//! dropped; meanwhile signals and timers are still handled, so Ctrl-C works even while the
+//! reader is stuck.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::os::fd::AsFd;
-use std::time::SystemTime;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::time::{Duration, Instant, SystemTime};
 
 use owo_colors::{AnsiColors, OwoColorize, Style};
 
@@ -30,6 +35,9 @@ pub(crate) const SYSTEM: &str = "system";
 
 /// Output buffer size: large enough that a busy run makes few `write` calls.
 const BUFFER: usize = 256 * 1024;
+
+/// Beyond this backlog, the run stops reading the children's output until the reader catches up.
+pub(crate) const HIGH_WATER: usize = 1024 * 1024;
 
 /// Whether to color, decided once from the flag, the environment and the terminal.
 pub(crate) fn use_color(when: Option<ColorWhen>) -> bool {
@@ -72,7 +80,12 @@ struct Prefix {
 
 /// Writes decorated lines to standard output.
 pub(crate) struct Printer {
-    out: BufWriter<File>,
+    out: File,
+    /// Whether `out` is a non-blocking handle of our own (a pipe or a terminal).
+    nonblocking: bool,
+    /// Bytes formatted and not yet written; `written` of them already went out.
+    pending: Vec<u8>,
+    written: usize,
     format: Format,
     colors: HashMap<String, usize>,
     prefixes: HashMap<String, Prefix>,
@@ -84,12 +97,13 @@ impl Printer {
     /// A printer on standard output. `types` lists the process types in Procfile order, which
     /// decides their colors.
     pub(crate) fn new(format: Format, types: &[String]) -> io::Result<Printer> {
-        // A separate handle on descriptor 1: std's `Stdout` flushes at every newline, which
-        // would cost a system call per line.
-        let fd = io::stdout().as_fd().try_clone_to_owned()?;
+        let (out, nonblocking) = open_stdout()?;
         let colors = types.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
         Ok(Printer {
-            out: BufWriter::with_capacity(BUFFER, File::from(fd)),
+            out,
+            nonblocking,
+            pending: Vec::with_capacity(BUFFER),
+            written: 0,
             format,
             colors,
             prefixes: HashMap::new(),
@@ -111,22 +125,37 @@ impl Printer {
         }
         let data = data.strip_suffix(b"\n").unwrap_or(data);
         if !self.format.prefix {
-            let result = self.out.write_all(data).and_then(|()| self.out.write_all(b"\n"));
-            return self.check(result);
+            self.pending.extend_from_slice(data);
+            self.pending.push(b'\n');
+            return self.flush_if_full();
         }
         self.ensure_prefix(name);
         let stamp = self.clock.stamp(self.format.timestamps);
         let Some(prefix) = self.prefixes.get(name) else { return Ok(()) };
-        let mut result = Ok(());
         for line in data.split(|b| *b == b'\n') {
-            result = result
-                .and_then(|()| self.out.write_all(prefix.start.as_bytes()))
-                .and_then(|()| self.out.write_all(stamp.as_bytes()))
-                .and_then(|()| self.out.write_all(prefix.rest.as_bytes()))
-                .and_then(|()| self.out.write_all(line))
-                .and_then(|()| self.out.write_all(b"\n"));
+            self.pending.extend_from_slice(prefix.start.as_bytes());
+            self.pending.extend_from_slice(stamp.as_bytes());
+            self.pending.extend_from_slice(prefix.rest.as_bytes());
+            self.pending.extend_from_slice(line);
+            self.pending.push(b'\n');
         }
-        self.check(result)
+        self.flush_if_full()
+    }
+
+    /// Writes early when a large buffer has built up within one turn.
+    fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.pending.len() - self.written >= BUFFER { self.flush() } else { Ok(()) }
+    }
+
+    /// Bytes waiting for standard output to take them.
+    pub(crate) fn backlog(&self) -> usize {
+        self.pending.len() - self.written
+    }
+
+    /// The descriptor to watch for writability while a backlog waits (only for the
+    /// non-blocking handle; a regular file never makes procman wait).
+    pub(crate) fn pollable_fd(&self) -> Option<RawFd> {
+        self.nonblocking.then(|| self.out.as_raw_fd())
     }
 
     /// Writes one of procman's own lines about process `name` (`web.1 | exited with code 3`).
@@ -145,13 +174,57 @@ impl Printer {
         self.message(SYSTEM, text)
     }
 
-    /// Sends everything buffered to standard output.
+    /// Writes what standard output takes now; the rest waits for the next call.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         if self.broken {
+            self.pending.clear();
+            self.written = 0;
             return Ok(());
         }
-        let result = self.out.flush();
-        self.check(result)
+        while self.written < self.pending.len() {
+            match self.out.write(&self.pending[self.written..]) {
+                Ok(0) => break,
+                Ok(n) => self.written += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return self.check(Err(err)),
+            }
+        }
+        if self.written == self.pending.len() {
+            self.pending.clear();
+            self.written = 0;
+        } else if self.written > self.pending.len() / 2 {
+            self.pending.drain(..self.written);
+            self.written = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes everything left, waiting for the reader up to `limit` (no limit: `None`). Used
+    /// at the end of a run, so that nothing printed is lost.
+    pub(crate) fn finish(&mut self, limit: Option<Duration>) -> io::Result<()> {
+        let deadline = limit.map(|limit| Instant::now() + limit);
+        loop {
+            self.flush()?;
+            if self.backlog() == 0 || self.broken {
+                return Ok(());
+            }
+            let wait = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX)
+                }
+                None => nix::poll::PollTimeout::NONE,
+            };
+            let mut fds = [nix::poll::PollFd::new(self.out.as_fd(), nix::poll::PollFlags::POLLOUT)];
+            match nix::poll::poll(&mut fds, wait) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
     }
 
     fn check(&mut self, result: io::Result<()>) -> io::Result<()> {
@@ -184,6 +257,25 @@ impl Printer {
         };
         self.prefixes.insert(name.to_owned(), prefix);
     }
+}
+
+/// A handle of procman's own on standard output. For a pipe or a terminal it is a new open file
+/// description (through `/proc/self/fd/1`), so making it non-blocking does not change the
+/// descriptor procman shares with the shell. Anything else (a regular file, a socket) gets a
+/// plain duplicate: a file never makes procman wait. std's own `Stdout` is not used because
+/// it flushes at every newline, a system call per line.
+fn open_stdout() -> io::Result<(File, bool)> {
+    let reopenable = std::fs::metadata("/proc/self/fd/1")
+        .is_ok_and(|meta| meta.file_type().is_fifo() || meta.file_type().is_char_device());
+    if reopenable {
+        if let Ok(file) =
+            OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open("/proc/self/fd/1")
+        {
+            return Ok((file, true));
+        }
+    }
+    let fd = io::stdout().as_fd().try_clone_to_owned()?;
+    Ok((File::from(fd), false))
 }
 
 /// The local `HH:MM:SS ` stamp, formatted once per second.

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use supervise::{
-    CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Launch, OutputSpec,
-    ProgramSpec, RestartPolicy, Signal, SignalReason, SpawnErrorKind, State, Transition,
+    CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Interest, Launch,
+    OutputSpec, ProgramSpec, RestartPolicy, Signal, SignalReason, SpawnErrorKind, State,
+    Transition,
 };
 
 use crate::cli::StartArgs;
@@ -22,7 +23,7 @@ use crate::config::load_plan;
 use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
 use crate::error::CliError;
-use crate::output::{Format, Printer, use_color};
+use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
@@ -99,7 +100,7 @@ fn protect_with_guard(isolate: bool) -> Option<Signal> {
         return None;
     }
     if isolate {
-        match supervise::guard::protect_isolated() {
+        match supervise::guard::protect_isolated(true) {
             Ok(protection) => return Some(protection.lost_signal),
             Err(error) => eprintln!(
                 "procman: warning: --isolate: cannot create a PID namespace ({error}); \
@@ -107,7 +108,7 @@ fn protect_with_guard(isolate: bool) -> Option<Signal> {
             ),
         }
     }
-    supervise::guard::protect().ok().map(|protection| protection.lost_signal)
+    supervise::guard::protect_reexec().ok().map(|protection| protection.lost_signal)
 }
 
 /// One group per process type with a count above zero. Each instance gets its own PORT, PS and
@@ -250,14 +251,28 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         let _ = driver.start_group(name);
         session.handle_events(&mut driver, &mut printer);
     }
+    let mut stdout_watched = false;
     while !driver.is_finished() {
         if printer.flush().is_err() && printer.is_broken() {
             session.end(&mut driver, &mut printer, Ending::OutputClosed);
         }
+        // A reader that does not keep up holds the children back through their pipes, not
+        // through a blocked write: the loop stays free for signals and timers.
+        let backlog = printer.backlog();
+        driver.pause_output(backlog >= HIGH_WATER);
+        if backlog > 0 && !stdout_watched {
+            if let Some(fd) = printer.pollable_fd() {
+                stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
+            }
+        }
         driver.turn(None)?;
         session.handle_events(&mut driver, &mut printer);
     }
-    let _ = printer.flush();
+    // Nothing printed is dropped: wait for the reader, unless the guard is gone (then procman
+    // must go at once, and gives the reader one second).
+    let limit = matches!(session.ending, Some(Ending::Signal(Signal::KILL)))
+        .then_some(Duration::from_secs(1));
+    let _ = printer.finish(limit);
     if let Some(control) = session.policy.control.as_mut() {
         control.close();
     }

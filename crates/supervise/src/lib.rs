@@ -128,8 +128,8 @@
 //! | From | Input | To | Effects and notes |
 //! |---|---|---|---|
 //! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid) |
-//! | Exited | `start`, `restart`, `start_group`, `restart_group`; `tick` at the automatic restart time | Starting | `Spawn` |
-//! | Backoff | `tick` at the retry time; `start`, `restart`, `start_group`, `restart_group` (skip the delay) | Starting | `Spawn` |
+//! | Exited | `start`, `restart`, `start_group`, `restart_group`; `tick` at the automatic restart time | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count (a fresh budget); an automatic one keeps it |
+//! | Backoff | `tick` at the retry time; `start`, `restart`, `start_group`, `restart_group` (skip the delay) | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count |
 //! | Starting | `spawned` when `start_grace` is zero | Running | Reported right after the `Starting` one; retries reset to 0 |
 //! | Starting | `tick` at `start_grace` after the spawn | Running | Retries reset to 0 |
 //! | Starting | `exited` with an expected code (in `expected_exit_codes`) under `OnUnexpectedExit` | Exited | Not a failed start: the program did its job, and this policy never restarts an expected exit. Retries unchanged |

@@ -31,14 +31,20 @@ impl LineBuffer {
         LineBuffer { buf: Vec::new(), scanned: 0, max_line: max_line.max(1) }
     }
 
-    /// Reads once from `source` into the buffer. Returns the byte count (0 at end of stream).
-    pub(crate) fn read_from(&mut self, source: &mut impl Read) -> io::Result<usize> {
-        let len = self.buf.len();
-        self.buf.resize(len + READ_SIZE, 0);
-        let result = source.read(&mut self.buf[len..]);
-        let got = *result.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + got);
-        result
+    /// Reads once from `source` through `scratch` (shared by every pipe, [`READ_SIZE`] bytes)
+    /// and keeps what arrived. Returns the byte count (0 at end of stream).
+    ///
+    /// Only the bytes read are kept, so an idle pipe holds no buffer and a chunk is the size of
+    /// its lines; reading straight into the buffer kept 64 KiB (zero-filled, so resident) per
+    /// pipe, 13 MB with 200 processes.
+    pub(crate) fn read_from(
+        &mut self,
+        source: &mut impl Read,
+        scratch: &mut [u8],
+    ) -> io::Result<usize> {
+        let got = source.read(scratch)?;
+        self.buf.extend_from_slice(&scratch[..got]);
+        Ok(got)
     }
 
     /// Appends bytes (for tests and callers that already hold data).

@@ -37,11 +37,13 @@ pub(crate) struct PipeSet {
     slots: Vec<Option<Pipe>>,
     pending: VecDeque<Token>,
     max_line: usize,
+    /// Where every read lands before its bytes go to the pipe's line buffer.
+    scratch: Vec<u8>,
 }
 
 impl PipeSet {
     pub(crate) fn new(max_line: usize) -> PipeSet {
-        PipeSet { slots: Vec::new(), pending: VecDeque::new(), max_line }
+        PipeSet { slots: Vec::new(), pending: VecDeque::new(), max_line, scratch: Vec::new() }
     }
 
     /// Starts reading `fd`, registered in `poll`.
@@ -135,9 +137,12 @@ impl PipeSet {
         let Some(pipe) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return false;
         };
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; READ_SIZE];
+        }
         let mut read = 0;
         loop {
-            match pipe.lines.read_from(&mut pipe.receiver) {
+            match pipe.lines.read_from(&mut pipe.receiver, &mut self.scratch) {
                 Ok(0) => break,
                 Ok(got) => {
                     read += got;

@@ -89,19 +89,43 @@ pub(crate) fn mount_own_proc() -> io::Result<()> {
     Ok(())
 }
 
-/// Forks the guard; returns in the child (the supervisor) with the guard's pid.
-pub(crate) fn protect() -> io::Result<u32> {
+/// The variable that tells a re-executed copy of the program that it is the guard of a pid.
+pub(crate) const GUARD_VAR: &str = "SUPERVISE_GUARD_OF";
+
+/// The signals the guard waits for.
+fn waited_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset only write to it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        for signal in FORWARDED.iter().chain(&[libc::SIGCHLD]) {
+            libc::sigaddset(&raw mut set, *signal);
+        }
+        set
+    }
+}
+
+/// In a program started by [`protect`] with `reexec`, becomes the guard if this process is
+/// the re-executed copy (never returns then); otherwise returns at once.
+pub(crate) fn run_if_guard() {
+    let Some(value) = std::env::var_os(GUARD_VAR) else { return };
+    let Some(child) = value.to_str().and_then(|v| v.parse::<u32>().ok()) else { return };
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from the NUL-terminated literal.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"procman-guard".as_ptr(), 0, 0, 0) };
+    guard_loop(child, &waited_set())
+}
+
+/// Forks the guard; returns in the child (the supervisor) with the guard's pid. With
+/// `reexec`, the guard replaces its copy of the program with a fresh one (see
+/// [`run_if_guard`]), so it does not keep the pages of everything the program loaded so far.
+pub(crate) fn protect(reexec: bool) -> io::Result<u32> {
     ensure_single_threaded()?;
     let guard_pid = std::process::id();
     // SAFETY: sigset_t is plain data; sigemptyset/sigaddset/sigprocmask only touch it and the
     // thread's mask. The forwarded signals are blocked *before* the fork so that none sent in
     // between is lost: the guard collects them with sigwaitinfo, the child restores the mask.
     let (blocked, previous) = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&raw mut set);
-        for signal in FORWARDED.iter().chain(&[libc::SIGCHLD]) {
-            libc::sigaddset(&raw mut set, *signal);
-        }
+        let set = waited_set();
         let mut previous: libc::sigset_t = std::mem::zeroed();
         if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, &raw mut previous) != 0 {
             return Err(io::Error::last_os_error());
@@ -135,7 +159,38 @@ pub(crate) fn protect() -> io::Result<u32> {
         return Ok(guard_pid);
     }
     let child = u32::try_from(pid).unwrap_or(0);
+    if reexec {
+        reexec_as_guard(child);
+    }
     guard_loop(child, &blocked)
+}
+
+/// Replaces this process with a fresh copy of the program that runs [`run_if_guard`]. The
+/// blocked signals, the pending ones and the child stay; only a failed exec returns.
+fn reexec_as_guard(child: u32) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: prctl only sets a flag; the flag survives execve.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    release_stdin_stdout();
+    let mut env: Vec<CString> = std::env::vars_os()
+        .filter(|(key, _)| key != GUARD_VAR)
+        .filter_map(|(key, value)| {
+            let mut pair = key.as_bytes().to_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(value.as_bytes());
+            CString::new(pair).ok()
+        })
+        .collect();
+    let Ok(marker) = CString::new(format!("{GUARD_VAR}={child}")) else { return };
+    env.push(marker);
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let argv0 = c"procman-guard";
+    let argv = [argv0.as_ptr(), std::ptr::null()];
+    // SAFETY: every pointer points into a NUL-terminated string that outlives the call, and
+    // both arrays end with a null pointer. On success execve does not return.
+    unsafe { libc::execve(c"/proc/self/exe".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
 }
 
 fn ensure_single_threaded() -> io::Result<()> {

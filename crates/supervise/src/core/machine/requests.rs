@@ -1,0 +1,299 @@
+//! The requests a caller makes of the [`Supervisor`]: start, stop, restart, reset, scale,
+//! signal and shutdown. Each one either fits the instance's state and changes it, or returns a
+//! [`RequestError`] and changes nothing.
+
+use std::time::Instant;
+
+use super::{AfterStop, Instance, Supervisor};
+use crate::core::types::{Effect, Event, InstanceId, SignalReason, SignalScope, State};
+use crate::error::RequestError;
+use crate::signal::Signal;
+
+impl Supervisor {
+    /// Marks a group active and starts every instance that is stopped, exited or in backoff;
+    /// one that is still stopping is started again once it is down.
+    ///
+    /// # Errors
+    /// An unknown group or a shutdown in progress.
+    pub fn start_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let g = self.group_index(group)?;
+        self.groups[g].active = true;
+        let startable: Vec<u32> = self.groups[g]
+            .instances
+            .iter()
+            .filter(|(_, i)| matches!(i.state, State::Stopped | State::Exited | State::Backoff))
+            .map(|(n, _)| *n)
+            .collect();
+        for n in startable {
+            self.begin_spawn(g, n, now);
+        }
+        // Instances still on their way down from a stop come back once they are down.
+        for instance in self.groups[g].instances.values_mut() {
+            if instance.after_stop == AfterStop::Stay {
+                if instance.state == State::Stopping {
+                    instance.after_stop = AfterStop::Restart;
+                } else if instance.stop_on_spawn {
+                    instance.stop_on_spawn = false;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a group inactive and stops every instance that runs or waits to run.
+    ///
+    /// # Errors
+    /// An unknown group.
+    pub fn stop_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        let g = self.group_index(group)?;
+        self.groups[g].active = false;
+        let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+        for n in numbers {
+            self.stop_quietly(g, n, now, AfterStop::Stay);
+        }
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Restarts every instance of a group: running ones are stopped and started again, others
+    /// are started. Fatal instances are reset first, since the caller asked for them by name.
+    ///
+    /// # Errors
+    /// An unknown group or a shutdown in progress.
+    pub fn restart_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let g = self.group_index(group)?;
+        self.groups[g].active = true;
+        let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+        for n in numbers {
+            if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                if instance.state == State::Fatal {
+                    instance.state = State::Stopped;
+                    instance.retries = 0;
+                    self.emit_transition(g, n, State::Fatal, now, None, None);
+                }
+            }
+            let id = InstanceId::new(self.groups[g].spec.name.clone(), n);
+            if !self.groups[g].instances[&n].spawn_pending {
+                self.restart(now, &id)?;
+            } else if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+                // Starting anyway: a stop waiting for the spawn's outcome is moot.
+                if instance.after_stop == AfterStop::Stay {
+                    instance.stop_on_spawn = false;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one instance that is stopped, exited or in backoff (skipping the rest of the delay).
+    ///
+    /// # Errors
+    /// An unknown instance, a state that does not allow it (fatal needs [`Supervisor::reset`]
+    /// first), or a shutdown in progress.
+    pub fn start(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match instance.state {
+            State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
+                self.begin_spawn(g, n, now);
+                Ok(())
+            }
+            state => Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" }),
+        }
+    }
+
+    /// A start someone asked for gets a fresh retry budget: the failures counted so far were
+    /// of automatic attempts.
+    fn reset_retries(&mut self, g: usize, n: u32) {
+        if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+            instance.retries = 0;
+        }
+    }
+
+    /// Stops one instance: a live process gets the stop signal (SIGKILL follows at the stop
+    /// timeout); a pending retry or restart is cancelled.
+    ///
+    /// # Errors
+    /// An unknown instance, or one that is already stopped, stopping, exited or fatal.
+    pub fn stop(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        let restart_pending = instance.state == State::Exited && instance.deadline.is_some();
+        match instance.state {
+            State::Starting | State::Running | State::Backoff => {}
+            State::Exited if restart_pending => {}
+            state => {
+                return Err(RequestError::NotAllowed { id: id.clone(), state, request: "stop" });
+            }
+        }
+        self.stop_quietly(g, n, now, AfterStop::Stay);
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Restarts one instance: a live one is stopped then started; a stopped, exited or backoff
+    /// one is started at once; a stopping one is started again once it is down, unless a
+    /// scale-down is removing it.
+    ///
+    /// # Errors
+    /// An unknown instance, a fatal one (reset it first), or a shutdown in progress.
+    pub fn restart(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        self.refuse_during_shutdown()?;
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match instance.state {
+            State::Starting | State::Running => self.begin_stop(g, n, now, AfterStop::Restart),
+            State::Stopping => {
+                // An instance stopping for a scale-down stays on its way out.
+                if let Some(i) = self.groups[g].instances.get_mut(&n) {
+                    if i.after_stop != AfterStop::Remove {
+                        i.after_stop = AfterStop::Restart;
+                    }
+                }
+            }
+            State::Stopped | State::Exited | State::Backoff => {
+                self.reset_retries(g, n);
+                self.begin_spawn(g, n, now);
+            }
+            State::Fatal => {
+                return Err(RequestError::NotAllowed {
+                    id: id.clone(),
+                    state: State::Fatal,
+                    request: "restart",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a fatal instance back to stopped, with its retry count cleared.
+    ///
+    /// # Errors
+    /// An unknown instance or one that is not fatal.
+    pub fn reset(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
+        if instance.state != State::Fatal {
+            let state = instance.state;
+            return Err(RequestError::NotAllowed { id: id.clone(), state, request: "reset" });
+        }
+        instance.state = State::Stopped;
+        instance.retries = 0;
+        self.emit_transition(g, n, State::Fatal, now, None, None);
+        Ok(())
+    }
+
+    /// Changes a group's target count. Scaling up creates the next numbers and starts them if the
+    /// group is active; scaling down stops the highest-numbered instances first and removes them
+    /// once they are down.
+    ///
+    /// # Errors
+    /// An unknown group, or a scale-up during shutdown.
+    pub fn scale(&mut self, now: Instant, group: &str, target: u32) -> Result<(), RequestError> {
+        let g = self.group_index(group)?;
+        if target > self.groups[g].target {
+            self.refuse_during_shutdown()?;
+        }
+        self.groups[g].target = target;
+        let active = self.groups[g].active;
+        // Scale down, highest number first.
+        let surplus: Vec<u32> =
+            self.groups[g].instances.keys().rev().copied().filter(|n| *n > target).collect();
+        for n in surplus {
+            let instance = &self.groups[g].instances[&n];
+            if instance.state.has_process() || instance.spawn_pending {
+                self.stop_quietly(g, n, now, AfterStop::Remove);
+            } else {
+                self.remove_instance(g, n);
+            }
+        }
+        // Scale up: instances still stopping from an earlier scale-down come back.
+        for n in 1..=target {
+            match self.groups[g].instances.get_mut(&n) {
+                Some(instance) => {
+                    if instance.after_stop == AfterStop::Remove {
+                        if instance.stop_on_spawn && active {
+                            // Its spawn is still pending: let it start after all.
+                            instance.stop_on_spawn = false;
+                            instance.after_stop = AfterStop::Stay;
+                        } else {
+                            instance.after_stop =
+                                if active { AfterStop::Restart } else { AfterStop::Stay };
+                        }
+                    }
+                }
+                None => {
+                    self.groups[g].instances.insert(n, Instance::new());
+                    if active {
+                        self.begin_spawn(g, n, now);
+                    }
+                }
+            }
+        }
+        self.check_shutdown_complete();
+        Ok(())
+    }
+
+    /// Sends a signal to one instance's own process (not its group), e.g. to make it reload.
+    ///
+    /// # Errors
+    /// An unknown instance or one without a live process.
+    pub fn signal(&mut self, id: &InstanceId, signal: Signal) -> Result<(), RequestError> {
+        let (g, n) = self.locate(id)?;
+        let instance = &self.groups[g].instances[&n];
+        match (instance.state.has_process(), instance.pid) {
+            (true, Some(pid)) => {
+                self.effects.push_back(Effect::Signal {
+                    id: id.clone(),
+                    pid,
+                    signal,
+                    scope: SignalScope::Process,
+                });
+                self.events.push_back(Event::Signal {
+                    id: id.clone(),
+                    pid,
+                    signal,
+                    reason: SignalReason::Request,
+                });
+                Ok(())
+            }
+            _ => Err(RequestError::NotAllowed {
+                id: id.clone(),
+                state: instance.state,
+                request: "signal",
+            }),
+        }
+    }
+
+    /// Stops everything for good: every group becomes inactive, every live instance gets its
+    /// stop signal, pending retries and restarts are cancelled, and no spawn is ever requested
+    /// again. [`Event::ShutdownComplete`] follows once every instance is down.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        for g in 0..self.groups.len() {
+            self.groups[g].active = false;
+            let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+            for n in numbers {
+                self.stop_quietly(g, n, now, AfterStop::Stay);
+            }
+        }
+        self.check_shutdown_complete();
+    }
+
+    /// Sends SIGKILL at once to every instance that is stopping (the second Ctrl-C), instead
+    /// of waiting for its stop timeout.
+    pub fn kill_stopping(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
+            for n in numbers {
+                if self.groups[g].instances[&n].state == State::Stopping {
+                    self.send_kill(g, n, now);
+                }
+            }
+        }
+    }
+}
