@@ -13,6 +13,8 @@ mod export;
 mod output;
 mod plan;
 mod settings;
+#[cfg(test)]
+mod test_support;
 
 use std::process::ExitCode;
 

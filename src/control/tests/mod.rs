@@ -9,7 +9,7 @@ mod security;
 mod session;
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,17 +18,12 @@ use supervise::{CommandSpec, Driver, DriverOptions, Event, InstanceId, ProgramSp
 use super::RunCommand;
 use super::server::ControlServer;
 
-/// A driver reaps with `waitpid(-1)`, so two drivers in one test process (or a driver and a
-/// test waiting for a child of its own) would steal each other's children: every test that
-/// creates a driver or spawns a child holds this lock.
-pub(super) static DRIVER_LOCK: Mutex<()> = Mutex::new(());
-
 /// The longest any single wait may take before the test fails.
 pub(super) const WAIT: Duration = Duration::from_secs(15);
 
+/// A driver reaps every child of the test process: see `crate::test_support::serial_children`.
 pub(super) fn lock_drivers() -> MutexGuard<'static, ()> {
-    // A test that failed while holding the lock poisons it; the next test is still valid.
-    DRIVER_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+    crate::test_support::serial_children()
 }
 
 /// `sleep 30` in `instances` copies, quick to count as started and to stop.

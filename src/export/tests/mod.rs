@@ -7,6 +7,7 @@ mod files;
 mod snapshots;
 mod validators;
 
+use crate::test_support::SerialOutput;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,7 +105,7 @@ pub(super) fn tree(dir: &Path) -> BTreeMap<String, String> {
 
 /// Runs a tool, or `None` if it is not installed.
 pub(super) fn tool(program: &str, args: &[&str]) -> Option<std::process::Output> {
-    Command::new(program).args(args).output().ok()
+    Command::new(program).args(args).serial_output().ok()
 }
 
 /// Fails the test with the error's message.

@@ -2,6 +2,7 @@
 //! parser, `sh -n` and `sh` itself for runit and inittab, Python's plistlib for launchd.
 //! A missing tool makes its test print `SKIPPED: ...` and return (CI installs them).
 
+use crate::test_support::SerialOutput;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ pub(super) fn verify_units(dir: &Path) -> Option<String> {
     let output = Command::new("systemd-analyze")
         .arg("verify")
         .args(&units)
-        .output()
+        .serial_output()
         .unwrap_or_else(|e| panic!("systemd-analyze: {e}"));
     let text = format!(
         "{}{}",
@@ -163,7 +164,7 @@ pub(super) fn supervisor_load(conf: &Path) -> Option<Json> {
     let output = Command::new(python)
         .args(["-c", SUPERVISOR_DUMP])
         .arg(&main)
-        .output()
+        .serial_output()
         .unwrap_or_else(|e| panic!("{python}: {e}"));
     assert!(
         output.status.success(),
@@ -259,7 +260,7 @@ pub(super) fn run_runit(plan: &Plan) -> Vec<(String, String)> {
         let full = dir.path().join(script);
         let mode = fs::metadata(&full).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
         assert_eq!(mode, 0o755, "{script} is not executable");
-        let check = Command::new("sh").arg("-n").arg(&full).output();
+        let check = Command::new("sh").arg("-n").arg(&full).serial_output();
         let check = check.unwrap_or_else(|e| panic!("sh: {e}"));
         assert!(
             check.status.success(),
@@ -272,7 +273,7 @@ pub(super) fn run_runit(plan: &Plan) -> Vec<(String, String)> {
         let output = Command::new(&full)
             .env_clear()
             .env("PATH", &path)
-            .output()
+            .serial_output()
             .unwrap_or_else(|e| panic!("{script}: {e}"));
         assert!(output.status.success(), "{script}: {}", String::from_utf8_lossy(&output.stderr));
         let service = script.trim_end_matches("/run").to_owned();
@@ -316,7 +317,7 @@ pub(super) fn parse_plist(path: &Path) -> Option<Json> {
     };
     let script =
         "import json, plistlib, sys\nprint(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))";
-    let output = Command::new(python).args(["-c", script]).arg(path).output().ok()?;
+    let output = Command::new(python).args(["-c", script]).arg(path).serial_output().ok()?;
     assert!(
         output.status.success(),
         "plistlib rejected {}: {}",
@@ -375,8 +376,10 @@ pub(super) fn run_inittab(plan: &Plan, log: &Path) -> String {
         let script = format!(
             "su() {{ [ \"$1 $2 $3\" = '- deploy -c' ] || exit 90; sh -c \"$4\"; }}; su {rest}"
         );
-        let output =
-            Command::new("sh").args(["-c", &script]).output().unwrap_or_else(|e| panic!("{e}"));
+        let output = Command::new("sh")
+            .args(["-c", &script])
+            .serial_output()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(output.status.success(), "{field}: {}", String::from_utf8_lossy(&output.stderr));
     }
     text
@@ -424,7 +427,7 @@ fn upstart_and_daemon_exec_lines_pass_sh() {
         );
         for (name, text) in &files {
             for line in text.lines().filter_map(|l| l.strip_prefix("exec ")) {
-                let check = Command::new("sh").args(["-n", "-c", line]).output();
+                let check = Command::new("sh").args(["-n", "-c", line]).serial_output();
                 let check = check.unwrap_or_else(|e| panic!("sh: {e}"));
                 assert!(check.status.success(), "{format} {name}: {line}");
             }
