@@ -6,6 +6,7 @@
 //! (spawns and signals) and queues [`Event`]s for the host. Nothing wakes it while nothing is
 //! ready and no deadline is due.
 
+mod execs;
 mod lines;
 mod pipes;
 
@@ -17,7 +18,8 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::core::{
-    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, Supervisor, WatchId,
+    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
+    WatchId,
 };
 use crate::error::RequestError;
 use crate::signal::Signal;
@@ -25,6 +27,7 @@ use crate::spec::ProgramSpec;
 use crate::sys::reap::{reap_one, signal_group, signal_process};
 use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
+use execs::PendingExecs;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -94,6 +97,8 @@ pub struct Driver {
     /// The host cannot take more output for now: pipes are left unread (see
     /// [`Driver::pause_output`]).
     output_paused: bool,
+    /// Spawns whose exec is not confirmed yet.
+    execs: PendingExecs,
 }
 
 impl std::fmt::Debug for Driver {
@@ -132,6 +137,7 @@ impl Driver {
             self_pid: std::process::id(),
             swept: Vec::new(),
             output_paused: false,
+            execs: PendingExecs::default(),
         })
     }
 
@@ -315,17 +321,24 @@ impl Driver {
             Err(err) => return Err(err),
         }
         let tokens: Vec<Token> = self.mio_events.iter().map(mio::event::Event::token).collect();
+        let mut execs = Vec::new();
         for token in tokens {
             if token == SIGNAL_TOKEN {
                 self.take_signals();
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
+            } else if let Some(pid) = PendingExecs::pid_of(token) {
+                execs.push(pid);
             } else {
                 self.pipes.mark_ready(token);
             }
         }
-        self.read_output();
         let now = Instant::now();
+        for pid in execs {
+            self.execs.check(pid);
+        }
+        self.release_execs(now);
+        self.read_output();
         self.reap(now);
         self.core.tick(now);
         self.settle(now);
@@ -411,18 +424,51 @@ impl Driver {
         if self.output_paused {
             return;
         }
-        for output in self.pipes.read_round() {
+        // The pipes of a program whose start is not reported yet wait: its start comes first.
+        let execs = &self.execs;
+        for output in self.pipes.read_round(|pid| execs.contains(pid)) {
             self.events.push(Event::Output(output));
         }
+    }
+
+    /// Reports the exec outcomes known so far, in spawn order, and moves the resulting events
+    /// out at once so that each start precedes the program's output.
+    fn release_execs(&mut self, now: Instant) {
+        while let Some(ready) = self.execs.pop_ready() {
+            self.report_exec(ready, now);
+        }
+    }
+
+    fn report_exec(
+        &mut self,
+        (pid, id, outcome): (u32, InstanceId, Result<(), SpawnError>),
+        now: Instant,
+    ) {
+        let _ = match outcome {
+            Ok(()) => self.core.spawned(now, &id, pid),
+            Err(error) => self.core.spawn_failed(now, &id, error),
+        };
+        self.pipes.release(pid);
+        self.settle(now);
     }
 
     /// Reaps every ended child. An instance's pipes are drained first, so its last lines come
     /// before the news of its exit.
     fn reap(&mut self, now: Instant) {
         while let Some((pid, status)) = reap_one() {
+            // A child that ended before its start was reported: its status pipe holds the
+            // answer; report the earlier starts first if they are known, then this one.
+            if self.execs.contains(pid) {
+                self.execs.check(pid);
+                self.release_execs(now);
+                if let Some(ready) = self.execs.force(pid) {
+                    self.report_exec(ready, now);
+                }
+            }
             self.drain_pipes_of(pid);
             match self.core.exited(now, pid, status) {
                 ExitOwner::Instance(_) => {}
+                ExitOwner::Unknown if self.execs.take_failed(pid) => {}
                 ExitOwner::Unknown => self.events.push(Event::Reaped { pid, status }),
             }
         }
@@ -492,7 +538,18 @@ impl Driver {
                         let _ = self.pipes.add(&self.poll, fd, id.clone(), spawned.pid, stream);
                     }
                 }
-                let _ = self.core.spawned(now, id, spawned.pid);
+                let registered = self.execs.add(
+                    &self.poll,
+                    spawned.pid,
+                    id.clone(),
+                    spawned.exec_status,
+                    spawned.context,
+                );
+                if registered.is_err() {
+                    // Without its status pipe the exec cannot be confirmed later; a running
+                    // child is the likely case, and a failed exec shows as its exit (127).
+                    let _ = self.core.spawned(now, id, spawned.pid);
+                }
             }
             Err(error) => {
                 let _ = self.core.spawn_failed(now, id, error);
@@ -512,7 +569,7 @@ impl Driver {
     /// Descendants of this process that belong to no live instance's tree.
     fn strays(&self, table: &ProcessTable) -> Vec<u32> {
         let mut owned: Vec<u32> = Vec::new();
-        for (pid, _) in self.core.live_pids() {
+        for pid in self.core.live_pids().map(|(pid, _)| pid).chain(self.execs.pids()) {
             owned.extend(table.instance_tree(pid));
         }
         table
@@ -568,7 +625,8 @@ impl Drop for Driver {
         if self.phase == Phase::Finished {
             return;
         }
-        let pids: Vec<u32> = self.core.live_pids().map(|(pid, _)| pid).collect();
+        let pids: Vec<u32> =
+            self.core.live_pids().map(|(pid, _)| pid).chain(self.execs.pids()).collect();
         if pids.is_empty() {
             return;
         }

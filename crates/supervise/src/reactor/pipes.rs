@@ -36,6 +36,8 @@ struct Pipe {
 pub(crate) struct PipeSet {
     slots: Vec<Option<Pipe>>,
     pending: VecDeque<Token>,
+    /// Ready pipes left unread for now (their program's start is not reported yet).
+    deferred: Vec<Token>,
     max_line: usize,
     /// Where every read lands before its bytes go to the pipe's line buffer.
     scratch: Vec<u8>,
@@ -43,7 +45,13 @@ pub(crate) struct PipeSet {
 
 impl PipeSet {
     pub(crate) fn new(max_line: usize) -> PipeSet {
-        PipeSet { slots: Vec::new(), pending: VecDeque::new(), max_line, scratch: Vec::new() }
+        PipeSet {
+            slots: Vec::new(),
+            pending: VecDeque::new(),
+            deferred: Vec::new(),
+            max_line,
+            scratch: Vec::new(),
+        }
     }
 
     /// Starts reading `fd`, registered in `poll`.
@@ -87,15 +95,32 @@ impl PipeSet {
 
     /// Gives every pending pipe one turn of reading, up to its budget, and returns the output
     /// in the order it was read.
-    pub(crate) fn read_round(&mut self) -> Vec<Output> {
+    /// Pipes of a process for which `hold(pid)` is true are set aside until [`Self::release`].
+    pub(crate) fn read_round(&mut self, hold: impl Fn(u32) -> bool) -> Vec<Output> {
         let mut out = Vec::new();
         for _ in 0..self.pending.len() {
             let Some(token) = self.pending.pop_front() else { break };
+            let held =
+                self.slots.get(token.0 - 1).and_then(Option::as_ref).is_some_and(|p| hold(p.pid));
+            if held {
+                self.deferred.push(token);
+                continue;
+            }
             if self.read_pipe(token, TURN_BUDGET, &mut out) {
                 self.pending.push_back(token);
             }
         }
         out
+    }
+
+    /// Puts the set-aside pipes of `pid` back in line for reading.
+    pub(crate) fn release(&mut self, pid: u32) {
+        let slots = &self.slots;
+        let (mine, others): (Vec<Token>, Vec<Token>) = self.deferred.drain(..).partition(|t| {
+            slots.get(t.0 - 1).and_then(Option::as_ref).is_some_and(|p| p.pid == pid)
+        });
+        self.deferred = others;
+        self.pending.extend(mine);
     }
 
     /// Reads every pipe of process `pid` to `WouldBlock` (its writer is dead, so this ends).
@@ -127,6 +152,7 @@ impl PipeSet {
             }
         }
         self.pending.clear();
+        self.deferred.clear();
         out
     }
 

@@ -8,10 +8,16 @@ const LAST_SIGNAL: libc::c_int = 64;
 
 /// Prepares the child: clean signal dispositions, umask, death signal, no stray descriptors.
 ///
-/// std has already made the child a process-group leader, emptied the signal mask and reset
-/// SIGPIPE. Handlers are reset by `exec` itself, but *ignored* signals stay ignored across
-/// `exec`, so each is reset to its default here.
+/// The signal mask is emptied (the supervisor may block signals it waits for). Handlers are
+/// reset by `exec` itself, but *ignored* signals stay ignored across `exec`, so each is reset
+/// to its default here.
 pub(super) fn prepare(umask: Option<u32>, parent: u32, die_with_parent: bool) -> io::Result<()> {
+    // SAFETY: an empty set is a valid mask; sigprocmask is async-signal-safe.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut());
+    }
     for signal in 1..=LAST_SIGNAL {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;

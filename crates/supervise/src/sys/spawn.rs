@@ -1,22 +1,36 @@
-//! Spawning one instance: fork/exec through `std::process::Command`, with the child set up so
-//! that it leads its own process group, starts with clean signal state, inherits no descriptor
-//! beyond 0/1/2, and (on Linux) dies with the supervisor.
+//! Spawning one instance: `fork` and `execve`, with the child set up so that it leads its own
+//! process group, starts with clean signal state, inherits no descriptor beyond 0/1/2, and (on
+//! Linux) dies with the supervisor.
+//!
+//! The parent does not wait for the child to reach `execve`: it returns as soon as the fork is
+//! done, with the read end of an *exec-status pipe* (close-on-exec). The pipe reaches end of
+//! file when the `execve` succeeds; if anything fails in the child, it writes the stage and
+//! the `errno` there and exits 127. The driver reads that pipe from its poll loop, so many
+//! spawns overlap instead of running one after another (std's `Command::spawn` waits for each
+//! `exec`). Everything that can be checked in the parent (the program found in `PATH`, the
+//! working directory, the redirections, the pipes) is, so most failures are still reported at
+//! once.
 
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use crate::core::{SpawnError, SpawnErrorKind};
 use crate::spec::{Launch, OutputSpec, ProgramSpec, StdinSpec};
 
-/// A started process and the read ends of its output pipes.
+/// A started process, the read ends of its output pipes, and its exec-status pipe.
 #[derive(Debug)]
 pub(crate) struct Spawned {
     pub(crate) pid: u32,
     pub(crate) stdout: Option<OwnedFd>,
     pub(crate) stderr: Option<OwnedFd>,
+    /// End of file once the program is executing; a [`ChildFailure`] record if it never will.
+    pub(crate) exec_status: OwnedFd,
+    /// What to say if the exec fails.
+    pub(crate) context: FailureContext,
 }
 
 /// Options that belong to the supervisor rather than to a program.
@@ -26,122 +40,349 @@ pub(crate) struct SpawnOptions {
     pub(crate) die_with_parent: bool,
 }
 
-/// Spawns `launch` under the rules of `spec`.
+/// Where in the child a failure happened (the first byte of the record).
+const STAGE_STDIO: u8 = 1;
+const STAGE_CWD: u8 = 2;
+const STAGE_SETUP: u8 = 3;
+const STAGE_EXEC: u8 = 4;
+
+/// The size of a failure record: the stage, then the `errno` in native byte order.
+pub(crate) const FAILURE_RECORD: usize = 5;
+
+/// What the messages of a failed exec name.
+#[derive(Clone, Debug)]
+pub(crate) struct FailureContext {
+    program: String,
+    cwd: Option<PathBuf>,
+}
+
+impl FailureContext {
+    /// Turns a failure record read from the exec-status pipe into a spawn error.
+    pub(crate) fn error(&self, record: &[u8]) -> SpawnError {
+        let stage = record.first().copied().unwrap_or(STAGE_EXEC);
+        let errno = record
+            .get(1..FAILURE_RECORD)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map_or(libc::EIO, i32::from_ne_bytes);
+        let err = io::Error::from_raw_os_error(errno);
+        match stage {
+            STAGE_CWD => error(
+                SpawnErrorKind::BadWorkingDir,
+                Some(errno),
+                format!(
+                    "working directory `{}`: {}",
+                    self.cwd.as_deref().unwrap_or(Path::new(".")).display(),
+                    plain(&err)
+                ),
+            ),
+            STAGE_STDIO | STAGE_SETUP => error(
+                SpawnErrorKind::Other,
+                Some(errno),
+                format!("cannot set up `{}`: {}", self.program, plain(&err)),
+            ),
+            _ => classify(&err, &self.program),
+        }
+    }
+}
+
+/// A descriptor for one of the child's standard streams.
+enum ChildFd {
+    /// Keep the supervisor's.
+    Inherit,
+    /// Install this one.
+    Own(OwnedFd),
+    /// Standard error only: the same as standard output.
+    SameAsStdout,
+}
+
+impl ChildFd {
+    fn raw(&self) -> Option<RawFd> {
+        match self {
+            ChildFd::Own(fd) => Some(fd.as_raw_fd()),
+            ChildFd::Inherit | ChildFd::SameAsStdout => None,
+        }
+    }
+}
+
+/// Spawns `launch` under the rules of `spec`; returns without waiting for the exec.
 pub(crate) fn spawn(
     spec: &ProgramSpec,
     launch: &Launch,
     options: SpawnOptions,
 ) -> Result<Spawned, SpawnError> {
     let program = launch.command.program.to_string_lossy().into_owned();
-    let mut command = Command::new(&launch.command.program);
-    command.args(&launch.command.args);
-
-    if spec.env.clear {
-        command.env_clear();
-    }
-    for key in &spec.env.remove {
-        command.env_remove(key);
-    }
-    for (key, value) in spec.env.set.iter().chain(&launch.env) {
-        command.env(key, value);
-    }
-
-    if let Some(dir) = &spec.cwd {
-        // Checked here because the child reports a bad directory as a bare ENOENT, which would
-        // read as "program not found".
-        match std::fs::metadata(dir) {
-            Ok(meta) if meta.is_dir() => {
-                if let Err(err) = nix::unistd::access(dir, nix::unistd::AccessFlags::X_OK) {
-                    return Err(error(
-                        SpawnErrorKind::BadWorkingDir,
-                        Some(err as i32),
-                        format!(
-                            "working directory `{}` cannot be entered: {}",
-                            dir.display(),
-                            err.desc()
-                        ),
-                    ));
-                }
-            }
-            Ok(_) => {
-                return Err(error(
-                    SpawnErrorKind::BadWorkingDir,
-                    None,
-                    format!("working directory `{}` is not a directory", dir.display()),
-                ));
-            }
-            Err(err) => {
-                return Err(error(
-                    SpawnErrorKind::BadWorkingDir,
-                    err.raw_os_error(),
-                    format!("working directory `{}`: {}", dir.display(), plain(&err)),
-                ));
-            }
+    let env = child_env(spec, launch);
+    let path = resolve_program(&launch.command.program, &env, &program)?;
+    let cwd = match &spec.cwd {
+        Some(dir) => {
+            check_working_dir(dir)?;
+            Some(c_string(dir.as_os_str(), &program)?)
         }
-        command.current_dir(dir);
-    }
-
-    command.stdin(match &spec.stdin {
-        StdinSpec::Null => Stdio::null(),
-        StdinSpec::Inherit => Stdio::inherit(),
-        StdinSpec::File(path) => Stdio::from(File::open(path).map_err(|err| {
-            error(
-                SpawnErrorKind::BadRedirect,
-                err.raw_os_error(),
-                format!("standard input `{}`: {}", path.display(), plain(&err)),
-            )
-        })?),
-    });
-
-    let (stdout_stdio, stdout_read, stdout_pipe_writer) = output(&spec.stdout)?;
-    command.stdout(stdout_stdio);
-    let (stderr_stdio, stderr_read) = match (&spec.stderr, stdout_pipe_writer) {
-        (OutputSpec::MergeWithStdout, Some(writer)) => {
-            let clone = writer.try_clone().map_err(|err| resource_error(&err))?;
-            (Stdio::from(clone), None)
-        }
-        (OutputSpec::MergeWithStdout, None) => (Stdio::inherit(), None),
-        (other, _) => {
-            let (stdio, read, _) = output(other)?;
-            (stdio, read)
-        }
+        None => None,
     };
-    command.stderr(stderr_stdio);
 
-    command.process_group(0);
-    let umask = spec.umask;
-    let parent = std::process::id();
-    let die_with_parent = options.die_with_parent;
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls (sigaction, umask, prctl, getppid, close_range/fcntl); it
-    // allocates nothing and takes no lock.
-    unsafe {
-        command.pre_exec(move || super::child::prepare(umask, parent, die_with_parent));
+    // Everything the child needs exists before the fork: it must not allocate.
+    let path = c_string(path.as_os_str(), &program)?;
+    let mut argv_owned = vec![c_string(&launch.command.program, &program)?];
+    for arg in &launch.command.args {
+        argv_owned.push(c_string(arg, &program)?);
     }
+    let env_owned: Vec<CString> = env
+        .iter()
+        .filter_map(|(key, value)| {
+            let mut pair = key.as_bytes().to_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(value.as_bytes());
+            CString::new(pair).ok()
+        })
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env_owned.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // execvp's rule for a file without a `#!` line (ENOEXEC): run it with /bin/sh.
+    let mut sh_argv: Vec<*const libc::c_char> = vec![c"/bin/sh".as_ptr(), path.as_ptr()];
+    sh_argv.extend(argv_owned.iter().skip(1).map(|a| a.as_ptr()));
+    sh_argv.push(std::ptr::null());
 
-    let child = command.spawn().map_err(|err| classify(&err, &program))?;
-    // Dropping the command closes our copies of the pipes' write ends, so that EOF arrives
-    // when the child and its descendants are done with them.
-    drop(command);
-    let pid = child.id();
-    // The reaper owns exit statuses: never wait on the `Child` (dropping it does not wait).
-    drop(child);
-    Ok(Spawned { pid, stdout: stdout_read, stderr: stderr_read })
+    let stdin = match &spec.stdin {
+        StdinSpec::Null => ChildFd::Own(open_null(false)?),
+        StdinSpec::Inherit => ChildFd::Inherit,
+        StdinSpec::File(file) => ChildFd::Own(
+            File::open(file)
+                .map_err(|err| {
+                    error(
+                        SpawnErrorKind::BadRedirect,
+                        err.raw_os_error(),
+                        format!("standard input `{}`: {}", file.display(), plain(&err)),
+                    )
+                })?
+                .into(),
+        ),
+    };
+    let (stdout, stdout_read) = output(&spec.stdout)?;
+    let (stderr, stderr_read) = match (&spec.stderr, &stdout) {
+        (OutputSpec::MergeWithStdout, ChildFd::Own(_)) => (ChildFd::SameAsStdout, None),
+        (OutputSpec::MergeWithStdout, _) => (ChildFd::Inherit, None),
+        (other, _) => output(other)?,
+    };
+    let stdin = above_stdio(stdin)?;
+    let stdout = above_stdio(stdout)?;
+    let stderr = above_stdio(stderr)?;
+    let (status_read, status_write) = io::pipe().map_err(|err| resource_error(&err))?;
+    let status_write = above_stdio(ChildFd::Own(status_write.into()))?;
+    let Some(status_fd) = status_write.raw() else {
+        return Err(error(SpawnErrorKind::Other, None, "exec-status pipe lost".to_owned()));
+    };
+
+    let plan = ChildPlan {
+        path: path.as_ptr(),
+        argv: argv.as_ptr(),
+        sh_argv: sh_argv.as_ptr(),
+        envp: envp.as_ptr(),
+        cwd: cwd.as_ref().map(|c| c.as_ptr()),
+        stdin: stdin.raw(),
+        stdout: stdout.raw(),
+        stderr: match stderr {
+            ChildFd::SameAsStdout => stdout.raw(),
+            ref other => other.raw(),
+        },
+        status_fd,
+        umask: spec.umask,
+        parent: std::process::id(),
+        die_with_parent: options.die_with_parent,
+    };
+    // SAFETY: fork in a process whose other threads (if any) hold no lock the child needs:
+    // the child only makes async-signal-safe calls on memory prepared above, then execs or
+    // exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let err = io::Error::last_os_error();
+        return Err(classify(&err, &program));
+    }
+    if pid == 0 {
+        // SAFETY: in the child, right after fork.
+        unsafe { run_child(&plan) }
+    }
+    // Our copies of the child's ends close here, so EOF on the output pipes and on the status
+    // pipe comes from the child and its descendants alone.
+    drop((stdin, stdout, stderr, status_write));
+    Ok(Spawned {
+        pid: u32::try_from(pid).unwrap_or(0),
+        stdout: stdout_read,
+        stderr: stderr_read,
+        exec_status: status_read.into(),
+        context: FailureContext { program, cwd: spec.cwd.clone() },
+    })
 }
 
-type OutputParts = (Stdio, Option<OwnedFd>, Option<io::PipeWriter>);
+/// Raw pointers and numbers for the child: nothing in it allocates or drops.
+struct ChildPlan {
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    sh_argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    cwd: Option<*const libc::c_char>,
+    stdin: Option<RawFd>,
+    stdout: Option<RawFd>,
+    stderr: Option<RawFd>,
+    status_fd: RawFd,
+    umask: Option<u32>,
+    parent: u32,
+    die_with_parent: bool,
+}
 
-/// The child's side of an output stream, our read end when it is a pipe, and a copy of the
-/// write end so that standard error can share it.
-fn output(spec: &OutputSpec) -> Result<OutputParts, SpawnError> {
+/// The child's whole life between fork and exec.
+///
+/// # Safety
+/// Only in a freshly forked child; every pointer of `plan` valid.
+unsafe fn run_child(plan: &ChildPlan) -> ! {
+    // SAFETY: async-signal-safe system calls on descriptors and strings prepared by the
+    // parent; on any failure the child reports and exits without returning.
+    unsafe {
+        libc::setpgid(0, 0);
+        for (from, to) in [(plan.stdin, 0), (plan.stdout, 1), (plan.stderr, 2)] {
+            if let Some(fd) = from {
+                if libc::dup2(fd, to) < 0 {
+                    fail(plan.status_fd, STAGE_STDIO);
+                }
+            }
+        }
+        if let Some(dir) = plan.cwd {
+            if libc::chdir(dir) != 0 {
+                fail(plan.status_fd, STAGE_CWD);
+            }
+        }
+        if super::child::prepare(plan.umask, plan.parent, plan.die_with_parent).is_err() {
+            fail(plan.status_fd, STAGE_SETUP);
+        }
+        libc::execve(plan.path, plan.argv, plan.envp);
+        if io::Error::last_os_error().raw_os_error() == Some(libc::ENOEXEC) {
+            libc::execve(c"/bin/sh".as_ptr(), plan.sh_argv, plan.envp);
+        }
+        fail(plan.status_fd, STAGE_EXEC)
+    }
+}
+
+/// Reports `errno` at `stage` through the status pipe and exits 127, the shell's code for a
+/// command that could not run.
+unsafe fn fail(status_fd: RawFd, stage: u8) -> ! {
+    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    let mut record = [0u8; FAILURE_RECORD];
+    record[0] = stage;
+    record[1..].copy_from_slice(&errno.to_ne_bytes());
+    // SAFETY: write and _exit are async-signal-safe; a short write only loses the detail.
+    unsafe {
+        libc::write(status_fd, record.as_ptr().cast(), record.len());
+        libc::_exit(127)
+    }
+}
+
+/// The child's environment: the supervisor's (unless cleared), without the removed keys, with
+/// the group's and then the instance's variables set (later ones win).
+fn child_env(spec: &ProgramSpec, launch: &Launch) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> =
+        if spec.env.clear { Vec::new() } else { std::env::vars_os().collect() };
+    env.retain(|(key, _)| !spec.env.remove.contains(key));
+    for (key, value) in spec.env.set.iter().chain(&launch.env) {
+        match env.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1.clone_from(value),
+            None => env.push((key.clone(), value.clone())),
+        }
+    }
+    env
+}
+
+/// Finds the program as `execvp` would, but in the *child's* `PATH`. A name with a slash is
+/// used as it is (relative to the child's working directory).
+fn resolve_program(
+    program: &OsStr,
+    env: &[(OsString, OsString)],
+    shown: &str,
+) -> Result<PathBuf, SpawnError> {
+    if program.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(program));
+    }
+    if program.is_empty() {
+        return Err(error(SpawnErrorKind::NotFound, None, "cannot run an empty command".into()));
+    }
+    let path = env
+        .iter()
+        .find(|(key, _)| key == "PATH")
+        .map_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"), |(_, v)| v.clone());
+    let mut denied = None;
+    for dir in path.as_bytes().split(|b| *b == b':') {
+        let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
+        let candidate = dir.join(program);
+        let Ok(meta) = std::fs::metadata(&candidate) else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        match nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) => return Ok(candidate),
+            Err(errno) => denied = denied.or(Some(errno as i32)),
+        }
+    }
+    let err = io::Error::from_raw_os_error(denied.unwrap_or(libc::ENOENT));
+    Err(classify(&err, shown))
+}
+
+fn check_working_dir(dir: &Path) -> Result<(), SpawnError> {
+    // Checked here because the child can only report a bare errno.
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => nix::unistd::access(dir, nix::unistd::AccessFlags::X_OK)
+            .map_err(|err| {
+                error(
+                    SpawnErrorKind::BadWorkingDir,
+                    Some(err as i32),
+                    format!(
+                        "working directory `{}` cannot be entered: {}",
+                        dir.display(),
+                        err.desc()
+                    ),
+                )
+            }),
+        Ok(_) => Err(error(
+            SpawnErrorKind::BadWorkingDir,
+            None,
+            format!("working directory `{}` is not a directory", dir.display()),
+        )),
+        Err(err) => Err(error(
+            SpawnErrorKind::BadWorkingDir,
+            err.raw_os_error(),
+            format!("working directory `{}`: {}", dir.display(), plain(&err)),
+        )),
+    }
+}
+
+fn c_string(text: &OsStr, program: &str) -> Result<CString, SpawnError> {
+    CString::new(text.as_bytes()).map_err(|_| {
+        error(
+            SpawnErrorKind::Other,
+            None,
+            format!("cannot run `{program}`: a NUL byte in the command"),
+        )
+    })
+}
+
+fn open_null(write: bool) -> Result<OwnedFd, SpawnError> {
+    OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|err| resource_error(&err))
+}
+
+/// The child's side of an output stream and, for a pipe, our read end.
+fn output(spec: &OutputSpec) -> Result<(ChildFd, Option<OwnedFd>), SpawnError> {
     match spec {
         OutputSpec::Pipe | OutputSpec::MergeWithStdout => {
             let (reader, writer) = io::pipe().map_err(|err| resource_error(&err))?;
-            let copy = writer.try_clone().map_err(|err| resource_error(&err))?;
-            Ok((Stdio::from(writer), Some(OwnedFd::from(reader)), Some(copy)))
+            Ok((ChildFd::Own(writer.into()), Some(reader.into())))
         }
-        OutputSpec::Inherit => Ok((Stdio::inherit(), None, None)),
-        OutputSpec::Null => Ok((Stdio::null(), None, None)),
+        OutputSpec::Inherit => Ok((ChildFd::Inherit, None)),
+        OutputSpec::Null => Ok((ChildFd::Own(open_null(true)?), None)),
         OutputSpec::File { path, append } => {
             let file = OpenOptions::new()
                 .create(true)
@@ -156,8 +397,25 @@ fn output(spec: &OutputSpec) -> Result<OutputParts, SpawnError> {
                         format!("output file `{}`: {}", path.display(), plain(&err)),
                     )
                 })?;
-            Ok((Stdio::from(file), None, None))
+            Ok((ChildFd::Own(file.into()), None))
         }
+    }
+}
+
+/// Moves a descriptor above 2, so that installing the child's 0, 1 and 2 never overwrites a
+/// descriptor still to be installed (procman may have been started with 0, 1 or 2 closed).
+fn above_stdio(fd: ChildFd) -> Result<ChildFd, SpawnError> {
+    match fd {
+        ChildFd::Own(owned) if owned.as_raw_fd() < 3 => {
+            // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
+            let raw = unsafe { libc::fcntl(owned.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+            if raw < 0 {
+                return Err(resource_error(&io::Error::last_os_error()));
+            }
+            // SAFETY: `raw` was just created and is owned by nothing else.
+            Ok(ChildFd::Own(unsafe { OwnedFd::from_raw_fd(raw) }))
+        }
+        other => Ok(other),
     }
 }
 
@@ -182,7 +440,7 @@ fn plain(err: &io::Error) -> String {
     }
 }
 
-/// Turns the error std reports from fork or exec into our classification.
+/// Turns the error of a fork or an exec into our classification.
 fn classify(err: &io::Error, program: &str) -> SpawnError {
     let errno = err.raw_os_error();
     let (kind, what) = match errno {
