@@ -299,3 +299,48 @@ fn umask_working_directory_and_environment_are_applied() {
     assert_eq!(run.lines(&id("clear", 1), None), vec!["ONLY=1".to_owned()]);
     run.finish();
 }
+
+#[test]
+fn starts_are_reported_in_spawn_order_and_before_any_output() {
+    // Spawns do not wait for each exec; the outcomes are still reported in the order the
+    // spawns were asked for, and a program's first line never comes before its start.
+    let mut run = Run::new();
+    let mut spec = sh("many", "echo up");
+    spec.instances = 30;
+    run.add(spec);
+    run.driver.start_group("many").expect("start");
+    for n in 1..=30 {
+        run.wait_line(&id("many", n), |line| line == "up");
+    }
+    let mut started = Vec::new();
+    for (_, event) in &run.log {
+        match event {
+            supervise::Event::State(t) if t.to == State::Starting && t.pid.is_some() => {
+                started.push(t.id.index);
+            }
+            supervise::Event::Output(output) => {
+                assert!(
+                    started.contains(&output.id.index),
+                    "output of {} before its start",
+                    output.id
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(started, (1..=30).collect::<Vec<u32>>());
+    run.finish();
+}
+
+#[test]
+fn a_script_without_an_interpreter_line_runs_under_sh_as_execvp_does() {
+    let mut run = Run::new();
+    let dir = TempDir::new("noshebang");
+    let script = dir.0.join("plain-script");
+    fs::write(&script, "echo ran by sh\n").expect("write");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    run.add(program("plain", &script));
+    run.driver.start_group("plain").expect("start");
+    run.wait_line(&id("plain", 1), |line| line == "ran by sh");
+    run.finish();
+}
