@@ -104,6 +104,39 @@ impl PendingExecs {
         };
     }
 
+    /// Waits (up to `limit` in all) for every pending spawn to reach its exec or fail. A child
+    /// is between fork and exec for microseconds, so this is short; it is used when an exit
+    /// must be reported, so that every start asked for before it is reported first.
+    pub(super) fn wait_all(&mut self, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let pids: Vec<u32> = self.order.values().copied().collect();
+        for pid in pids {
+            loop {
+                self.check(pid);
+                let Some(pending) = self.by_pid.get(&pid) else { break };
+                if pending.outcome.is_some() {
+                    break;
+                }
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return;
+                }
+                let timeout =
+                    nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX);
+                let fd = std::os::fd::AsFd::as_fd(&pending.receiver);
+                let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+                if nix::poll::poll(&mut fds, timeout).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether any spawn waits for its exec status.
+    pub(super) fn is_empty(&self) -> bool {
+        self.by_pid.is_empty()
+    }
+
     /// The earliest spawn, if its outcome is known: `Ok` when the program runs.
     pub(super) fn pop_ready(&mut self) -> Option<(u32, InstanceId, Result<(), SpawnError>)> {
         let (_, pid) = self.order.first_key_value()?;

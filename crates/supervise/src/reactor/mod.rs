@@ -33,6 +33,8 @@ use pipes::PipeSet;
 const SIGNAL_TOKEN: Token = Token(0);
 /// Tokens of watched descriptors start here; pipe tokens stay below.
 const WATCH_BASE: usize = 1 << 40;
+/// The longest wait for spawns still between fork and exec when an exit must be reported.
+const EXEC_WAIT: Duration = Duration::from_millis(200);
 /// How long the final sweep keeps trying to kill stray descendants.
 const SWEEP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -424,9 +426,10 @@ impl Driver {
         if self.output_paused {
             return;
         }
-        // The pipes of a program whose start is not reported yet wait: its start comes first.
-        let execs = &self.execs;
-        for output in self.pipes.read_round(|pid| execs.contains(pid)) {
+        // While spawns wait for their exec, output waits too: a formation's starts are all
+        // reported before its first line, as when each spawn waited for its exec.
+        let starting = !self.execs.is_empty();
+        for output in self.pipes.read_round(|_| starting) {
             self.events.push(Event::Output(output));
         }
     }
@@ -436,6 +439,9 @@ impl Driver {
     fn release_execs(&mut self, now: Instant) {
         while let Some(ready) = self.execs.pop_ready() {
             self.report_exec(ready, now);
+        }
+        if self.execs.is_empty() {
+            self.pipes.release_all();
         }
     }
 
@@ -448,14 +454,23 @@ impl Driver {
             Ok(()) => self.core.spawned(now, &id, pid),
             Err(error) => self.core.spawn_failed(now, &id, error),
         };
-        self.pipes.release(pid);
+        if self.execs.is_empty() {
+            self.pipes.release_all();
+        }
         self.settle(now);
     }
 
     /// Reaps every ended child. An instance's pipes are drained first, so its last lines come
     /// before the news of its exit.
     fn reap(&mut self, now: Instant) {
+        let mut first = true;
         while let Some((pid, status)) = reap_one() {
+            // Starts asked for before this exit are reported before it, as when spawning
+            // waited for each exec (a formation starts before its first exit is news).
+            if std::mem::take(&mut first) && !self.execs.is_empty() {
+                self.execs.wait_all(EXEC_WAIT);
+                self.release_execs(now);
+            }
             // A child that ended before its start was reported: its status pipe holds the
             // answer; report the earlier starts first if they are known, then this one.
             if self.execs.contains(pid) {

@@ -95,7 +95,8 @@ impl PipeSet {
 
     /// Gives every pending pipe one turn of reading, up to its budget, and returns the output
     /// in the order it was read.
-    /// Pipes of a process for which `hold(pid)` is true are set aside until [`Self::release`].
+    /// Pipes of a process for which `hold(pid)` is true are set aside until
+    /// [`Self::release_all`].
     pub(crate) fn read_round(&mut self, hold: impl Fn(u32) -> bool) -> Vec<Output> {
         let mut out = Vec::new();
         for _ in 0..self.pending.len() {
@@ -113,14 +114,9 @@ impl PipeSet {
         out
     }
 
-    /// Puts the set-aside pipes of `pid` back in line for reading.
-    pub(crate) fn release(&mut self, pid: u32) {
-        let slots = &self.slots;
-        let (mine, others): (Vec<Token>, Vec<Token>) = self.deferred.drain(..).partition(|t| {
-            slots.get(t.0 - 1).and_then(Option::as_ref).is_some_and(|p| p.pid == pid)
-        });
-        self.deferred = others;
-        self.pending.extend(mine);
+    /// Puts every set-aside pipe back in line for reading.
+    pub(crate) fn release_all(&mut self) {
+        self.pending.extend(self.deferred.drain(..));
     }
 
     /// Reads every pipe of process `pid` to `WouldBlock` (its writer is dead, so this ends).
