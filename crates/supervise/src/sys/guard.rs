@@ -168,24 +168,15 @@ pub(crate) fn protect(reexec: bool) -> io::Result<u32> {
 /// Replaces this process with a fresh copy of the program that runs [`run_if_guard`]. The
 /// blocked signals, the pending ones and the child stay; only a failed exec returns.
 fn reexec_as_guard(child: u32) {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
+    use super::spawn::{env_strings, null_terminated};
     // SAFETY: prctl only sets a flag; the flag survives execve.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     release_stdin_stdout();
-    let mut env: Vec<CString> = std::env::vars_os()
-        .filter(|(key, _)| key != GUARD_VAR)
-        .filter_map(|(key, value)| {
-            let mut pair = key.as_bytes().to_vec();
-            pair.push(b'=');
-            pair.extend_from_slice(value.as_bytes());
-            CString::new(pair).ok()
-        })
-        .collect();
-    let Ok(marker) = CString::new(format!("{GUARD_VAR}={child}")) else { return };
+    let vars: Vec<_> = std::env::vars_os().filter(|(key, _)| key != GUARD_VAR).collect();
+    let mut env = env_strings(vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
+    let Ok(marker) = std::ffi::CString::new(format!("{GUARD_VAR}={child}")) else { return };
     env.push(marker);
-    let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
-    envp.push(std::ptr::null());
+    let envp = null_terminated(&env);
     let argv0 = c"procman-guard";
     let argv = [argv0.as_ptr(), std::ptr::null()];
     // SAFETY: every pointer points into a NUL-terminated string that outlives the call, and

@@ -127,19 +127,9 @@ pub(crate) fn spawn(
     for arg in &launch.command.args {
         argv_owned.push(c_string(arg, &program)?);
     }
-    let env_owned: Vec<CString> = env
-        .iter()
-        .filter_map(|(key, value)| {
-            let mut pair = key.as_bytes().to_vec();
-            pair.push(b'=');
-            pair.extend_from_slice(value.as_bytes());
-            CString::new(pair).ok()
-        })
-        .collect();
-    let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = env_owned.iter().map(|e| e.as_ptr()).collect();
-    envp.push(std::ptr::null());
+    let env_owned = env_strings(env.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
+    let argv = null_terminated(&argv_owned);
+    let envp = null_terminated(&env_owned);
     // execvp's rule for a file without a `#!` line (ENOEXEC): run it with /bin/sh.
     let mut sh_argv: Vec<*const libc::c_char> = vec![c"/bin/sh".as_ptr(), path.as_ptr()];
     sh_argv.extend(argv_owned.iter().skip(1).map(|a| a.as_ptr()));
@@ -276,6 +266,25 @@ unsafe fn fail(status_fd: RawFd, stage: u8) -> ! {
         libc::write(status_fd, record.as_ptr().cast(), record.len());
         libc::_exit(127)
     }
+}
+
+/// `KEY=value` strings for `execve` (a pair holding a NUL byte cannot be passed and is left
+/// out).
+pub(crate) fn env_strings<'a>(pairs: impl Iterator<Item = (&'a OsStr, &'a OsStr)>) -> Vec<CString> {
+    pairs
+        .filter_map(|(key, value)| {
+            let mut pair = key.as_bytes().to_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(value.as_bytes());
+            CString::new(pair).ok()
+        })
+        .collect()
+}
+
+/// Pointers to `strings`, ending with a null pointer, as `execve` takes them. The strings must
+/// outlive the pointers.
+pub(crate) fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
 }
 
 /// The child's environment: the supervisor's (unless cleared), without the removed keys, with
