@@ -69,10 +69,6 @@ impl PendingExecs {
         token.0.checked_sub(STATUS_BASE).and_then(|pid| u32::try_from(pid).ok())
     }
 
-    pub(super) fn contains(&self, pid: u32) -> bool {
-        self.by_pid.contains_key(&pid)
-    }
-
     pub(super) fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.by_pid.keys().copied()
     }

@@ -463,18 +463,12 @@ impl Driver {
     /// Reaps every ended child. An instance's pipes are drained first, so its last lines come
     /// before the news of its exit.
     fn reap(&mut self, now: Instant) {
-        let mut first = true;
         while let Some((pid, status)) = reap_one() {
             // Starts asked for before this exit are reported before it, as when spawning
-            // waited for each exec (a formation starts before its first exit is news).
-            if std::mem::take(&mut first) && !self.execs.is_empty() {
+            // waited for each exec: wait (bounded) for the pending execs, report them in
+            // order, and only then this process's own start if it is still pending.
+            if !self.execs.is_empty() {
                 self.execs.wait_all(EXEC_WAIT);
-                self.release_execs(now);
-            }
-            // A child that ended before its start was reported: its status pipe holds the
-            // answer; report the earlier starts first if they are known, then this one.
-            if self.execs.contains(pid) {
-                self.execs.check(pid);
                 self.release_execs(now);
                 if let Some(ready) = self.execs.force(pid) {
                     self.report_exec(ready, now);
