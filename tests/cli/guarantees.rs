@@ -19,6 +19,19 @@ fn escaping_app(dir: &Dir, extra: &str) {
     dir.write("Procfile", format!("a: {ESCAPING}\nb: {ESCAPING}\n{extra}"));
 }
 
+/// Starts the escaping app (plus `extra` Procfile lines) with `args` after `start
+/// --no-socket`, and waits until both escaping processes are ready. The directory is returned
+/// too: it must outlive the run.
+fn start_escaping_app(extra: &str, args: &[&str]) -> (Dir, crate::util::Running) {
+    let dir = Dir::new();
+    escaping_app(&dir, extra);
+    let mut all = vec!["start", "--no-socket"];
+    all.extend_from_slice(args);
+    let mut run = dir.spawn(&all);
+    wait_ready(&mut run);
+    (dir, run)
+}
+
 /// Waits until both escaping processes are ready; returns how many marked processes live.
 fn wait_ready(run: &mut crate::util::Running) -> usize {
     run.wait_for("READY a.1");
@@ -58,10 +71,7 @@ fn the_whole_tree_dies_when_a_process_exits() {
 #[test]
 fn the_whole_tree_dies_on_sigint_sigterm_and_sighup() {
     for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
-        let dir = Dir::new();
-        escaping_app(&dir, "");
-        let mut run = dir.spawn(&["start", "--no-socket"]);
-        wait_ready(&mut run);
+        let (_dir, mut run) = start_escaping_app("", &[]);
         run.signal(signal);
         assert_eq!(run.wait_exit().code(), Some(code), "signal {signal}");
         assert_no_leftovers(&run, Duration::from_secs(2));
@@ -70,10 +80,7 @@ fn the_whole_tree_dies_on_sigint_sigterm_and_sighup() {
 
 #[test]
 fn the_whole_tree_dies_when_procman_is_sigkilled() {
-    let dir = Dir::new();
-    escaping_app(&dir, "");
-    let mut run = dir.spawn(&["start", "--no-socket"]);
-    wait_ready(&mut run);
+    let (_dir, mut run) = start_escaping_app("", &[]);
     run.signal(libc::SIGKILL);
     let status = run.wait_exit();
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
@@ -83,10 +90,7 @@ fn the_whole_tree_dies_when_procman_is_sigkilled() {
 
 #[test]
 fn the_whole_tree_dies_when_the_inner_supervisor_is_sigkilled() {
-    let dir = Dir::new();
-    escaping_app(&dir, "");
-    let mut run = dir.spawn(&["start", "--no-socket"]);
-    wait_ready(&mut run);
+    let (_dir, mut run) = start_escaping_app("", &[]);
     let supervisor = children_of(run.pid());
     assert_eq!(supervisor.len(), 1, "the guard has one child, the supervisor");
     kill(supervisor[0], libc::SIGKILL);
@@ -497,10 +501,7 @@ fn isolated_the_namespace_dies_with_procman_even_by_sigkill() {
         skip("cannot create a PID namespace here (needs root or user namespaces)");
         return;
     }
-    let dir = Dir::new();
-    escaping_app(&dir, "");
-    let mut run = dir.spawn(&["start", "--no-socket", "--isolate"]);
-    wait_ready(&mut run);
+    let (_dir, mut run) = start_escaping_app("", &["--isolate"]);
     // Children see the namespace's pids: the supervisor is 1, the first child 2.
     assert!(run.transcript().contains("started with pid 2"), "{}", run.transcript());
     run.signal(libc::SIGKILL);
