@@ -86,7 +86,8 @@ pub(crate) enum Command {
     /// Export the application to a service manager's or a cluster's format.
     #[command(after_help = "Examples:\n  procman export systemd /etc/systemd/system -a myapp -u \
                             deploy\n  procman export inittab -\n  procman export kubernetes \
-                            k8s/ --image registry.example/myapp:1.2")]
+                            k8s/ --image registry.example/myapp:1.2\n  procman export \
+                            --print-template systemd process.service")]
     Export(ExportArgs),
 
     /// Show the processes of a running `procman start`.
@@ -247,9 +248,10 @@ pub(crate) struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
-    /// systemd, supervisord, launchd, runit, upstart, inittab, daemon, compose, kubernetes
-    #[arg(value_name = "FORMAT")]
-    pub(crate) format: String,
+    /// systemd, supervisord, launchd, runit, upstart, daemon, inittab, bluepill, compose,
+    /// kubernetes
+    #[arg(value_name = "FORMAT", required_unless_present = "print_template")]
+    pub(crate) format: Option<String>,
 
     /// Where to write (a directory; `-` for standard output with inittab)
     #[arg(value_name = "LOCATION")]
@@ -277,9 +279,14 @@ pub(crate) struct ExportArgs {
     #[arg(short = 'r', long = "run", value_name = "DIR")]
     pub(crate) run_dir: Option<PathBuf>,
 
-    /// A directory of templates that override the built-in ones, file by file
+    /// A directory of minijinja templates that override the built-in ones, file by file
     #[arg(short = 't', long, value_name = "DIR")]
     pub(crate) template: Option<PathBuf>,
+
+    /// Print a built-in template (`--print-template systemd process.service`), or list the
+    /// format's templates when NAME is left out; exports nothing
+    #[arg(long, num_args = 1..=2, value_names = ["FORMAT", "NAME"], conflicts_with = "format")]
+    pub(crate) print_template: Option<Vec<String>>,
 
     /// Seconds between the stop signal and SIGKILL, for every process (overrides
     /// `stop_timeout` in the config file) [default: 5]
@@ -294,7 +301,8 @@ pub(crate) struct ExportArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
 
-    /// Overwrite files at the location that procman did not write (it never deletes them)
+    /// Overwrite files and links at the location that neither procman nor Foreman's export of
+    /// the app wrote (it never deletes them, nor writes through a link)
     #[arg(long)]
     pub(crate) force: bool,
 

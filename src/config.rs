@@ -221,6 +221,21 @@ pub(crate) struct AppPaths {
 /// Foreman's rule: the Procfile is `-f`, else `Procfile` in `-d`, else `./Procfile`; the root is
 /// `-d`, else the Procfile's directory.
 pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
+    let paths = locate(app);
+    check_root(&paths.root)?;
+    Ok(paths.canonical())
+}
+
+impl AppPaths {
+    /// With the root canonical, when it exists.
+    fn canonical(self) -> AppPaths {
+        AppPaths { root: std::fs::canonicalize(&self.root).unwrap_or(self.root), ..self }
+    }
+}
+
+/// [`app_paths`] without checking that the root exists: `export`'s `-d` names where the app
+/// lives on the machine that runs the exported files.
+fn locate(app: &AppArgs) -> AppPaths {
     let procfile = match (&app.procfile, &app.root) {
         (Some(path), _) => path.clone(),
         (None, Some(root)) => root.join("Procfile"),
@@ -233,9 +248,17 @@ pub(crate) fn app_paths(app: &AppArgs) -> Result<AppPaths, Diagnostics> {
             _ => PathBuf::from("."),
         },
     };
-    check_root(&root)?;
-    let root = std::fs::canonicalize(&root).unwrap_or(root);
-    Ok(AppPaths { procfile, root })
+    AppPaths { procfile, root }
+}
+
+/// [`load_plan`] for `export`: the app root need not exist here (see [`locate`]); the
+/// Procfile and the env files must.
+pub(crate) fn load_export_plan(
+    app: &AppArgs,
+    args: &PlanArgs,
+    supervision: &SupervisionArgs,
+) -> Result<Plan, Diagnostics> {
+    load_plan_in(locate(app).canonical(), args, None, Some(supervision))
 }
 
 /// Reads the Procfile, env files and config file and builds the plan. `process` is `start`'s
@@ -246,7 +269,15 @@ pub(crate) fn load_plan(
     process: Option<&str>,
     supervision: Option<&SupervisionArgs>,
 ) -> Result<Plan, Diagnostics> {
-    let paths = app_paths(app)?;
+    load_plan_in(app_paths(app)?, args, process, supervision)
+}
+
+fn load_plan_in(
+    paths: AppPaths,
+    args: &PlanArgs,
+    process: Option<&str>,
+    supervision: Option<&SupervisionArgs>,
+) -> Result<Plan, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());

@@ -4,15 +4,18 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::ExportArgs;
-use crate::config::load_plan;
+use crate::config::load_export_plan;
 use crate::diagnostic::Diagnostic;
 use crate::error::CliError;
 use crate::export::{self, ExportOptions, Format};
 use crate::settings::parse_duration;
 
 pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
-    let format: Format = args.format.parse()?;
-    let mut plan = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
+    if let Some(words) = &args.print_template {
+        return print_template(words);
+    }
+    let format: Format = args.format.as_deref().unwrap_or_default().parse()?;
+    let mut plan = load_export_plan(&args.app_args, &args.plan, &args.supervision)?;
     let location = match (&args.location, format) {
         (Some(location), _) => location.clone(),
         (None, Format::Inittab) => "-".into(),
@@ -43,8 +46,22 @@ pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    export::run(&plan, &options, &mut out)?;
+    let report = export::run(&plan, &options, &mut out)?;
     let _ = out.flush();
+    for warning in &report.warnings {
+        eprintln!("procman: warning: {warning}");
+    }
+    Ok(0)
+}
+
+/// `--print-template FORMAT [NAME]`: a built-in template, or the format's template names.
+fn print_template(words: &[String]) -> Result<i32, CliError> {
+    let format: Format = words.first().map_or("", String::as_str).parse()?;
+    let text = export::print_template(format, words.get(1).map(String::as_str))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::io("write to standard output", e))?;
     Ok(0)
 }
 

@@ -11,8 +11,6 @@ use super::files::OutFile;
 use super::model::{Export, signal_name};
 use super::render::{Renderer, env_list, header, map};
 
-const COMPOSE: &str = include_str!("templates/compose/compose.yaml");
-
 /// A compose duration: `5s`, or `1500ms`.
 fn duration(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
@@ -79,5 +77,5 @@ pub(super) fn render(
         ("root", Value::from(export.root.as_str())),
         ("services", Value::from(services)),
     ]);
-    Ok(vec![OutFile::new("compose.yaml", renderer.render("compose.yaml", COMPOSE, &context)?)])
+    Ok(vec![OutFile::new("compose.yaml", renderer.render("compose.yaml", &context)?)])
 }

@@ -173,6 +173,21 @@ pub(super) fn dollar(value: &str) -> String {
     value.replace('$', "$$")
 }
 
+/// A Ruby double-quoted string literal (bluepill's `.pill` files are Ruby): `\` and `"` are
+/// escaped, and so is `#`, which would start an interpolation (`#{...}`, `#$var`, `#@var`).
+pub(super) fn ruby_str(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '\\' | '"' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +225,10 @@ mod tests {
         assert_eq!(xml(r#"<a & 'b' "c">"#), "&lt;a &amp; &apos;b&apos; &quot;c&quot;&gt;");
         assert_eq!(yaml("a \"b\" \\ é\u{2028}"), "\"a \\\"b\\\" \\\\ é\\u2028\"");
         assert_eq!(dollar("$PORT $$"), "$$PORT $$$$");
+    }
+
+    #[test]
+    fn ruby_strings() {
+        assert_eq!(ruby_str(r#"a "b" \ #{x} #$y $PORT"#), r#""a \"b\" \\ \#{x} \#$y $PORT""#);
     }
 }

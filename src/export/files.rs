@@ -1,25 +1,22 @@
-//! Writing the rendered files into the location, idempotently, and removing the app's stale
-//! files from an earlier export without ever deleting a file procman did not write.
+//! Writing the rendered files into the location, and removing what earlier exports of the app
+//! left there (procman's or Foreman's), without following a link and without touching anything
+//! else. Nothing but the service manager's files is written: whose file is whose is read from
+//! the files themselves (see `owners`).
 //!
-//! The record is a manifest, `.procman-export-<app>.json` in the location, listing every file
-//! written (with a hash of its contents) and every directory created. On the next export:
-//! - a file whose contents are unchanged is not rewritten;
-//! - a file of the old manifest that is no longer produced is deleted only if its contents
-//!   still hash to what procman wrote; a file someone edited since is kept and reported;
-//! - a directory of the old manifest that is no longer needed is removed only if empty;
-//! - an existing file at a path to write that is neither in the manifest nor carries the
-//!   procman header (see `render::header`) is foreign: the export stops with an error instead
-//!   of overwriting it, unless `force` is set.
+//! An export runs in three steps:
+//! 1. [`survey`], read-only: what is at each path to write (nothing, the same file, a file of
+//!    the app's, someone else's: an error unless `force`), and which of the app's entries are
+//!    stale. A link or a file where a directory must go is an error naming it.
+//! 2. [`write`]: the missing directories, then each changed file, atomically.
+//! 3. [`clean`]: the stale entries; a dry run [`show`]s steps 2 and 3 instead.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use std::ffi::OsStr;
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::render::header;
+use super::dirfd::{DirFd, Kind};
+use super::owners::{self, Group, Layout, Owner};
 use super::{ExportError, ExportOptions, ExportReport};
 
 /// One rendered file, its path relative to the location.
@@ -40,32 +37,104 @@ impl OutFile {
     pub(super) fn executable(path: impl Into<PathBuf>, contents: String) -> OutFile {
         OutFile { path: path.into(), contents, mode: 0o755 }
     }
-}
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Manifest {
-    version: u32,
-    app: String,
-    format: String,
-    /// Relative path → FNV-1a 64 hash of the contents written, in hex.
-    files: BTreeMap<String, String>,
-    /// Directories procman created, relative.
-    dirs: BTreeSet<String>,
-}
-
-/// The manifest's file name for `app`.
-pub(super) fn manifest_name(app: &str) -> String {
-    format!(".procman-export-{app}.json")
-}
-
-/// FNV-1a, 64 bits: enough to notice that a file changed, with no dependency.
-fn hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    fn name(&self) -> &OsStr {
+        self.path.file_name().unwrap_or_default()
     }
-    format!("{h:016x}")
+
+    fn parent(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// What becomes of one file to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// Nothing is there yet.
+    Create,
+    /// It is already there, with these contents and mode.
+    Keep,
+    /// It replaces a file of procman's for the app (or one with the same contents).
+    Update,
+    /// It replaces a file of Foreman's export of the app.
+    ReplaceForeman,
+    /// It replaces someone else's file or link (`force`).
+    Overwrite,
+}
+
+impl Action {
+    fn note(self) -> &'static str {
+        match self {
+            Action::ReplaceForeman => " (replaces Foreman's)",
+            Action::Overwrite => " (overwrites what procman did not write: --force)",
+            Action::Create | Action::Keep | Action::Update => "",
+        }
+    }
+}
+
+/// A stale entry of the app, to remove.
+#[derive(Debug)]
+struct Removal {
+    path: PathBuf,
+    is_dir: bool,
+    owner: Owner,
+}
+
+impl Removal {
+    fn note(&self) -> &'static str {
+        match self.owner {
+            Owner::Foreman => " (Foreman's)",
+            Owner::Procman => "",
+        }
+    }
+}
+
+/// What an export finds at the location and will do there.
+#[derive(Debug, Default)]
+struct Survey {
+    /// For each file to write, in order.
+    actions: Vec<Action>,
+    /// Stale entries: files and links first, then directories deepest first.
+    removals: Vec<Removal>,
+    /// Stale entries left in place, and why.
+    kept: Vec<(PathBuf, String)>,
+}
+
+/// Writes `files` into `location` (or shows them, for a dry run) and removes the app's stale
+/// entries.
+pub(super) fn apply(
+    location: &Path,
+    layout: &Layout<'_>,
+    files: &[OutFile],
+    options: &ExportOptions,
+    out: &mut dyn Write,
+) -> Result<ExportReport, ExportError> {
+    if let Some(file) = files.iter().find(|f| !is_plain_relative(&f.path)) {
+        let error = io::Error::new(io::ErrorKind::InvalidInput, "not a path inside the location");
+        return Err(ExportError::io("write", location.join(&file.path), error));
+    }
+    let survey = match DirFd::open(location)? {
+        Some(root) => survey(&root, layout, files, options.force)?,
+        None => Survey { actions: vec![Action::Create; files.len()], ..Survey::default() },
+    };
+    let mut report = ExportReport::default();
+    if options.dry_run {
+        show(location, files, &survey, out, &mut report)?;
+        return Ok(report);
+    }
+    let (root, created) = DirFd::open_or_create(location)?;
+    if created {
+        say(out, &format!("creating: {}", location.display()))?;
+        report.created_dirs.push(location.to_owned());
+    }
+    write(&root, files, &survey.actions, out, &mut report)?;
+    clean(&root, &survey, out, &mut report)?;
+    Ok(report)
+}
+
+/// A relative path made only of normal components (nothing to leave the location with).
+fn is_plain_relative(path: &Path) -> bool {
+    !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
 fn say(out: &mut dyn Write, message: &str) -> Result<(), ExportError> {
@@ -73,223 +142,242 @@ fn say(out: &mut dyn Write, message: &str) -> Result<(), ExportError> {
         .map_err(|e| ExportError::io("write to", "standard output", e))
 }
 
-/// A relative path made only of normal components (nothing to escape the location with).
-fn safe_relative(path: &str) -> bool {
-    let p = Path::new(path);
-    !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+/// The directories below the location, opened one component at a time without following a
+/// link, and kept open.
+struct Dirs<'a> {
+    root: &'a DirFd,
+    open: BTreeMap<PathBuf, DirFd>,
 }
 
-fn read_manifest(path: &Path, app: &str) -> Result<Option<Manifest>, ExportError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ExportError::io("read", path, e)),
-    };
-    let bad = |reason: String| ExportError::BadManifest { path: path.to_owned(), reason };
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    if manifest.app != app {
-        return Err(bad(format!("it is for app `{}`", manifest.app)));
+impl<'a> Dirs<'a> {
+    fn new(root: &'a DirFd) -> Dirs<'a> {
+        Dirs { root, open: BTreeMap::new() }
     }
-    if let Some(p) = manifest.files.keys().chain(&manifest.dirs).find(|p| !safe_relative(p)) {
-        return Err(bad(format!("it lists `{p}`, which is not a path inside the location")));
+
+    /// The directory `rel` (empty: the location), or `None` when it does not exist. With
+    /// `created`, missing directories are made, and recorded there.
+    fn get(
+        &mut self,
+        rel: &Path,
+        mut created: Option<&mut Vec<PathBuf>>,
+    ) -> Result<Option<&DirFd>, ExportError> {
+        let mut prefix = PathBuf::new();
+        for component in rel.components() {
+            let parent = prefix.clone();
+            prefix.push(component);
+            if self.open.contains_key(&prefix) {
+                continue;
+            }
+            let parent =
+                if parent.as_os_str().is_empty() { self.root } else { &self.open[&parent] };
+            let name = component.as_os_str();
+            let dir = match created.as_deref_mut() {
+                Some(created) => {
+                    let (dir, made) = parent.create_subdir(name)?;
+                    if made {
+                        created.push(prefix.clone());
+                    }
+                    dir
+                }
+                None => match parent.subdir(name)? {
+                    Some(dir) => dir,
+                    None => return Ok(None),
+                },
+            };
+            self.open.insert(prefix.clone(), dir);
+        }
+        Ok(Some(if prefix.as_os_str().is_empty() { self.root } else { &self.open[&prefix] }))
     }
-    Ok(Some(manifest))
 }
 
-fn rel(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
-}
-
-/// Whether `contents` carries the header of a procman export for `app`.
-fn has_header(contents: &[u8], app: &str) -> bool {
-    let head = &contents[..contents.len().min(1024)];
-    String::from_utf8_lossy(head).contains(&header(app))
-}
-
-fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ExportError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ExportError::io("read", path, e)),
-    }
-}
-
-/// Writes `files` into the location (or shows them, for a dry run) and cleans up.
-pub(super) fn apply(
-    location: &Path,
-    app: &str,
-    format: &str,
+/// Step 1: what is at each path to write, and what of the app's is stale. Reads only.
+fn survey(
+    root: &DirFd,
+    layout: &Layout<'_>,
     files: &[OutFile],
-    options: &ExportOptions,
-    out: &mut dyn Write,
-) -> Result<ExportReport, ExportError> {
-    let manifest_path = location.join(manifest_name(app));
-    let old = read_manifest(&manifest_path, app)?.unwrap_or_default();
-    let mut report = ExportReport::default();
-
-    let wanted: BTreeSet<String> = files.iter().map(|f| rel(&f.path)).collect();
-    let mut wanted_dirs = BTreeSet::new();
+    force: bool,
+) -> Result<Survey, ExportError> {
+    let groups = owners::scan(root, layout)?;
+    let mut dirs = Dirs::new(root);
+    let mut actions = Vec::with_capacity(files.len());
     for file in files {
-        let mut dir = file.path.parent();
-        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
-            wanted_dirs.insert(rel(d));
-            dir = d.parent();
-        }
+        let owner = groups.iter().find_map(|g| g.owner_of(&file.path));
+        let action = match dirs.get(file.parent(), None)? {
+            Some(dir) => action_for(dir, file, owner, force)?,
+            None => Action::Create,
+        };
+        actions.push(action);
     }
-
-    // Refuse before writing anything.
-    let mut current = Vec::with_capacity(files.len());
-    for file in files {
-        let path = location.join(&file.path);
-        let existing = read_existing(&path)?;
-        if let Some(bytes) = &existing {
-            let ours = old.files.contains_key(&rel(&file.path))
-                || has_header(bytes, app)
-                || bytes == file.contents.as_bytes();
-            if !ours && !options.force {
-                return Err(ExportError::ForeignFile { path });
-            }
-        }
-        current.push(existing);
-    }
-    let stale: Vec<&String> = old.files.keys().filter(|p| !wanted.contains(*p)).collect();
-
-    if options.dry_run {
-        for file in files {
-            let path = location.join(&file.path);
-            say(out, &format!("would write: {} (mode {:o})", path.display(), file.mode))?;
-            out.write_all(file.contents.as_bytes())
-                .and_then(|()| writeln!(out))
-                .map_err(|e| ExportError::io("write to", "standard output", e))?;
-            report.written.push(path);
-        }
-        for p in stale {
-            let path = location.join(p);
-            match read_existing(&path)? {
-                None => {}
-                Some(bytes) if hash(&bytes) == old.files[p] => {
-                    say(out, &format!("would clean up: {}", path.display()))?;
-                    report.removed.push(path);
-                }
-                Some(_) => {
-                    say(
-                        out,
-                        &format!("would keep: {} (changed since procman wrote it)", path.display()),
-                    )?;
-                    report.kept.push(path);
-                }
-            }
-        }
-        return Ok(report);
-    }
-
-    let mut dirs: BTreeSet<String> =
-        old.dirs.iter().filter(|d| wanted_dirs.contains(*d)).cloned().collect();
-    create_dir(location, out, &mut report)?;
-    for d in &wanted_dirs {
-        if create_dir(&location.join(d), out, &mut report)? {
-            dirs.insert(d.clone());
-        }
-    }
-
-    let mut written = BTreeMap::new();
-    for (file, existing) in files.iter().zip(current) {
-        let path = location.join(&file.path);
-        let same_mode = fs::metadata(&path)
-            .map(|m| m.permissions().mode() & 0o7777 == file.mode)
-            .unwrap_or(false);
-        if existing.as_deref() == Some(file.contents.as_bytes()) && same_mode {
-            report.unchanged.push(path);
-        } else {
-            say(out, &format!("writing: {}", path.display()))?;
-            write_atomically(&path, file.contents.as_bytes(), file.mode)?;
-            report.written.push(path);
-        }
-        written.insert(rel(&file.path), hash(file.contents.as_bytes()));
-    }
-
-    for p in stale {
-        let path = location.join(p);
-        match read_existing(&path)? {
-            None => {}
-            Some(bytes) if hash(&bytes) == old.files[p] => {
-                say(out, &format!("cleaning up: {}", path.display()))?;
-                fs::remove_file(&path).map_err(|e| ExportError::io("remove", &path, e))?;
-                report.removed.push(path);
-            }
-            Some(_) => {
-                say(
-                    out,
-                    &format!(
-                        "keeping: {} (changed since procman wrote it; remove it by hand)",
-                        path.display()
-                    ),
-                )?;
-                report.kept.push(path);
-            }
-        }
-    }
-
-    // Deepest first, so a directory's stale subdirectories go before it.
-    let mut stale_dirs: Vec<&String> =
-        old.dirs.iter().filter(|d| !wanted_dirs.contains(*d)).collect();
-    stale_dirs.sort_by_key(|d| std::cmp::Reverse(Path::new(d).components().count()));
-    for d in stale_dirs {
-        let path = location.join(d);
-        let Ok(mut entries) = fs::read_dir(&path) else { continue };
-        if entries.next().is_none() {
-            say(out, &format!("cleaning up directory: {}", path.display()))?;
-            fs::remove_dir(&path).map_err(|e| ExportError::io("remove directory", &path, e))?;
-            report.removed.push(path);
-        } else {
-            say(out, &format!("keeping directory: {} (not empty)", path.display()))?;
-            dirs.insert(d.clone());
-            report.kept.push(path);
-        }
-    }
-
-    let manifest = Manifest {
-        version: 1,
-        app: app.to_owned(),
-        format: format.to_owned(),
-        files: written,
-        dirs,
-    };
-    let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| ExportError::io("encode", &manifest_path, e.into()))?
-        + "\n";
-    if read_existing(&manifest_path)?.as_deref() != Some(text.as_bytes()) {
-        say(out, &format!("writing: {}", manifest_path.display()))?;
-        write_atomically(&manifest_path, text.as_bytes(), 0o644)?;
-    }
-    Ok(report)
+    let (removals, kept) = stale(&groups, files);
+    Ok(Survey { actions, removals, kept })
 }
 
-/// Creates `dir` if it is missing; true if it did.
-fn create_dir(
-    dir: &Path,
+/// What writing `file` into `dir` does to what is there now, owned by `owner`.
+fn action_for(
+    dir: &DirFd,
+    file: &OutFile,
+    owner: Option<Owner>,
+    force: bool,
+) -> Result<Action, ExportError> {
+    let name = file.name();
+    let path = dir.join(name);
+    let data = match dir.kind(name)? {
+        None => return Ok(Action::Create),
+        Some(Kind::File) => dir.read(name)?,
+        Some(Kind::Dir) => {
+            let error = io::Error::new(io::ErrorKind::IsADirectory, "a directory is in the way");
+            return Err(ExportError::io("write", path, error));
+        }
+        Some(Kind::Symlink) if !force => {
+            let target = dir.read_link(name).unwrap_or_default();
+            return Err(ExportError::ForeignLink { path, target });
+        }
+        Some(Kind::Symlink | Kind::Other) => None,
+    };
+    let same = data.as_ref().is_some_and(|d| d.is(file.contents.as_bytes()));
+    Ok(match owner {
+        _ if same && data.as_ref().is_some_and(|d| d.mode == file.mode) => Action::Keep,
+        Some(Owner::Procman) => Action::Update,
+        Some(Owner::Foreman) => Action::ReplaceForeman,
+        None if same => Action::Update,
+        None if force => Action::Overwrite,
+        None => return Err(ExportError::ForeignFile { path }),
+    })
+}
+
+/// The members of `groups` that no file to write needs, in the order of removal, and the
+/// groups kept whole because they hold something else.
+fn stale(groups: &[Group], files: &[OutFile]) -> (Vec<Removal>, Vec<(PathBuf, String)>) {
+    let wanted: BTreeSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let needed: BTreeSet<&Path> = files
+        .iter()
+        .flat_map(|f| f.path.ancestors().skip(1))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .collect();
+    let used = |path: &Path| wanted.contains(path) || needed.contains(path);
+    let mut removals = Vec::new();
+    let mut kept = Vec::new();
+    for group in groups {
+        if group.whole && !group.foreign.is_empty() && !used(&group.root) {
+            let foreign: Vec<String> =
+                group.foreign.iter().map(|p| p.display().to_string()).collect();
+            let why = format!(
+                "it holds {} that procman did not write: stop the service and remove the \
+                 directory by hand",
+                foreign.join(", ")
+            );
+            kept.push((group.root.clone(), why));
+            continue;
+        }
+        removals.extend(group.members.iter().filter(|m| !used(&m.path)).map(|m| Removal {
+            path: m.path.clone(),
+            is_dir: m.is_dir,
+            owner: group.owner,
+        }));
+    }
+    removals.sort_by_key(|r| (r.is_dir, std::cmp::Reverse(r.path.components().count())));
+    (removals, kept)
+}
+
+/// Step 2: the missing directories, then every changed file, atomically.
+fn write(
+    root: &DirFd,
+    files: &[OutFile],
+    actions: &[Action],
     out: &mut dyn Write,
     report: &mut ExportReport,
-) -> Result<bool, ExportError> {
-    if dir.is_dir() {
-        return Ok(false);
+) -> Result<(), ExportError> {
+    let mut dirs = Dirs::new(root);
+    for (file, action) in files.iter().zip(actions) {
+        let mut created = Vec::new();
+        let dir = dirs.get(file.parent(), Some(&mut created))?;
+        for made in created {
+            let path = root.join(made);
+            say(out, &format!("creating: {}", path.display()))?;
+            report.created_dirs.push(path);
+        }
+        let Some(dir) = dir else { continue };
+        let path = dir.join(file.name());
+        if *action == Action::Keep {
+            report.unchanged.push(path);
+            continue;
+        }
+        say(out, &format!("writing: {}{}", path.display(), action.note()))?;
+        dir.write_atomically(file.name(), file.contents.as_bytes(), file.mode)?;
+        if *action == Action::ReplaceForeman {
+            report.foreman.push(path.clone());
+        }
+        report.written.push(path);
     }
-    say(out, &format!("creating: {}", dir.display()))?;
-    fs::create_dir_all(dir).map_err(|e| ExportError::io("create directory", dir, e))?;
-    report.created_dirs.push(dir.to_owned());
-    Ok(true)
+    Ok(())
 }
 
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
-pub(super) fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), ExportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.procman-tmp"));
-    let result = fs::write(&temp, contents)
-        .and_then(|()| fs::set_permissions(&temp, fs::Permissions::from_mode(mode)))
-        .and_then(|()| fs::rename(&temp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(ExportError::io("write", path, e));
+/// Step 3: removes the stale entries (a directory only when it is empty).
+fn clean(
+    root: &DirFd,
+    survey: &Survey,
+    out: &mut dyn Write,
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    let mut dirs = Dirs::new(root);
+    for removal in &survey.removals {
+        let path = root.join(&removal.path);
+        let parent = removal.path.parent().unwrap_or(Path::new(""));
+        let Some(dir) = dirs.get(parent, None)? else { continue };
+        let name = removal.path.file_name().unwrap_or_default();
+        if !removal.is_dir {
+            dir.remove_file(name)?;
+            say(out, &format!("cleaning up: {}{}", path.display(), removal.note()))?;
+        } else if dir.remove_empty_dir(name)? {
+            say(out, &format!("cleaning up directory: {}{}", path.display(), removal.note()))?;
+        } else {
+            say(out, &format!("keeping directory: {} (not empty)", path.display()))?;
+            report.kept.push(path);
+            continue;
+        }
+        if removal.owner == Owner::Foreman {
+            report.foreman.push(path.clone());
+        }
+        report.removed.push(path);
+    }
+    for (path, why) in &survey.kept {
+        let path = root.join(path);
+        say(out, &format!("keeping: {} ({why})", path.display()))?;
+        report.kept.push(path);
+    }
+    Ok(())
+}
+
+/// A dry run: every file that would be written (path, mode, contents) and every entry that
+/// would be removed or kept.
+fn show(
+    location: &Path,
+    files: &[OutFile],
+    survey: &Survey,
+    out: &mut dyn Write,
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    for (file, action) in files.iter().zip(&survey.actions) {
+        let path = location.join(&file.path);
+        say(
+            out,
+            &format!("would write: {} (mode {:o}){}", path.display(), file.mode, action.note()),
+        )?;
+        out.write_all(file.contents.as_bytes())
+            .and_then(|()| writeln!(out))
+            .map_err(|e| ExportError::io("write to", "standard output", e))?;
+        report.written.push(path);
+    }
+    for removal in &survey.removals {
+        let path = location.join(&removal.path);
+        let what = if removal.is_dir { " directory" } else { "" };
+        say(out, &format!("would clean up{what}: {}{}", path.display(), removal.note()))?;
+        report.removed.push(path);
+    }
+    for (path, why) in &survey.kept {
+        let path = location.join(path);
+        say(out, &format!("would keep: {} ({why})", path.display()))?;
+        report.kept.push(path);
     }
     Ok(())
 }
@@ -299,16 +387,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn manifest_paths_must_stay_inside() {
-        assert!(safe_relative("app-web-1/env/PORT"));
-        assert!(!safe_relative("../etc/passwd"));
-        assert!(!safe_relative("/etc/passwd"));
-        assert!(!safe_relative(""));
-    }
-
-    #[test]
-    fn hash_is_stable() {
-        assert_eq!(hash(b""), "cbf29ce484222325");
-        assert_ne!(hash(b"a"), hash(b"b"));
+    fn paths_must_stay_inside() {
+        assert!(is_plain_relative(Path::new("app-web-1/env/PORT")));
+        assert!(!is_plain_relative(Path::new("../etc/passwd")));
+        assert!(!is_plain_relative(Path::new("/etc/passwd")));
+        assert!(!is_plain_relative(Path::new("")));
     }
 }

@@ -9,13 +9,11 @@ use std::path::Path;
 
 use minijinja::Value;
 
+use super::dirfd::{DirFd, Kind};
 use super::escape::sh_quote;
-use super::files::write_atomically;
 use super::model::Export;
 use super::render::{Renderer, map};
 use super::{ExportError, ExportOptions, ExportReport};
-
-const MASTER: &str = include_str!("templates/inittab/master");
 
 /// The block's first and last lines.
 fn markers(app: &str) -> (String, String) {
@@ -59,7 +57,7 @@ fn block(export: &Export, renderer: &mut Renderer) -> Result<String, ExportError
         ("user", Value::from(export.user.as_str())),
         ("entries", Value::from(entries)),
     ]);
-    renderer.render("master", MASTER, &context)
+    renderer.render("master", &context)
 }
 
 /// `existing` with the app's block replaced by `new_block`, or with it appended.
@@ -104,10 +102,24 @@ pub(super) fn export(
         return Ok(report);
     }
     let path = export.location.as_path();
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(ExportError::io("read", path, e)),
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        let error = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name");
+        return Err(ExportError::io("write", path, error));
+    };
+    let dir = DirFd::open(parent)?;
+    // The file is read and replaced through its directory, never through a link.
+    let (existing, mode) = match &dir {
+        Some(dir) => match dir.kind(name)? {
+            Some(Kind::Symlink) if !options.force => {
+                let target = dir.read_link(name).unwrap_or_default();
+                return Err(ExportError::ForeignLink { path: path.to_owned(), target });
+            }
+            _ => match dir.read(name)? {
+                Some(data) => (Some(data.text()), data.mode),
+                None => (None, 0o644),
+            },
+        },
+        None => (None, 0o644),
     };
     let new = splice(existing.as_deref().unwrap_or(""), &text, &export.app, path)?;
     if options.dry_run {
@@ -118,11 +130,9 @@ pub(super) fn export(
     } else if existing.as_deref() == Some(new.as_str()) {
         report.unchanged.push(path.to_owned());
     } else {
+        let (dir, _) = DirFd::open_or_create(parent)?;
         say(out, &format!("writing: {}", path.display()))?;
-        let mode = std::fs::metadata(path)
-            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
-            .unwrap_or(0o644);
-        write_atomically(path, new.as_bytes(), mode)?;
+        dir.write_atomically(name, new.as_bytes(), mode)?;
         report.written.push(path.to_owned());
     }
     Ok(report)

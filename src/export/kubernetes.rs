@@ -10,8 +10,6 @@ use super::model::{Export, ceil_secs};
 use super::render::{Renderer, env_list, header, map};
 use super::{ExportError, Format};
 
-const APP: &str = include_str!("templates/kubernetes/app.yaml");
-
 /// A DNS-1035 label (what a Service name must be): lower case, `_` and `.` turned into `-`.
 fn dns_label(what: &str, name: &str) -> Result<String, ExportError> {
     let label = name.to_ascii_lowercase().replace(['_', '.'], "-");
@@ -74,8 +72,5 @@ pub(super) fn render(
         ("env", env_list(&export.env)),
         ("deployments", Value::from(deployments)),
     ]);
-    Ok(vec![OutFile::new(
-        format!("{}.yaml", export.app),
-        renderer.render("app.yaml", APP, &context)?,
-    )])
+    Ok(vec![OutFile::new(format!("{}.yaml", export.app), renderer.render("app.yaml", &context)?)])
 }

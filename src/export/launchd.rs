@@ -8,8 +8,6 @@ use super::files::OutFile;
 use super::model::{Export, ceil_secs};
 use super::render::{Renderer, env_list, header, map};
 
-const PLIST: &str = include_str!("templates/launchd/launchd.plist");
-
 /// Renders the property lists.
 pub(super) fn render(
     export: &Export,
@@ -42,7 +40,7 @@ pub(super) fn render(
                 ("exit_timeout", Value::from(ceil_secs(process.stop_timeout(export)))),
                 ("umask", process.settings.umask.map_or(Value::from(()), Value::from)),
             ]);
-            let contents = renderer.render("launchd.plist", PLIST, &context)?;
+            let contents = renderer.render("launchd.plist", &context)?;
             files.push(OutFile::new(format!("{label}.plist"), contents));
         }
     }

@@ -1,21 +1,26 @@
 //! `procman export FORMAT LOCATION`: hands the app to a service manager (systemd, supervisord,
-//! launchd, runit, upstart, inittab, upstart with start-stop-daemon) or to a cluster engine
-//! (docker compose, Kubernetes), with Foreman's file names and layout.
+//! launchd, runit, upstart, inittab, upstart with start-stop-daemon, bluepill) or to a cluster
+//! engine (docker compose, Kubernetes), with Foreman's file names and layout.
 //!
 //! The entry point is [`run`]; the CLI fills an [`ExportOptions`]. See `docs/export.md`.
 
+mod bluepill;
 mod compose;
+mod dirfd;
 mod error;
 mod escape;
 mod files;
+mod foreman;
 mod inittab;
 mod kubernetes;
 mod launchd;
 mod model;
+mod owners;
 mod render;
 mod runit;
 mod supervisord;
 mod systemd;
+mod templates;
 mod upstart;
 
 #[cfg(test)]
@@ -48,6 +53,8 @@ pub(crate) enum Format {
     Daemon,
     /// A block of `/etc/inittab` lines, to a file or to standard output.
     Inittab,
+    /// One bluepill application file (Ruby) with a process per instance.
+    Bluepill,
     /// A docker compose file: a service per process type.
     Compose,
     /// Kubernetes manifests: a ConfigMap, a Deployment per type, a Service per listening type.
@@ -56,7 +63,7 @@ pub(crate) enum Format {
 
 impl Format {
     /// Every format, in the order they are listed to users.
-    pub(crate) const ALL: [Format; 9] = [
+    pub(crate) const ALL: [Format; 10] = [
         Format::Systemd,
         Format::Supervisord,
         Format::Launchd,
@@ -64,6 +71,7 @@ impl Format {
         Format::Upstart,
         Format::Daemon,
         Format::Inittab,
+        Format::Bluepill,
         Format::Compose,
         Format::Kubernetes,
     ];
@@ -78,6 +86,7 @@ impl Format {
             Format::Upstart => "upstart",
             Format::Daemon => "daemon",
             Format::Inittab => "inittab",
+            Format::Bluepill => "bluepill",
             Format::Compose => "compose",
             Format::Kubernetes => "kubernetes",
         }
@@ -122,8 +131,9 @@ pub(crate) struct ExportOptions {
     pub(crate) log_dir: Option<PathBuf>,
     /// `-r/--run`: the pid-file directory (daemon format). `None`: `/var/run/<app>`.
     pub(crate) run_dir: Option<PathBuf>,
-    /// `--template DIR`: a directory whose files override the built-in templates one by one
-    /// (`DIR/process.service` replaces systemd's). Templates are minijinja.
+    /// `-t/--template DIR`: a directory whose files override the built-in templates one by
+    /// one (`DIR/process.service` replaces systemd's). Templates are minijinja; the other
+    /// files there (Foreman's `.erb` templates) are named in a warning.
     pub(crate) template_dir: Option<PathBuf>,
     /// The per-user template root, looked up after `template_dir` as `<root>/<format>/<file>`.
     /// [`ExportOptions::new`] sets `~/.procman/templates`; `None` disables it.
@@ -134,8 +144,8 @@ pub(crate) struct ExportOptions {
     /// `--dry-run`: print each file that would be written (path and contents) and each stale
     /// file that would be removed, and touch nothing.
     pub(crate) dry_run: bool,
-    /// Overwrite files at the location that procman did not write (for example an earlier
-    /// Foreman export with the same names). Never makes procman delete such a file.
+    /// Overwrite files and links at the location that neither procman nor Foreman's export of
+    /// the app wrote. Never makes procman delete such a file, or write through a link.
     pub(crate) force: bool,
     /// `--image`: the container image (compose: optional, else the app root is built;
     /// kubernetes: required).
@@ -181,9 +191,14 @@ pub(crate) struct ExportReport {
     pub(crate) unchanged: Vec<PathBuf>,
     /// Stale files and directories of an earlier export removed (or that would be).
     pub(crate) removed: Vec<PathBuf>,
-    /// Stale files changed since procman wrote them, and stale directories that are not
-    /// empty: left in place.
+    /// Stale directories that are not empty, and runit services holding files procman did not
+    /// write: left in place.
     pub(crate) kept: Vec<PathBuf>,
+    /// Files and directories of Foreman's export of the app that were removed or written
+    /// over (also in `removed` or `written`).
+    pub(crate) foreman: Vec<PathBuf>,
+    /// What the user should know (a template directory with files procman does not use).
+    pub(crate) warnings: Vec<String>,
     /// Directories created.
     pub(crate) created_dirs: Vec<PathBuf>,
     /// True when the output went to `out` instead of files (inittab with `-`).
@@ -198,36 +213,88 @@ pub(crate) struct ExportReport {
 ///
 /// # Errors
 /// See [`ExportError`]: invalid names or values, an unknown template variable, a foreign file
-/// in the way, an I/O failure.
+/// or a link in the way, an I/O failure.
 pub(crate) fn run(
     plan: &Plan,
     options: &ExportOptions,
     out: &mut dyn Write,
 ) -> Result<ExportReport, ExportError> {
     let export = model::resolve(plan, options)?;
+    let warnings = options.template_dir.as_deref().map(|dir| unused_templates(dir, options.format));
     let mut renderer = render::Renderer::new(options)?;
-    if options.format == Format::Inittab {
-        return inittab::export(&export, &mut renderer, options, out);
-    }
+    let mut report = if options.format == Format::Inittab {
+        inittab::export(&export, &mut renderer, options, out)?
+    } else {
+        export_files(&export, &mut renderer, options, out)?
+    };
+    report.warnings.extend(warnings.flatten());
+    Ok(report)
+}
+
+/// Every format but inittab: renders the files, then writes them into the location.
+fn export_files(
+    export: &model::Export,
+    renderer: &mut render::Renderer,
+    options: &ExportOptions,
+    out: &mut dyn Write,
+) -> Result<ExportReport, ExportError> {
     if export.location == Path::new("-") {
         return Err(ExportError::StdoutUnsupported { format: options.format.name() });
     }
     let files = match options.format {
-        Format::Systemd => systemd::render(&export, &mut renderer)?,
-        Format::Supervisord => supervisord::render(&export, &mut renderer)?,
-        Format::Launchd => launchd::render(&export, &mut renderer)?,
-        Format::Runit => runit::render(&export, &mut renderer)?,
-        Format::Upstart => upstart::render(&export, &mut renderer, false)?,
-        Format::Daemon => upstart::render(&export, &mut renderer, true)?,
-        Format::Compose => compose::render(&export, &mut renderer)?,
-        Format::Kubernetes => kubernetes::render(&export, &mut renderer)?,
-        Format::Inittab => unreachable!("handled above"),
+        Format::Systemd => systemd::render(export, renderer)?,
+        Format::Supervisord => supervisord::render(export, renderer)?,
+        Format::Launchd => launchd::render(export, renderer)?,
+        Format::Runit => runit::render(export, renderer)?,
+        Format::Upstart | Format::Daemon => upstart::render(export, renderer)?,
+        Format::Bluepill => bluepill::render(export, renderer)?,
+        Format::Compose => compose::render(export, renderer)?,
+        Format::Kubernetes => kubernetes::render(export, renderer)?,
+        Format::Inittab => Vec::new(),
     };
     if !options.dry_run && !matches!(options.format, Format::Compose | Format::Kubernetes) {
         chown_dir(Path::new(&export.log), &export.user)?;
         chown_dir(Path::new(&export.run), &export.user)?;
     }
-    files::apply(&export.location, &export.app, options.format.name(), &files, options, out)
+    let layout = owners::Layout {
+        format: options.format,
+        app: &export.app,
+        types: export.processes.iter().map(|p| p.name.as_str()).collect(),
+    };
+    files::apply(&export.location, &layout, &files, options, out)
+}
+
+/// The warning for the files of the template directory `dir` that `format` does not use
+/// (Foreman's `.erb` templates, typically), if there are any.
+fn unused_templates(dir: &Path, format: Format) -> Option<String> {
+    let unused = templates::unused_files(dir, format);
+    if unused.is_empty() {
+        return None;
+    }
+    let names = templates::names(format);
+    let first = names.first().copied().unwrap_or_default();
+    Some(format!(
+        "--template {}: procman's templates are minijinja (Jinja2 syntax), not Foreman's ERB, \
+         and {format} uses only {}; not using: {}. The built-in template is used for each \
+         missing one: see it with `procman export --print-template {format} {first}` (templates \
+         in docs/export.md)",
+        dir.display(),
+        names.join(", "),
+        unused.join(", ")
+    ))
+}
+
+/// The source of the built-in template `name` of `format` (`process.service`, or a short
+/// name such as `service`), for `procman export --print-template`; with no name, the list
+/// of the format's templates, one per line.
+///
+/// # Errors
+/// [`ExportError::UnknownTemplate`] listing the format's templates.
+pub(crate) fn print_template(format: Format, name: Option<&str>) -> Result<String, ExportError> {
+    match name {
+        Some(name) => templates::find(format, name).map(|(_, source)| source.to_owned()),
+        None => Ok(templates::names(format).iter().map(|n| format!("{n}\n")).collect()),
+    }
 }
 
 /// Foreman's base step: the log and run directories, when they exist, are given to the user.

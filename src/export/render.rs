@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 
-use super::{ExportError, ExportOptions, Format, escape};
+use super::{ExportError, ExportOptions, Format, escape, templates};
 
 /// The line every generated file with comments carries, so a later export recognises it.
 pub(super) fn header(app: &str) -> String {
@@ -71,6 +71,7 @@ impl Renderer {
         env.add_filter("xml", |v: &str| escape::xml(v));
         env.add_filter("yaml", |v: &str| escape::yaml(v));
         env.add_filter("dollar", |v: &str| escape::dollar(v));
+        env.add_filter("ruby_str", |v: &str| escape::ruby_str(v));
 
         let format = options.format;
         let mut dirs = Vec::new();
@@ -83,13 +84,9 @@ impl Renderer {
         Ok(Renderer { env, format, dirs })
     }
 
-    /// Renders `file` (a user override if there is one, else `builtin`) with `context`.
-    pub(super) fn render(
-        &mut self,
-        file: &str,
-        builtin: &'static str,
-        context: &Value,
-    ) -> Result<String, ExportError> {
+    /// Renders the template `file` (a user override if there is one, else the built-in one)
+    /// with `context`.
+    pub(super) fn render(&mut self, file: &str, context: &Value) -> Result<String, ExportError> {
         let name = match self.dirs.iter().map(|d| d.join(file)).find(|p| p.is_file()) {
             Some(path) => {
                 let name = path.display().to_string();
@@ -104,6 +101,11 @@ impl Renderer {
             }
             None => {
                 let name = format!("{}/{file} (built in)", self.format.name());
+                let builtin =
+                    templates::builtin(self.format, file).ok_or_else(|| ExportError::Template {
+                        template: name.clone(),
+                        message: "there is no such built-in template".to_owned(),
+                    })?;
                 if self.env.get_template(&name).is_err() {
                     self.env.add_template_owned(name.clone(), builtin).map_err(|e| {
                         ExportError::Template { template: name.clone(), message: format!("{e:#}") }

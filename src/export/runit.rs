@@ -8,9 +8,6 @@ use super::model::{Export, check_text};
 use super::render::{Renderer, header, map};
 use super::{ExportError, Format};
 
-const RUN: &str = include_str!("templates/runit/run");
-const LOG_RUN: &str = include_str!("templates/runit/log/run");
-
 /// Renders the service directories.
 pub(super) fn render(
     export: &Export,
@@ -44,10 +41,8 @@ pub(super) fn render(
                     Value::from(format!("{}/{}-{}", export.log, process.name, instance.number)),
                 ),
             ]);
-            files.push(OutFile::executable(
-                format!("{dir}/run"),
-                renderer.render("run", RUN, &context)?,
-            ));
+            files
+                .push(OutFile::executable(format!("{dir}/run"), renderer.render("run", &context)?));
             let mut env = process.env.clone();
             env.push(("PORT".to_owned(), instance.port.to_string()));
             env.push(("PS".to_owned(), instance.ps.clone()));
@@ -55,7 +50,7 @@ pub(super) fn render(
                 // A newline after the value: an empty file would unset the variable instead.
                 files.push(OutFile::new(format!("{dir}/env/{name}"), format!("{value}\n")));
             }
-            let log_run = renderer.render("log/run", LOG_RUN, &context)?;
+            let log_run = renderer.render("log/run", &context)?;
             files.push(OutFile::executable(format!("{dir}/log/run"), log_run));
         }
     }

@@ -10,8 +10,6 @@ use super::model::{Export, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
 use super::{ExportError, Format};
 
-const APP: &str = include_str!("templates/supervisord/app.conf");
-
 fn opt(value: Option<String>) -> Value {
     value.map_or(Value::from(()), Value::from)
 }
@@ -95,5 +93,5 @@ pub(super) fn render(
         ("names", Value::from(names)),
     ]);
     let file = format!("{}.conf", export.app);
-    Ok(vec![OutFile::new(file, renderer.render("app.conf", APP, &context)?)])
+    Ok(vec![OutFile::new(file, renderer.render("app.conf", &context)?)])
 }

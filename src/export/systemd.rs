@@ -11,9 +11,6 @@ use super::files::OutFile;
 use super::model::{Export, Proc, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
 
-const SERVICE: &str = include_str!("templates/systemd/process.service");
-const TARGET: &str = include_str!("templates/systemd/master.target");
-
 /// Foreman's `RestartSec=`, used when the user set no backoff.
 const FOREMAN_RESTART_SEC: Duration = Duration::from_secs(14);
 
@@ -147,7 +144,7 @@ pub(super) fn render(
                 ps => instance.ps.as_str(),
                 ..base.clone()
             };
-            files.push(OutFile::new(&name, renderer.render("process.service", SERVICE, &context)?));
+            files.push(OutFile::new(&name, renderer.render("process.service", &context)?));
             services.push(name);
         }
     }
@@ -158,7 +155,7 @@ pub(super) fn render(
         ("services", Value::from(services)),
     ]);
     let target = format!("{}.target", export.app);
-    files.push(OutFile::new(target, renderer.render("master.target", TARGET, &context)?));
+    files.push(OutFile::new(target, renderer.render("master.target", &context)?));
     Ok(files)
 }
 

@@ -11,28 +11,15 @@ use super::files::OutFile;
 use super::model::{Export, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
 
-const UPSTART_MASTER: &str = include_str!("templates/upstart/master.conf");
-const UPSTART_PROCESS_MASTER: &str = include_str!("templates/upstart/process_master.conf");
-const UPSTART_PROCESS: &str = include_str!("templates/upstart/process.conf");
-const DAEMON_MASTER: &str = include_str!("templates/daemon/master.conf");
-const DAEMON_PROCESS_MASTER: &str = include_str!("templates/daemon/process_master.conf");
-const DAEMON_PROCESS: &str = include_str!("templates/daemon/process.conf");
-
 fn opt(value: Option<String>) -> Value {
     value.map_or(Value::from(()), Value::from)
 }
 
-/// Renders the jobs; `daemon` selects the start-stop-daemon flavour.
+/// Renders the jobs (the renderer's format, upstart or daemon, selects the templates).
 pub(super) fn render(
     export: &Export,
     renderer: &mut Renderer,
-    daemon: bool,
 ) -> Result<Vec<OutFile>, ExportError> {
-    let (master, process_master, process_job) = if daemon {
-        (DAEMON_MASTER, DAEMON_PROCESS_MASTER, DAEMON_PROCESS)
-    } else {
-        (UPSTART_MASTER, UPSTART_PROCESS_MASTER, UPSTART_PROCESS)
-    };
     let app = Value::from(export.app.as_str());
     let common = map([
         ("header", Value::from(header(&export.app))),
@@ -43,14 +30,14 @@ pub(super) fn render(
     ]);
     let mut files = vec![OutFile::new(
         format!("{}.conf", export.app),
-        renderer.render("master.conf", master, &common)?,
+        renderer.render("master.conf", &common)?,
     )];
     for process in export.processes.iter().filter(|p| p.count > 0) {
         let settings = &process.settings;
         let context = minijinja::context! { name => process.name.as_str(), ..common.clone() };
         files.push(OutFile::new(
             format!("{}-{}.conf", export.app, process.name),
-            renderer.render("process_master.conf", process_master, &context)?,
+            renderer.render("process_master.conf", &context)?,
         ));
         let respawn_limit = settings.max_retries.map(|retries| {
             let grace = settings.start_grace.map_or(1, ceil_secs);
@@ -88,7 +75,7 @@ pub(super) fn render(
             let context = merge_maps([own, base.clone(), common.clone()]);
             files.push(OutFile::new(
                 format!("{}-{}-{}.conf", export.app, process.name, instance.number),
-                renderer.render("process.conf", process_job, &context)?,
+                renderer.render("process.conf", &context)?,
             ));
         }
     }

@@ -93,3 +93,173 @@ fn kubernetes_needs_an_image() {
     assert_eq!(out.code(), Some(1));
     assert!(out.stderr().contains("--image"), "{}", out.stderr());
 }
+
+/// Reports a test that cannot run on this machine; under `PROCMAN_REQUIRE_VALIDATORS=1` (CI)
+/// it fails instead.
+fn skip(why: &str) {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
+    );
+    println!("SKIPPED: {why}");
+}
+
+/// The names of the files under `dir`, relative, sorted (links not followed).
+fn files(dir: &std::path::Path) -> Vec<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(base, &path, out);
+            } else {
+                out.push(path.strip_prefix(base).unwrap_or(&path).display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn the_location_holds_only_the_service_managers_files() {
+    let dir = Dir::new();
+    app(&dir);
+    let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "root"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let units = dir.path().join("units");
+    assert_eq!(files(&units), ["shop-web.1.service", "shop-worker.1.service", "shop.target"]);
+    // systemd-analyze over every file of the directory, as an admin would run it.
+    let all: Vec<std::path::PathBuf> = files(&units).iter().map(|f| units.join(f)).collect();
+    match std::process::Command::new("systemd-analyze").arg("verify").args(&all).output() {
+        Ok(verify) => assert!(
+            verify.status.success(),
+            "systemd-analyze verify: {}",
+            String::from_utf8_lossy(&verify.stderr)
+        ),
+        Err(error) => skip(&format!("systemd-analyze not installed: {error}")),
+    }
+}
+
+#[test]
+fn the_app_root_need_not_exist_here() {
+    let dir = Dir::new();
+    app(&dir);
+    // -d names where the app lives on the machine that runs the units.
+    let root = dir.path().join("nowhere/srv/app");
+    let root = root.to_str().expect("utf-8");
+    let out =
+        dir.run(&["export", "systemd", "units", "-f", "Procfile", "-d", root, "-u", "deploy"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let web = std::fs::read_to_string(dir.path().join("units/app-web.1.service")).expect("unit");
+    assert!(web.contains(&format!("WorkingDirectory={root}\n")), "{web}");
+    assert!(!std::path::Path::new(root).exists());
+
+    // What must exist here still must: the Procfile, the env files named with -e.
+    let out = dir.run(&["export", "systemd", "units", "-f", "Missing", "-d", root]);
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr().contains("Missing"), "{}", out.stderr());
+    let out =
+        dir.run(&["export", "systemd", "units", "-f", "Procfile", "-d", root, "-e", "no.env"]);
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr().contains("no.env"), "{}", out.stderr());
+}
+
+#[test]
+fn a_linked_runit_env_directory_is_refused() {
+    let dir = Dir::new();
+    app(&dir);
+    let cron = dir.path().join("cron.d");
+    std::fs::create_dir(&cron).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("sv/shop-web-1")).expect("mkdir");
+    std::os::unix::fs::symlink(&cron, dir.path().join("sv/shop-web-1/env")).expect("symlink");
+    let out = dir.run(&["export", "runit", "sv", "-a", "shop"]);
+    assert_eq!(out.code(), Some(1), "{}", out.stdout());
+    let link = dir.path().join("sv/shop-web-1/env");
+    assert!(
+        out.stderr().contains(&format!("symbolic link {}", link.display())),
+        "{}",
+        out.stderr()
+    );
+    assert!(files(&cron).is_empty(), "written through the link: {:?}", files(&cron));
+    assert!(!dir.path().join("sv/shop-web-1/run").exists());
+}
+
+#[test]
+fn built_in_templates_are_printed() {
+    let dir = Dir::new();
+    let out = dir.run(&["export", "--print-template", "systemd", "service"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(out.stdout().starts_with("# {{ header }}\n[Unit]\n"), "{}", out.stdout());
+    let out = dir.run(&["export", "--print-template", "runit"]);
+    assert_eq!(out.stdout(), "run\nlog/run\n");
+    let out = dir.run(&["export", "--print-template", "systemd", "socket"]);
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr().contains("process.service, master.target"), "{}", out.stderr());
+}
+
+#[test]
+fn foremans_erb_templates_are_named_and_not_used() {
+    let dir = Dir::new();
+    app(&dir);
+    dir.write("tpl/process.service.erb", "[Service]\nExecStart=<%= process.command %>\n");
+    let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-t", "tpl"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let stderr = out.stderr();
+    for part in ["minijinja", "process.service.erb", "--print-template systemd process.service"] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+    let unit = std::fs::read_to_string(dir.path().join("units/shop-web.1.service")).expect("unit");
+    assert!(unit.contains("KillMode=mixed"), "{unit}");
+}
+
+#[test]
+fn bluepill_writes_one_pill() {
+    let dir = Dir::new();
+    app(&dir);
+    let out = dir.run(&["export", "bluepill", "pills", "-a", "shop", "-u", "deploy"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert_eq!(files(&dir.path().join("pills")), ["shop.pill"]);
+    let pill = std::fs::read_to_string(dir.path().join("pills/shop.pill")).expect("pill");
+    assert!(pill.contains("Bluepill.application(\"shop\""), "{pill}");
+    match std::process::Command::new("ruby")
+        .arg("-c")
+        .arg(dir.path().join("pills/shop.pill"))
+        .output()
+    {
+        Ok(check) => assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr)),
+        Err(error) => skip(&format!("ruby not installed: {error}")),
+    }
+}
+
+#[test]
+fn an_export_over_foremans_replaces_it_and_lists_what_it_removed() {
+    let dir = Dir::new();
+    app(&dir);
+    let foreman = std::process::Command::new("foreman")
+        .args(["export", "systemd", "units", "-a", "shop", "-u", "deploy", "-m", "web=2,worker=1"])
+        .current_dir(dir.path())
+        .output();
+    match foreman {
+        Ok(output) => {
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout))
+        }
+        Err(error) => return skip(&format!("foreman not installed: {error}")),
+    }
+    let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "deploy"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let units = dir.path().join("units");
+    for line in [
+        format!("writing: {}/shop.target (replaces Foreman's)", units.display()),
+        format!("writing: {}/shop-web.1.service (replaces Foreman's)", units.display()),
+        format!("cleaning up: {}/shop-web.2.service (Foreman's)", units.display()),
+    ] {
+        assert!(out.stdout().contains(&line), "{line}: {}", out.stdout());
+    }
+    assert_eq!(files(&units), ["shop-web.1.service", "shop-worker.1.service", "shop.target"]);
+    for file in files(&units) {
+        let text = std::fs::read_to_string(units.join(&file)).expect("unit");
+        assert!(text.starts_with("# Generated by procman export"), "{file}: {text}");
+    }
+}

@@ -6,13 +6,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{export, ok, options, representative};
+use super::{export, ok, options, representative, temp};
 use crate::export::{ExportError, Format};
 use crate::plan::Plan;
-
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use super::validators::{
-    parse_plist, printing_plan, run_inittab, run_runit, supervisord_programs, systemd_units,
-    verify_units,
+    load_pill, parse_plist, printing_plan, run_inittab, run_runit, supervisord_programs,
+    systemd_units, verify_units,
 };
-use super::{export, ok, options, process, representative, vars};
+use super::{export, ok, options, process, representative, temp, vars};
 use crate::export::{ExportError, Format};
 
 /// Values that need escaping somewhere (supervisord cannot hold a value with both quote
@@ -25,10 +25,6 @@ const TRICKY: &[(&str, &str)] = &[
 ];
 
 const COMMAND: &str = r#"printf '%s\n' "it's" "$PORT" 100% '\n' ünï"#;
-
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
-}
 
 fn tricky_plan(root: &Path) -> crate::plan::Plan {
     let mut plan = representative(root);
@@ -105,6 +101,25 @@ fn runit_and_inittab_pass_values_through_the_shell() {
     run_inittab(&plan, log.path());
     let logs = super::tree(log.path());
     assert_eq!(logs["web-1.log"], expected);
+}
+
+#[test]
+fn bluepill_escapes_ruby_strings_and_the_shell() {
+    let root = temp();
+    let command = r##"printf '%s|' "$SPACES" "$DOUBLE" "$SINGLE" "$PERCENT" "$DOLLAR" "$BACKSLASH" "$UNICODE" "$PUNCT"; printf '%s\n' 100% "it's" '#{x}' "#$y""##;
+    let mut env = TRICKY.to_vec();
+    env.push(("HASH", "#{`id`} #$0 #@x"));
+    let plan = printing_plan(root.path(), command, &env);
+    let Some(pill) = load_pill(&plan) else { return };
+    let web = &pill["processes"]["web-1"];
+    for (name, value) in &env {
+        assert_eq!(web["environment"][name], *value, "{name}");
+    }
+    let expected = format!(
+        "{}|100%\nit's\n#{{x}}\n#\n",
+        TRICKY.iter().map(|(_, v)| *v).collect::<Vec<_>>().join("|")
+    );
+    assert_eq!(web["output"], expected);
 }
 
 #[test]

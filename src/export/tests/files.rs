@@ -1,27 +1,21 @@
-//! Re-export is idempotent, removes the app's stale files, and never deletes or overwrites a
-//! file procman did not write; dry runs touch nothing; template overrides and their errors.
+//! Re-export is idempotent, removes the app's stale files (recognised by procman's header),
+//! never deletes or overwrites a file without it, and writes nothing but the service manager's
+//! files; dry runs touch nothing; template overrides, their errors, and what a template
+//! directory holds that is not used.
 
 use std::fs;
 use std::path::Path;
 
-use super::{export, ok, options, representative, tree};
-use crate::export::{ExportError, Format};
-
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-}
+use super::validators::verify_units;
+use super::{export, ok, options, representative, temp, tree, write};
+use crate::export::{ExportError, Format, print_template};
 
 #[test]
 fn second_export_changes_nothing() {
     let plan = representative(Path::new("/srv/shop"));
-    for format in [Format::Systemd, Format::Runit, Format::Supervisord, Format::Daemon] {
+    for format in
+        [Format::Systemd, Format::Runit, Format::Supervisord, Format::Daemon, Format::Bluepill]
+    {
         let dir = temp();
         let opts = options(format, dir.path());
         let (first, printed) = ok(export(&plan, &opts));
@@ -47,11 +41,47 @@ fn second_export_changes_nothing() {
 }
 
 #[test]
+fn only_the_service_managers_files_are_written() {
+    let plan = representative(Path::new("/srv/shop"));
+    let dir = temp();
+    ok(export(&plan, &options(Format::Systemd, dir.path())));
+    let files: Vec<String> = tree(dir.path()).into_keys().collect();
+    assert_eq!(
+        files,
+        ["shop-web.1.service", "shop-web.2.service", "shop-worker.1.service", "shop.target"]
+    );
+    // Every file of the directory, not only the units: nothing else may be there.
+    if let Some(output) = verify_units(dir.path()) {
+        assert_eq!(output, "", "systemd-analyze verify warned");
+    }
+
+    for (format, expected) in [
+        (Format::Supervisord, &["shop.conf"][..]),
+        (Format::Launchd, &["shop-web-1.plist", "shop-web-2.plist", "shop-worker-1.plist"][..]),
+        (Format::Bluepill, &["shop.pill"][..]),
+        (Format::Kubernetes, &["shop.yaml"][..]),
+    ] {
+        let dir = temp();
+        let mut opts = options(format, dir.path());
+        opts.image = Some("registry.example/shop:1".to_owned());
+        ok(export(&plan, &opts));
+        let files: Vec<String> = tree(dir.path()).into_keys().collect();
+        assert_eq!(files, expected, "{format}");
+    }
+}
+
+#[test]
 fn smaller_formation_cleans_up_and_keeps_foreign_files() {
     let dir = temp();
     write(&dir.path().join("other-app.service"), "[Unit]\n");
-    write(&dir.path().join("shop-web.9.service"), "mine, not procman's\n");
+    // Named like procman's, but without the header: someone else's.
+    write(&dir.path().join("shop-web.9.service"), "[Service]\nExecStart=/bin/true\n");
+    // Another app whose name starts with this one's.
+    let admin = options(Format::Systemd, dir.path());
+    let mut admin = admin;
+    admin.app = Some("shop-admin".to_owned());
     let mut plan = representative(Path::new("/srv/shop"));
+    ok(export(&plan, &admin));
     plan.processes[0].count = 3;
     let opts = options(Format::Systemd, dir.path());
     ok(export(&plan, &opts));
@@ -65,8 +95,7 @@ fn smaller_formation_cleans_up_and_keeps_foreign_files() {
         format!(
             "[procman export] writing: {location}/shop.target\n\
              [procman export] cleaning up: {location}/shop-web.2.service\n\
-             [procman export] cleaning up: {location}/shop-web.3.service\n\
-             [procman export] writing: {location}/.procman-export-shop.json\n"
+             [procman export] cleaning up: {location}/shop-web.3.service\n"
         )
     );
     assert_eq!(report.removed.len(), 2);
@@ -74,8 +103,11 @@ fn smaller_formation_cleans_up_and_keeps_foreign_files() {
     assert_eq!(
         files,
         [
-            ".procman-export-shop.json",
             "other-app.service",
+            "shop-admin-web.1.service",
+            "shop-admin-web.2.service",
+            "shop-admin-worker.1.service",
+            "shop-admin.target",
             "shop-web.1.service",
             "shop-web.9.service",
             "shop-worker.1.service",
@@ -87,48 +119,77 @@ fn smaller_formation_cleans_up_and_keeps_foreign_files() {
 }
 
 #[test]
-fn runit_directories_are_removed_only_when_empty() {
+fn a_stale_file_is_removed_only_with_the_header() {
+    let dir = temp();
+    let mut plan = representative(Path::new("/srv/shop"));
+    let opts = options(Format::Systemd, dir.path());
+    ok(export(&plan, &opts));
+    // Edited, header kept: the header says edits are lost, and the file goes.
+    let edited = dir.path().join("shop-web.2.service");
+    let text = fs::read_to_string(&edited).unwrap_or_default();
+    write(&edited, &format!("{text}Nice=5\n"));
+    plan.processes[0].count = 1;
+    ok(export(&plan, &opts));
+    assert!(!edited.exists());
+
+    // With the header line removed, it is the user's: kept, and nothing is said about it
+    // (procman's unit is not Foreman's either: `StandardOutput=journal`).
+    plan.processes[0].count = 2;
+    ok(export(&plan, &opts));
+    let text = fs::read_to_string(&edited).unwrap_or_default();
+    let without: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    write(&edited, &without);
+    plan.processes[0].count = 1;
+    let (report, printed) = ok(export(&plan, &opts));
+    assert!(edited.exists());
+    assert!(report.removed.is_empty(), "{report:?}");
+    assert!(!printed.contains("shop-web.2"), "{printed}");
+}
+
+#[test]
+fn runit_services_holding_foreign_files_are_kept_whole() {
     let dir = temp();
     let mut plan = representative(Path::new("/srv/shop"));
     let opts = options(Format::Runit, dir.path());
     ok(export(&plan, &opts));
-    // runsv creates supervise/ in a service it runs: not ours, so web-2's directory stays.
+    // runsv creates supervise/ in a service it runs: not ours, so web-2's service stays whole.
     write(&dir.path().join("shop-web-2/supervise/pid"), "123\n");
     plan.processes[0].count = 1;
     plan.processes[1].count = 0;
     let (report, printed) = ok(export(&plan, &opts));
     assert!(!dir.path().join("shop-worker-1").exists(), "{printed}");
-    assert!(dir.path().join("shop-web-2/supervise/pid").exists());
-    assert!(!dir.path().join("shop-web-2/run").exists());
+    assert!(dir.path().join("shop-web-2/run").exists(), "half a service was removed");
+    assert!(dir.path().join("shop-web-2/env/PORT").exists(), "half a service was removed");
+    let location = dir.path().display();
     assert!(printed.contains(&format!(
-        "[procman export] cleaning up directory: {}/shop-worker-1/env\n",
-        dir.path().display()
+        "[procman export] cleaning up directory: {location}/shop-worker-1/env\n"
     )));
     assert!(printed.contains(&format!(
-        "[procman export] keeping directory: {}/shop-web-2 (not empty)\n",
-        dir.path().display()
+        "[procman export] keeping: {location}/shop-web-2 (it holds shop-web-2/supervise that \
+         procman did not write: stop the service and remove the directory by hand)\n"
     )));
     assert!(report.kept.contains(&dir.path().join("shop-web-2")));
 
-    // Once runsv's directory is gone, the next export removes what is left.
+    // Once runsv's directory is gone, the next export removes the service.
     fs::remove_dir_all(dir.path().join("shop-web-2/supervise")).unwrap_or_else(|e| panic!("{e}"));
     let (_, printed) = ok(export(&plan, &opts));
     assert!(!dir.path().join("shop-web-2").exists(), "{printed}");
 }
 
 #[test]
-fn edited_stale_files_are_kept() {
+fn runit_drops_variables_no_longer_set() {
     let dir = temp();
     let mut plan = representative(Path::new("/srv/shop"));
-    let opts = options(Format::Systemd, dir.path());
+    let opts = options(Format::Runit, dir.path());
     ok(export(&plan, &opts));
-    let edited = dir.path().join("shop-web.2.service");
-    write(&edited, "[Unit]\nDescription=hand-edited\n");
-    plan.processes[0].count = 1;
-    let (report, printed) = ok(export(&plan, &opts));
-    assert!(edited.exists());
-    assert_eq!(report.kept, std::slice::from_ref(&edited));
-    assert!(printed.contains("(changed since procman wrote it; remove it by hand)"), "{printed}");
+    // A link in env/ is the user's (a secret kept elsewhere): never removed.
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("shop-web-1/env/SECRET"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    plan.env.retain(|(name, _)| name != "GREETING");
+    let (_, printed) = ok(export(&plan, &opts));
+    assert!(!dir.path().join("shop-web-1/env/GREETING").exists(), "{printed}");
+    assert!(dir.path().join("shop-web-1/env/RACK_ENV").exists());
+    assert!(dir.path().join("shop-web-1/env/SECRET").is_symlink());
 }
 
 #[test]
@@ -146,42 +207,10 @@ fn foreign_file_in_the_way_is_not_overwritten() {
     assert_eq!(tree(dir.path()).len(), 1, "something was written");
 
     opts.force = true;
-    ok(export(&plan, &opts));
+    let (_, printed) = ok(export(&plan, &opts));
+    assert!(printed.contains("(overwrites what procman did not write: --force)"), "{printed}");
     let text = fs::read_to_string(&foreign).unwrap_or_default();
     assert!(text.contains("ExecStart=/bin/bash -lc"), "{text}");
-}
-
-#[test]
-fn lost_manifest_is_recovered_from_headers() {
-    let dir = temp();
-    let plan = representative(Path::new("/srv/shop"));
-    let opts = options(Format::Systemd, dir.path());
-    ok(export(&plan, &opts));
-    fs::remove_file(dir.path().join(".procman-export-shop.json")).unwrap_or_else(|e| panic!("{e}"));
-    let (report, _) = ok(export(&plan, &opts));
-    assert!(report.written.is_empty());
-    assert!(dir.path().join(".procman-export-shop.json").exists());
-}
-
-#[test]
-fn damaged_manifest_is_an_error() {
-    let dir = temp();
-    let manifest = dir.path().join(".procman-export-shop.json");
-    write(
-        &manifest,
-        r#"{"version":1,"app":"shop","format":"systemd","files":{"../../etc/passwd":"0"},"dirs":[]}"#,
-    );
-    let plan = representative(Path::new("/srv/shop"));
-    let error = export(&plan, &options(Format::Systemd, dir.path())).err().map(|e| e.to_string());
-    assert_eq!(
-        error.unwrap_or_default(),
-        format!(
-            "the export manifest {} is damaged (it lists `../../etc/passwd`, which is not a path \
-             inside the location); check it, or delete it to start over (stale files of the \
-             earlier export are then left in place)",
-            manifest.display()
-        )
-    );
 }
 
 #[test]
@@ -198,6 +227,21 @@ fn dry_run_touches_nothing() {
         "[procman export] would write: {}/shop-web.1.service (mode 644)\n# Generated by procman",
         location.display()
     )));
+
+    // Over an earlier export: what would go, and nothing goes.
+    opts.dry_run = false;
+    ok(export(&plan, &opts));
+    let before = tree(&location);
+    let mut smaller = plan.clone();
+    smaller.processes[0].count = 1;
+    opts.dry_run = true;
+    let (report, printed) = ok(export(&smaller, &opts));
+    assert!(printed.contains(&format!(
+        "[procman export] would clean up: {}/shop-web.2.service\n",
+        location.display()
+    )));
+    assert_eq!(report.removed, [location.join("shop-web.2.service")]);
+    assert_eq!(tree(&location), before);
 }
 
 #[test]
@@ -225,6 +269,8 @@ fn inittab_into_a_file_keeps_other_lines() {
     let second = fs::read_to_string(&inittab).unwrap_or_default();
     assert_eq!(second.matches(":4:respawn:").count(), 2, "{second}");
     assert!(second.starts_with("id:2:initdefault:\nsi::sysinit:/etc/init.d/rcS\n"));
+    let files: Vec<String> = tree(dir.path()).into_keys().collect();
+    assert_eq!(files, ["inittab"], "a temporary file was left behind");
 }
 
 #[test]
@@ -249,7 +295,8 @@ fn user_templates_override_file_by_file() {
     let plan = representative(Path::new("/srv/shop"));
     let mut opts = options(Format::Systemd, dir.path());
     opts.template_dir = Some(templates.path().to_owned());
-    ok(export(&plan, &opts));
+    let (report, _) = ok(export(&plan, &opts));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let target = fs::read_to_string(dir.path().join("shop.target")).unwrap_or_default();
     assert!(target.contains("Description=The shop app\n"), "{target}");
     // The other template is still the built-in one.
@@ -266,6 +313,48 @@ fn user_templates_override_file_by_file() {
     ok(export(&plan, &opts));
     let service = fs::read_to_string(dir.path().join("shop-web.2.service")).unwrap_or_default();
     assert!(service.ends_with("[Service]\nExecStart=/bin/true web.2\n"), "{service}");
+}
+
+#[test]
+fn foremans_erb_templates_are_named_as_unused() {
+    let dir = temp();
+    let templates = temp();
+    write(&templates.path().join("process.service.erb"), "[Unit]\nPartOf=<%= app %>.target\n");
+    write(&templates.path().join("master.target.erb"), "[Unit]\nWants=<%= service_names %>\n");
+    let plan = representative(Path::new("/srv/shop"));
+    let mut opts = options(Format::Systemd, dir.path());
+    opts.template_dir = Some(templates.path().to_owned());
+    let (report, _) = ok(export(&plan, &opts));
+    assert_eq!(
+        report.warnings,
+        [format!(
+            "--template {}: procman's templates are minijinja (Jinja2 syntax), not Foreman's \
+             ERB, and systemd uses only process.service, master.target; not using: \
+             master.target.erb, process.service.erb. The built-in template is used for each \
+             missing one: see it with `procman export --print-template systemd \
+             process.service` (templates in docs/export.md)",
+            templates.path().display()
+        )]
+    );
+    let service = fs::read_to_string(dir.path().join("shop-web.1.service")).unwrap_or_default();
+    assert!(service.starts_with("# Generated by procman export"), "{service}");
+}
+
+#[test]
+fn built_in_templates_can_be_printed() {
+    let source = print_template(Format::Systemd, Some("process.service")).unwrap_or_default();
+    assert!(source.contains("ExecStart=/bin/bash -lc {{"), "{source}");
+    assert_eq!(print_template(Format::Systemd, Some("service")).ok(), Some(source));
+    assert_eq!(
+        print_template(Format::Systemd, None).ok().as_deref(),
+        Some("process.service\nmaster.target\n")
+    );
+    assert_eq!(print_template(Format::Runit, None).ok().as_deref(), Some("run\nlog/run\n"));
+    let error = print_template(Format::Systemd, Some("socket")).err().map(|e| e.to_string());
+    assert_eq!(
+        error.as_deref(),
+        Some("systemd has no template `socket`; its templates are: process.service, master.target")
+    );
 }
 
 #[test]

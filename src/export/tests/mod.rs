@@ -4,6 +4,8 @@
 mod cluster;
 mod escaping;
 mod files;
+mod foreman;
+mod safety;
 mod snapshots;
 mod validators;
 
@@ -80,7 +82,8 @@ pub(super) fn export(
     Ok((report, String::from_utf8_lossy(&out).into_owned()))
 }
 
-/// Every file under `dir`, relative path → contents.
+/// Every file under `dir`, relative path → contents (a link: `-> target`; links are not
+/// followed).
 pub(super) fn tree(dir: &Path) -> BTreeMap<String, String> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -89,10 +92,12 @@ pub(super) fn tree(dir: &Path) -> BTreeMap<String, String> {
             .collect();
         entries.sort();
         for path in entries {
-            if path.is_dir() {
+            let rel = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
+            if let Ok(target) = std::fs::read_link(&path) {
+                out.insert(rel, format!("-> {}", target.display()));
+            } else if path.is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
                 let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
                 out.insert(rel, text);
             }
@@ -101,6 +106,29 @@ pub(super) fn tree(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
+}
+
+/// A fresh temporary directory.
+pub(super) fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
+
+/// Writes `text` at `path`, creating its directory.
+pub(super) fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Reports a validator that is missing. CI sets `PROCMAN_REQUIRE_VALIDATORS=1` (see `.ci/run`),
+/// and there a missing validator fails the test instead of skipping it.
+pub(super) fn skip(why: &str) {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "validator required by PROCMAN_REQUIRE_VALIDATORS but {why}"
+    );
+    println!("SKIPPED: {why}");
 }
 
 /// Runs a tool, or `None` if it is not installed.
@@ -120,7 +148,7 @@ fn unknown_format_lists_the_known_ones() {
         error.as_deref(),
         Some(
             "unknown export format `bluepil` (known formats: systemd, supervisord, launchd, \
-             runit, upstart, daemon, inittab, compose, kubernetes)"
+             runit, upstart, daemon, inittab, bluepill, compose, kubernetes)"
         )
     );
     assert_eq!("SystemD".parse::<Format>().ok(), Some(Format::Systemd));

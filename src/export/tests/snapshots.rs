@@ -77,6 +77,11 @@ fn inittab() {
 }
 
 #[test]
+fn bluepill() {
+    representative_snapshot(Format::Bluepill);
+}
+
+#[test]
 fn compose() {
     representative_snapshot(Format::Compose);
 }

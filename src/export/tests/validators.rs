@@ -1,6 +1,7 @@
 //! The formats' own tools read what we write: `systemd-analyze verify`, supervisord's config
-//! parser, `sh -n` and `sh` itself for runit and inittab, Python's plistlib for launchd.
-//! A missing tool makes its test print `SKIPPED: ...` and return (CI installs them).
+//! parser, `sh -n` and `sh` itself for runit and inittab, Python's plistlib for launchd, Ruby
+//! for bluepill. A missing tool makes its test print `SKIPPED: ...` and return (CI installs
+//! them).
 
 use crate::test_support::SerialOutput;
 use std::fs;
@@ -11,36 +12,19 @@ use std::process::Command;
 use serde_json::Value as Json;
 
 use super::snapshots::with_settings;
-use super::{export, ok, options, process, representative, tool, tree, vars};
+use super::{export, ok, options, process, representative, skip, temp, tool, tree, vars};
 use crate::export::Format;
 use crate::plan::Plan;
 
-/// Reports a validator that is missing. CI sets `PROCMAN_REQUIRE_VALIDATORS=1` (see `.ci/run`),
-/// and there a missing validator fails the test instead of skipping it.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "validator required by PROCMAN_REQUIRE_VALIDATORS but {why}"
-    );
-    println!("SKIPPED: {why}");
-}
-
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
-}
-
-/// Runs `systemd-analyze verify` on every unit in `dir`; `None` when the tool is missing.
-/// Returns its output (stdout and stderr), after checking it succeeded.
+/// Runs `systemd-analyze verify` on every file in `dir` (an export writes only units there);
+/// `None` when the tool is missing. Returns its output (stdout and stderr), after checking it
+/// succeeded.
 pub(super) fn verify_units(dir: &Path) -> Option<String> {
     if tool("systemd-analyze", &["--version"]).is_none() {
         skip("systemd-analyze not installed (Debian package `systemd`)");
         return None;
     }
-    let units: Vec<PathBuf> = tree(dir)
-        .keys()
-        .filter(|f| f.ends_with(".service") || f.ends_with(".target"))
-        .map(|f| dir.join(f))
-        .collect();
+    let units: Vec<PathBuf> = tree(dir).keys().map(|f| dir.join(f)).collect();
     assert!(!units.is_empty(), "no units in {}", dir.display());
     let output = Command::new("systemd-analyze")
         .arg("verify")
@@ -433,4 +417,112 @@ fn upstart_and_daemon_exec_lines_pass_sh() {
             }
         }
     }
+}
+
+/// Loads a pill the way bluepill does (Ruby evaluates it, with `Integer#seconds`), records what
+/// it configures, and runs each process's start command as bluepill's `daemonize` does (in
+/// its working directory, with its environment, split by Shellwords and run without a
+/// shell): prints JSON `{name, options, app, processes: {NAME: {..., argv, output}}}`.
+const BLUEPILL_LOAD: &str = r##"
+require "json"
+require "open3"
+require "shellwords"
+class Integer; def seconds; self; end; end
+class Recorder
+  attr_reader :attrs
+  def initialize; @attrs = {}; end
+  def respond_to_missing?(*); true; end
+  def method_missing(name, *args, &block)
+    key = name.to_s
+    if key.end_with?("=")
+      @attrs[key.chomp("=")] = args.first
+    elsif block
+      child = Recorder.new
+      block.call(child)
+      @attrs[key] = child.attrs
+    else
+      @attrs[key] = args.first
+    end
+  end
+end
+module Bluepill
+  def self.application(name, options = {}, &block)
+    app = Recorder.new
+    processes = {}
+    app.define_singleton_method(:process) do |pname, &b|
+      process = Recorder.new
+      b.call(process)
+      processes[pname] = process.attrs
+    end
+    block.call(app)
+    processes.each_value do |p|
+      p["argv"] = Shellwords.shellwords(p["start_command"])
+      env = p["environment"].transform_keys(&:to_s).transform_values(&:to_s)
+      out, status = Open3.capture2(env, *p["argv"], chdir: p["working_dir"])
+      raise "#{p["argv"]} failed: #{status}" unless status.success?
+      p["output"] = out
+    end
+    puts JSON.generate({ "name" => name, "options" => options, "app" => app.attrs, "processes" => processes })
+  end
+end
+load ARGV[0]
+"##;
+
+/// Exports `plan` for bluepill, checks the pill with `ruby -c`, then loads it and runs its
+/// processes (see [`BLUEPILL_LOAD`]); `None` when Ruby is missing.
+pub(super) fn load_pill(plan: &Plan) -> Option<Json> {
+    if tool("ruby", &["--version"]).is_none() {
+        skip("ruby not installed (Debian package `ruby`)");
+        return None;
+    }
+    let dir = temp();
+    ok(export(plan, &options(Format::Bluepill, dir.path())));
+    let pill = dir.path().join("shop.pill");
+    let check = Command::new("ruby").arg("-c").arg(&pill).serial_output();
+    let check = check.unwrap_or_else(|e| panic!("ruby: {e}"));
+    assert!(
+        check.status.success(),
+        "ruby -c rejected the pill: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let output = Command::new("ruby")
+        .args(["-e", BLUEPILL_LOAD])
+        .arg(&pill)
+        .serial_output()
+        .unwrap_or_else(|e| panic!("ruby: {e}"));
+    assert!(
+        output.status.success(),
+        "loading the pill failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn bluepill_pill_parses_in_ruby_and_runs_its_commands() {
+    let root = temp();
+    let plan = printing_plan(
+        root.path(),
+        r#"printf '%s|%s|%s|%s\n' "$PORT" "$PS" "$GREETING" "$(pwd)""#,
+        &[("GREETING", "hello, world")],
+    );
+    let Some(pill) = load_pill(&plan) else { return };
+    assert_eq!(pill["name"], "shop");
+    assert_eq!(pill["app"]["uid"], "deploy");
+    assert_eq!(pill["app"]["gid"], "deploy");
+    let names: Vec<&String> =
+        pill["processes"].as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    assert_eq!(names, ["web-1", "web-2"]);
+    let web2 = &pill["processes"]["web-2"];
+    let root = root.path().display().to_string();
+    assert_eq!(web2["output"], format!("5001|web.2|hello, world|{root}\n"));
+    assert_eq!(web2["argv"], serde_json::json!(["/bin/sh", "-c", plan.processes[0].command]));
+    assert_eq!(web2["working_dir"], root);
+    assert_eq!(web2["group"], "shop-web");
+    assert_eq!(web2["daemonize"], true);
+    assert_eq!(web2["stop_signals"], serde_json::json!(["term", 5, "kill"]));
+    assert_eq!(web2["stop_grace_time"], 10);
+    assert_eq!(web2["stdout"], "/var/log/shop/shop-web-2.log");
+    assert_eq!(web2["monitor_children"]["stop_command"], "kill {{PID}}");
 }
