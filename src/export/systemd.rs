@@ -1,5 +1,5 @@
 //! systemd: `<app>-<name>.<n>.service` per instance and `<app>.target` wanting them all
-//! (Foreman's layout since 0.85), with the supervision settings carried over.
+//! (Foreman's layout since 0.87), with the supervision settings carried over.
 
 use std::time::Duration;
 
