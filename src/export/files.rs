@@ -198,10 +198,14 @@ fn survey(
     force: bool,
 ) -> Result<Survey, ExportError> {
     let groups = owners::scan(root, layout)?;
+    let owners: BTreeMap<&Path, Owner> = groups
+        .iter()
+        .flat_map(|g| g.members.iter().map(move |m| (m.path.as_path(), g.owner)))
+        .collect();
     let mut dirs = Dirs::new(root);
     let mut actions = Vec::with_capacity(files.len());
     for file in files {
-        let owner = groups.iter().find_map(|g| g.owner_of(&file.path));
+        let owner = owners.get(file.path.as_path()).copied();
         let action = match dirs.get(file.parent(), None)? {
             Some(dir) => action_for(dir, file, owner, force)?,
             None => Action::Create,

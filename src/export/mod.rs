@@ -220,6 +220,11 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<ExportReport, ExportError> {
     let export = model::resolve(plan, options)?;
+    if let Some(dir) = options.template_dir.as_deref() {
+        // A template directory that is not there would leave every template built in, silently.
+        std::fs::read_dir(dir)
+            .map_err(|e| ExportError::io("read the template directory", dir, e))?;
+    }
     let warnings = options.template_dir.as_deref().map(|dir| unused_templates(dir, options.format));
     let mut renderer = render::Renderer::new(options)?;
     let mut report = if options.format == Format::Inittab {

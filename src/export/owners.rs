@@ -87,11 +87,6 @@ impl Group {
             whole: false,
         }
     }
-
-    /// The owner of `path`, when it is a member of the group.
-    pub(super) fn owner_of(&self, path: &Path) -> Option<Owner> {
-        self.members.iter().any(|m| m.path == path).then_some(self.owner)
-    }
 }
 
 /// Whether `contents` carries the header of a procman export for `app` (in its first 1 KiB;

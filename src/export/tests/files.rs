@@ -341,6 +341,19 @@ fn foremans_erb_templates_are_named_as_unused() {
 }
 
 #[test]
+fn a_missing_template_directory_is_an_error() {
+    let plan = representative(Path::new("/srv/shop"));
+    let mut opts = options(Format::Systemd, "/nonexistent/x");
+    opts.dry_run = true;
+    opts.template_dir = Some("/nonexistent/templates".into());
+    let error = export(&plan, &opts).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.starts_with("could not read the template directory /nonexistent/templates: "),
+        "{error}"
+    );
+}
+
+#[test]
 fn built_in_templates_can_be_printed() {
     let source = print_template(Format::Systemd, Some("process.service")).unwrap_or_default();
     assert!(source.contains("ExecStart=/bin/bash -lc {{"), "{source}");
