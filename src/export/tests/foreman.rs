@@ -30,6 +30,9 @@ fn write_app(root: &Path) {
     );
 }
 
+/// The file Foreman's inittab export goes into, in the location.
+const INITTAB: &str = "inittab";
+
 /// Foreman's export of the representative app (see [`write_app`]), in a directory of its own.
 struct ForemanExport {
     /// The app root, with the Procfile, `.env` and the log directory Foreman names.
@@ -45,10 +48,15 @@ impl ForemanExport {
         let export = ForemanExport { root: temp(), location: temp() };
         let root = export.root.path();
         write_app(root);
+        // inittab's LOCATION is the file itself.
+        let target = match format {
+            Format::Inittab => export.location.path().join(INITTAB),
+            _ => export.location.path().to_owned(),
+        };
         let output = Command::new("foreman")
             .arg("export")
             .arg(format.name())
-            .arg(export.location.path())
+            .arg(target)
             .args(["-a", app, "-u", "deploy", "-m", formation])
             .arg("-f")
             .arg(root.join("Procfile"))
@@ -312,4 +320,20 @@ fn foremans_older_systemd_layouts_are_replaced() {
     ] {
         assert!(printed.lines().any(|l| l == line), "missing `{line}` in\n{printed}");
     }
+}
+
+#[test]
+fn foremans_inittab_block_is_replaced() {
+    let Some(foreman) = ForemanExport::new(Format::Inittab, "shop", "web=3,worker=1,clock=1")
+    else {
+        return;
+    };
+    let inittab = foreman.location.path().join(INITTAB);
+    let before = fs::read_to_string(&inittab).unwrap_or_default();
+    assert_eq!(before.matches(":4:respawn:").count(), 5, "{before}");
+    ok(export(&foreman.plan(), &foreman.options(Format::Inittab, Some(&inittab))));
+    let after = fs::read_to_string(&inittab).unwrap_or_default();
+    assert_eq!(after.matches("# ----- foreman shop processes -----").count(), 1, "{after}");
+    assert_eq!(after.matches(":4:respawn:").count(), 3, "{after}");
+    assert_eq!(after.matches("export PS=").count(), 3, "{after}");
 }
