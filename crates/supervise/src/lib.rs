@@ -166,6 +166,7 @@
 //! | an unknown group or instance number | | `UnknownGroup`, `UnknownInstance` |
 #![warn(missing_docs)]
 
+mod containment;
 pub mod core;
 mod error;
 pub mod guard;
@@ -175,6 +176,7 @@ mod spec;
 mod sys;
 
 pub use crate::core::*;
+pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{RequestError, SpecError};
 pub use mio::Interest;
 pub use reactor::{Driver, DriverOptions};

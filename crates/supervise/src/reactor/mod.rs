@@ -6,6 +6,7 @@
 //! (spawns and signals) and queues [`Event`]s for the host. Nothing wakes it while nothing is
 //! ready and no deadline is due.
 
+mod cgroups;
 mod execs;
 mod lines;
 mod pipes;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 
+use crate::containment::Containment;
 use crate::core::{
     Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
     WatchId,
@@ -24,15 +26,19 @@ use crate::core::{
 use crate::error::RequestError;
 use crate::signal::Signal;
 use crate::spec::ProgramSpec;
+use crate::sys::cgroup::CgroupTree;
 use crate::sys::reap::{reap_one, signal_group, signal_process};
 use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
+use cgroups::Cgroups;
 use execs::PendingExecs;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
 /// Tokens of watched descriptors start here; pipe tokens stay below.
 const WATCH_BASE: usize = 1 << 40;
+/// The app cgroup's `cgroup.events`.
+const CGROUP_TOKEN: Token = Token(WATCH_BASE - 1);
 /// The longest wait for spawns still between fork and exec when an exit must be reported.
 const EXEC_WAIT: Duration = Duration::from_millis(200);
 /// How long the final sweep keeps trying to kill stray descendants.
@@ -53,6 +59,12 @@ pub struct DriverOptions {
     pub die_with_parent: bool,
     /// Longest line passed whole; longer lines are cut into pieces of this size. Default 1 MiB.
     pub max_line: usize,
+    /// Hold the app in this cgroup v2 tree (Linux): each instance runs in a cgroup of its own
+    /// below it, entered before the program runs; stops freeze the instance's cgroup, signal
+    /// every process in it and thaw it; SIGKILL is `cgroup.kill`; the shutdown kills the whole
+    /// tree and removes it; [`InstanceInfo::resources`] come from `cpu.stat` and
+    /// `memory.current`. Default: none (the process tree is walked in `/proc`).
+    pub cgroup: Option<CgroupTree>,
 }
 
 impl Default for DriverOptions {
@@ -62,6 +74,7 @@ impl Default for DriverOptions {
             subreaper: true,
             die_with_parent: true,
             max_line: 1024 * 1024,
+            cgroup: None,
         }
     }
 }
@@ -101,6 +114,10 @@ pub struct Driver {
     output_paused: bool,
     /// Spawns whose exec is not confirmed yet.
     execs: PendingExecs,
+    /// The app's cgroups, when it runs in a cgroup tree.
+    cgroups: Option<Cgroups>,
+    /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
+    killing_all: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -113,7 +130,8 @@ impl Driver {
     /// Sets up the poll instance, the signal handlers and (if asked) the subreaper flag.
     ///
     /// # Errors
-    /// When the poll instance or the signal pipe cannot be created.
+    /// When the poll instance or the signal pipe cannot be created, or the cgroup tree's
+    /// `cgroup.events` cannot be opened.
     pub fn new(options: DriverOptions) -> io::Result<Driver> {
         let poll = Poll::new()?;
         let mut wanted: Vec<i32> = vec![libc::SIGCHLD];
@@ -125,6 +143,10 @@ impl Driver {
             // is the best other platforms offer anyway.
             let _ = become_subreaper();
         }
+        let cgroups = match &options.cgroup {
+            Some(tree) => Some(Cgroups::new(tree.clone(), &poll, CGROUP_TOKEN)?),
+            None => None,
+        };
         Ok(Driver {
             core: Supervisor::new(),
             poll,
@@ -140,7 +162,24 @@ impl Driver {
             swept: Vec::new(),
             output_paused: false,
             execs: PendingExecs::default(),
+            cgroups,
+            killing_all: false,
         })
+    }
+
+    /// What holds the app's processes together, and so what cleanup can promise.
+    pub fn containment(&self) -> Containment {
+        if let Some(cgroups) = &self.cgroups {
+            return Containment::Cgroup(cgroups.tree().path().to_path_buf());
+        }
+        if crate::guard::is_isolated() {
+            return Containment::PidNamespace;
+        }
+        if self.options.subreaper && cfg!(target_os = "linux") {
+            Containment::Subreaper
+        } else {
+            Containment::ProcessGroups
+        }
     }
 
     /// The pure supervisor inside, for queries.
@@ -241,6 +280,26 @@ impl Driver {
         self.settle(now);
     }
 
+    /// Ends everything at once, for an abrupt end (the guard is gone, or the host must quit
+    /// now): SIGKILL to every process of the app in one go (`cgroup.kill` of the whole tree,
+    /// or else to every descendant found in `/proc`, the spawns still before their `exec`
+    /// included), then a shutdown in which every stop signal is SIGKILL. Nothing waits for a
+    /// stop timeout.
+    pub fn kill_all(&mut self) {
+        self.killing_all = true;
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.kill_all();
+        }
+        let table = ProcessTable::read();
+        for pid in table.descendants(self.self_pid) {
+            signal_process(pid, Signal::KILL);
+        }
+        let now = Instant::now();
+        self.core.shutdown(now);
+        self.core.kill_stopping(now);
+        self.settle(now);
+    }
+
     /// SIGKILL now to every instance that is stopping (for a second Ctrl-C).
     pub fn kill_stopping(&mut self) {
         let now = Instant::now();
@@ -295,6 +354,9 @@ impl Driver {
         let now = Instant::now();
         let core = self.core.next_deadline();
         let sweep = match self.phase {
+            // The cgroup tells when it is empty (a priority event); `/proc` tells nothing, so
+            // without one the sweep looks again every 20 ms.
+            Phase::Sweeping { until } if self.cgroups.is_some() => Some(until),
             Phase::Sweeping { until } => Some(until.min(now + Duration::from_millis(20))),
             _ => None,
         };
@@ -327,6 +389,8 @@ impl Driver {
         for token in tokens {
             if token == SIGNAL_TOKEN {
                 self.take_signals();
+            } else if token == CGROUP_TOKEN {
+                // The tree emptied or filled: the sweep below looks at it.
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
             } else if let Some(pid) = PendingExecs::pid_of(token) {
@@ -360,9 +424,12 @@ impl Driver {
         if cfg!(target_os = "linux") {
             let table = ProcessTable::read();
             for info in &mut infos {
-                if let Some(pid) = info.pid {
-                    info.resources = Some(table.resources(&table.instance_tree(pid)));
-                }
+                let Some(pid) = info.pid else { continue };
+                let from_cgroup = self.cgroups.as_ref().and_then(|cgroups| {
+                    cgroups.resources(&info.id, |pid| table.resources(&[pid]).rss_bytes)
+                });
+                info.resources =
+                    from_cgroup.or_else(|| Some(table.resources(&table.instance_tree(pid))));
             }
         }
         infos
@@ -500,17 +567,46 @@ impl Driver {
             if effects.is_empty() {
                 break;
             }
+            // Tree signals to cgroups go as one batch: every cgroup frozen, then signalled,
+            // then thawed, rather than one freeze-and-wait after another.
+            let mut cgroup_signals = Vec::new();
             for effect in effects {
-                self.carry_out(effect, now, &mut table);
+                match effect {
+                    Effect::Signal { id, signal, scope: SignalScope::Tree, .. }
+                        if self.cgroups.is_some() =>
+                    {
+                        let signal = if self.killing_all { Signal::KILL } else { signal };
+                        cgroup_signals.push((id, signal));
+                    }
+                    other => self.carry_out(other, now, &mut table),
+                }
+            }
+            if let Some(cgroups) = &self.cgroups {
+                cgroups.signal(&cgroup_signals);
             }
         }
         let events: Vec<Event> = self.core.drain_events().collect();
         for event in events {
-            if event == Event::ShutdownComplete {
-                self.begin_sweep(now);
-            } else {
-                self.events.push(event);
+            match &event {
+                Event::ShutdownComplete => {
+                    self.begin_sweep(now);
+                    continue;
+                }
+                // A stopped instance leaves nothing behind, even what ignored the stop signal
+                // and outlived the instance's own process.
+                Event::State(t) if t.to == crate::core::State::Stopped => {
+                    if let Some(cgroups) = &self.cgroups {
+                        cgroups.kill_leftovers(&t.id);
+                    }
+                }
+                Event::Removed(id) => {
+                    if let Some(cgroups) = &mut self.cgroups {
+                        cgroups.forget(id);
+                    }
+                }
+                _ => {}
             }
+            self.events.push(event);
         }
     }
 
@@ -524,6 +620,9 @@ impl Driver {
             }
             Effect::Signal { pid, signal, scope, .. } => match scope {
                 SignalScope::Process => signal_process(pid, signal),
+                SignalScope::Tree if self.killing_all => {
+                    signal_tree(table.get_or_insert_with(ProcessTable::read), pid, Signal::KILL);
+                }
                 SignalScope::Tree => {
                     signal_tree(table.get_or_insert_with(ProcessTable::read), pid, signal);
                 }
@@ -534,8 +633,28 @@ impl Driver {
     fn spawn_instance(&mut self, id: &InstanceId, now: Instant) {
         let Some(spec) = self.core.spec(&id.group) else { return };
         let launch = spec.launch(id.index);
-        let options = SpawnOptions { die_with_parent: self.options.die_with_parent };
-        match spawn(spec, &launch, options) {
+        let procs = match self.cgroups.as_mut().map(|cgroups| cgroups.prepare_spawn(id)) {
+            Some(Ok(procs)) => Some(procs),
+            Some(Err(err)) => {
+                let error = SpawnError {
+                    kind: crate::core::SpawnErrorKind::Resources,
+                    errno: err.raw_os_error(),
+                    message: format!("cannot create the cgroup of {id}: {err}"),
+                };
+                let _ = self.core.spawn_failed(now, id, error);
+                return;
+            }
+            None => None,
+        };
+        let Some(spec) = self.core.spec(&id.group) else { return };
+        let options = SpawnOptions {
+            die_with_parent: self.options.die_with_parent,
+            cgroup_procs: procs.as_ref().map(AsRawFd::as_raw_fd),
+        };
+        let result = spawn(spec, &launch, options);
+        // Our copy of `cgroup.procs` is not needed once the child has forked.
+        drop(procs);
+        match result {
             Ok(spawned) => {
                 for (fd, stream) in [
                     (spawned.stdout, crate::core::Stream::Stdout),
@@ -591,6 +710,15 @@ impl Driver {
     fn begin_sweep(&mut self, now: Instant) {
         if self.phase == Phase::Running {
             self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT };
+            // Every instance is down: whatever is still in the cgroup tree is a stray.
+            if let Some(cgroups) = &self.cgroups {
+                let left = cgroups.pids();
+                cgroups.kill_all();
+                if !left.is_empty() {
+                    self.swept.extend(&left);
+                    self.events.push(Event::StraysKilled { pids: left });
+                }
+            }
             self.advance_sweep(now);
         }
     }
@@ -599,7 +727,8 @@ impl Driver {
         let Phase::Sweeping { until } = self.phase else { return };
         let table = ProcessTable::read();
         let strays = self.strays(&table);
-        if !strays.is_empty() && now < until {
+        let populated = self.cgroups.as_ref().is_some_and(Cgroups::is_populated);
+        if (populated || !strays.is_empty()) && now < until {
             for pid in &strays {
                 signal_process(*pid, Signal::KILL);
             }
@@ -620,6 +749,9 @@ impl Driver {
         for output in self.pipes.close_all() {
             self.events.push(Event::Output(output));
         }
+        if let Some(cgroups) = &mut self.cgroups {
+            cgroups.remove_all();
+        }
         self.phase = Phase::Finished;
         self.events.push(Event::ShutdownComplete);
     }
@@ -633,6 +765,12 @@ impl Drop for Driver {
     fn drop(&mut self) {
         if self.phase == Phase::Finished {
             return;
+        }
+        if let Some(cgroups) = &mut self.cgroups {
+            cgroups.kill_all();
+            if cgroups.tree().wait_empty(Duration::from_millis(500)) {
+                cgroups.remove_all();
+            }
         }
         let pids: Vec<u32> =
             self.core.live_pids().map(|(pid, _)| pid).chain(self.execs.pids()).collect();
