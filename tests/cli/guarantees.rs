@@ -417,7 +417,7 @@ fn worst_zombies_while_forking(run: &mut crate::util::Running, parents: &[u32]) 
     worst
 }
 
-fn children_of(pid: u32) -> Vec<u32> {
+pub(crate) fn children_of(pid: u32) -> Vec<u32> {
     let deadline = Instant::now() + WAIT;
     loop {
         let text =
@@ -443,7 +443,7 @@ fn zombies_under(parent: u32) -> usize {
         .count()
 }
 
-fn kill(pid: u32, signal: i32) {
+pub(crate) fn kill(pid: u32, signal: i32) {
     if let Ok(pid) = i32::try_from(pid) {
         // SAFETY: kill has no memory effects; the pid is one of this test's processes.
         unsafe { libc::kill(pid, signal) };
@@ -473,7 +473,7 @@ fn unshare_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn make_world_readable(path: &std::path::Path) {
+pub(crate) fn make_world_readable(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
     let mut perms = std::fs::metadata(path).expect("metadata").permissions();
     perms.set_mode(0o755);

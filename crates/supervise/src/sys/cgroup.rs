@@ -380,7 +380,8 @@ fn own_cgroup_dir() -> Result<PathBuf, CgroupError> {
     let Some(relative) = relative else {
         return Err(CgroupError::NotVisible { cgroup: own, mount });
     };
-    let dir = mount.join(relative.trim_start_matches('/'));
+    let relative = relative.trim_start_matches('/');
+    let dir = if relative.is_empty() { mount.clone() } else { mount.join(relative) };
     if !dir.is_dir() {
         return Err(CgroupError::NotVisible { cgroup: own, mount });
     }

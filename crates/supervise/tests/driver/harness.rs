@@ -258,19 +258,9 @@ impl Drop for TempDir {
 }
 
 /// A daemon whose main thread exits while another thread runs on: its `/proc/PID/stat` then
-/// reads `Z` like a zombie's. The thread prints `leaderless PID` once the main thread is gone.
-pub const LEADERLESS_PY: &str = r#"
-import ctypes, os, sys, threading, time
-def run():
-    pid = os.getpid()
-    while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
-        time.sleep(0.01)
-    print(f"leaderless {pid}", flush=True)
-    while True:
-        time.sleep(1)
-threading.Thread(target=run).start()
-ctypes.CDLL(None).pthread_exit(None)
-"#;
+/// reads `Z` like a zombie's. The thread prints `LEADERLESS PID` once the main thread is gone.
+/// (procman's CLI tests use it too.)
+pub const LEADERLESS_PY: &str = include_str!("leaderless.py");
 
 /// A python3 to run [`LEADERLESS_PY`] with, or `None` after reporting the skip (a failure
 /// under `PROCMAN_REQUIRE_VALIDATORS`).

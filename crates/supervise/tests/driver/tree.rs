@@ -140,8 +140,8 @@ fn a_daemon_whose_main_thread_exited_is_killed_on_shutdown() {
     let mut run = Run::new();
     run.add(sh("web", &format!("(setsid {python} {} &); exec sleep 30", script.display())));
     run.driver.start_group("web").expect("start");
-    let line = run.wait_line(&id("web", 1), |l| l.starts_with("leaderless "));
-    let daemon: u32 = line["leaderless ".len()..].parse().expect("a pid");
+    let line = run.wait_line(&id("web", 1), |l| l.starts_with("LEADERLESS "));
+    let daemon: u32 = line["LEADERLESS ".len()..].parse().expect("a pid");
     run.driver.shutdown();
     run.wait_until("the shutdown", |run| run.driver.is_finished());
     run.wait_until("the daemon's last thread to be gone", |_| {
