@@ -224,6 +224,8 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     let mut driver = Driver::new(DriverOptions {
         signals,
         cgroup: policy.cgroup.clone(),
+        // The guard's loss kills everything at once, even half-way through a large start.
+        kill_all_on: policy.guard_lost.into_iter().collect(),
         ..DriverOptions::default()
     })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;

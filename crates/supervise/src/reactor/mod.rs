@@ -65,6 +65,11 @@ pub struct DriverOptions {
     /// tree and removes it; [`InstanceInfo::resources`] come from `cpu.stat` and
     /// `memory.current`. Default: none (the process tree is walked in `/proc`).
     pub cgroup: Option<CgroupTree>,
+    /// Signals on which the driver calls [`Driver::kill_all`] itself, at once, even in the
+    /// middle of a long run of spawns (a large formation's start), before the host hears of
+    /// them: for the signal that says the guard is gone ([`crate::guard::Protection`]),
+    /// after which nobody may wait. Add them to `signals` too for the host to be told.
+    pub kill_all_on: Vec<Signal>,
 }
 
 impl Default for DriverOptions {
@@ -75,6 +80,7 @@ impl Default for DriverOptions {
             die_with_parent: true,
             max_line: 1024 * 1024,
             cgroup: None,
+            kill_all_on: Vec::new(),
         }
     }
 }
@@ -286,6 +292,16 @@ impl Driver {
     /// included), then a shutdown in which every stop signal is SIGKILL. Nothing waits for a
     /// stop timeout.
     pub fn kill_all(&mut self) {
+        let now = Instant::now();
+        self.kill_all_now(now);
+        self.settle(now);
+    }
+
+    /// [`Driver::kill_all`] without carrying out the core's effects (the caller settles).
+    fn kill_all_now(&mut self, now: Instant) {
+        if self.killing_all {
+            return;
+        }
         self.killing_all = true;
         if let Some(cgroups) = &self.cgroups {
             cgroups.kill_all();
@@ -294,10 +310,8 @@ impl Driver {
         for pid in table.descendants(self.self_pid) {
             signal_process(pid, Signal::KILL);
         }
-        let now = Instant::now();
         self.core.shutdown(now);
         self.core.kill_stopping(now);
-        self.settle(now);
     }
 
     /// SIGKILL now to every instance that is stopping (for a second Ctrl-C).
@@ -388,7 +402,9 @@ impl Driver {
         let mut execs = Vec::new();
         for token in tokens {
             if token == SIGNAL_TOKEN {
-                self.take_signals();
+                if self.take_signals() {
+                    self.kill_all();
+                }
             } else if token == CGROUP_TOKEN {
                 // The tree emptied or filled: the sweep below looks at it.
             } else if token.0 >= WATCH_BASE {
@@ -467,17 +483,21 @@ impl Driver {
         result
     }
 
-    fn take_signals(&mut self) {
+    /// Takes the signals received; `true` if one of them asks for [`Driver::kill_all`].
+    fn take_signals(&mut self) -> bool {
         let received: Vec<i32> = self.signals.pending().collect();
+        let mut kill_all = false;
         for number in received {
             if number != libc::SIGCHLD {
                 let signal = Signal::from_raw(number);
+                kill_all |= self.options.kill_all_on.contains(&signal);
                 if self.host_signals.contains(&signal) {
                     self.events.push(Event::SignalReceived(signal));
                 }
             }
             // SIGCHLD needs nothing here: every turn reaps.
         }
+        kill_all
     }
 
     /// Stops (`true`) or resumes (`false`) reading the children's output. A host whose own
@@ -616,12 +636,29 @@ impl Driver {
         match effect {
             Effect::Spawn(id) => {
                 *table = None;
-                self.spawn_instance(&id, now);
+                // A long run of spawns looks for a signal that ends everything between two
+                // of them; once it came, no spawn is made any more.
+                if !self.killing_all && self.take_signals() {
+                    self.kill_all_now(now);
+                }
+                if self.killing_all {
+                    let error = SpawnError {
+                        kind: crate::core::SpawnErrorKind::Other,
+                        errno: None,
+                        message: format!("{id} was not started: everything is being killed"),
+                    };
+                    let _ = self.core.spawn_failed(now, &id, error);
+                } else {
+                    self.spawn_instance(&id, now);
+                }
             }
             Effect::Signal { pid, signal, scope, .. } => match scope {
                 SignalScope::Process => signal_process(pid, signal),
+                // Every descendant already had SIGKILL from `kill_all`: no walk of /proc per
+                // instance (with a thousand of them, that walk made the kill take seconds).
                 SignalScope::Tree if self.killing_all => {
-                    signal_tree(table.get_or_insert_with(ProcessTable::read), pid, Signal::KILL);
+                    signal_group(pid, Signal::KILL);
+                    signal_process(pid, Signal::KILL);
                 }
                 SignalScope::Tree => {
                     signal_tree(table.get_or_insert_with(ProcessTable::read), pid, signal);
