@@ -73,10 +73,13 @@ fn strongest(guarded: bool) -> Contained {
             return Contained { cgroup: None, guard_lost: Some(protection.lost_signal) };
         }
     }
-    eprintln!(
-        "procman: containment: subreaper (no cgroup: {no_cgroup}; no PID namespace either); \
-         docs/guarantees.md says what this mode cannot promise"
-    );
+    // Off Linux none of the three exists, and there is nothing to choose from.
+    if cfg!(target_os = "linux") {
+        eprintln!(
+            "procman: containment: subreaper (no cgroup: {no_cgroup}; no PID namespace \
+             either); docs/guarantees.md says what this mode cannot promise"
+        );
+    }
     protect(None, guarded)
 }
 
