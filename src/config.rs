@@ -38,7 +38,6 @@ const DOTFOREMAN_KEYS: &[&str] = &[
     "run",
     "template",
     "socket",
-    "containment",
     "restart",
     "max-restarts",
     "backoff",
@@ -46,6 +45,7 @@ const DOTFOREMAN_KEYS: &[&str] = &[
     "stop-signal",
     "can-die",
     "config",
+    "containment",
 ];
 
 /// Fills every option `.foreman` sets and the command line does not.

@@ -44,8 +44,14 @@ impl Cgroups {
     }
 
     /// The cgroup for `id`'s next process: its `cgroup.procs`, open for the child to enter.
+    /// What its previous process left there (a daemon it started) is killed first: the new
+    /// process starts in a cgroup of its own. (`cgroup.kill` is done when the write returns,
+    /// so the new child is not caught by it.)
     pub(super) fn prepare_spawn(&mut self, id: &InstanceId) -> io::Result<OwnedFd> {
         let cgroup = self.tree.instance(&id.to_string())?;
+        if cgroup.is_populated() {
+            cgroup.kill()?;
+        }
         let procs = cgroup.procs_for_child()?;
         let used = cgroup.cpu_usage().unwrap_or_default();
         self.instances.insert(id.clone(), (cgroup, used));

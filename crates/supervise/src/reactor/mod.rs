@@ -568,9 +568,12 @@ impl Driver {
                 }
                 // A stopped instance leaves nothing behind, even what ignored the stop signal
                 // and outlived the instance's own process.
+                // (Unless it was started again meanwhile: the spawn killed them then.)
                 Event::State(t) if t.to == crate::core::State::Stopped => {
                     if let Some(cgroups) = &self.cgroups {
-                        cgroups.kill_leftovers(&t.id);
+                        if self.core.state(&t.id) == Some(crate::core::State::Stopped) {
+                            cgroups.kill_leftovers(&t.id);
+                        }
                     }
                 }
                 Event::Removed(id) => {

@@ -79,3 +79,26 @@ fn kill_all_ends_a_formation_that_ignores_sigterm_at_once() {
     run.finish();
     assert!(!path.exists(), "the cgroup tree is removed at the end");
 }
+
+#[test]
+fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
+    let Some(tree) = tree("restart") else { return };
+    let mut run =
+        Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
+    run.add(sh(
+        "web",
+        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &); exec sleep 30"#,
+    ));
+    run.driver.start_group("web").expect("start");
+    let line = run.wait_line(&id("web", 1), |l| l.starts_with("pid="));
+    let daemon: u32 = line["pid=".len()..].parse().expect("a pid");
+    let first = run.pid(&id("web", 1));
+    run.driver.restart(&id("web", 1)).expect("restart");
+    run.wait_state_nth(&id("web", 1), State::Starting, 2);
+    run.wait_gone(daemon);
+    let second = run.transitions(&id("web", 1)).iter().filter_map(|t| t.pid).last().expect("pid");
+    assert_ne!(first, second);
+    assert!(exists(second), "the new process runs");
+    assert_eq!(run.driver.supervisor().state(&id("web", 1)), Some(State::Running));
+    run.finish();
+}
