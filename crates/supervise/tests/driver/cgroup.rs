@@ -96,7 +96,7 @@ fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
     run.driver.restart(&id("web", 1)).expect("restart");
     run.wait_state_nth(&id("web", 1), State::Starting, 2);
     run.wait_gone(daemon);
-    let second = run.transitions(&id("web", 1)).iter().filter_map(|t| t.pid).last().expect("pid");
+    let second = run.transitions(&id("web", 1)).iter().rev().find_map(|t| t.pid).expect("pid");
     assert_ne!(first, second);
     assert!(exists(second), "the new process runs");
     assert_eq!(run.driver.supervisor().state(&id("web", 1)), Some(State::Running));
