@@ -140,7 +140,9 @@ impl CgroupTree {
     /// # Errors
     /// When `cgroup.kill` cannot be written (the tree is gone, say).
     pub fn kill(&self) -> io::Result<()> {
-        std::fs::write(self.path.join("cgroup.kill"), "1")
+        std::fs::write(self.path.join("cgroup.kill"), "1")?;
+        kill_listed(&self.pids());
+        Ok(())
     }
 
     /// Whether any process is left in the tree.
@@ -244,7 +246,9 @@ impl InstanceCgroup {
 
     /// SIGKILL to everything in it, at once.
     pub(crate) fn kill(&self) -> io::Result<()> {
-        std::fs::write(self.path.join("cgroup.kill"), "1")
+        std::fs::write(self.path.join("cgroup.kill"), "1")?;
+        kill_listed(&self.pids());
+        Ok(())
     }
 
     /// The processes in it.
@@ -287,6 +291,14 @@ impl InstanceCgroup {
     /// Removes it if it is empty; `false` if it could not be.
     pub(crate) fn remove(&self) -> bool {
         std::fs::remove_dir(&self.path).is_ok()
+    }
+}
+
+/// `cgroup.kill` passes over a process whose main thread has exited while others run on
+/// (Linux 6.18 here: it stays, listed in `cgroup.procs`); `kill(2)` of its pid reaches it.
+fn kill_listed(pids: &[u32]) {
+    for pid in pids {
+        super::reap::signal_process(*pid, crate::signal::Signal::KILL);
     }
 }
 

@@ -255,7 +255,7 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> ! {
         // Everything of the app at once; the supervisor removed the tree already if it
         // ended normally.
         let tree = CgroupTree::open(path);
-        if tree.kill().is_ok() && tree.wait_empty(CLEANUP_LIMIT) {
+        if tree.kill().is_ok() && wait_empty_reaping(&tree) {
             let _ = tree.remove();
         }
     }
@@ -272,6 +272,22 @@ fn reap_until_child_ends(child: u32) -> Option<i32> {
         }
     }
     result
+}
+
+/// Waits (at most [`CLEANUP_LIMIT`]) for the tree to empty, reaping meanwhile what dies: the
+/// app's orphans are the guard's children now, and a dead process's zombie, left unreaped,
+/// can keep a cgroup populated (a leaderless process's leader, for one).
+fn wait_empty_reaping(tree: &CgroupTree) -> bool {
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    loop {
+        while super::reap::reap_one().is_some() {}
+        if tree.wait_empty(Duration::from_millis(10)) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
 }
 
 /// SIGKILLs every descendant of the guard and reaps it, until none is left (at most 2 s, in
