@@ -114,6 +114,13 @@
 //!   reports each instance tree's memory and CPU ([`InstanceInfo::resources`]); and
 //!   [`guard::protect`] can add a guard process that cleans up even after a SIGKILL of the
 //!   supervisor.
+//! - **Containment**: with a cgroup v2 tree ([`DriverOptions::cgroup`], made by
+//!   [`CgroupTree::create`]), each instance runs in a cgroup of its own, entered before the
+//!   program runs; a stop freezes the cgroup, signals every process in it and thaws it,
+//!   SIGKILL is `cgroup.kill`, the shutdown kills and removes the whole tree, and the guard
+//!   ([`guard::GuardOptions::cgroup`]) kills it after an abrupt end. [`Driver::containment`]
+//!   says which mechanism holds the app; [`Driver::kill_all`] (or a signal in
+//!   [`DriverOptions::kill_all_on`]) kills everything at once.
 //! - **macOS and other Unix systems** fall back to process groups: a descendant that left its
 //!   instance's group escapes stops and the shutdown sweep, an orphan goes to init instead of
 //!   the supervisor, children do not die with the supervisor, and no resources are measured.
@@ -166,6 +173,7 @@
 //! | an unknown group or instance number | | `UnknownGroup`, `UnknownInstance` |
 #![warn(missing_docs)]
 
+mod containment;
 pub mod core;
 mod error;
 pub mod guard;
@@ -175,6 +183,7 @@ mod spec;
 mod sys;
 
 pub use crate::core::*;
+pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{RequestError, SpecError};
 pub use mio::Interest;
 pub use reactor::{Driver, DriverOptions};
