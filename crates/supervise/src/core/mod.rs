@@ -8,6 +8,6 @@ mod tests;
 
 pub use machine::{ExitOwner, Supervisor};
 pub use types::{
-    Effect, Event, ExitStatus, InstanceId, InstanceInfo, Output, Resources, SignalReason,
-    SignalScope, SpawnError, SpawnErrorKind, State, Stream, Transition, WatchId,
+    Effect, Event, ExitStatus, InstanceId, InstanceInfo, Resources, SignalReason, SignalScope,
+    SpawnError, SpawnErrorKind, State, Transition,
 };

@@ -6,6 +6,7 @@
 //! (spawns and signals) and queues [`Event`]s for the host. Nothing wakes it while nothing is
 //! ready and no deadline is due.
 
+mod event;
 mod execs;
 mod lines;
 mod pipes;
@@ -18,8 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::core::{
-    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
-    WatchId,
+    self, Effect, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
 };
 use crate::error::RequestError;
 use crate::signal::Signal;
@@ -27,6 +27,7 @@ use crate::spec::ProgramSpec;
 use crate::sys::reap::{reap_one, signal_group, signal_process};
 use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
+pub use event::{Event, Output, Stream, WatchId};
 use execs::PendingExecs;
 use pipes::PipeSet;
 
@@ -504,12 +505,12 @@ impl Driver {
                 self.carry_out(effect, now, &mut table);
             }
         }
-        let events: Vec<Event> = self.core.drain_events().collect();
+        let events: Vec<core::Event> = self.core.drain_events().collect();
         for event in events {
-            if event == Event::ShutdownComplete {
+            if event == core::Event::ShutdownComplete {
                 self.begin_sweep(now);
             } else {
-                self.events.push(event);
+                self.events.push(event.into());
             }
         }
     }
@@ -538,8 +539,8 @@ impl Driver {
         match spawn(spec, &launch, options) {
             Ok(spawned) => {
                 for (fd, stream) in [
-                    (spawned.stdout, crate::core::Stream::Stdout),
-                    (spawned.stderr, crate::core::Stream::Stderr),
+                    (spawned.stdout, event::Stream::Stdout),
+                    (spawned.stderr, event::Stream::Stderr),
                 ] {
                     if let Some(fd) = fd {
                         // A pipe that cannot be registered is dropped; the child then gets

@@ -492,7 +492,6 @@ impl World {
                 // Liveness was checked with the effect; the process may have died since.
                 prop_assert_eq!(self.ever.get(&pid), Some(&id));
             }
-            other => prop_assert!(false, "the core reported {:?}", other),
         }
         Ok(())
     }
