@@ -126,6 +126,10 @@
 //! [`Supervisor::restart`], [`Supervisor::stop_group`], [`Supervisor::restart_group`], a
 //! scale-down and [`Supervisor::shutdown`]. Time-driven rows happen in [`Supervisor::tick`].
 //!
+//! The table is data in the core (`core/transitions.rs`, rendered here and in
+//! `docs/supervision.md`, which tests keep equal to it): debug builds check every transition
+//! reported against it, and a property test shows that each of its rows happens.
+//!
 //! | From | Input | To | Effects and notes |
 //! |---|---|---|---|
 //! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid) |

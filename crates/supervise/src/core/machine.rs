@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::transitions;
 use super::types::{
     Effect, Event, ExitStatus, InstanceId, InstanceInfo, SignalReason, SignalScope, SpawnError,
     State, Transition,
@@ -377,11 +378,17 @@ impl Supervisor {
     ) {
         let spec = &self.groups[g].spec;
         let instance = &self.groups[g].instances[&n];
+        let to = instance.state();
+        debug_assert!(
+            transitions::allows(from, to),
+            "{}.{n} went from {from:?} to {to:?}: no row of the transition table says so",
+            spec.name
+        );
         let transition = Transition {
             id: InstanceId::new(spec.name.clone(), n),
             pid: exit.map(|(pid, _)| pid).or(instance.phase.process().map(|p| p.pid)),
             from,
-            to: instance.state(),
+            to,
             at: now,
             exit: exit.map(|(_, status)| status),
             expected: exit.map(|(_, status)| spec.is_expected(status)),

@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no clock. See the crate documentation for the transition table.
 
 mod machine;
+mod transitions;
 mod types;
 
 #[cfg(test)]
