@@ -510,9 +510,9 @@ impl Supervisor {
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
         match &mut instance.phase {
             // Carried out once the spawn's outcome is reported.
-            Phase::Spawning { then, .. } => *then = then.then_stop(remove),
+            Phase::Spawning { then, .. } => *then = then.with_stop(remove),
             Phase::Starting { .. } | Phase::Running { .. } => self.begin_stop(g, n, now, after),
-            Phase::Stopping { then, .. } => *then = then.then(after),
+            Phase::Stopping { then, .. } => *then = then.superseded_by(after),
             Phase::Backoff { .. } | Phase::Exited { restart_at: Some(_) } => {
                 let from = instance.state();
                 instance.phase = Phase::Stopped;

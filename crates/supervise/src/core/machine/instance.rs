@@ -24,9 +24,9 @@ pub(super) enum AfterStop {
 }
 
 impl AfterStop {
-    /// A later request replaces an earlier one, except that a scale-down's removal stands
-    /// until another removal: the instance is on its way out.
-    pub(super) fn then(self, later: AfterStop) -> AfterStop {
+    /// A later request replaces an earlier one, except a scale-down's removal, which stands:
+    /// the instance is on its way out.
+    pub(super) fn superseded_by(self, later: AfterStop) -> AfterStop {
         if self == AfterStop::Remove { self } else { later }
     }
 }
@@ -61,8 +61,8 @@ impl AfterSpawn {
     }
 
     /// A stop request arriving while the spawn is pending (a scale-down's if `remove`), with
-    /// the precedence of [`AfterStop::then`]: a removal stands.
-    pub(super) fn then_stop(self, remove: bool) -> AfterSpawn {
+    /// the precedence of [`AfterStop::superseded_by`]: a removal stands.
+    pub(super) fn with_stop(self, remove: bool) -> AfterSpawn {
         if remove || self == AfterSpawn::Remove { AfterSpawn::Remove } else { AfterSpawn::Stop }
     }
 }

@@ -34,7 +34,7 @@ impl Supervisor {
         // waiting for a spawn's outcome is moot.
         for instance in self.groups[g].instances.values_mut() {
             match &mut instance.phase {
-                Phase::Stopping { then, .. } => *then = then.then(AfterStop::Restart),
+                Phase::Stopping { then, .. } => *then = then.superseded_by(AfterStop::Restart),
                 Phase::Spawning { then, .. } => *then = then.run_anyway(),
                 _ => {}
             }
@@ -152,7 +152,7 @@ impl Supervisor {
                 self.begin_stop(g, n, now, AfterStop::Restart);
             }
             // An instance stopping for a scale-down stays on its way out.
-            Phase::Stopping { then, .. } => *then = then.then(AfterStop::Restart),
+            Phase::Stopping { then, .. } => *then = then.superseded_by(AfterStop::Restart),
             Phase::Stopped | Phase::Exited { .. } | Phase::Backoff { .. } => {
                 self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
