@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::Event;
 use super::{Cgroups, Driver, Phase, SWEEP_LIMIT};
-use crate::core::Event;
 use crate::signal::Signal;
 use crate::sys::reap::{reap_one, signal_group, signal_process};
 use crate::sys::tree::ProcessTable;

@@ -8,6 +8,7 @@
 
 mod cgroups;
 mod ending;
+mod event;
 mod execs;
 mod lines;
 mod pipes;
@@ -21,8 +22,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::containment::Containment;
 use crate::core::{
-    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
-    WatchId,
+    self, Effect, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
 };
 use crate::error::RequestError;
 use crate::signal::Signal;
@@ -33,6 +33,7 @@ use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
 use cgroups::Cgroups;
 use ending::signal_tree;
+pub use event::{Event, Output, Stream, WatchId};
 use execs::PendingExecs;
 use pipes::PipeSet;
 
@@ -559,31 +560,31 @@ impl Driver {
                 cgroups.signal(&cgroup_signals);
             }
         }
-        let events: Vec<Event> = self.core.drain_events().collect();
+        let events: Vec<core::Event> = self.core.drain_events().collect();
         for event in events {
             match &event {
-                Event::ShutdownComplete => {
+                core::Event::ShutdownComplete => {
                     self.begin_sweep(now);
                     continue;
                 }
                 // A stopped instance leaves nothing behind, even what ignored the stop signal
                 // and outlived the instance's own process.
                 // (Unless it was started again meanwhile: the spawn killed them then.)
-                Event::State(t) if t.to == crate::core::State::Stopped => {
+                core::Event::State(t) if t.to == crate::core::State::Stopped => {
                     if let Some(cgroups) = &self.cgroups {
                         if self.core.state(&t.id) == Some(crate::core::State::Stopped) {
                             cgroups.kill_leftovers(&t.id);
                         }
                     }
                 }
-                Event::Removed(id) => {
+                core::Event::Removed(id) => {
                     if let Some(cgroups) = &mut self.cgroups {
                         cgroups.forget(id);
                     }
                 }
                 _ => {}
             }
-            self.events.push(event);
+            self.events.push(event.into());
         }
     }
 
@@ -651,8 +652,8 @@ impl Driver {
         match result {
             Ok(spawned) => {
                 for (fd, stream) in [
-                    (spawned.stdout, crate::core::Stream::Stdout),
-                    (spawned.stderr, crate::core::Stream::Stderr),
+                    (spawned.stdout, event::Stream::Stdout),
+                    (spawned.stderr, event::Stream::Stderr),
                 ] {
                     if let Some(fd) = fd {
                         // A pipe that cannot be registered is dropped; the child then gets
