@@ -79,8 +79,10 @@ pub(crate) enum Command {
                             procman run -e .env.test -- env")]
     Run(RunArgs),
 
-    /// Check the Procfile (and env files) for errors.
-    #[command(after_help = "Example:\n  procman check -f Procfile.dev")]
+    /// Check the Procfile (and env files) for errors, and say where Foreman reads them
+    /// differently.
+    #[command(after_help = "Examples:\n  procman check -f Procfile.dev\n  procman check \
+                            --print-env -e .env,.env.local")]
     Check(CheckArgs),
 
     /// Export the application to a service manager's or a cluster's format.
@@ -243,6 +245,11 @@ pub(crate) struct CheckArgs {
     /// any]
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+
+    /// Print the variables the env files set, once resolved, as `KEY=value` lines that procman
+    /// and Foreman read the same way (the other output becomes `#` comments)
+    #[arg(long)]
+    pub(crate) print_env: bool,
 }
 
 #[derive(Debug, Args)]
