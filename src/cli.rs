@@ -7,13 +7,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Run the processes of a Procfile, supervise them, and hand them to service managers.
 #[derive(Debug, Parser)]
-#[command(name = "procman", version, about, propagate_version = true)]
+#[command(name = "procman", version, about, propagate_version = true, disable_version_flag = true)]
 #[command(
     after_help = "Run `procman help COMMAND` for the options and an example of each command."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+
+    /// Print the version (`-v` is Foreman's, `-V` clap's)
+    #[arg(short = 'v', long, visible_short_alias = 'V', action = clap::ArgAction::Version, global = true)]
+    version: Option<bool>,
 }
 
 /// Where the Procfile is and where the processes run; shared by every command that reads it.
@@ -69,12 +73,14 @@ pub(crate) enum RestartWhen {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Start the application: every process of the Procfile, or the one named.
+    /// Start the application: every process of the Procfile, or the ones named.
     #[command(after_help = "Examples:\n  procman start\n  procman start web\n  procman start \
-                            web=3\n  procman start -m web=2,worker=1 -e .env,.env.local -p 3000")]
+                            web worker\n  procman start web=3\n  procman start -m web=2,worker=1 \
+                            -e .env,.env.local -p 3000")]
     Start(StartArgs),
 
-    /// Run one command (or a Procfile entry by name) with the app's environment.
+    /// Run one command, or a process type by name as `start` runs its first instance, with
+    /// the app's environment.
     #[command(after_help = "Examples:\n  procman run rake db:migrate\n  procman run web\n  \
                             procman run -e .env.test -- env")]
     Run(RunArgs),
@@ -122,13 +128,16 @@ pub(crate) enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  procman manpage > procman.1")]
     Manpage,
+
+    /// Print the version, as `--version` does (Foreman's `foreman version`).
+    Version,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
-    /// Start only this process (`web`), or this many of it (`web=3`)
+    /// Start only these processes (`web worker`), or this many of each (`web=3`)
     #[arg(value_name = "PROCESS[=N]")]
-    pub(crate) process: Option<String>,
+    pub(crate) processes: Vec<String>,
 
     #[command(flatten)]
     pub(crate) app: AppArgs,

@@ -12,7 +12,7 @@ use crate::settings::parse_duration;
 
 pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     let format: Format = args.format.parse()?;
-    let mut plan = load_plan(&args.app_args, &args.plan, None, Some(&args.supervision))?;
+    let mut plan = load_plan(&args.app_args, &args.plan, &[], Some(&args.supervision))?;
     let location = match (&args.location, format) {
         (Some(location), _) => location.clone(),
         (None, Format::Inittab) => "-".into(),
