@@ -151,8 +151,12 @@ pub(crate) struct StartArgs {
     pub(crate) timeout: Option<String>,
 
     /// Color the output: `-c` forces it, as in Foreman
-    #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true, overrides_with = "no_color")]
     pub(crate) color: Option<ColorWhen>,
+
+    /// Never color the output (Foreman's `--no-color`; the same as `--color=never`)
+    #[arg(long, overrides_with = "color")]
+    pub(crate) no_color: bool,
 
     /// Leave the HH:MM:SS timestamp out of the prefix
     #[arg(long, overrides_with = "timestamp")]
@@ -410,6 +414,16 @@ mod tests {
         let cli = Cli::try_parse_from(["procman", "start", "--color=never"]).expect("parses");
         let Command::Start(start) = cli.command else { panic!("not start") };
         assert_eq!(start.color, Some(ColorWhen::Never));
+    }
+
+    #[test]
+    fn no_color_is_color_never_and_the_last_one_wins() {
+        let cli = Cli::try_parse_from(["procman", "start", "-c", "--no-color"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(start.no_color && start.color.is_none());
+        let cli = Cli::try_parse_from(["procman", "start", "--no-color", "-c"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(!start.no_color && start.color == Some(ColorWhen::Always));
     }
 
     #[test]

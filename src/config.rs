@@ -73,7 +73,7 @@ pub(crate) fn apply_dotforeman(
                     start.timeout = Some(value);
                 }
             }
-            if !given("color") {
+            if !given("color") && !given("no_color") {
                 if let Some(on) = boolean("color") {
                     start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
                 }

@@ -17,7 +17,7 @@ use supervise::{
     Transition,
 };
 
-use crate::cli::StartArgs;
+use crate::cli::{ColorWhen, StartArgs};
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
@@ -46,7 +46,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             || p.settings.start_grace.is_some()
     });
     let format = Format {
-        color: use_color(args.color),
+        color: use_color(if args.no_color { Some(ColorWhen::Never) } else { args.color }),
         timestamps: !args.no_timestamp,
         prefix: !args.no_prefix,
         width: plan.name_width(),

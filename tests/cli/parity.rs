@@ -298,3 +298,40 @@ fn a_line_without_a_colon_is_told_to_get_a_name_not_made_one() {
     );
     assert!(!stderr.contains("python: manage.py"), "{stderr}");
 }
+
+#[test]
+fn no_color_turns_colors_off_even_when_forced_and_over_dotforeman() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo hello\n");
+    let mut command = dir.command(&["start", "--no-socket", "--no-color"]);
+    command.env("FORCE_COLOR", "1");
+    let finished = dir.run_with(command);
+    assert_code(&finished, 0);
+    assert!(finished.stdout().contains("web.1  | hello\n"), "{:?}", finished.stdout());
+    assert!(!finished.stdout().contains('\x1b'), "{:?}", finished.stdout());
+    // `.foreman`'s `color: true` is under the command line, as every option.
+    dir.write(".foreman", "color: true\n");
+    let finished = dir.run(&["start", "--no-socket", "--no-color"]);
+    assert!(!finished.stdout().contains('\x1b'), "{:?}", finished.stdout());
+    let finished = dir.run(&["start", "--no-socket"]);
+    assert!(finished.stdout().contains('\x1b'), "{:?}", finished.stdout());
+}
+
+#[test]
+fn every_test_docs_foreman_md_names_exists_where_it_points() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/foreman.md")).expect("docs/foreman.md");
+    let link = regex::Regex::new(r"\[`([a-z0-9_]+)`\]\(\.\./([^)]+)\)").expect("regex");
+    let mut count = 0;
+    for found in link.captures_iter(&doc) {
+        let (name, path) = (&found[1], &found[2]);
+        let source = std::fs::read_to_string(root.join(path))
+            .unwrap_or_else(|error| panic!("docs/foreman.md links {path}: {error}"));
+        assert!(
+            source.contains(&format!("fn {name}(")),
+            "docs/foreman.md: no test {name} in {path}"
+        );
+        count += 1;
+    }
+    assert!(count > 50, "only {count} test links found in docs/foreman.md");
+}
