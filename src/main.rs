@@ -76,6 +76,10 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
                 .map_err(|e| CliError::io("cannot write the man page", e))?;
             Ok(0)
         }
+        Command::Version => {
+            print!("{}", Cli::command().render_version());
+            Ok(0)
+        }
         Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
         Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
         Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),
