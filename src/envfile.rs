@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
-use crate::text::{self, ReadError, file_label};
+use crate::input::{self, ReadError};
+use crate::text::{self, file_label};
 
 /// The largest env file read. Env files hold settings, not data; this still fits a few hundred
 /// PEM certificates.
@@ -85,7 +86,7 @@ pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnost
         None => (&default[..], false),
     };
     for path in paths {
-        let bytes = match text::read_capped(path, MAX_ENV_FILE_BYTES) {
+        let bytes = match input::read_capped(path, MAX_ENV_FILE_BYTES) {
             Ok(bytes) => bytes,
             Err(ReadError::NotFound) if !required => continue,
             // Foreman reads the default `.env` only if it is a file (`File.file?`); a Python
@@ -105,7 +106,7 @@ pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnost
                 continue;
             }
             Err(error) => {
-                diagnostics.push(text::read_error(path, error, MAX_ENV_FILE_BYTES));
+                diagnostics.push(input::read_error(path, error, MAX_ENV_FILE_BYTES));
                 continue;
             }
         };

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod dotforeman;
 pub mod envfile;
 pub mod formation;
+pub mod input;
 pub mod procfile;
 pub mod shell;
 pub mod text;

@@ -6,6 +6,7 @@ mod config_file;
 mod control;
 mod export;
 mod guarantees;
+mod hostile;
 mod live;
 mod supervision;
 #[allow(dead_code)]
