@@ -22,7 +22,9 @@ use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::CliError;
+use crate::formation::InstanceLimit;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
 
@@ -52,9 +54,12 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         prefix: !args.no_prefix,
         width: plan.name_width(),
     };
-    // Large formations need more descriptors than the usual soft limit; children get the
-    // original limit back.
-    let _ = supervise::raise_open_files_limit();
+    // The formation must fit in the descriptors procman may open, checked before anything runs.
+    let instance_limit = open_files_limit();
+    let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
+    instance_limit.check(total, "the formation asks for").map_err(|message| {
+        Diagnostics::from(Diagnostic::new(message).with_help(instance_limit.help()))
+    })?;
     // Bound before anything starts: a second `procman start` here fails now, not half-way.
     let control = if args.no_socket {
         None
@@ -65,7 +70,10 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             args.app.root.as_deref(),
         );
         match ControlServer::bind(&path) {
-            Ok(server) => Some(server),
+            Ok(mut server) => {
+                server.set_instance_limit(instance_limit);
+                Some(server)
+            }
             // The default socket is a convenience: a read-only checkout or a deep path must not
             // stop an app that Foreman would run. A socket asked for with --socket must work.
             Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
@@ -90,6 +98,17 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         guard_lost,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
+}
+
+/// Raises the soft limit of open files to the hard one (large formations need more descriptors
+/// than the usual 1024; children get the original limit back), and returns how many instances
+/// the result can hold.
+fn open_files_limit() -> InstanceLimit {
+    let _ = supervise::raise_open_files_limit();
+    match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) => InstanceLimit::for_open_files(soft),
+        Err(_) => InstanceLimit::default(),
+    }
 }
 
 /// Forks the guard process that cleans up if procman itself is killed (Linux; skipped when

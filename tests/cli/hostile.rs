@@ -3,20 +3,28 @@
 //! leftovers, and a shutdown that a stalled reader cannot hold up.
 
 use std::fs::File;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::live::{ctl, ps_json, wait_nth};
 use crate::support::{assert_code, fifo};
 use crate::util::{Dir, Finished, MARKER_VAR, WAIT, kill_marked};
 
 /// Runs `procman args` to completion with its output in files, not pipes, so that a procman that
 /// hangs is found out (and killed) after [`WAIT`] instead of holding the test's readers forever.
 fn run_bounded(dir: &Dir, args: &[&str]) -> Finished {
+    run_command_bounded(dir.command(args), &args.join(" "))
+}
+
+/// [`run_bounded`] for any command (`strace procman ...`); `what` names it in messages.
+fn run_command_bounded(mut command: Command, what: &str) -> Finished {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let out = tempfile::tempfile().expect("a temporary file");
     let err = tempfile::tempfile().expect("a temporary file");
-    let marker = format!("hostile-{}-{}", std::process::id(), args.join("_"));
-    let mut command = dir.command(args);
+    let marker =
+        format!("hostile-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     command.env(MARKER_VAR, &marker);
     command.stdout(Stdio::from(out.try_clone().expect("dup")));
     command.stderr(Stdio::from(err.try_clone().expect("dup")));
@@ -43,7 +51,7 @@ fn run_bounded(dir: &Dir, args: &[&str]) -> Finished {
     let (stdout, stderr) = (read(out), read(err));
     let Some(status) = status else {
         panic!(
-            "procman {args:?} did not finish within {WAIT:?}\nstdout:\n{}\nstderr:\n{}",
+            "{what} did not finish within {WAIT:?}\nstdout:\n{}\nstderr:\n{}",
             String::from_utf8_lossy(&stdout),
             String::from_utf8_lossy(&stderr)
         );
@@ -118,4 +126,154 @@ fn dev_null_still_reads_as_an_empty_env_file() {
         "{}",
         finished.stderr()
     );
+}
+
+/// Reports a test that cannot run on this machine. CI sets `PROCMAN_REQUIRE_VALIDATORS=1`
+/// (`.ci/run`), and there it fails instead of skipping.
+fn skip(why: &str) {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
+    );
+    println!("SKIPPED: {why}");
+}
+
+/// Whether strace is installed and may trace here (ptrace can be forbidden in containers).
+fn strace_works() -> Result<(), String> {
+    match Command::new("strace").args(["-qq", "-o", "/dev/null", "true"]).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => {
+            Err(format!("strace cannot trace here: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+        Err(err) => Err(format!("strace is not installed ({err})")),
+    }
+}
+
+#[test]
+fn start_never_changes_a_mode_by_path_when_it_creates_its_socket() {
+    if let Err(why) = strace_works() {
+        return skip(&why);
+    }
+    let dir = Dir::new();
+    dir.write("Procfile", "web: true\n");
+    let trace = dir.path().join("trace.txt");
+    let mut command = Command::new("strace");
+    command
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args(["-e", "trace=/chmod,bind", "--"])
+        .arg(crate::util::procman())
+        .arg("start")
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    let finished = run_command_bounded(command, "strace procman start");
+    assert_code(&finished, 0);
+    let text = std::fs::read_to_string(&trace).expect("the trace");
+    // The trace works: it shows the socket being bound.
+    assert!(
+        text.lines().any(|line| line.contains("bind(") && line.contains(".procman.sock")),
+        "no bind of the socket in the trace:\n{text}"
+    );
+    let by_path: Vec<&str> = text
+        .lines()
+        .filter(|line| ["chmod(", "fchmodat(", "fchmodat2("].iter().any(|call| line.contains(call)))
+        .collect();
+    assert!(by_path.is_empty(), "modes changed by path:\n{}", by_path.join("\n"));
+}
+
+#[test]
+fn a_symlink_planted_at_the_socket_path_is_refused_and_its_target_untouched() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = Dir::new();
+    dir.write("Procfile", "web: sleep 30\n");
+    let target = dir.write("precious", "keep");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::os::unix::fs::symlink(&target, dir.path().join(".procman.sock")).expect("symlink");
+    let finished = run_bounded(&dir, &["start"]);
+    assert_code(&finished, 1);
+    assert!(
+        finished.stderr().contains(".procman.sock is a symbolic link"),
+        "{}",
+        finished.stderr()
+    );
+    assert!(!finished.stdout().contains("started with pid"), "{}", finished.stdout());
+    let meta = std::fs::metadata(&target).expect("the target");
+    assert_eq!(meta.mode() & 0o777, 0o644);
+    assert_eq!(std::fs::read_to_string(&target).ok().as_deref(), Some("keep"));
+}
+
+#[test]
+fn scale_beyond_the_instance_limit_is_refused_cleanly_and_the_run_goes_on() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: sleep 30\nworker: sleep 30\n");
+    let mut run = dir.spawn(&["start"]);
+    wait_nth(&mut run, &["web.1", "| started with pid"], 1);
+    wait_nth(&mut run, &["worker.1", "| started with pid"], 1);
+    // One count past the limit: refused by the command itself, before it asks procman.
+    let refused = ctl(&dir, &["scale", "web=100000"]);
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr());
+    assert_eq!(
+        refused.stderr(),
+        "procman: error: the count of `web` is too large: 100000 (procman runs at most 1000 \
+         instances in all)\n"
+    );
+    // Counts each within the limit, too many together: refused by procman.
+    let refused = ctl(&dir, &["scale", "web=600", "worker=600"]);
+    assert_eq!(refused.code(), Some(1), "{}", refused.stderr());
+    assert_eq!(
+        refused.stderr(),
+        "procman: error: scaling would make 1200 instances in total; procman runs at most 1000; \
+         lower the counts (`all=N` applies to every process type not named)\n"
+    );
+    let ps = ps_json(&dir);
+    assert_eq!(ps["total"]["instances"], 2, "nothing was scaled: {ps:#}");
+    run.signal(libc::SIGINT);
+    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+}
+
+/// `sh -c 'ulimit ...; exec procman start ...'` in `dir`: procman under a limit of open files.
+fn start_under_ulimit(dir: &Dir, ulimit: &str, args: &str) -> Command {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit {ulimit} || exit 99; exec \"$0\" start {args}"))
+        .arg(crate::util::procman())
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    command
+}
+
+#[test]
+fn a_formation_that_cannot_fit_in_the_open_files_limit_starts_nothing() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: sleep 30\n");
+    // 64 descriptors in all (soft and hard): 40 instances need 96 + 2 × 40.
+    let finished =
+        run_command_bounded(start_under_ulimit(&dir, "-n 64", "-m web=40"), "start under ulimit");
+    assert_code(&finished, 1);
+    assert_eq!(
+        finished.stderr(),
+        "error: the formation asks for 40 instances in total, but procman may open only 64 files \
+         (RLIMIT_NOFILE, its hard limit), enough for 0 instances (2 descriptors each, 96 for \
+         procman itself)\n   = help: lower the counts, or raise the hard limit of open files \
+         where procman starts (`ulimit -n` in its shell, `LimitNOFILE=` in its systemd \
+         service)\n"
+    );
+    assert_eq!(finished.stdout(), "", "nothing started");
+}
+
+#[test]
+fn the_soft_open_files_limit_is_raised_to_the_hard_one_before_the_formation_is_checked() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo up; exec sleep 30\n");
+    // A soft limit of 100 holds 2 instances; the hard one (the machine's) holds 12.
+    let hard = Command::new("/bin/sh").args(["-c", "ulimit -Hn"]).output().expect("sh");
+    let hard: u64 = String::from_utf8_lossy(&hard.stdout).trim().parse().unwrap_or(u64::MAX);
+    if hard < 200 {
+        return skip(&format!("the hard limit of open files is {hard}, below 200"));
+    }
+    let mut run = dir.spawn_with(start_under_ulimit(&dir, "-Sn 100", "-m web=12"));
+    wait_nth(&mut run, &["web.12", "| up"], 1);
+    run.signal(libc::SIGINT);
+    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
 }
