@@ -3,13 +3,16 @@
 //! The policy lives here; the mechanics live in the library. By default any process that is
 //! gone for good (exited without a restart coming, or fatal) ends the run: procman says so,
 //! sends the stop signal to every process tree, waits the timeout, SIGKILLs what is left, sweeps
-//! stray descendants and exits with the code [`Ending::exit_code`] decides.
+//! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
+//! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
+
+mod shutdown;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use supervise::{
     CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Interest, Launch,
@@ -27,6 +30,7 @@ use crate::error::CliError;
 use crate::formation::InstanceLimit;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan, ProcessPlan};
+use shutdown::{Drain, StopWatch};
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -256,8 +260,14 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
     }
-    let mut session =
-        Session { policy, ending: None, announced_kill: false, forwarding: HashSet::new() };
+    let mut session = Session {
+        policy,
+        ending: None,
+        announced_kill: false,
+        forwarding: HashSet::new(),
+        stop_watch: StopWatch::default(),
+        hurry: false,
+    };
     if let Some(control) = session.policy.control.as_mut() {
         control.register(&mut driver)?;
     }
@@ -284,14 +294,28 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
                 stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
             }
         }
-        driver.turn(None)?;
+        driver.turn(session.stop_watch.wake_in(Instant::now()))?;
+        session.handle_events(&mut driver, &mut printer);
+        session.stop_watch.announce_if_due(&driver, &mut printer);
+    }
+    // The app is gone. What is still queued goes out while the reader takes it; a reader that
+    // stopped reading, or a second signal, gets it dropped (with a count) instead of a procman
+    // that never ends. If the guard is gone, procman must go at once: one second in all.
+    let guard_lost = matches!(session.ending, Some(Ending::Signal(Signal::KILL)));
+    let mut drain = Drain::new(&printer, guard_lost.then_some(Duration::from_secs(1)));
+    while let Some(wait) = drain.next_wait(&mut printer) {
+        if session.hurry {
+            break;
+        }
+        if !stdout_watched {
+            if let Some(fd) = printer.pollable_fd() {
+                stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
+            }
+        }
+        driver.turn(Some(wait))?;
         session.handle_events(&mut driver, &mut printer);
     }
-    // Nothing printed is dropped: wait for the reader, unless the guard is gone (then procman
-    // must go at once, and gives the reader one second).
-    let limit = matches!(session.ending, Some(Ending::Signal(Signal::KILL)))
-        .then_some(Duration::from_secs(1));
-    let _ = printer.finish(limit);
+    drain.finish(&mut printer, session.hurry);
     if let Some(control) = session.policy.control.as_mut() {
         control.close();
     }
@@ -304,6 +328,11 @@ struct Session {
     announced_kill: bool,
     /// USR1/USR2 sent to these instances on procman's behalf, not yet reported by the driver.
     forwarding: HashSet<(InstanceId, Signal)>,
+    /// Says once, during a slow stop, whom procman waits for.
+    stop_watch: StopWatch,
+    /// A second signal (or SIGQUIT) asked procman to quit at once: nothing waits any more, not
+    /// even output for its reader.
+    hurry: bool,
 }
 
 impl Session {
@@ -435,6 +464,7 @@ impl Session {
     fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
         if Some(signal) == self.policy.guard_lost {
             let _ = printer.system("the guard process is gone: killing every process now");
+            self.stop_watch.cancel();
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
             driver.shutdown();
             driver.kill_stopping();
@@ -445,6 +475,8 @@ impl Session {
             // Ctrl-\ means "quit now": no grace period, but still nothing left behind.
             let _ = printer.system("SIGQUIT received: sending SIGKILL to all processes");
             self.announced_kill = true;
+            self.hurry = true;
+            self.stop_watch.cancel();
             self.ending.get_or_insert(Ending::Signal(signal));
             driver.shutdown();
             driver.kill_stopping();
@@ -465,6 +497,8 @@ impl Session {
             let _ = printer
                 .system(&format!("{signal} received again: sending SIGKILL to all processes"));
             self.announced_kill = true;
+            self.hurry = true;
+            self.stop_watch.cancel();
             driver.kill_stopping();
             return;
         }
@@ -482,6 +516,7 @@ impl Session {
         }
         let _ = printer.system(&stop_announcement(driver));
         driver.shutdown();
+        self.stop_watch.begin(Instant::now());
     }
 
     fn control_command(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::live::{ctl, ps_json, wait_nth};
 use crate::support::{assert_code, fifo};
-use crate::util::{Dir, Finished, MARKER_VAR, WAIT, kill_marked};
+use crate::util::{Dir, Finished, MARKER_VAR, WAIT, kill_marked, marked_pids};
 
 /// Runs `procman args` to completion with its output in files, not pipes, so that a procman that
 /// hangs is found out (and killed) after [`WAIT`] instead of holding the test's readers forever.
@@ -276,4 +276,147 @@ fn the_soft_open_files_limit_is_raised_to_the_hard_one_before_the_formation_is_c
     wait_nth(&mut run, &["web.12", "| up"], 1);
     run.signal(libc::SIGINT);
     assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+}
+
+/// `procman start ARGS` with standard output to a pipe that nobody reads (the read end stays
+/// open, as with `procman start | (sleep 1000)`) and standard error to a file.
+struct StalledReader {
+    child: std::process::Child,
+    marker: String,
+    _unread: std::io::PipeReader,
+    stderr: File,
+}
+
+impl StalledReader {
+    fn start(dir: &Dir, args: &[&str]) -> StalledReader {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let marker =
+            format!("stalled-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let (unread, writer) = std::io::pipe().expect("a pipe");
+        let stderr = tempfile::tempfile().expect("a temporary file");
+        let mut command = dir.command(args);
+        command
+            .env(MARKER_VAR, &marker)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::from(stderr.try_clone().expect("dup")));
+        let child = command.spawn().expect("spawn procman");
+        StalledReader { child, marker, _unread: unread, stderr }
+    }
+
+    fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill has no memory effects; the pid is this test's procman.
+        unsafe { libc::kill(pid, signal) };
+    }
+
+    /// Waits (bounded by [`WAIT`]) for procman to exit; returns its code and standard error.
+    fn wait_exit(&mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "procman did not exit within {WAIT:?}");
+            thread::sleep(Duration::from_millis(5));
+        };
+        let mut text = String::new();
+        use std::io::{Read, Seek};
+        let _ = self.stderr.rewind().and_then(|()| self.stderr.read_to_string(&mut text));
+        (status.code(), text)
+    }
+}
+
+impl Drop for StalledReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        kill_marked(&self.marker);
+    }
+}
+
+/// Waits (bounded) until the app has written `name` in `dir`.
+fn wait_file(dir: &Dir, name: &str) {
+    let path = dir.path().join(name);
+    let deadline = Instant::now() + WAIT;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{name} did not appear within {WAIT:?}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_reader_that_stopped_reading_cannot_stall_the_end_of_the_run() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: touch up; exec yes 'a line of output to fill the pipes with'\n");
+    let mut run = StalledReader::start(&dir, &["start", "--no-socket"]);
+    wait_file(&dir, "up");
+    run.signal(libc::SIGINT);
+    // The app stops at once; its output waits for the reader, which takes none of it, and is
+    // dropped 5 seconds later.
+    let (code, stderr) = run.wait_exit();
+    assert_eq!(code, Some(130), "{stderr}");
+    let dropped = stderr
+        .lines()
+        .find(|line| line.starts_with("procman: dropped "))
+        .unwrap_or_else(|| panic!("no count of dropped output: {stderr}"));
+    assert!(
+        dropped.ends_with(
+            " bytes) of output: its reader took none of it for 5s after the app had ended"
+        ),
+        "{dropped}"
+    );
+    assert!(marked_pids(&run.marker).is_empty(), "the app is gone");
+}
+
+#[test]
+fn a_second_signal_ends_procman_at_once_even_with_a_stalled_reader() {
+    let dir = Dir::new();
+    // `quiet` outlives SIGTERM; with -t 60 only the second signal can end the run in time.
+    dir.write(
+        "Procfile",
+        "web: exec yes 'a line of output to fill the pipes with'\n\
+         quiet: trap 'touch got-term' TERM; touch up; while :; do sleep 1000 & wait $!; done\n",
+    );
+    let mut run = StalledReader::start(&dir, &["start", "--no-socket", "-t", "60"]);
+    wait_file(&dir, "up");
+    run.signal(libc::SIGINT);
+    wait_file(&dir, "got-term");
+    run.signal(libc::SIGINT);
+    let (code, stderr) = run.wait_exit();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.lines().any(|line| line.starts_with("procman: dropped ")
+            && line.ends_with("of output: procman was asked to quit at once")),
+        "{stderr}"
+    );
+    assert!(marked_pids(&run.marker).is_empty(), "the app is gone");
+}
+
+#[test]
+fn a_slow_stop_says_once_whom_it_waits_for_and_how_long() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: trap '' TERM; echo ready; exec sleep 1000\n");
+    let mut run = dir.spawn(&["start", "--no-socket", "-t", "30"]);
+    let web = crate::live::started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
+    wait_nth(&mut run, &["web.1", "| ready"], 1);
+    run.signal(libc::SIGINT);
+    let line = run.wait_for("waiting up to");
+    let text = crate::util::strip_time(&line);
+    let seconds: u64 = text
+        .strip_prefix("system | waiting up to ")
+        .and_then(|rest| rest.split_once('s'))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((1..=30).contains(&seconds), "{text}");
+    assert_eq!(
+        text,
+        format!(
+            "system | waiting up to {seconds}s for web.1 (pid {web}) to stop; press Ctrl-C again \
+             to kill it now"
+        )
+    );
+    run.signal(libc::SIGINT);
+    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+    assert_eq!(crate::live::lines_with(&run, &["waiting up to"]).len(), 1, "said once");
+    assert!(run.transcript().contains("SIGINT received again: sending SIGKILL to all processes"));
 }
