@@ -287,13 +287,8 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         }
         // A reader that does not keep up holds the children back through their pipes, not
         // through a blocked write: the loop stays free for signals and timers.
-        let backlog = printer.backlog();
-        driver.pause_output(backlog >= HIGH_WATER);
-        if backlog > 0 && !stdout_watched {
-            if let Some(fd) = printer.pollable_fd() {
-                stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
-            }
-        }
+        driver.pause_output(printer.backlog() >= HIGH_WATER);
+        watch_output(&mut driver, &printer, &mut stdout_watched);
         driver.turn(session.stop_watch.wake_in(Instant::now()))?;
         session.handle_events(&mut driver, &mut printer);
         session.stop_watch.announce_if_due(&driver, &mut printer);
@@ -307,11 +302,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         if session.hurry {
             break;
         }
-        if !stdout_watched {
-            if let Some(fd) = printer.pollable_fd() {
-                stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
-            }
-        }
+        watch_output(&mut driver, &printer, &mut stdout_watched);
         driver.turn(Some(wait))?;
         session.handle_events(&mut driver, &mut printer);
     }
@@ -320,6 +311,17 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         control.close();
     }
     Ok(session.ending.as_ref().map_or(0, Ending::exit_code))
+}
+
+/// Once output waits for its reader, has the loop woken when the reader takes more (once: the
+/// descriptor stays registered).
+fn watch_output(driver: &mut Driver, printer: &Printer, watched: &mut bool) {
+    if *watched || printer.backlog() == 0 {
+        return;
+    }
+    if let Some(fd) = printer.pollable_fd() {
+        *watched = driver.watch(fd, Interest::WRITABLE).is_ok();
+    }
 }
 
 struct Session {

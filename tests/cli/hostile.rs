@@ -3,6 +3,7 @@
 //! leftovers, and a shutdown that a stalled reader cannot hold up.
 
 use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -278,29 +279,56 @@ fn the_soft_open_files_limit_is_raised_to_the_hard_one_before_the_formation_is_c
     assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
 }
 
-/// `procman start ARGS` with standard output to a pipe that nobody reads (the read end stays
-/// open, as with `procman start | (sleep 1000)`) and standard error to a file.
+/// `procman start ARGS` with standard output to a pipe (or a socket) that nobody reads (the
+/// other end stays open, as with `procman start | (sleep 1000)`) and standard error to a file.
 struct StalledReader {
     child: std::process::Child,
     marker: String,
-    _unread: std::io::PipeReader,
+    unread: OwnedFd,
     stderr: File,
 }
 
 impl StalledReader {
     fn start(dir: &Dir, args: &[&str]) -> StalledReader {
+        let (unread, writer) = std::io::pipe().expect("a pipe");
+        StalledReader::start_with(dir, args, OwnedFd::from(writer), OwnedFd::from(unread))
+    }
+
+    /// With standard output to a stream socket, as systemd's journal gives.
+    fn start_on_socket(dir: &Dir, args: &[&str]) -> StalledReader {
+        let (ours, unread) = std::os::unix::net::UnixStream::pair().expect("a socket pair");
+        StalledReader::start_with(dir, args, OwnedFd::from(ours), OwnedFd::from(unread))
+    }
+
+    fn start_with(dir: &Dir, args: &[&str], stdout: OwnedFd, unread: OwnedFd) -> StalledReader {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let marker =
             format!("stalled-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let (unread, writer) = std::io::pipe().expect("a pipe");
         let stderr = tempfile::tempfile().expect("a temporary file");
         let mut command = dir.command(args);
         command
             .env(MARKER_VAR, &marker)
-            .stdout(Stdio::from(writer))
+            .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr.try_clone().expect("dup")));
         let child = command.spawn().expect("spawn procman");
-        StalledReader { child, marker, _unread: unread, stderr }
+        StalledReader { child, marker, unread, stderr }
+    }
+
+    /// Waits (bounded) until the unread end holds 60,000 bytes: procman's output is full, and
+    /// what the app writes from now on stays in procman's own backlog.
+    fn wait_full(&self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut count: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int into `count`; the descriptor is open.
+            let rc =
+                unsafe { libc::ioctl(self.unread.as_raw_fd(), libc::FIONREAD, &raw mut count) };
+            if rc == 0 && count >= 60_000 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "procman's output never filled ({count} bytes)");
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn signal(&self, signal: i32) {
@@ -347,9 +375,34 @@ fn wait_file(dir: &Dir, name: &str) {
 #[test]
 fn a_reader_that_stopped_reading_cannot_stall_the_end_of_the_run() {
     let dir = Dir::new();
-    dir.write("Procfile", "web: touch up; exec yes 'a line of output to fill the pipes with'\n");
-    let mut run = StalledReader::start(&dir, &["start", "--no-socket"]);
-    wait_file(&dir, "up");
+    let run = StalledReader::start(flooding_app(&dir), &["start", "--no-socket", "-t", "1"]);
+    dropped_after_the_stall(&dir, run);
+}
+
+#[test]
+fn a_socket_reader_that_stopped_reading_cannot_stall_procman_either() {
+    // A socket was written with blocking writes: the loop itself stopped, signals unhandled.
+    let dir = Dir::new();
+    let run =
+        StalledReader::start_on_socket(flooding_app(&dir), &["start", "--no-socket", "-t", "1"]);
+    dropped_after_the_stall(&dir, run);
+}
+
+/// An app that writes without end and ignores SIGTERM: with `-t 1`, it floods for a second
+/// after SIGINT, so procman surely holds output its reader did not take when it ends.
+fn flooding_app(dir: &Dir) -> &Dir {
+    dir.write(
+        "Procfile",
+        "web: trap '' TERM; touch up; exec yes 'a line of output to fill the pipes with'\n",
+    );
+    dir
+}
+
+/// Stops the app with SIGINT; asserts procman ends on its own, dropping the output its reader
+/// never took, with a count.
+fn dropped_after_the_stall(dir: &Dir, mut run: StalledReader) {
+    wait_file(dir, "up");
+    run.wait_full();
     run.signal(libc::SIGINT);
     // The app stops at once; its output waits for the reader, which takes none of it, and is
     // dropped 5 seconds later.
@@ -371,14 +424,15 @@ fn a_reader_that_stopped_reading_cannot_stall_the_end_of_the_run() {
 #[test]
 fn a_second_signal_ends_procman_at_once_even_with_a_stalled_reader() {
     let dir = Dir::new();
-    // `quiet` outlives SIGTERM; with -t 60 only the second signal can end the run in time.
+    // Both outlive SIGTERM; with -t 60 only the second signal can end the run in time.
     dir.write(
         "Procfile",
-        "web: exec yes 'a line of output to fill the pipes with'\n\
+        "web: trap '' TERM; exec yes 'a line of output to fill the pipes with'\n\
          quiet: trap 'touch got-term' TERM; touch up; while :; do sleep 1000 & wait $!; done\n",
     );
     let mut run = StalledReader::start(&dir, &["start", "--no-socket", "-t", "60"]);
     wait_file(&dir, "up");
+    run.wait_full();
     run.signal(libc::SIGINT);
     wait_file(&dir, "got-term");
     run.signal(libc::SIGINT);
@@ -386,7 +440,7 @@ fn a_second_signal_ends_procman_at_once_even_with_a_stalled_reader() {
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         stderr.lines().any(|line| line.starts_with("procman: dropped ")
-            && line.ends_with("of output: procman was asked to quit at once")),
+            && line.ends_with("of output: procman had to quit at once")),
         "{stderr}"
     );
     assert!(marked_pids(&run.marker).is_empty(), "the app is gone");

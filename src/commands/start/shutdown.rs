@@ -133,7 +133,7 @@ impl Drain {
     /// second signal cut the wait short.
     pub(super) fn finish(self, printer: &mut Printer, hurried: bool) {
         let dropped = printer.discard();
-        if let Some(text) = dropped_message(dropped, hurried, self.limit) {
+        if let Some(text) = dropped_message(dropped, hurried || self.overall, self.limit) {
             printer.warn(&text);
         }
     }
@@ -154,7 +154,7 @@ fn dropped_message(dropped: Discarded, hurried: bool, limit: Duration) -> Option
         return None;
     }
     let why = if hurried {
-        "procman was asked to quit at once".to_owned()
+        "procman had to quit at once".to_owned()
     } else if dropped.lines > 0 {
         format!("its reader took none of it for {}s after the app had ended", limit.as_secs())
     } else {
@@ -211,7 +211,7 @@ mod tests {
             dropped_message(dropped, true, DRAIN_STALL).as_deref(),
             Some(
                 "procman: dropped 1 line (10 bytes) of output and 2 of procman's messages for \
-                 standard error: procman was asked to quit at once"
+                 standard error: procman had to quit at once"
             )
         );
         assert_eq!(dropped_message(Discarded::default(), true, DRAIN_STALL), None);
