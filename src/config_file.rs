@@ -23,10 +23,11 @@ use supervise::{Backoff, RestartPolicy, Signal};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
 use crate::formation::{Formation, FormationItem, MAX_INSTANCES};
+use crate::input::{self, ReadError};
 use crate::plan::{Plan, Settings};
 use crate::procfile::{Procfile, ProcfileEntry};
 use crate::settings::{backoff_from, parse_duration, parse_restart};
-use crate::text::{self, ReadError, file_label};
+use crate::text::{self, file_label};
 
 /// The config file's name when none is given: read from the Procfile's directory, if there.
 pub(crate) const DEFAULT_NAME: &str = "procman.json";
@@ -78,7 +79,7 @@ pub(crate) fn load(
     procfile: &Path,
 ) -> Result<Option<ConfigFile>, Diagnostics> {
     let path = explicit.map_or_else(|| default_path(procfile), Path::to_path_buf);
-    match text::read_capped(&path, MAX_CONFIG_BYTES) {
+    match input::read_capped(&path, MAX_CONFIG_BYTES) {
         Ok(bytes) => ConfigFile::parse(&path, &bytes).map(Some),
         Err(ReadError::NotFound) if explicit.is_none() => Ok(None),
         Err(ReadError::NotFound) => Err(Diagnostic::new(format!(
@@ -88,7 +89,7 @@ pub(crate) fn load(
         .in_file(&path)
         .with_help("check the path given with --config (or `config` in .foreman)")
         .into()),
-        Err(error) => Err(text::read_error(&path, error, MAX_CONFIG_BYTES).into()),
+        Err(error) => Err(input::read_error(&path, error, MAX_CONFIG_BYTES).into()),
     }
 }
 

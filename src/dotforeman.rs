@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
-use crate::text::{self, ReadError, file_label};
+use crate::input::{self, ReadError};
+use crate::text::{self, file_label};
 
 /// The file's name.
 pub const FILE_NAME: &str = ".foreman";
@@ -67,10 +68,10 @@ impl DotForeman {
     /// Reads `<dir>/.foreman`; `Ok(None)` when there is none.
     pub fn load(dir: &Path) -> Result<Option<DotForeman>, Diagnostics> {
         let path = dir.join(FILE_NAME);
-        match text::read_capped(&path, MAX_DOTFOREMAN_BYTES) {
+        match input::read_capped(&path, MAX_DOTFOREMAN_BYTES) {
             Ok(bytes) => DotForeman::parse(&path, &bytes).map(Some),
             Err(ReadError::NotFound) => Ok(None),
-            Err(error) => Err(text::read_error(&path, error, MAX_DOTFOREMAN_BYTES).into()),
+            Err(error) => Err(input::read_error(&path, error, MAX_DOTFOREMAN_BYTES).into()),
         }
     }
 

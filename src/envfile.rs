@@ -16,7 +16,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::text::{self, ReadError};
+use crate::input::{self, ReadError};
+use crate::text;
 use syntax::{Line, Lookup, Quote};
 
 /// The largest env file read. Env files hold settings, not data; this still fits a few hundred
@@ -86,7 +87,7 @@ pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnost
         None => (&default[..], false),
     };
     for path in paths {
-        let bytes = match text::read_capped(path, MAX_ENV_FILE_BYTES) {
+        let bytes = match input::read_capped(path, MAX_ENV_FILE_BYTES) {
             Ok(bytes) => bytes,
             Err(ReadError::NotFound) if !required => continue,
             // Foreman reads the default `.env` only if it is a file (`File.file?`); a Python
@@ -106,7 +107,7 @@ pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnost
                 continue;
             }
             Err(error) => {
-                diagnostics.push(text::read_error(path, error, MAX_ENV_FILE_BYTES));
+                diagnostics.push(input::read_error(path, error, MAX_ENV_FILE_BYTES));
                 continue;
             }
         };

@@ -11,10 +11,78 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
 use crate::procfile::Procfile;
 
-/// The most instances one formation may start, all process types together. It bounds file
+/// The most instances one run may hold, all process types together: the limit of `start`'s
+/// formation, `-m`, `instances` in the config file and `procman scale` alike. It bounds file
 /// descriptors and processes (each instance takes a pipe and a pid), and a count past 100 already
-/// makes one type's PORTs run into the next type's.
+/// makes one type's PORTs run into the next type's. A lower limit of open files lowers it further
+/// ([`InstanceLimit`]).
 pub const MAX_INSTANCES: u32 = 1000;
+
+/// Descriptors `procman start` holds per instance: the read end of its output pipe, and of its
+/// exec-status pipe until the exec is confirmed (a formation's instances all start at once).
+pub const DESCRIPTORS_PER_INSTANCE: u64 = 2;
+
+/// Descriptors `procman start` keeps for itself, whatever the formation: the standard streams and
+/// its own handle on standard output, the poll instance, the signal pipe, the control socket and
+/// up to 64 control clients, reading `/proc`, and the four pipe ends of a spawn in progress.
+pub const RESERVED_DESCRIPTORS: u64 = 96;
+
+/// How many instances a run may hold: [`MAX_INSTANCES`], or fewer when the limit of open files
+/// (`RLIMIT_NOFILE`, after `procman start` raised its soft limit to the hard one) cannot hold that
+/// many. One value, checked by `start` against its formation and by `scale` against the new total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceLimit {
+    /// The most instances.
+    pub max: u32,
+    /// The limit of open files it was computed from, when that is what lowered it.
+    pub open_files: Option<u64>,
+}
+
+impl Default for InstanceLimit {
+    fn default() -> InstanceLimit {
+        InstanceLimit { max: MAX_INSTANCES, open_files: None }
+    }
+}
+
+impl InstanceLimit {
+    /// The limit for a process that may hold `open_files` descriptors.
+    pub fn for_open_files(open_files: u64) -> InstanceLimit {
+        let fit = open_files.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_INSTANCE;
+        match u32::try_from(fit) {
+            Ok(fit) if fit < MAX_INSTANCES => {
+                InstanceLimit { max: fit, open_files: Some(open_files) }
+            }
+            _ => InstanceLimit::default(),
+        }
+    }
+
+    /// Checks a total; the error says what the limit is and why, for `what` (`the formation
+    /// asks for`, `scaling would make`).
+    pub fn check(&self, total: u64, what: &str) -> Result<(), String> {
+        if total <= u64::from(self.max) {
+            return Ok(());
+        }
+        Err(match self.open_files {
+            None => format!("{what} {total} instances in total; procman runs at most {}", self.max),
+            Some(open_files) => format!(
+                "{what} {total} instances in total, but procman may open only {open_files} files \
+                 (RLIMIT_NOFILE, its hard limit), enough for {} instances ({} descriptors each, \
+                 {} for procman itself)",
+                self.max, DESCRIPTORS_PER_INSTANCE, RESERVED_DESCRIPTORS
+            ),
+        })
+    }
+
+    /// What to do about a refusal.
+    pub fn help(&self) -> &'static str {
+        if self.open_files.is_some() {
+            "lower the counts, or raise the hard limit of open files where procman starts \
+             (`ulimit -n` in its shell, `LimitNOFILE=` in its systemd service)"
+        } else {
+            "lower the counts (`all=N` applies to every process type not named)"
+        }
+    }
+}
 
 /// A parsed formation, not yet checked against a Procfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,12 +226,10 @@ impl Formation {
             .map(|entry| named.get(entry.name.as_str()).copied().unwrap_or(self.default))
             .collect();
         let total: u64 = counts.iter().map(|&count| u64::from(count)).sum();
-        if total > u64::from(MAX_INSTANCES) {
-            let diagnostic = self
-                .at((1, self.text.chars().count()), format!(
-                    "the formation asks for {total} instances in total; procman runs at most {MAX_INSTANCES}"
-                ))
-                .with_help("lower the counts (`all=N` applies to every process type not named)");
+        let limit = InstanceLimit::default();
+        if let Err(message) = limit.check(total, "the formation asks for") {
+            let diagnostic =
+                self.at((1, self.text.chars().count()), message).with_help(limit.help());
             return Err(diagnostic.into());
         }
         if total == 0 {

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 // The parsers live in the library target (`src/lib.rs`) so that the fuzz targets can reach them;
 // importing them here keeps every `crate::procfile::...` path in the binary as it was.
-use procman::{diagnostic, dotforeman, envfile, formation, procfile, shell, text};
+use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell, text};
 
 use clap::{CommandFactory, FromArgMatches};
 

@@ -6,19 +6,22 @@
 //! writes to it through a non-blocking handle of its own: when whatever reads procman's output
 //! is slow, the backlog grows, the run loop stops reading the children's pipes
 //! ([`supervise::Driver::pause_output`]), the children wait on their full pipes, and nothing is
-//! dropped; meanwhile signals and timers are still handled, so Ctrl-C works even while the
-//! reader is stuck.
+//! dropped while the app runs; meanwhile signals and timers are still handled, so Ctrl-C works
+//! even while the reader is stuck. No write, to standard output or standard error, ever waits
+//! ([`stream`]); what is still queued when the app is gone can be dropped
+//! ([`Printer::discard`]) rather than wait forever for a reader that stopped reading.
+
+mod stream;
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::time::{Duration, Instant, SystemTime};
+use std::io;
+use std::os::fd::RawFd;
+use std::time::SystemTime;
 
 use owo_colors::{AnsiColors, OwoColorize, Style};
 
 use crate::cli::ColorWhen;
+use stream::Stream;
 
 /// Foreman's palette, in Procfile order: cyan, yellow, green, magenta, red, blue, then again.
 const PALETTE: [AnsiColors; 6] = [
@@ -78,11 +81,23 @@ struct Prefix {
     rest: String,
 }
 
+/// What [`Printer::discard`] dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Discarded {
+    /// Lines (a line partly written counts as one).
+    pub(crate) lines: usize,
+    pub(crate) bytes: usize,
+    /// procman's own lines for standard error (with `--no-prefix`) that it did not take.
+    pub(crate) messages: usize,
+}
+
 /// Writes decorated lines to standard output.
 pub(crate) struct Printer {
-    out: File,
-    /// Whether `out` is a non-blocking handle of our own (a pipe or a terminal).
-    nonblocking: bool,
+    out: Stream,
+    /// Standard error, for procman's own lines with `--no-prefix` and for warnings.
+    err: Stream,
+    /// procman's own lines standard error did not take.
+    dropped_messages: usize,
     /// Bytes formatted and not yet written; `written` of them already went out.
     pending: Vec<u8>,
     written: usize,
@@ -97,11 +112,11 @@ impl Printer {
     /// A printer on standard output. `types` lists the process types in Procfile order, which
     /// decides their colors.
     pub(crate) fn new(format: Format, types: &[String]) -> io::Result<Printer> {
-        let (out, nonblocking) = open_stdout()?;
         let colors = types.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
         Ok(Printer {
-            out,
-            nonblocking,
+            out: Stream::stdout()?,
+            err: Stream::stderr()?,
+            dropped_messages: 0,
             pending: Vec::with_capacity(BUFFER),
             written: 0,
             format,
@@ -152,10 +167,10 @@ impl Printer {
         self.pending.len() - self.written
     }
 
-    /// The descriptor to watch for writability while a backlog waits (only for the
-    /// non-blocking handle; a regular file never makes procman wait).
+    /// The descriptor to watch for writability while a backlog waits (none for a regular file,
+    /// which never makes procman wait).
     pub(crate) fn pollable_fd(&self) -> Option<RawFd> {
-        self.nonblocking.then(|| self.out.as_raw_fd())
+        self.out.pollable_fd()
     }
 
     /// Writes one of procman's own lines about process `name` (`web.1 | exited with code 3`).
@@ -163,10 +178,28 @@ impl Printer {
     /// clean.
     pub(crate) fn message(&mut self, name: &str, text: &str) -> io::Result<()> {
         if !self.format.prefix {
-            let mut err = io::stderr().lock();
-            return writeln!(err, "{name} | {text}");
+            self.warn(&format!("{name} | {text}"));
+            return Ok(());
         }
         self.output(name, text.as_bytes())
+    }
+
+    /// Writes one line to standard error if it takes it now; a stalled standard error costs the
+    /// line (counted in [`Discarded::messages`]), never a wait.
+    pub(crate) fn warn(&mut self, text: &str) {
+        let line = format!("{text}\n");
+        let mut written = 0;
+        while written < line.len() {
+            match self.err.write_now(&line.as_bytes()[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if written < line.len() {
+            self.dropped_messages += 1;
+        }
     }
 
     /// Writes a `system` line.
@@ -182,7 +215,7 @@ impl Printer {
             return Ok(());
         }
         while self.written < self.pending.len() {
-            match self.out.write(&self.pending[self.written..]) {
+            match self.out.write_now(&self.pending[self.written..]) {
                 Ok(0) => break,
                 Ok(n) => self.written += n,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
@@ -200,31 +233,19 @@ impl Printer {
         Ok(())
     }
 
-    /// Writes everything left, waiting for the reader up to `limit` (no limit: `None`). Used
-    /// at the end of a run, so that nothing printed is lost.
-    pub(crate) fn finish(&mut self, limit: Option<Duration>) -> io::Result<()> {
-        let deadline = limit.map(|limit| Instant::now() + limit);
-        loop {
-            self.flush()?;
-            if self.backlog() == 0 || self.broken {
-                return Ok(());
-            }
-            let wait = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(());
-                    }
-                    nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX)
-                }
-                None => nix::poll::PollTimeout::NONE,
-            };
-            let mut fds = [nix::poll::PollFd::new(self.out.as_fd(), nix::poll::PollFlags::POLLOUT)];
-            match nix::poll::poll(&mut fds, wait) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(err) => return Err(err.into()),
-            }
+    /// Drops everything not written yet (the end of a run whose reader stopped reading), and
+    /// says how much that was.
+    pub(crate) fn discard(&mut self) -> Discarded {
+        let left = &self.pending[self.written..];
+        let mut lines = memchr::memchr_iter(b'\n', left).count();
+        if !left.is_empty() && !left.ends_with(b"\n") {
+            lines += 1;
         }
+        let discarded = Discarded { lines, bytes: left.len(), messages: self.dropped_messages };
+        self.pending.clear();
+        self.written = 0;
+        self.dropped_messages = 0;
+        discarded
     }
 
     fn check(&mut self, result: io::Result<()>) -> io::Result<()> {
@@ -257,25 +278,6 @@ impl Printer {
         };
         self.prefixes.insert(name.to_owned(), prefix);
     }
-}
-
-/// A handle of procman's own on standard output. For a pipe or a terminal it is a new open file
-/// description (through `/proc/self/fd/1`), so making it non-blocking does not change the
-/// descriptor procman shares with the shell. Anything else (a regular file, a socket) gets a
-/// plain duplicate: a file never makes procman wait. std's own `Stdout` is not used because
-/// it flushes at every newline, a system call per line.
-fn open_stdout() -> io::Result<(File, bool)> {
-    let reopenable = std::fs::metadata("/proc/self/fd/1")
-        .is_ok_and(|meta| meta.file_type().is_fifo() || meta.file_type().is_char_device());
-    if reopenable {
-        if let Ok(file) =
-            OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open("/proc/self/fd/1")
-        {
-            return Ok((file, true));
-        }
-    }
-    let fd = io::stdout().as_fd().try_clone_to_owned()?;
-    Ok((File::from(fd), false))
 }
 
 /// The local `HH:MM:SS ` stamp, formatted once per second.

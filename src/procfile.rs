@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
-use crate::text::{self, ReadError, file_label};
+use crate::input::{self, ReadError};
+use crate::text::{self, file_label};
 
 /// The largest Procfile read, so `-f /dev/zero` fails at once.
 pub const MAX_PROCFILE_BYTES: u64 = 4 << 20;
@@ -41,20 +42,20 @@ pub struct ProcfileEntry {
 impl Procfile {
     /// Reads and parses the Procfile at `path`.
     pub fn load(path: &Path) -> Result<Procfile, Diagnostics> {
-        match text::read_capped(path, MAX_PROCFILE_BYTES) {
+        match input::read_capped(path, MAX_PROCFILE_BYTES) {
             Ok(bytes) => Procfile::parse(path, &bytes),
             Err(ReadError::NotFound) => Err(missing(path).into()),
-            Err(error) => Err(text::read_error(path, error, MAX_PROCFILE_BYTES).into()),
+            Err(error) => Err(input::read_error(path, error, MAX_PROCFILE_BYTES).into()),
         }
     }
 
     /// Like [`Procfile::load`], but a missing file is `Ok(None)` (`run` uses the Procfile only
     /// if there is one).
     pub fn load_if_present(path: &Path) -> Result<Option<Procfile>, Diagnostics> {
-        match text::read_capped(path, MAX_PROCFILE_BYTES) {
+        match input::read_capped(path, MAX_PROCFILE_BYTES) {
             Ok(bytes) => Procfile::parse(path, &bytes).map(Some),
             Err(ReadError::NotFound) => Ok(None),
-            Err(error) => Err(text::read_error(path, error, MAX_PROCFILE_BYTES).into()),
+            Err(error) => Err(input::read_error(path, error, MAX_PROCFILE_BYTES).into()),
         }
     }
 

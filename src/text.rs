@@ -1,42 +1,12 @@
-//! Reading the user's input files safely, before any parser sees them: a size cap (so
-//! `-f /dev/zero` or a 2 GB log file fails fast instead of eating memory), NUL bytes (a binary
-//! file), invalid UTF-8 (named by line and byte offset), a UTF-8 byte-order mark (dropped, as
-//! Windows editors write one), and CRLF turned into LF as Foreman does.
+//! The text of the user's input files, checked before any parser sees it (reading them is
+//! [`crate::input`]'s job): NUL bytes (a binary file), invalid UTF-8 (named by line and byte
+//! offset), a UTF-8 byte-order mark (dropped, as Windows editors write one), and CRLF turned into
+//! LF as Foreman does.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, sanitize};
-
-/// Why a file could not be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// It does not exist.
-    NotFound,
-    /// It is larger than the cap.
-    TooLarge,
-    /// Any other failure (permissions, a directory, an I/O error).
-    Io(io::Error),
-}
-
-/// The whole file, or an error once more than `cap` bytes have been read.
-pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound => ReadError::NotFound,
-        _ => ReadError::Io(error),
-    })?;
-    // Reading a directory fails with EISDIR on Linux but may "succeed" elsewhere; say it plainly.
-    if file.metadata().map(|meta| meta.is_dir()).unwrap_or(false) {
-        return Err(ReadError::Io(io::Error::from(io::ErrorKind::IsADirectory)));
-    }
-    let mut bytes = Vec::new();
-    file.take(cap.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
-    if bytes.len() as u64 > cap {
-        return Err(ReadError::TooLarge);
-    }
-    Ok(bytes)
-}
 
 /// An I/O error in words, without Rust's `(os error 13)` suffix.
 pub fn describe_io(error: &io::Error) -> String {
@@ -50,22 +20,6 @@ pub fn describe_io(error: &io::Error) -> String {
                 Some(cut) => text[..cut].to_owned(),
                 None => text,
             }
-        }
-    }
-}
-
-/// The diagnostic for a read failure other than "not found" (each caller words that one itself).
-pub fn read_error(path: &Path, error: ReadError, cap: u64) -> Diagnostic {
-    let shown = sanitize(&path.display().to_string(), 200);
-    match error {
-        ReadError::NotFound => Diagnostic::new(format!("{shown} does not exist")).in_file(path),
-        ReadError::TooLarge => Diagnostic::new(format!("{shown} is larger than {}", size(cap)))
-            .in_file(path)
-            .with_help("check that this is the file you meant; procman refuses larger input files"),
-        ReadError::Io(error) => {
-            Diagnostic::new(format!("cannot read {shown}: {}", describe_io(&error)))
-                .in_file(path)
-                .with_help("check the path and its permissions")
         }
     }
 }
@@ -211,19 +165,5 @@ mod tests {
         assert_eq!(size(64 * 1024), "64 KiB");
         assert_eq!(size(4 << 20), "4 MiB");
         assert_eq!(size(1000), "1000 bytes");
-    }
-
-    #[test]
-    fn read_capped_refuses_large_files_and_directories() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("big");
-        std::fs::write(&file, vec![b'a'; 100]).expect("write");
-        assert!(matches!(read_capped(&file, 99), Err(ReadError::TooLarge)));
-        assert_eq!(read_capped(&file, 100).ok().map(|bytes| bytes.len()), Some(100));
-        assert!(matches!(read_capped(&dir.path().join("none"), 10), Err(ReadError::NotFound)));
-        match read_capped(dir.path(), 10) {
-            Err(ReadError::Io(error)) => assert_eq!(describe_io(&error), "it is a directory"),
-            other => panic!("expected an I/O error, got {other:?}"),
-        }
     }
 }

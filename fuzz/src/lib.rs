@@ -18,12 +18,16 @@
 //!   values hold no NUL.
 //! - `shell`: `argv` is never empty, runs the text as blank-separated words only when it needs no
 //!   shell, and otherwise passes the text to `/bin/sh -c` unchanged but for one `exec `.
+//! - `control`: each line, as the control server reads it, either parses to a request that
+//!   written back as a line parses to itself, or gets an error answer that is one JSON line; and
+//!   a line holding an object with a key given twice (at any depth) is always refused.
 //!
 //! Bytes that the target splits in parts (the formation and its Procfile, the command and its
 //! variables) are separated by NUL bytes.
 
 use std::path::Path;
 
+use procman::control::proto::{self, ErrorKind};
 use procman::diagnostic::{Diagnostics, MAX_KEPT, MAX_RENDERED};
 use procman::dotforeman::DotForeman;
 use procman::envfile;
@@ -394,6 +398,115 @@ fn is_text_with_exec(script: &str, text: &str) -> bool {
             && script[at..].starts_with("exec ")
             && (at == 0 || text[..at].ends_with([' ', '\t']))
     })
+}
+
+/// Control requests, one per line, as the control server splits, decodes and trims them.
+pub fn control(data: &[u8]) {
+    for raw in data.split(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim();
+        if !text.is_empty() {
+            check_control_request(text);
+        }
+    }
+}
+
+fn check_control_request(text: &str) {
+    let repeated = has_repeated_key(text);
+    match proto::parse_request(text) {
+        Ok((id, request)) => {
+            assert_eq!(repeated, Some(false), "accepted with a key given twice: {text:?}");
+            let line = request.to_line(id.unwrap_or(7));
+            assert!(line.ends_with('\n') && !line[..line.len() - 1].contains('\n'), "{line:?}");
+            assert_eq!(
+                proto::parse_request(line.trim_end()),
+                Ok((Some(id.unwrap_or(7)), request)),
+                "written back as {line:?}"
+            );
+        }
+        Err((id, failure)) => {
+            // The key is the client's text, so only the message's whole shape tells.
+            let says_repeated = failure.kind == ErrorKind::BadRequest
+                && failure.message.starts_with("the key `")
+                && failure.message.ends_with("` is given twice in the request; give each key once");
+            if repeated == Some(true) {
+                assert!(says_repeated, "{text:?}: {failure:?}");
+            } else if repeated == Some(false) {
+                assert!(!says_repeated, "{text:?}: {failure:?}");
+            }
+            assert!(!failure.message.is_empty());
+            // The answer is one line of JSON carrying the error.
+            let line = proto::line(&proto::error_response(id, &failure));
+            assert!(line.ends_with('\n') && !line[..line.len() - 1].contains('\n'), "{line:?}");
+            let answer: serde_json::Value = serde_json::from_str(&line).expect("an answer is JSON");
+            assert_eq!(answer["ok"], false);
+            assert_eq!(answer["kind"], failure.kind.as_str());
+        }
+    }
+}
+
+/// Whether the JSON text holds an object with a key given twice, at any depth (`None`: not
+/// JSON). Collects every object's keys and compares them afterwards: a different way from the
+/// parser's, which stops at the first key it has seen.
+fn has_repeated_key(text: &str) -> Option<bool> {
+    use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut found = false;
+            while let Some(inner) = seq.next_element::<Nested>()? {
+                found |= inner.0;
+            }
+            Ok(found)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut keys = Vec::new();
+            let mut found = false;
+            while let Some(key) = map.next_key::<String>()? {
+                keys.push(key);
+                found |= map.next_value::<Nested>()?.0;
+            }
+            let count = keys.len();
+            keys.sort();
+            keys.dedup();
+            Ok(found || keys.len() != count)
+        }
+    }
+
+    struct Nested(bool);
+    impl<'de> serde::Deserialize<'de> for Nested {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Nested, D::Error> {
+            deserializer.deserialize_any(Keys).map(Nested)
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let found = deserializer.deserialize_any(Keys).ok()?;
+    deserializer.end().ok()?;
+    Some(found)
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@ use super::*;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 5] = [
+const TARGETS: [(&str, Check); 6] = [
     ("procfile", procfile),
     ("envfile", envfile),
     ("formation", formation),
     ("dotforeman", dotforeman),
     ("shell", shell),
+    ("control", control),
 ];
 
 #[test]
@@ -49,4 +50,12 @@ fn ansi_colors_are_stripped_and_other_escapes_kept() {
     assert_eq!(strip_ansi("\x1b[1;31merror\x1b[0m: x"), "error: x");
     assert_eq!(strip_ansi("\x1b[2Jx"), "\x1b[2Jx");
     assert_eq!(strip_ansi("\x1b]0;title"), "\x1b]0;title");
+}
+
+#[test]
+fn repeated_keys_are_found_at_any_depth() {
+    assert_eq!(has_repeated_key(r#"{"a":1,"b":{"c":[{"d":1,"d":2}]}}"#), Some(true));
+    assert_eq!(has_repeated_key(r#"{"a":1,"a":1}"#), Some(true));
+    assert_eq!(has_repeated_key(r#"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#), Some(false));
+    assert_eq!(has_repeated_key(r#"{"a":1"#), None);
 }

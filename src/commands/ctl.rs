@@ -16,6 +16,7 @@ use supervise::Signal;
 use crate::cli::{ControlArgs, OptionalTargetArgs, PsArgs, ScaleArgs, SignalArgs, TargetArgs};
 use crate::control::client::{Client, CtlError, TIMEOUT};
 use crate::control::proto::{ProcessInfo, PsReply, Request};
+use crate::formation::MAX_INSTANCES;
 
 /// Prints the error of a control command to standard error and returns the exit code.
 pub(crate) fn exit_code(result: Result<i32, CtlError>) -> i32 {
@@ -148,6 +149,13 @@ pub(crate) fn parse_counts(items: &[String]) -> Result<BTreeMap<String, u32>, Ct
             .and_then(|(name, n)| Some((name.trim(), n.trim().parse::<u32>().ok()?)))
             .filter(|(name, _)| !name.is_empty());
         match parsed {
+            // Checked here too, so an impossible count is refused without asking procman.
+            Some((name, n)) if n > MAX_INSTANCES => {
+                return Err(CtlError::Usage(format!(
+                    "the count of `{name}` is too large: {n} (procman runs at most \
+                     {MAX_INSTANCES} instances in all)"
+                )));
+            }
             Some((name, n)) => {
                 counts.insert(name.to_owned(), n);
             }
@@ -332,11 +340,17 @@ mod tests {
     fn control_cli_scale_counts_parse_or_say_what_is_expected() {
         let counts = parse_counts(&["web=3".to_owned(), "worker=0".to_owned()]).expect("parses");
         assert_eq!(counts, BTreeMap::from([("web".to_owned(), 3), ("worker".to_owned(), 0)]));
-        for bad in ["web", "=3", "web=-1", "web=x"] {
+        for bad in ["web", "=3", "web=-1", "web=x", "web=99999999999"] {
             let err = parse_counts(&[bad.to_owned()]).err().map(|e| (e.to_string(), e.exit_code()));
             let expected = format!("expected NAME=COUNT (for example web=3), got `{bad}`");
             assert_eq!(err, Some((expected, 2)));
         }
+        let err =
+            parse_counts(&["web=100000".to_owned()]).err().map(|e| (e.to_string(), e.exit_code()));
+        let expected = "the count of `web` is too large: 100000 (procman runs at most 1000 \
+                        instances in all)";
+        assert_eq!(err, Some((expected.to_owned(), 2)));
+        assert!(parse_counts(&["web=1000".to_owned()]).is_ok());
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! The policy lives here; the mechanics live in the library. By default any process that is
 //! gone for good (exited without a restart coming, or fatal) ends the run: procman says so,
 //! sends the stop signal to every process tree, waits the timeout, SIGKILLs what is left, sweeps
-//! stray descendants and exits with the code [`Ending::exit_code`] decides.
+//! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
+//! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
+
+mod shutdown;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use supervise::{
     CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Interest, Launch,
@@ -22,9 +25,12 @@ use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::CliError;
+use crate::formation::InstanceLimit;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan};
+use shutdown::{Drain, StopWatch};
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,9 +57,12 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         prefix: !args.no_prefix,
         width: plan.name_width(),
     };
-    // Large formations need more descriptors than the usual soft limit; children get the
-    // original limit back.
-    let _ = supervise::raise_open_files_limit();
+    // The formation must fit in the descriptors procman may open, checked before anything runs.
+    let instance_limit = open_files_limit();
+    let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
+    instance_limit.check(total, "the formation asks for").map_err(|message| {
+        Diagnostics::from(Diagnostic::new(message).with_help(instance_limit.help()))
+    })?;
     // Bound before anything starts: a second `procman start` here fails now, not half-way.
     let control = if args.no_socket {
         None
@@ -64,7 +73,10 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             args.app.root.as_deref(),
         );
         match ControlServer::bind(&path) {
-            Ok(server) => Some(server),
+            Ok(mut server) => {
+                server.set_instance_limit(instance_limit);
+                Some(server)
+            }
             // The default socket is a convenience: a read-only checkout or a deep path must not
             // stop an app that Foreman would run. A socket asked for with --socket must work.
             Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
@@ -96,6 +108,17 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         cgroup: contained.cgroup,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
+}
+
+/// Raises the soft limit of open files to the hard one (large formations need more descriptors
+/// than the usual 1024; children get the original limit back), and returns how many instances
+/// the result can hold.
+fn open_files_limit() -> InstanceLimit {
+    let _ = supervise::raise_open_files_limit();
+    match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) => InstanceLimit::for_open_files(soft),
+        Err(_) => InstanceLimit::default(),
+    }
 }
 
 /// One group per process type with a count above zero. Each instance gets its own PORT, PS and
@@ -222,8 +245,14 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
     }
-    let mut session =
-        Session { policy, ending: None, announced_kill: false, forwarding: HashSet::new() };
+    let mut session = Session {
+        policy,
+        ending: None,
+        announced_kill: false,
+        forwarding: HashSet::new(),
+        stop_watch: StopWatch::default(),
+        hurry: false,
+    };
     if let Some(control) = session.policy.control.as_mut() {
         control.register(&mut driver)?;
     }
@@ -243,25 +272,41 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         }
         // A reader that does not keep up holds the children back through their pipes, not
         // through a blocked write: the loop stays free for signals and timers.
-        let backlog = printer.backlog();
-        driver.pause_output(backlog >= HIGH_WATER);
-        if backlog > 0 && !stdout_watched {
-            if let Some(fd) = printer.pollable_fd() {
-                stdout_watched = driver.watch(fd, Interest::WRITABLE).is_ok();
-            }
+        driver.pause_output(printer.backlog() >= HIGH_WATER);
+        watch_output(&mut driver, &printer, &mut stdout_watched);
+        driver.turn(session.stop_watch.wake_in(Instant::now()))?;
+        session.handle_events(&mut driver, &mut printer);
+        session.stop_watch.announce_if_due(&driver, &mut printer);
+    }
+    // The app is gone. What is still queued goes out while the reader takes it; a reader that
+    // stopped reading, or a second signal, gets it dropped (with a count) instead of a procman
+    // that never ends. If the guard is gone, procman must go at once: one second in all.
+    let guard_lost = matches!(session.ending, Some(Ending::Signal(Signal::KILL)));
+    let mut drain = Drain::new(&printer, guard_lost.then_some(Duration::from_secs(1)));
+    while let Some(wait) = drain.next_wait(&mut printer) {
+        if session.hurry {
+            break;
         }
-        driver.turn(None)?;
+        watch_output(&mut driver, &printer, &mut stdout_watched);
+        driver.turn(Some(wait))?;
         session.handle_events(&mut driver, &mut printer);
     }
-    // Nothing printed is dropped: wait for the reader, unless the guard is gone (then procman
-    // must go at once, and gives the reader one second).
-    let limit = matches!(session.ending, Some(Ending::Signal(Signal::KILL)))
-        .then_some(Duration::from_secs(1));
-    let _ = printer.finish(limit);
+    drain.finish(&mut printer, session.hurry);
     if let Some(control) = session.policy.control.as_mut() {
         control.close();
     }
     Ok(session.ending.as_ref().map_or(0, Ending::exit_code))
+}
+
+/// Once output waits for its reader, has the loop woken when the reader takes more (once: the
+/// descriptor stays registered).
+fn watch_output(driver: &mut Driver, printer: &Printer, watched: &mut bool) {
+    if *watched || printer.backlog() == 0 {
+        return;
+    }
+    if let Some(fd) = printer.pollable_fd() {
+        *watched = driver.watch(fd, Interest::WRITABLE).is_ok();
+    }
 }
 
 struct Session {
@@ -270,6 +315,11 @@ struct Session {
     announced_kill: bool,
     /// USR1/USR2 sent to these instances on procman's behalf, not yet reported by the driver.
     forwarding: HashSet<(InstanceId, Signal)>,
+    /// Says once, during a slow stop, whom procman waits for.
+    stop_watch: StopWatch,
+    /// A second signal (or SIGQUIT) asked procman to quit at once: nothing waits any more, not
+    /// even output for its reader.
+    hurry: bool,
 }
 
 impl Session {
@@ -401,6 +451,7 @@ impl Session {
     fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
         if Some(signal) == self.policy.guard_lost {
             let _ = printer.system("the guard process is gone: killing every process now");
+            self.stop_watch.cancel();
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
             // Nobody is left to wait for: SIGKILL to everything at once, no stop timeout.
             driver.kill_all();
@@ -411,6 +462,8 @@ impl Session {
             // Ctrl-\ means "quit now": no grace period, but still nothing left behind.
             let _ = printer.system("SIGQUIT received: sending SIGKILL to all processes");
             self.announced_kill = true;
+            self.hurry = true;
+            self.stop_watch.cancel();
             self.ending.get_or_insert(Ending::Signal(signal));
             driver.shutdown();
             driver.kill_stopping();
@@ -431,6 +484,8 @@ impl Session {
             let _ = printer
                 .system(&format!("{signal} received again: sending SIGKILL to all processes"));
             self.announced_kill = true;
+            self.hurry = true;
+            self.stop_watch.cancel();
             driver.kill_stopping();
             return;
         }
@@ -448,6 +503,7 @@ impl Session {
         }
         let _ = printer.system(&stop_announcement(driver));
         driver.shutdown();
+        self.stop_watch.begin(Instant::now());
     }
 
     fn control_command(

@@ -24,8 +24,8 @@ pub(crate) enum CtlError {
     #[error("no procman is running here (no socket at {path}); start one with `procman start`")]
     NotRunning { path: PathBuf },
     #[error(
-        "no procman is running here: {path} is a stale socket left by one that died (the next \
-         `procman start` replaces it)"
+        "no procman is running (stale socket {path} left by a killed run); the next `procman \
+         start` replaces it"
     )]
     Stale { path: PathBuf },
     #[error("{path} is not a socket, so it is not procman's control socket")]

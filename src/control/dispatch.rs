@@ -13,6 +13,7 @@ use supervise::{
 
 use super::RunCommand;
 use super::proto::{ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals};
+use crate::formation::InstanceLimit;
 
 /// The result of one request.
 #[derive(Debug, Default)]
@@ -40,6 +41,15 @@ impl Outcome {
     }
 }
 
+/// What the run tells the commands about itself.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Context {
+    /// When the run started (for `ps`).
+    pub(super) started: Instant,
+    /// How many instances `scale` may make in all.
+    pub(super) instance_limit: InstanceLimit,
+}
+
 /// What a name in a request designates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Target {
@@ -53,10 +63,10 @@ enum Target {
 pub(super) fn execute(
     request: Request,
     driver: &mut Driver,
-    started: Instant,
+    context: &Context,
 ) -> Result<Outcome, Failure> {
     match request {
-        Request::Ps => ps(driver, started),
+        Request::Ps => ps(driver, context.started),
         Request::Restart { target } => match resolve(driver, &target)? {
             Target::Group(name) => {
                 let count = instance_count(driver, &name);
@@ -90,6 +100,17 @@ pub(super) fn execute(
                     return Err(unknown(driver, name));
                 }
             }
+            // The run's instance limit holds for the new total, as for the formation at start.
+            let supervisor = driver.supervisor();
+            let total: u64 = supervisor
+                .group_names()
+                .map(|name| counts.get(&**name).copied().or(supervisor.target(name)).unwrap_or(0))
+                .map(u64::from)
+                .sum();
+            let limit = context.instance_limit;
+            limit.check(total, "scaling would make").map_err(|message| {
+                Failure::new(ErrorKind::Refused, format!("{message}; {}", limit.help()))
+            })?;
             let mut parts = Vec::new();
             for (name, count) in &counts {
                 driver.scale(name, *count).map_err(refused)?;

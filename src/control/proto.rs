@@ -5,26 +5,29 @@
 //! so that an unknown version or command gets an answer naming exactly that, with the request's
 //! `id`, rather than a generic parse error. Nothing a client sends can make the server panic.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The protocol version this procman speaks.
-pub(crate) const VERSION: u64 = 1;
+pub const VERSION: u64 = 1;
 
 /// The longest request line the server accepts. Requests are a few dozen bytes; the bound
 /// only keeps a broken or hostile client from making procman buffer without limit.
-pub(crate) const MAX_REQUEST: usize = 64 * 1024;
+pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// The commands, as spelled in `cmd`.
-pub(crate) const COMMANDS: &[&str] =
+pub const COMMANDS: &[&str] =
     &["ps", "restart", "stop", "start", "scale", "signal", "stop-all", "events"];
 
 /// A request, after its envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
-pub(crate) enum Request {
+pub enum Request {
     /// Every instance with its state and resources.
     Ps,
     /// Restart a process type (every instance) or one instance (`web.2`).
@@ -46,7 +49,7 @@ pub(crate) enum Request {
 
 impl Request {
     /// The request as one line, with the envelope, newline included.
-    pub(crate) fn to_line(&self, id: u64) -> String {
+    pub fn to_line(&self, id: u64) -> String {
         let mut object = match serde_json::to_value(self) {
             Ok(Value::Object(object)) => object,
             // A unit-only enum with an internal tag always serializes to an object.
@@ -60,7 +63,7 @@ impl Request {
 
 /// The machine-readable kind of an error response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ErrorKind {
+pub enum ErrorKind {
     /// Not JSON, not an object, or arguments missing or of the wrong type.
     BadRequest,
     /// A `v` other than [`VERSION`].
@@ -81,7 +84,7 @@ pub(crate) enum ErrorKind {
 
 impl ErrorKind {
     /// The spelling in the `kind` field.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::BadRequest => "bad-request",
             ErrorKind::UnsupportedVersion => "unsupported-version",
@@ -97,23 +100,40 @@ impl ErrorKind {
 
 /// A failed request: what to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) kind: ErrorKind,
-    pub(crate) message: String,
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
 }
 
 impl Failure {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Failure {
         Failure { kind, message: message.into() }
     }
 }
 
 /// Parses one request line. On failure, the `id` is still returned when it could be read, so
 /// the error answer can carry it.
-pub(crate) fn parse_request(text: &str) -> Result<(Option<u64>, Request), (Option<u64>, Failure)> {
-    let value: Value = serde_json::from_str(text).map_err(|err| {
-        (None, Failure::new(ErrorKind::BadRequest, format!("the request is not valid JSON: {err}")))
-    })?;
+pub fn parse_request(text: &str) -> Result<(Option<u64>, Request), (Option<u64>, Failure)> {
+    let repeated = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed = StrictValue { repeated: &repeated }
+        .deserialize(&mut deserializer)
+        // Nothing but blanks may follow the value.
+        .and_then(|value| deserializer.end().map(|()| value));
+    let value = match (parsed, repeated.into_inner()) {
+        (_, Some(key)) => {
+            let message = format!(
+                "the key `{}` is given twice in the request; give each key once",
+                key.escape_debug()
+            );
+            return Err((None, Failure::new(ErrorKind::BadRequest, message)));
+        }
+        (Ok(value), None) => value,
+        (Err(err), None) => {
+            let message = format!("the request is not valid JSON: {err}");
+            return Err((None, Failure::new(ErrorKind::BadRequest, message)));
+        }
+    };
     let Value::Object(mut object) = value else {
         return Err((
             None,
@@ -171,6 +191,78 @@ pub(crate) fn parse_request(text: &str) -> Result<(Option<u64>, Request), (Optio
         .map_err(|err| fail(ErrorKind::BadRequest, format!("bad arguments: {err}")))
 }
 
+/// Reads any JSON value, as `serde_json::Value` does, but fails on the first object that holds
+/// a key twice, at any depth, and records that key in `repeated`.
+struct StrictValue<'a> {
+    repeated: &'a RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(StrictValue { repeated: self.repeated })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let error = de::Error::custom(format!("the key `{key}` is given twice"));
+                *self.repeated.borrow_mut() = Some(key);
+                return Err(error);
+            }
+            let value = map.next_value_seed(StrictValue { repeated: self.repeated })?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// The argument fields of each command.
 fn arguments_of(cmd: &str) -> &'static [&'static str] {
     match cmd {
@@ -182,7 +274,7 @@ fn arguments_of(cmd: &str) -> &'static [&'static str] {
 }
 
 /// A success answer: `{"v":1,"id":N,"ok":true, ...fields}`.
-pub(crate) fn ok_response(id: Option<u64>, fields: Map<String, Value>) -> Value {
+pub fn ok_response(id: Option<u64>, fields: Map<String, Value>) -> Value {
     let mut object = envelope(id);
     object.insert("ok".into(), true.into());
     object.extend(fields);
@@ -190,7 +282,7 @@ pub(crate) fn ok_response(id: Option<u64>, fields: Map<String, Value>) -> Value 
 }
 
 /// An error answer: `{"v":1,"id":N,"ok":false,"kind":"...","error":"..."}`.
-pub(crate) fn error_response(id: Option<u64>, failure: &Failure) -> Value {
+pub fn error_response(id: Option<u64>, failure: &Failure) -> Value {
     let mut object = envelope(id);
     object.insert("ok".into(), false.into());
     object.insert("kind".into(), failure.kind.as_str().into());
@@ -210,7 +302,7 @@ fn envelope(id: Option<u64>) -> Map<String, Value> {
 const LEADING_KEYS: [&str; 4] = ["v", "id", "event", "ok"];
 
 /// A message as one line, newline included.
-pub(crate) fn line(value: &Value) -> String {
+pub fn line(value: &Value) -> String {
     let Value::Object(object) = value else {
         let mut text = value.to_string();
         text.push('\n');
@@ -233,74 +325,74 @@ pub(crate) fn line(value: &Value) -> String {
 
 /// One instance in a `ps` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ProcessInfo {
+pub struct ProcessInfo {
     /// `web.1`.
-    pub(crate) process: String,
+    pub process: String,
     /// The process type: `web`.
     #[serde(rename = "type")]
-    pub(crate) kind: String,
+    pub kind: String,
     /// The instance number, from 1.
-    pub(crate) index: u32,
+    pub index: u32,
     /// The program's pid while it has one.
-    pub(crate) pid: Option<u32>,
+    pub pid: Option<u32>,
     /// supervisord's state name, lower-case: `running`.
-    pub(crate) state: String,
+    pub state: String,
     /// How long the current process has been up (0 without one).
-    pub(crate) uptime_seconds: f64,
+    pub uptime_seconds: f64,
     /// Starts after the first.
-    pub(crate) restarts: u32,
+    pub restarts: u32,
     /// Failed starts in a row.
-    pub(crate) retries: u32,
+    pub retries: u32,
     /// The exit code of the last process, if it exited.
-    pub(crate) last_exit_code: Option<i32>,
+    pub last_exit_code: Option<i32>,
     /// The signal that killed the last process (`SIGKILL`), if one did.
-    pub(crate) last_exit_signal: Option<String>,
+    pub last_exit_signal: Option<String>,
     /// Why the last start failed, if it failed to spawn.
-    pub(crate) spawn_error: Option<String>,
+    pub spawn_error: Option<String>,
     /// User plus system CPU seconds of the live processes of the instance's tree.
-    pub(crate) cpu_seconds: Option<f64>,
+    pub cpu_seconds: Option<f64>,
     /// Resident memory of the instance's tree, in bytes.
-    pub(crate) rss_bytes: Option<u64>,
+    pub rss_bytes: Option<u64>,
     /// How many processes the instance's tree holds.
-    pub(crate) tree_processes: Option<u32>,
+    pub tree_processes: Option<u32>,
 }
 
 /// The app's totals in a `ps` answer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Totals {
+pub struct Totals {
     /// Instances listed.
-    pub(crate) instances: u32,
+    pub instances: u32,
     /// Instances with a live process.
-    pub(crate) running: u32,
+    pub running: u32,
     /// Processes in all the trees.
-    pub(crate) processes: u32,
+    pub processes: u32,
     /// CPU seconds, summed.
-    pub(crate) cpu_seconds: f64,
+    pub cpu_seconds: f64,
     /// Resident memory, summed.
-    pub(crate) rss_bytes: u64,
+    pub rss_bytes: u64,
 }
 
 /// About the procman that answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ServerInfo {
-    pub(crate) pid: u32,
-    pub(crate) version: String,
-    pub(crate) uptime_seconds: f64,
+pub struct ServerInfo {
+    pub pid: u32,
+    pub version: String,
+    pub uptime_seconds: f64,
     /// What holds the app together: `cgroup`, `namespace`, `subreaper` or `process-groups`
     /// (docs/guarantees.md).
     #[serde(default)]
-    pub(crate) containment: Option<String>,
+    pub containment: Option<String>,
     /// The app's cgroup directory, in `cgroup` containment.
     #[serde(default)]
-    pub(crate) cgroup: Option<String>,
+    pub cgroup: Option<String>,
 }
 
 /// The fields of a `ps` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct PsReply {
-    pub(crate) procman: ServerInfo,
-    pub(crate) processes: Vec<ProcessInfo>,
-    pub(crate) total: Totals,
+pub struct PsReply {
+    pub procman: ServerInfo,
+    pub processes: Vec<ProcessInfo>,
+    pub total: Totals,
 }
 
 #[cfg(test)]
@@ -365,6 +457,36 @@ mod tests {
             (Some(8), ErrorKind::BadRequest)
         );
         assert_eq!(kind_of(r#"{"v":1,"id":"x","cmd":"ps"}"#), (None, ErrorKind::BadRequest));
+    }
+
+    #[test]
+    fn control_requests_with_a_key_given_twice_are_refused() {
+        for text in [
+            r#"{"v":1,"id":1,"cmd":"stop","cmd":"ps"}"#,
+            r#"{"v":1,"id":1,"id":2,"cmd":"ps"}"#,
+            r#"{"v":1,"v":1,"id":1,"cmd":"ps"}"#,
+            r#"{"v":1,"id":1,"cmd":"restart","target":"web","target":"worker"}"#,
+            r#"{"v":1,"id":1,"cmd":"scale","counts":{"web":1,"web":100000}}"#,
+            r#"{"v":1,"id":1,"cmd":"ps","x":[{"a":1,"a":2}]}"#,
+        ] {
+            match parse_request(text) {
+                Err((None, failure)) => {
+                    assert_eq!(failure.kind, ErrorKind::BadRequest, "{text}");
+                    assert!(failure.message.contains("is given twice"), "{text}: {failure:?}");
+                }
+                other => panic!("{text} gave {other:?}"),
+            }
+        }
+        let failure = parse_request(r#"{"v":1,"cmd":"ps","cmd":"ps"}"#).err().map(|(_, f)| f);
+        assert_eq!(
+            failure.map(|f| f.message).as_deref(),
+            Some("the key `cmd` is given twice in the request; give each key once")
+        );
+        // The same key in different objects is fine, and so is trailing whitespace.
+        let parsed = parse_request("{\"v\":1,\"cmd\":\"scale\",\"counts\":{\"v\":1}} \t");
+        let counts = BTreeMap::from([("v".to_owned(), 1)]);
+        assert_eq!(parsed, Ok((None, Request::Scale { counts })));
+        assert_eq!(kind_of(r#"{"v":1,"cmd":"ps"} {}"#), (None, ErrorKind::BadRequest));
     }
 
     #[test]

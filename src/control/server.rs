@@ -20,6 +20,7 @@ use supervise::{Driver, Event, Interest, WatchId};
 use super::proto::{self, ErrorKind, Failure};
 use super::socket::{self, BindError, FileId};
 use super::{RunCommand, dispatch};
+use crate::formation::InstanceLimit;
 
 /// Bounds on what one client may cost.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +52,8 @@ pub(crate) struct ControlServer {
     euid: u32,
     started: Instant,
     limits: Limits,
+    /// How many instances `scale` may make in all.
+    instance_limit: InstanceLimit,
 }
 
 impl ControlServer {
@@ -71,7 +74,14 @@ impl ControlServer {
             euid: nix::unistd::geteuid().as_raw(),
             started: Instant::now(),
             limits: Limits::default(),
+            instance_limit: InstanceLimit::default(),
         })
+    }
+
+    /// Sets how many instances `scale` may make in all (the run's limit; by default
+    /// [`crate::formation::MAX_INSTANCES`]).
+    pub(crate) fn set_instance_limit(&mut self, limit: InstanceLimit) {
+        self.instance_limit = limit;
     }
 
     /// How many clients are connected.
@@ -240,7 +250,7 @@ impl ControlServer {
             }
             let response = match proto::parse_request(text) {
                 Err((id, failure)) => proto::error_response(id, &failure),
-                Ok((id, request)) => match dispatch::execute(request, driver, self.started) {
+                Ok((id, request)) => match dispatch::execute(request, driver, &self.context()) {
                     Ok(outcome) => {
                         conn.subscribed |= outcome.subscribe;
                         conn.hold |= outcome.hold;
@@ -267,6 +277,10 @@ impl ControlServer {
         if conn.input.len() > self.limits.max_request {
             self.too_large(conn);
         }
+    }
+
+    fn context(&self) -> dispatch::Context {
+        dispatch::Context { started: self.started, instance_limit: self.instance_limit }
     }
 
     fn too_large(&self, conn: &mut Conn) {

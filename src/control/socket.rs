@@ -2,20 +2,24 @@
 //! procman left it behind, refused when a live one owns it, and removed only if it is still
 //! ours.
 //!
-//! Creation goes `socket` → `bind` → `chmod 0600` → `listen`. Until `listen`, a `connect`
-//! is refused, so the file is never connectable while its mode is still whatever the umask
-//! made it; no umask change is needed (the umask is process-wide and other threads may be
-//! creating files). On Linux the file mode guards `connect`; on systems where it does not, the
-//! peer uid check of every connection ([`peer_uid`], [`peer_allowed`]) still does.
+//! The file is created by `bind` under a umask of 0177, so it is mode 0600 from the instant it
+//! exists; its mode is never changed afterwards. Changing it by path (`chmod` after `bind`)
+//! would be a race: anyone who can write the app's directory could swap the path for a symbolic
+//! link in between and have procman (often root, in a container) change the mode of any file.
+//! Nothing here follows a symbolic link at the socket path either: `bind` never does (it fails
+//! on any existing file), and a link found there is refused, not replaced. On Linux the file
+//! mode guards `connect`; on systems where it does not, the peer uid check of every connection
+//! ([`peer_uid`], [`peer_allowed`]) still does.
 
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use nix::sys::socket::{AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+use nix::sys::stat::Mode;
 
 /// The longest socket path, in bytes, the platform's `sockaddr_un` can hold with its NUL.
 pub(crate) const MAX_PATH: usize =
@@ -44,6 +48,12 @@ pub(crate) enum BindError {
     )]
     NotASocket { path: PathBuf },
     #[error(
+        "{path} is a symbolic link, and procman never follows one at its control socket's path \
+         (it could point anywhere): remove it, or choose another control socket with --socket \
+         PATH"
+    )]
+    Symlink { path: PathBuf },
+    #[error(
         "cannot tell whether the control socket {path} is in use ({source}): remove it if no \
          procman is running, or choose another one with --socket PATH"
     )]
@@ -67,6 +77,9 @@ impl FileId {
     }
 }
 
+/// The umask the socket file is created under: mode 0600.
+const SOCKET_UMASK: u32 = 0o177;
+
 /// Creates the listening socket at `path`, mode 0600, non-blocking, close-on-exec.
 pub(crate) fn bind(path: &Path) -> Result<(UnixListener, FileId), BindError> {
     let len = path.as_os_str().len();
@@ -77,17 +90,16 @@ pub(crate) fn bind(path: &Path) -> Result<(UnixListener, FileId), BindError> {
     let create = |source: io::Error| BindError::Create { path: path.to_path_buf(), source };
     let fd = new_socket().map_err(create)?;
     let addr = UnixAddr::new(path).map_err(|e| create(e.into()))?;
-    match nix::sys::socket::bind(fd.as_raw_fd(), &addr) {
+    let bound = with_umask(SOCKET_UMASK, || nix::sys::socket::bind(fd.as_raw_fd(), &addr));
+    match bound {
         Ok(()) => {}
-        // Another procman bound it between our check and our bind.
-        Err(nix::errno::Errno::EADDRINUSE) => {
-            return Err(BindError::AlreadyRunning { path: path.to_path_buf() });
-        }
+        // Another procman bound it between our check and our bind, or someone put a file (a
+        // symbolic link, say) there: bind never replaces or follows one.
+        Err(nix::errno::Errno::EADDRINUSE) => return Err(taken(path)),
         Err(errno) => return Err(create(errno.into())),
     }
     // From here the file exists and is ours: remove it on every failure.
     let finish = || -> io::Result<(UnixListener, FileId)> {
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
         let id = FileId::of(path)?;
         nix::sys::socket::listen(&fd, Backlog::new(BACKLOG).unwrap_or(Backlog::MAXCONN))?;
         let listener = UnixListener::from(fd);
@@ -98,6 +110,32 @@ pub(crate) fn bind(path: &Path) -> Result<(UnixListener, FileId), BindError> {
         let _ = fs::remove_file(path);
         create(source)
     })
+}
+
+/// What is at `path` when `bind` found it taken: a symbolic link, another file, or a live
+/// procman's socket.
+fn taken(path: &Path) -> BindError {
+    let path_buf = path.to_path_buf();
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => BindError::Symlink { path: path_buf },
+        Ok(meta) if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) => {
+            BindError::NotASocket { path: path_buf }
+        }
+        _ => BindError::AlreadyRunning { path: path_buf },
+    }
+}
+
+/// Runs `create` under the umask `mask`, then puts the old one back. The umask belongs to the
+/// process, shared by its threads; on Linux the calling thread first takes a copy of its own
+/// (`unshare(CLONE_FS)`), so the change never reaches files other threads create meanwhile (a
+/// no-op in `procman start`, which binds before any thread starts; it matters in tests).
+fn with_umask<T>(mask: u32, create: impl FnOnce() -> T) -> T {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS);
+    let old = nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    let result = create();
+    nix::sys::stat::umask(old);
+    result
 }
 
 /// A Unix stream socket that child processes do not inherit.
@@ -135,6 +173,9 @@ fn clear_stale(path: &Path) -> Result<(), BindError> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(probe(err)),
     };
+    if meta.file_type().is_symlink() {
+        return Err(BindError::Symlink { path: path.to_path_buf() });
+    }
     if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
         return Err(BindError::NotASocket { path: path.to_path_buf() });
     }

@@ -169,3 +169,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_instance_limit_follows_the_open_files_limit() {
+    assert_eq!(InstanceLimit::default(), InstanceLimit { max: 1000, open_files: None });
+    // 96 descriptors for procman, 2 per instance.
+    assert_eq!(
+        InstanceLimit::for_open_files(1024),
+        InstanceLimit { max: 464, open_files: Some(1024) }
+    );
+    assert_eq!(InstanceLimit::for_open_files(100), InstanceLimit { max: 2, open_files: Some(100) });
+    assert_eq!(InstanceLimit::for_open_files(10), InstanceLimit { max: 0, open_files: Some(10) });
+    // Enough descriptors: the fixed limit holds.
+    assert_eq!(InstanceLimit::for_open_files(2096), InstanceLimit::default());
+    assert_eq!(InstanceLimit::for_open_files(1 << 20), InstanceLimit::default());
+    assert_eq!(InstanceLimit::for_open_files(u64::MAX), InstanceLimit::default());
+
+    let limit = InstanceLimit::for_open_files(100);
+    assert_eq!(limit.check(2, "the formation asks for"), Ok(()));
+    assert_eq!(
+        limit.check(3, "the formation asks for"),
+        Err("the formation asks for 3 instances in total, but procman may open only 100 files \
+             (RLIMIT_NOFILE, its hard limit), enough for 2 instances (2 descriptors each, 96 for \
+             procman itself)"
+            .to_owned())
+    );
+    assert!(limit.help().contains("ulimit -n"));
+    assert_eq!(
+        InstanceLimit::default().check(1001, "scaling would make"),
+        Err("scaling would make 1001 instances in total; procman runs at most 1000".to_owned())
+    );
+}

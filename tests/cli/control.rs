@@ -312,9 +312,17 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
     // The guard process cleans up the children; only the socket file is left.
     assert!(wait_gone(&[web], WAIT).is_empty(), "the guard stops the children");
     assert!(socket(&dir).exists(), "nothing can remove the socket on SIGKILL");
-    let stale = ctl(&dir, &["ps"]);
-    assert_eq!(stale.code(), Some(1));
-    assert!(stale.stderr().contains("stale socket"), "{}", stale.stderr());
+    // Every client command says the same, naming the file.
+    for command in [&["ps"][..], &["restart", "web"], &["stop"], &["scale", "web=2"]] {
+        let stale = ctl(&dir, command);
+        assert_eq!(stale.code(), Some(1));
+        assert_eq!(
+            stale.stderr(),
+            "procman: error: no procman is running (stale socket .procman.sock left by a killed \
+             run); the next `procman start` replaces it\n",
+            "{command:?}"
+        );
+    }
 
     let mut next = dir.spawn(&["start"]);
     let web = started_pid(&wait_nth(&mut next, &["web.1", "| started with pid"], 1));

@@ -129,16 +129,24 @@ fn the_whole_tree_dies_when_procmans_output_is_closed() {
 #[test]
 fn a_process_that_cannot_start_midway_stops_everything_started() {
     // Descriptors run out part of the way through 40 instances (each needs a pipe): the error
-    // is reported, what started is stopped, nothing is left.
+    // is reported, what started is stopped, nothing is left. The limit (200) holds 40 instances
+    // by procman's own count, so the formation is not refused up front; 130 descriptors
+    // inherited from the test are what it did not count on.
     let dir = Dir::new();
     dir.write("Procfile", "w: echo READY $PS; exec sleep 300\n");
     let mut command = dir.command(&["start", "--no-socket", "-m", "w=40"]);
-    // SAFETY: setrlimit is async-signal-safe; it only lowers this child's own limit.
+    // SAFETY: setrlimit and dup2 are async-signal-safe; they change only this child.
     unsafe {
         command.pre_exec(|| {
-            let limit = libc::rlimit { rlim_cur: 40, rlim_max: 40 };
+            let limit = libc::rlimit { rlim_cur: 200, rlim_max: 200 };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // dup2 leaves the copies open across exec.
+            for fd in 60..190 {
+                if libc::dup2(0, fd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });

@@ -13,6 +13,7 @@ use super::{Rig, WAIT, shell, sleeper};
 use crate::control::RunCommand;
 use crate::control::client::{Client, CtlError, TIMEOUT};
 use crate::control::proto::{PsReply, Request};
+use crate::formation::InstanceLimit;
 
 fn ask(path: &std::path::Path, request: &Request) -> Result<Map<String, Value>, CtlError> {
     Client::connect(path, TIMEOUT)?.request(request)
@@ -199,6 +200,43 @@ fn control_scale_adds_instances_with_foreman_ports_and_removes_them() {
 }
 
 #[test]
+fn control_scale_beyond_the_run_s_instance_limit_is_refused_and_changes_nothing() {
+    let mut rig = Rig::new(vec![sleeper("web", 1), sleeper("worker", 1)]);
+    rig.wait_running(&["web.1", "worker.1"]);
+    // The default limit, MAX_INSTANCES, over all types together.
+    for (counts, total) in
+        [(vec![("web", 100_000)], 100_001), (vec![("web", 600), ("worker", 600)], 1200)]
+    {
+        let counts: BTreeMap<String, u32> =
+            counts.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
+        let text = refused(rig.with_client(move |path| ask(&path, &Request::Scale { counts })));
+        assert_eq!(
+            text,
+            format!(
+                "scaling would make {total} instances in total; procman runs at most 1000; lower \
+                 the counts (`all=N` applies to every process type not named)"
+            )
+        );
+    }
+    assert_eq!(rig.driver.supervisor().target("web"), Some(1));
+    assert_eq!(rig.driver.supervisor().target("worker"), Some(1));
+    // A lower limit from the descriptors: 96 + 2 × 3 open files hold 3 instances.
+    rig.server.set_instance_limit(InstanceLimit::for_open_files(102));
+    let counts = BTreeMap::from([("web".to_owned(), 3)]);
+    let text = refused(rig.with_client(move |path| ask(&path, &Request::Scale { counts })));
+    assert!(
+        text.starts_with(
+            "scaling would make 4 instances in total, but procman may open only 102 files"
+        ),
+        "{text}"
+    );
+    let counts = BTreeMap::from([("web".to_owned(), 2)]);
+    let reply = rig.with_client(move |path| ask(&path, &Request::Scale { counts }));
+    assert_eq!(message(&reply.expect("scale")), "scaling web to 2");
+    assert_eq!(rig.driver.supervisor().target("web"), Some(2));
+}
+
+#[test]
 fn control_signal_reaches_the_program_itself() {
     // The shell is the program: the signal must reach its pid, where the trap turns it into
     // exit code 42 (a signal to the group would reach `sleep` too, which is not asked for).
@@ -251,6 +289,7 @@ fn control_bad_requests_get_error_answers_and_the_connection_survives() {
         stream
             .write_all(
                 b"garbage\n{\"v\":2,\"id\":1,\"cmd\":\"ps\"}\n\n{\"v\":1,\"id\":2,\"cmd\":\"dance\"}\r\n\
+                  {\"v\":1,\"id\":4,\"cmd\":\"stop\",\"target\":\"web\",\"cmd\":\"ps\"}\n\
                   {\"v\":1,\"id\":3,\"cmd\":\"ps\"}\n",
             )
             .expect("write");
@@ -270,10 +309,15 @@ fn control_bad_requests_get_error_answers_and_the_connection_survives() {
             (&Value::Null, Some("bad-request")),
             (&Value::from(1), Some("unsupported-version")),
             (&Value::from(2), Some("unknown-command")),
+            (&Value::Null, Some("bad-request")),
             (&Value::from(3), None),
         ]
     );
-    assert_eq!(answers[3]["ok"], Value::Bool(true));
+    assert!(answers[3]["error"].as_str().is_some_and(|e| e.contains("`cmd` is given twice")));
+    assert_eq!(answers[4]["ok"], Value::Bool(true));
+    // The request with `cmd` twice stopped nothing.
+    let state = rig.state("web.1");
+    assert!(!matches!(state, Some(State::Stopping | State::Stopped)), "{state:?}");
     rig.wait_until("the client to be gone", |rig| rig.server.client_count() == 0);
 }
 

@@ -37,6 +37,50 @@ fn control_socket_is_created_0600_and_owned_by_procman_s_user() {
 }
 
 #[test]
+fn control_socket_is_0600_from_its_creation_under_any_umask_and_the_umask_is_restored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = socket_in(&dir);
+    // A permissive umask of the caller's must not widen the socket: its mode comes from the umask
+    // in force at bind, never from a later chmod. This thread's umask is made its own first, so
+    // that other tests' files are not created under it.
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS).expect("unshare(CLONE_FS)");
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let server = ControlServer::bind(&path);
+    let during = nix::sys::stat::umask(old);
+    let _server = server.expect("bind");
+    assert_eq!(during.bits(), 0, "the caller's umask is put back");
+    let meta = fs::symlink_metadata(&path).expect("the socket exists");
+    assert_eq!(meta.mode() & 0o777, 0o600);
+}
+
+#[test]
+fn control_a_symlink_at_the_socket_path_is_never_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = socket_in(&dir);
+    let target = dir.path().join("precious");
+    fs::write(&target, "secret").expect("write");
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::os::unix::fs::symlink(&target, &path).expect("symlink");
+    match ControlServer::bind(&path) {
+        Err(err @ BindError::Symlink { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("is a symbolic link"), "{text}");
+            assert!(text.contains("--socket"), "{text}");
+        }
+        other => panic!("expected a symlink refusal, got {other:?}"),
+    }
+    // A dangling link, to where a socket could be created, is refused the same way.
+    let dangling = dir.path().join("dangling.sock");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).expect("symlink");
+    assert!(matches!(ControlServer::bind(&dangling), Err(BindError::Symlink { .. })));
+    assert!(!dir.path().join("nowhere").exists(), "nothing was created through the link");
+    let meta = fs::metadata(&target).expect("the target");
+    assert_eq!(meta.mode() & 0o777, 0o644, "the target's mode is unchanged");
+    assert_eq!(fs::read_to_string(&target).ok().as_deref(), Some("secret"));
+    assert!(fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()), "link kept");
+}
+
+#[test]
 fn control_client_refuses_a_socket_whose_mode_was_widened() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = socket_in(&dir);
