@@ -5,6 +5,9 @@
 mod config_file;
 mod control;
 mod export;
+// The guarantees of the Linux table of docs/guarantees.md (guard, subreaper, `setsid`
+// escapes, PID namespaces), counted through /proc.
+#[cfg(target_os = "linux")]
 mod guarantees;
 mod live;
 mod supervision;

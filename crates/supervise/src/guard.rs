@@ -73,6 +73,7 @@ pub fn protect_isolated(reexec: bool) -> std::io::Result<Protection> {
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = reexec;
         Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
     }
 }
