@@ -158,3 +158,13 @@ fn next() -> u64 {
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Reports a test that cannot run on this machine (a tool is missing). CI sets
+/// `PROCMAN_REQUIRE_VALIDATORS=1` (`.ci/run`), and there it fails instead of skipping.
+pub(crate) fn skip(why: &str) {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
+    );
+    println!("SKIPPED: {why}");
+}
