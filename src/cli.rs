@@ -56,6 +56,20 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
+/// How `start` holds the app's processes together (docs/guarantees.md has what each
+/// promises).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ContainmentChoice {
+    /// The strongest this host allows: cgroup, else namespace, else subreaper.
+    Auto,
+    /// A cgroup v2 tree with one cgroup per instance (root, or a delegated subtree).
+    Cgroup,
+    /// A PID namespace whose PID 1 is procman (root, or unprivileged user namespaces).
+    Namespace,
+    /// A child subreaper that walks /proc (works everywhere on Linux).
+    Subreaper,
+}
+
 /// A restart policy as typed on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RestartWhen {
@@ -182,9 +196,14 @@ pub(crate) struct StartArgs {
     #[arg(long)]
     pub(crate) no_socket: bool,
 
-    /// Run the app in a PID namespace of its own, so the kernel kills every process of it
-    /// when procman ends, whatever happens (Linux; needs root or user namespaces)
-    #[arg(long)]
+    /// How the app's processes are held together, so that none outlives procman: the
+    /// strongest mechanism available (auto), or one asked for by name; asking for one that
+    /// is not available is an error [default: auto]
+    #[arg(long, value_enum, value_name = "MECHANISM")]
+    pub(crate) containment: Option<ContainmentChoice>,
+
+    /// The same as `--containment=namespace`
+    #[arg(long, conflicts_with = "containment")]
     pub(crate) isolate: bool,
 }
 

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
+use clap::ValueEnum;
+
 use crate::cli::{
-    AppArgs, ColorWhen, Command, OptionalTargetArgs, PlanArgs, PsArgs, ScaleArgs, SignalArgs,
-    SupervisionArgs, TargetArgs,
+    AppArgs, ColorWhen, Command, ContainmentChoice, OptionalTargetArgs, PlanArgs, PsArgs,
+    ScaleArgs, SignalArgs, SupervisionArgs, TargetArgs,
 };
 use crate::config_file;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -43,6 +45,7 @@ const DOTFOREMAN_KEYS: &[&str] = &[
     "stop-signal",
     "can-die",
     "config",
+    "containment",
 ];
 
 /// Fills every option `.foreman` sets and the command line does not.
@@ -91,6 +94,17 @@ pub(crate) fn apply_dotforeman(
             if !given("socket") {
                 if let Some(value) = text("socket") {
                     start.socket = Some(PathBuf::from(value));
+                }
+            }
+            if !given("containment") && !start.isolate {
+                if let Some(setting) = dot.get("containment") {
+                    match ContainmentChoice::from_str(&setting.value, true) {
+                        Ok(choice) => start.containment = Some(choice),
+                        Err(_) => diagnostics.push(dot.invalid(
+                            setting,
+                            "`containment` must be auto, cgroup, namespace or subreaper".into(),
+                        )),
+                    }
                 }
             }
             (Some(&mut start.app), Some(&mut start.plan), Some(&mut start.supervision))

@@ -211,7 +211,15 @@ pub(crate) fn table(
     }
     total.push(bytes(t.rss_bytes));
     rows.push(total);
-    render(&rows)
+    let mut text = render(&rows);
+    if let Some(mechanism) = &reply.procman.containment {
+        text.push_str(&format!("containment: {mechanism}"));
+        if let Some(path) = &reply.procman.cgroup {
+            text.push_str(&format!(" ({path})"));
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// A pseudo-instance holding the totals, for the `%CPU` callback: its name is empty.
@@ -346,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn control_cli_ps_table_aligns_columns_and_ends_with_the_totals() {
+    fn control_cli_ps_table_aligns_columns_and_ends_with_the_totals_and_the_containment() {
         let web = ProcessInfo {
             process: "web.1".into(),
             kind: "web".into(),
@@ -371,7 +379,13 @@ mod tests {
             ..empty_info()
         };
         let reply = PsReply {
-            procman: ServerInfo { pid: 1, version: "0.1.0".into(), uptime_seconds: 1.0 },
+            procman: ServerInfo {
+                pid: 1,
+                version: "0.1.0".into(),
+                uptime_seconds: 1.0,
+                containment: Some("cgroup".into()),
+                cgroup: Some("/sys/fs/cgroup/procman-1".into()),
+            },
             processes: vec![web, worker],
             total: Totals {
                 instances: 2,
@@ -386,6 +400,7 @@ NAME        PID  STATE    UPTIME  RESTARTS  LAST EXIT    CPU    MEM
 web.1     20461  RUNNING  3m07s          2  SIGTERM      0.42s  12.3M
 worker.1      -  BACKOFF  -              0  code 3       -      -
 TOTAL            1/2 up                     3 processes  0.42s  12.3M
+containment: cgroup (/sys/fs/cgroup/procman-1)
 ";
         assert_eq!(table(&reply, None), expected);
         let percent = |p: &ProcessInfo| if p.process.is_empty() { "9.0" } else { "4.5" }.to_owned();
@@ -395,7 +410,7 @@ TOTAL            1/2 up                     3 processes  0.42s  12.3M
             watched.lines().next().is_some_and(|l| l.contains("CPU    %CPU  MEM")),
             "{watched}"
         );
-        assert!(watched.lines().last().is_some_and(|l| l.contains("9.0")), "{watched}");
+        assert!(watched.lines().any(|l| l.starts_with("TOTAL") && l.contains("9.0")), "{watched}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod check;
+mod containment;
 pub(crate) mod ctl;
 pub(crate) mod export;
 pub(crate) mod manpage;

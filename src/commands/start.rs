@@ -17,7 +17,7 @@ use supervise::{
     Transition,
 };
 
-use crate::cli::StartArgs;
+use crate::cli::{ContainmentChoice, StartArgs};
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
@@ -80,7 +80,13 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             Err(error) => return Err(CliError::Control(error.to_string())),
         }
     };
-    let guard_lost = protect_with_guard(args.isolate);
+    let choice = if args.isolate {
+        ContainmentChoice::Namespace
+    } else {
+        args.containment.unwrap_or(ContainmentChoice::Auto)
+    };
+    let contained = super::containment::establish(choice)?;
+    let guard_lost = contained.guard_lost;
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
@@ -88,27 +94,9 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         verbose_states,
         control,
         guard_lost,
+        cgroup: contained.cgroup,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
-}
-
-/// Forks the guard process that cleans up if procman itself is killed (Linux; skipped when
-/// `PROCMAN_NO_GUARD` is set), in a PID namespace of its own with `--isolate`. Returns the
-/// signal that reports the guard's own death.
-fn protect_with_guard(isolate: bool) -> Option<Signal> {
-    if std::env::var_os("PROCMAN_NO_GUARD").is_some() {
-        return None;
-    }
-    if isolate {
-        match supervise::guard::protect_isolated(true) {
-            Ok(protection) => return Some(protection.lost_signal),
-            Err(error) => eprintln!(
-                "procman: warning: --isolate: cannot create a PID namespace ({error}); \
-                 running with the default guard instead (see docs/guarantees.md)"
-            ),
-        }
-    }
-    supervise::guard::protect_reexec().ok().map(|protection| protection.lost_signal)
 }
 
 /// One group per process type with a count above zero. Each instance gets its own PORT, PS and
@@ -224,6 +212,8 @@ pub(crate) struct StartPolicy {
     pub(crate) control: Option<ControlServer>,
     /// The signal that says the guard process is gone.
     pub(crate) guard_lost: Option<Signal>,
+    /// The cgroup tree that holds the app, if it runs in one.
+    pub(crate) cgroup: Option<supervise::CgroupTree>,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -231,7 +221,13 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     let mut signals =
         vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::QUIT, Signal::USR1, Signal::USR2];
     signals.extend(policy.guard_lost);
-    let mut driver = Driver::new(DriverOptions { signals, ..DriverOptions::default() })?;
+    let mut driver = Driver::new(DriverOptions {
+        signals,
+        cgroup: policy.cgroup.clone(),
+        // The guard's loss kills everything at once, even half-way through a large start.
+        kill_all_on: policy.guard_lost.into_iter().collect(),
+        ..DriverOptions::default()
+    })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
     let names: Vec<String> = specs.iter().map(|s| s.name.to_string()).collect();
     for spec in specs {
@@ -417,8 +413,8 @@ impl Session {
         if Some(signal) == self.policy.guard_lost {
             let _ = printer.system("the guard process is gone: killing every process now");
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
-            driver.shutdown();
-            driver.kill_stopping();
+            // Nobody is left to wait for: SIGKILL to everything at once, no stop timeout.
+            driver.kill_all();
             return;
         }
         let name = signal.name().unwrap_or("signal");

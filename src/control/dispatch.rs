@@ -7,7 +7,9 @@
 use std::time::{Instant, SystemTime};
 
 use serde_json::{Map, Value};
-use supervise::{Driver, Event, InstanceId, InstanceInfo, RequestError, Signal, State, Transition};
+use supervise::{
+    Containment, Driver, Event, InstanceId, InstanceInfo, RequestError, Signal, State, Transition,
+};
 
 use super::RunCommand;
 use super::proto::{ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals};
@@ -184,6 +186,11 @@ fn ps(driver: &Driver, started: Instant) -> Result<Outcome, Failure> {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uptime_seconds: started.elapsed().as_secs_f64(),
+            containment: Some(driver.containment().name().to_owned()),
+            cgroup: match driver.containment() {
+                Containment::Cgroup(path) => Some(path.display().to_string()),
+                _ => None,
+            },
         },
         processes,
         total,

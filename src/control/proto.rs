@@ -286,6 +286,13 @@ pub(crate) struct ServerInfo {
     pub(crate) pid: u32,
     pub(crate) version: String,
     pub(crate) uptime_seconds: f64,
+    /// What holds the app together: `cgroup`, `namespace`, `subreaper` or `process-groups`
+    /// (docs/guarantees.md).
+    #[serde(default)]
+    pub(crate) containment: Option<String>,
+    /// The app's cgroup directory, in `cgroup` containment.
+    #[serde(default)]
+    pub(crate) cgroup: Option<String>,
 }
 
 /// The fields of a `ps` answer.

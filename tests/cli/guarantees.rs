@@ -408,7 +408,7 @@ fn worst_zombies_while_forking(run: &mut crate::util::Running, parents: &[u32]) 
     worst
 }
 
-fn children_of(pid: u32) -> Vec<u32> {
+pub(crate) fn children_of(pid: u32) -> Vec<u32> {
     let deadline = Instant::now() + WAIT;
     loop {
         let text =
@@ -434,7 +434,7 @@ fn zombies_under(parent: u32) -> usize {
         .count()
 }
 
-fn kill(pid: u32, signal: i32) {
+pub(crate) fn kill(pid: u32, signal: i32) {
     if let Ok(pid) = i32::try_from(pid) {
         // SAFETY: kill has no memory effects; the pid is one of this test's processes.
         unsafe { libc::kill(pid, signal) };
@@ -464,7 +464,7 @@ fn unshare_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn make_world_readable(path: &std::path::Path) {
+pub(crate) fn make_world_readable(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
     let mut perms = std::fs::metadata(path).expect("metadata").permissions();
     perms.set_mode(0o755);
@@ -566,4 +566,40 @@ fn a_reader_that_stops_reading_does_not_stop_procman_from_stopping_the_app() {
         "{}",
         &text[text.len().saturating_sub(500)..]
     );
+}
+
+/// SIGKILL of procman part of the way through starting 500 instances that ignore SIGTERM:
+/// nobody is left to wait for a stop timeout, so everything gets SIGKILL at once and is gone
+/// soon (the promise is 2 s for 1000; here 5 s for 500, a bound a loaded machine meets;
+/// bench/abrupt-end measures the real figure).
+fn a_large_start_cut_short_by_sigkill_leaves_nothing(containment: &str) {
+    let dir = Dir::new();
+    dir.write("Procfile", "w: trap '' TERM; while :; do sleep 1; done\n");
+    let arg = format!("--containment={containment}");
+    let mut run = dir.spawn(&["start", "--no-socket", "-m", "w=500", "-t", "60", &arg]);
+    // Part of the way in: the first 50 processes exist, the spawns go on.
+    let deadline = Instant::now() + WAIT;
+    while run.marked().len() < 50 {
+        assert!(Instant::now() < deadline, "the start did not begin: {}", run.transcript());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run.signal(libc::SIGKILL);
+    run.wait_exit();
+    let left = leftovers(&run.marker, Duration::from_secs(5));
+    assert!(left.is_empty(), "{containment}: {} processes left", left.len());
+}
+
+#[test]
+fn a_large_start_cut_short_by_sigkill_leaves_nothing_in_a_cgroup() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        skip("needs root for a cgroup");
+        return;
+    }
+    a_large_start_cut_short_by_sigkill_leaves_nothing("cgroup");
+}
+
+#[test]
+fn a_large_start_cut_short_by_sigkill_leaves_nothing_with_the_subreaper() {
+    a_large_start_cut_short_by_sigkill_leaves_nothing("subreaper");
 }

@@ -3,6 +3,7 @@
 
 // Each test module uses part of the harness.
 mod config_file;
+mod containment;
 mod control;
 mod export;
 // The guarantees of the Linux table of docs/guarantees.md (guard, subreaper, `setsid`

@@ -37,8 +37,8 @@
 //!   (`start`, `stop`, `scale`...) and each observation (`spawned`, `spawn_failed`, `exited`,
 //!   `tick`) is a method call given the current monotonic time, `now`. What must happen in the
 //!   world comes out as [`Effect`]s (spawn this instance, send that signal), what happened as
-//!   [`Event`]s (state transitions with group, instance, pid, from, to, time, exit status).
-//!   Every rule is therefore tested with a fake clock, without processes or sleeping.
+//!   [`core::Event`]s (state transitions with group, instance, pid, from, to, time, exit
+//!   status). Every rule is therefore tested with a fake clock, without processes or sleeping.
 //! - **The system layer** (private): spawning with fork/exec semantics (each instance leads
 //!   its own process group; in the child, before `exec`: every signal disposition back to its
 //!   default, the mask emptied, the umask set, every descriptor above 2 marked close-on-exec,
@@ -48,7 +48,8 @@
 //! - **The driver**, [`Driver`]: one mio poll loop around the core. It watches a signal
 //!   self-pipe (SIGCHLD, plus the signals the host asks for) and every output pipe, assembles
 //!   output into whole lines, reaps every ended child, lets the core's time pass, carries out
-//!   the core's effects and queues events for the host. It wakes only when a descriptor is
+//!   the core's effects and queues [`Event`]s for the host: the core's, and those only it
+//!   produces (output, signals received, reaped strangers). It wakes only when a descriptor is
 //!   ready or a deadline is due: no busy polling, no periodic wake-up.
 //!
 //! ## Driving it
@@ -114,6 +115,13 @@
 //!   reports each instance tree's memory and CPU ([`InstanceInfo::resources`]); and
 //!   [`guard::protect`] can add a guard process that cleans up even after a SIGKILL of the
 //!   supervisor.
+//! - **Containment**: with a cgroup v2 tree ([`DriverOptions::cgroup`], made by
+//!   [`CgroupTree::create`]), each instance runs in a cgroup of its own, entered before the
+//!   program runs; a stop freezes the cgroup, signals every process in it and thaws it,
+//!   SIGKILL is `cgroup.kill`, the shutdown kills and removes the whole tree, and the guard
+//!   ([`guard::GuardOptions::cgroup`]) kills it after an abrupt end. [`Driver::containment`]
+//!   says which mechanism holds the app; [`Driver::kill_all`] (or a signal in
+//!   [`DriverOptions::kill_all_on`]) kills everything at once.
 //! - **macOS and other Unix systems** fall back to process groups: a descendant that left its
 //!   instance's group escapes stops and the shutdown sweep, an orphan goes to init instead of
 //!   the supervisor, children do not die with the supervisor, and no resources are measured.
@@ -124,6 +132,10 @@
 //! reported as an [`Event::State`]. "Stop requests" are [`Supervisor::stop`],
 //! [`Supervisor::restart`], [`Supervisor::stop_group`], [`Supervisor::restart_group`], a
 //! scale-down and [`Supervisor::shutdown`]. Time-driven rows happen in [`Supervisor::tick`].
+//!
+//! The table is data in the core (`core/transitions.rs`, rendered here and in
+//! `docs/supervision.md`, which tests keep equal to it): debug builds check every transition
+//! reported against it, and a property test shows that each of its rows happens.
 //!
 //! | From | Input | To | Effects and notes |
 //! |---|---|---|---|
@@ -166,6 +178,7 @@
 //! | an unknown group or instance number | | `UnknownGroup`, `UnknownInstance` |
 #![warn(missing_docs)]
 
+mod containment;
 pub mod core;
 mod error;
 pub mod guard;
@@ -174,10 +187,15 @@ mod signal;
 mod spec;
 mod sys;
 
-pub use crate::core::*;
+// The core's own `Event` stays at `core::Event`: the root's is the driver's.
+pub use crate::core::{
+    Effect, ExitOwner, ExitStatus, InstanceId, InstanceInfo, Resources, SignalReason, SignalScope,
+    SpawnError, SpawnErrorKind, State, Supervisor, Transition,
+};
+pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{RequestError, SpecError};
 pub use mio::Interest;
-pub use reactor::{Driver, DriverOptions};
+pub use reactor::{Driver, DriverOptions, Event, Output, Stream, WatchId};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::{
     Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, OutputSpec, ProgramSpec, RestartPolicy,

@@ -55,7 +55,9 @@ fn control_ps_reports_every_instance_with_its_tree_stats() {
     let table = crate::commands::ctl::table(&ps, None);
     assert!(table.starts_with("NAME"), "{table}");
     assert!(table.contains("RUNNING"), "{table}");
-    assert!(table.lines().last().is_some_and(|l| l.starts_with("TOTAL")), "{table}");
+    let last: Vec<&str> = table.lines().rev().take(2).collect();
+    assert!(last[1].starts_with("TOTAL"), "{table}");
+    assert_eq!(last[0], "containment: subreaper", "{table}");
 }
 
 #[test]

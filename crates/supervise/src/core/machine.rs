@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::transitions;
 use super::types::{
     Effect, Event, ExitStatus, InstanceId, InstanceInfo, SignalReason, SignalScope, SpawnError,
     State, Transition,
@@ -18,61 +19,10 @@ use crate::error::{RequestError, SpecError};
 use crate::signal::Signal;
 use crate::spec::{ProgramSpec, RestartPolicy};
 
+mod instance;
 mod requests;
 
-/// What happens when a stopping instance's process is gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AfterStop {
-    /// Stay stopped.
-    Stay,
-    /// Start again (a restart request).
-    Restart,
-    /// Disappear (a scale-down).
-    Remove,
-}
-
-#[derive(Debug)]
-struct Instance {
-    state: State,
-    pid: Option<u32>,
-    /// True between an [`Effect::Spawn`] and the report of its outcome.
-    spawn_pending: bool,
-    /// The state before the pending spawn, for the transition event.
-    state_before_spawn: State,
-    started_at: Option<Instant>,
-    retries: u32,
-    starts: u32,
-    last_exit: Option<ExitStatus>,
-    spawn_error: Option<SpawnError>,
-    /// Meaning by state: Starting, the end of the start grace; Backoff, the next attempt;
-    /// Exited, a pending automatic restart; Stopping, when SIGKILL is due.
-    deadline: Option<Instant>,
-    killed: bool,
-    after_stop: AfterStop,
-    /// A stop (stop_group, scale-down, shutdown) arrived while the spawn was pending: carried
-    /// out, followed by `after_stop`, as soon as the spawn's outcome is reported.
-    stop_on_spawn: bool,
-}
-
-impl Instance {
-    fn new() -> Instance {
-        Instance {
-            state: State::Stopped,
-            pid: None,
-            spawn_pending: false,
-            state_before_spawn: State::Stopped,
-            started_at: None,
-            retries: 0,
-            starts: 0,
-            last_exit: None,
-            spawn_error: None,
-            deadline: None,
-            killed: false,
-            after_stop: AfterStop::Stay,
-            stop_on_spawn: false,
-        }
-    }
-}
+use instance::{AfterSpawn, AfterStop, Instance, Phase, Process};
 
 #[derive(Debug)]
 struct Group {
@@ -149,20 +99,21 @@ impl Supervisor {
 
     /// The state of one instance.
     pub fn state(&self, id: &InstanceId) -> Option<State> {
-        self.instance(id).ok().map(|i| i.state)
+        self.instance(id).ok().map(Instance::state)
     }
 
     /// Whether the instance will stay as it is until someone asks otherwise: stopped, fatal,
     /// or exited with no automatic restart pending. A host that ends its run when a process
     /// is gone for good (Foreman's rule) waits for this.
     pub fn is_settled(&self, id: &InstanceId) -> bool {
-        self.instance(id).is_ok_and(|i| {
-            !i.spawn_pending
-                && match i.state {
-                    State::Stopped | State::Fatal => true,
-                    State::Exited => i.deadline.is_none(),
-                    State::Starting | State::Running | State::Backoff | State::Stopping => false,
-                }
+        self.instance(id).is_ok_and(|i| match i.phase {
+            Phase::Stopped | Phase::Fatal => true,
+            Phase::Exited { restart_at } => restart_at.is_none(),
+            Phase::Spawning { .. }
+            | Phase::Starting { .. }
+            | Phase::Running { .. }
+            | Phase::Stopping { .. }
+            | Phase::Backoff { .. } => false,
         })
     }
 
@@ -198,7 +149,11 @@ impl Supervisor {
 
     /// The earliest time at which [`Supervisor::tick`] has something to do, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.groups.iter().flat_map(|g| g.instances.values()).filter_map(|i| i.deadline).min()
+        self.groups
+            .iter()
+            .flat_map(|g| g.instances.values())
+            .filter_map(|i| i.phase.deadline())
+            .min()
     }
 
     // ----- observations -----
@@ -211,28 +166,19 @@ impl Supervisor {
         let (g, n) = self.locate_any(id)?;
         let grace = self.groups[g].spec.start_grace;
         let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
-        if !instance.spawn_pending {
+        let Phase::Spawning { from, then } = instance.phase else {
             return Err(RequestError::NoSpawnPending(id.clone()));
-        }
-        instance.spawn_pending = false;
-        instance.pid = Some(pid);
-        instance.started_at = Some(now);
+        };
+        let process = Process { pid, started_at: now };
+        instance.phase = Phase::Starting { process, running_at: now + grace };
         instance.starts += 1;
         instance.spawn_error = None;
-        instance.killed = false;
-        let before = instance.state_before_spawn;
         self.by_pid.insert(pid, id.clone());
-        let stop = std::mem::take(&mut instance.stop_on_spawn);
+        self.emit_transition(g, n, from, now, None, None);
         if grace.is_zero() {
-            instance.state = State::Starting;
-            self.emit_transition(g, n, before, now, None, None);
             self.enter_running(g, n, now);
-        } else {
-            instance.deadline = Some(now + grace);
-            self.emit_transition(g, n, before, now, None, None);
         }
-        if stop {
-            let after = self.groups[g].instances[&n].after_stop;
+        if let Some(after) = then.stop() {
             self.begin_stop(g, n, now, after);
         }
         Ok(())
@@ -252,15 +198,13 @@ impl Supervisor {
     ) -> Result<(), RequestError> {
         let (g, n) = self.locate_any(id)?;
         let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
-        if !instance.spawn_pending {
+        let Phase::Spawning { from, then } = instance.phase else {
             return Err(RequestError::NoSpawnPending(id.clone()));
-        }
-        instance.spawn_pending = false;
+        };
         instance.spawn_error = Some(error.clone());
-        let before = instance.state_before_spawn;
         // Report the attempt itself, then its failure, as supervisord does.
-        self.emit_transition(g, n, before, now, None, None);
-        self.fail_start(g, n, now, None, Some(error));
+        self.emit_transition(g, n, from, now, None, None);
+        self.fail_start(g, n, now, None, Some(error), then.stop());
         self.check_shutdown_complete();
         Ok(())
     }
@@ -277,24 +221,33 @@ impl Supervisor {
         let Some(instance) = self.groups[g].instances.get_mut(&n) else {
             return ExitOwner::Unknown;
         };
-        instance.pid = None;
         instance.last_exit = Some(status);
-        instance.deadline = None;
-        let state = instance.state;
-        match state {
+        let phase = instance.phase;
+        // A pid is only mapped while the instance has a process.
+        let Some(process) = phase.process() else {
+            return ExitOwner::Instance(id);
+        };
+        instance.last_started_at = Some(process.started_at);
+        let exit = Some((pid, status));
+        match phase {
             // Under `OnUnexpectedExit`, an expected exit is the program's work done, however
             // quick: it is not a failed start to retry.
-            State::Starting if self.finished_its_job(g, status) => {
-                if let Some(instance) = self.groups[g].instances.get_mut(&n) {
-                    instance.state = State::Exited;
-                }
-                self.emit_transition(g, n, State::Starting, now, Some((pid, status)), None);
+            Phase::Starting { .. } if self.finished_its_job(g, status) => {
+                self.set_phase(g, n, Phase::Exited { restart_at: None });
+                self.emit_transition(g, n, State::Starting, now, exit, None);
             }
-            State::Starting => self.fail_start(g, n, now, Some((pid, status)), None),
-            State::Running => self.after_running_exit(g, n, now, pid, status),
-            State::Stopping => self.after_stopping_exit(g, n, now, pid, status),
-            // A pid is only mapped while the instance has a process.
-            State::Stopped | State::Backoff | State::Exited | State::Fatal => {}
+            Phase::Starting { .. } => self.fail_start(g, n, now, exit, None, None),
+            Phase::Running { .. } => self.after_running_exit(g, n, now, process, status),
+            Phase::Stopping { then, .. } => {
+                self.set_phase(g, n, Phase::Stopped);
+                self.emit_transition(g, n, State::Stopping, now, exit, None);
+                self.carry_out_after_stop(g, n, now, then);
+            }
+            Phase::Stopped
+            | Phase::Spawning { .. }
+            | Phase::Backoff { .. }
+            | Phase::Exited { .. }
+            | Phase::Fatal => {}
         }
         self.check_shutdown_complete();
         ExitOwner::Instance(id)
@@ -307,21 +260,23 @@ impl Supervisor {
             let due: Vec<u32> = self.groups[g]
                 .instances
                 .iter()
-                .filter(|(_, i)| i.deadline.is_some_and(|d| d <= now))
+                .filter(|(_, i)| i.phase.deadline().is_some_and(|d| d <= now))
                 .map(|(n, _)| *n)
                 .collect();
             for n in due {
-                let Some(instance) = self.groups[g].instances.get_mut(&n) else { continue };
-                instance.deadline = None;
-                match instance.state {
-                    State::Starting => self.enter_running(g, n, now),
-                    State::Backoff | State::Exited => {
-                        if !self.shutting_down {
-                            self.begin_spawn(g, n, now);
-                        }
+                let Some(instance) = self.groups[g].instances.get(&n) else { continue };
+                match instance.phase {
+                    Phase::Starting { .. } => self.enter_running(g, n, now),
+                    // A shutdown cancels pending retries and restarts: none is carried out.
+                    Phase::Backoff { .. } | Phase::Exited { .. } if self.shutting_down => {
+                        self.stop_quietly(g, n, now, AfterStop::Stay);
                     }
-                    State::Stopping => self.send_kill(g, n, now),
-                    State::Stopped | State::Running | State::Fatal => {}
+                    Phase::Backoff { .. } | Phase::Exited { .. } => self.begin_spawn(g, n, now),
+                    Phase::Stopping { .. } => self.send_kill(g, n, now),
+                    Phase::Stopped
+                    | Phase::Spawning { .. }
+                    | Phase::Running { .. }
+                    | Phase::Fatal => {}
                 }
             }
         }
@@ -332,17 +287,21 @@ impl Supervisor {
         let mut out = Vec::new();
         for group in &self.groups {
             for (n, i) in &group.instances {
-                let uptime = match (i.state.has_process(), i.started_at) {
+                let state = i.state();
+                let started_at = i.started_at();
+                // While a spawn is pending (reported as Starting), the uptime still counts from
+                // the last start, as it did before the phases were an enum.
+                let uptime = match (state.has_process(), started_at) {
                     (true, Some(at)) => now.saturating_duration_since(at),
                     _ => Duration::ZERO,
                 };
                 out.push(InstanceInfo {
                     id: InstanceId::new(group.spec.name.clone(), *n),
-                    state: i.state,
-                    pid: i.pid,
+                    state,
+                    pid: i.phase.process().map(|p| p.pid),
                     retries: i.retries,
                     restarts: i.starts.saturating_sub(1),
-                    started_at: i.started_at,
+                    started_at,
                     uptime,
                     last_exit: i.last_exit,
                     spawn_error: i.spawn_error.clone(),
@@ -370,7 +329,7 @@ impl Supervisor {
     /// outcome of that spawn must be reported first.
     fn locate(&self, id: &InstanceId) -> Result<(usize, u32), RequestError> {
         let (g, n) = self.locate_any(id)?;
-        if self.groups[g].instances[&n].spawn_pending {
+        if matches!(self.groups[g].instances[&n].phase, Phase::Spawning { .. }) {
             return Err(RequestError::SpawnPending(id.clone()));
         }
         Ok((g, n))
@@ -397,10 +356,7 @@ impl Supervisor {
     }
 
     fn all_down(&self) -> bool {
-        self.groups
-            .iter()
-            .flat_map(|g| g.instances.values())
-            .all(|i| !i.state.has_process() && !i.spawn_pending)
+        self.groups.iter().flat_map(|g| g.instances.values()).all(|i| i.phase.is_down())
     }
 
     fn check_shutdown_complete(&mut self) {
@@ -422,11 +378,17 @@ impl Supervisor {
     ) {
         let spec = &self.groups[g].spec;
         let instance = &self.groups[g].instances[&n];
+        let to = instance.state();
+        debug_assert!(
+            transitions::allows(from, to),
+            "{}.{n} went from {from:?} to {to:?}: no row of the transition table says so",
+            spec.name
+        );
         let transition = Transition {
             id: InstanceId::new(spec.name.clone(), n),
-            pid: exit.map(|(pid, _)| pid).or(instance.pid),
+            pid: exit.map(|(pid, _)| pid).or(instance.phase.process().map(|p| p.pid)),
             from,
-            to: instance.state,
+            to,
             at: now,
             exit: exit.map(|(_, status)| status),
             expected: exit.map(|(_, status)| spec.is_expected(status)),
@@ -436,32 +398,33 @@ impl Supervisor {
         self.events.push_back(Event::State(transition));
     }
 
+    fn set_phase(&mut self, g: usize, n: u32, phase: Phase) {
+        if let Some(instance) = self.groups[g].instances.get_mut(&n) {
+            instance.phase = phase;
+        }
+    }
+
     /// Requests a spawn; the `Starting` transition is reported with the outcome.
     fn begin_spawn(&mut self, g: usize, n: u32, _now: Instant) {
         if self.shutting_down {
             return;
         }
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        instance.state_before_spawn = instance.state;
-        instance.state = State::Starting;
-        instance.spawn_pending = true;
-        instance.deadline = None;
-        instance.after_stop = AfterStop::Stay;
-        instance.stop_on_spawn = false;
+        instance.phase = Phase::Spawning { from: instance.state(), then: AfterSpawn::Run };
         let id = self.id(g, n);
         self.effects.push_back(Effect::Spawn(id));
     }
 
     fn enter_running(&mut self, g: usize, n: u32, now: Instant) {
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        instance.state = State::Running;
+        let Phase::Starting { process, .. } = instance.phase else { return };
+        instance.phase = Phase::Running { process };
         instance.retries = 0;
-        instance.deadline = None;
         self.emit_transition(g, n, State::Starting, now, None, None);
     }
 
     /// An exit or a spawn failure while starting: backoff, or fatal once retries are exhausted
-    /// or when retrying cannot help.
+    /// or when retrying cannot help. `stop` is a stop that arrived while the spawn was pending.
     fn fail_start(
         &mut self,
         g: usize,
@@ -469,33 +432,24 @@ impl Supervisor {
         now: Instant,
         exit: Option<(u32, ExitStatus)>,
         spawn_error: Option<SpawnError>,
+        stop: Option<AfterStop>,
     ) {
         let max_retries = self.groups[g].spec.max_retries;
         let backoff = self.groups[g].spec.backoff;
         let shutting_down = self.shutting_down;
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
         let permanent = spawn_error.as_ref().is_some_and(|e| !e.is_transient());
-        let stop_requested = std::mem::take(&mut instance.stop_on_spawn);
-        let after = std::mem::replace(&mut instance.after_stop, AfterStop::Stay);
         instance.retries += 1;
-        instance.pid = None;
-        if shutting_down || stop_requested {
-            instance.state = State::Stopped;
-            instance.deadline = None;
+        instance.phase = if shutting_down || stop.is_some() {
+            Phase::Stopped
         } else if permanent || instance.retries > max_retries {
-            instance.state = State::Fatal;
-            instance.deadline = None;
+            Phase::Fatal
         } else {
-            instance.state = State::Backoff;
-            instance.deadline = Some(now + backoff.delay(instance.retries));
-        }
+            Phase::Backoff { retry_at: now + backoff.delay(instance.retries) }
+        };
         self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
-        if stop_requested {
-            match after {
-                AfterStop::Stay => {}
-                AfterStop::Restart => self.begin_spawn(g, n, now),
-                AfterStop::Remove => self.remove_instance(g, n),
-            }
+        if let Some(after) = stop {
+            self.carry_out_after_stop(g, n, now, after);
         }
     }
 
@@ -507,7 +461,14 @@ impl Supervisor {
         spec.restart == RestartPolicy::OnUnexpectedExit && spec.is_expected(status)
     }
 
-    fn after_running_exit(&mut self, g: usize, n: u32, now: Instant, pid: u32, status: ExitStatus) {
+    fn after_running_exit(
+        &mut self,
+        g: usize,
+        n: u32,
+        now: Instant,
+        process: Process,
+        status: ExitStatus,
+    ) {
         let group = &self.groups[g];
         let restart = match group.spec.restart {
             RestartPolicy::Always => true,
@@ -515,39 +476,19 @@ impl Supervisor {
             RestartPolicy::Never => false,
         };
         let restart = restart && group.active && !self.shutting_down && n <= group.target;
-        let min_interval = group.spec.backoff.initial;
-        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        instance.state = State::Exited;
-        self.emit_transition(g, n, State::Running, now, Some((pid, status)), None);
-        if restart {
-            // Never more than one automatic start per `backoff.initial`, so a program that
-            // exits at once under a zero start grace cannot spin the CPU.
-            let earliest = self.groups[g].instances[&n].started_at.map(|at| at + min_interval);
-            match earliest {
-                Some(at) if at > now => {
-                    if let Some(instance) = self.groups[g].instances.get_mut(&n) {
-                        instance.deadline = Some(at);
-                    }
-                }
-                _ => self.begin_spawn(g, n, now),
-            }
+        // Never more than one automatic start per `backoff.initial`, so a program that exits
+        // at once under a zero start grace cannot spin the CPU.
+        let earliest = process.started_at + group.spec.backoff.initial;
+        let restart_at = (restart && earliest > now).then_some(earliest);
+        self.set_phase(g, n, Phase::Exited { restart_at });
+        self.emit_transition(g, n, State::Running, now, Some((process.pid, status)), None);
+        if restart && restart_at.is_none() {
+            self.begin_spawn(g, n, now);
         }
     }
 
-    fn after_stopping_exit(
-        &mut self,
-        g: usize,
-        n: u32,
-        now: Instant,
-        pid: u32,
-        status: ExitStatus,
-    ) {
-        let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        let after = instance.after_stop;
-        instance.state = State::Stopped;
-        instance.killed = false;
-        instance.after_stop = AfterStop::Stay;
-        self.emit_transition(g, n, State::Stopping, now, Some((pid, status)), None);
+    /// What follows a stop once the instance is down.
+    fn carry_out_after_stop(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
         match after {
             AfterStop::Stay => {}
             AfterStop::Restart => self.begin_spawn(g, n, now),
@@ -562,55 +503,47 @@ impl Supervisor {
         }
     }
 
-    /// Stops whatever the instance is doing, without complaining about its state.
+    /// Stops whatever the instance is doing, without complaining about its state. `after` is
+    /// `Stay`, or `Remove` for a scale-down.
     fn stop_quietly(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
+        let remove = after == AfterStop::Remove;
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        match instance.state {
-            State::Starting | State::Running => self.begin_stop(g, n, now, after),
-            State::Stopping => {
-                // Keep a scale-down's removal; otherwise stay stopped.
-                if after == AfterStop::Remove || instance.after_stop != AfterStop::Remove {
-                    instance.after_stop = after;
-                }
-            }
-            State::Backoff | State::Exited if instance.deadline.is_some() => {
-                let from = instance.state;
-                instance.state = State::Stopped;
-                instance.deadline = None;
+        match &mut instance.phase {
+            // Carried out once the spawn's outcome is reported.
+            Phase::Spawning { then, .. } => *then = then.with_stop(remove),
+            Phase::Starting { .. } | Phase::Running { .. } => self.begin_stop(g, n, now, after),
+            Phase::Stopping { then, .. } => *then = then.superseded_by(after),
+            Phase::Backoff { .. } | Phase::Exited { restart_at: Some(_) } => {
+                let from = instance.state();
+                instance.phase = Phase::Stopped;
                 self.emit_transition(g, n, from, now, None, None);
-                if after == AfterStop::Remove {
+                if remove {
                     self.remove_instance(g, n);
                 }
             }
-            State::Stopped | State::Backoff | State::Exited | State::Fatal => {
-                if after == AfterStop::Remove {
+            Phase::Stopped | Phase::Exited { restart_at: None } | Phase::Fatal => {
+                if remove {
                     self.remove_instance(g, n);
                 }
             }
         }
     }
 
+    /// Sends the stop signal to a starting or running instance's process; SIGKILL is due at
+    /// the stop timeout.
     fn begin_stop(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
         let stop_signal = self.groups[g].spec.stop_signal;
         let stop_timeout = self.groups[g].spec.stop_timeout;
         let id = self.id(g, n);
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        let Some(pid) = instance.pid else {
-            // The spawn's outcome is not known yet: stop the process once it is reported.
-            if instance.spawn_pending {
-                if after == AfterStop::Remove || instance.after_stop != AfterStop::Remove {
-                    instance.after_stop = after;
-                }
-                instance.stop_on_spawn = true;
-            }
+        let (Phase::Starting { process, .. } | Phase::Running { process }) = instance.phase else {
             return;
         };
-        let from = instance.state;
-        instance.state = State::Stopping;
-        instance.after_stop = after;
-        instance.killed = false;
-        instance.deadline = Some(now + stop_timeout);
+        let from = instance.state();
+        instance.phase =
+            Phase::Stopping { process, kill_at: Some(now + stop_timeout), then: after };
         self.emit_transition(g, n, from, now, None, None);
+        let pid = process.pid;
         self.effects.push_back(Effect::Signal {
             id: id.clone(),
             pid,
@@ -625,15 +558,15 @@ impl Supervisor {
         });
     }
 
+    /// Sends SIGKILL to a stopping instance, at most once.
     fn send_kill(&mut self, g: usize, n: u32, _now: Instant) {
         let id = self.id(g, n);
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
-        let Some(pid) = instance.pid else { return };
-        if instance.killed {
+        let Phase::Stopping { process, kill_at, .. } = &mut instance.phase else { return };
+        if kill_at.take().is_none() {
             return;
         }
-        instance.killed = true;
-        instance.deadline = None;
+        let pid = process.pid;
         self.effects.push_back(Effect::Signal {
             id: id.clone(),
             pid,

@@ -1,9 +1,11 @@
 //! Unit tests of the pure supervisor, one or more per row of the transition table, with a fake
 //! clock: time is `t0 + n`, nothing sleeps and no process is spawned. The property tests over
-//! random input sequences live in `tests/props.rs`.
+//! random input sequences live in `tests/props.rs`; `tests/table.rs` checks that the docs show
+//! the transition table of the code.
 #![allow(clippy::unwrap_used)]
 
 mod props;
+mod table;
 
 use std::time::{Duration, Instant};
 

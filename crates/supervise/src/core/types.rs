@@ -178,7 +178,9 @@ pub enum SignalReason {
     Request,
 }
 
-/// Something the caller may want to know about; drained with `drain_events`.
+/// Something the caller may want to know about; drained with
+/// [`crate::Supervisor::drain_events`]. The driver passes these on in its own
+/// [`crate::Event`], with those only it produces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -197,70 +199,9 @@ pub enum Event {
     },
     /// An instance was removed by a scale-down.
     Removed(InstanceId),
-    /// Everything has stopped after [`crate::Supervisor::shutdown`]. From the
-    /// [`crate::Driver`], this also means that the final sweep of stray descendants is done
-    /// and every output pipe is drained and closed.
+    /// Every instance is down after [`crate::Supervisor::shutdown`]. Reported once.
     ShutdownComplete,
-    /// Output of an instance, in whole lines (from the [`crate::Driver`] only).
-    Output(Output),
-    /// A signal the host asked to receive has arrived (from the [`crate::Driver`] only).
-    SignalReceived(Signal),
-    /// A descriptor registered with [`crate::Driver::watch`] is ready (from the
-    /// [`crate::Driver`] only).
-    Ready(WatchId),
-    /// A process that was not an instance was reaped: an orphan the subreaper adopted, or a
-    /// child the host spawned itself (from the [`crate::Driver`] only).
-    Reaped {
-        /// Its process id.
-        pid: u32,
-        /// How it ended.
-        status: ExitStatus,
-    },
-    /// Descendants that outlived their instances were found and sent SIGKILL by the final
-    /// sweep of a shutdown (from the [`crate::Driver`] only).
-    StraysKilled {
-        /// Their process ids.
-        pids: Vec<u32>,
-    },
 }
-
-/// Which output stream a line came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Stream {
-    /// Standard output (and standard error when merged into it).
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-/// A piece of an instance's output: one or more whole lines.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Output {
-    /// The instance.
-    pub id: InstanceId,
-    /// The process that owned the pipe when it was opened.
-    pub pid: u32,
-    /// Which stream.
-    pub stream: Stream,
-    /// The bytes, untouched: every line ends with `\n`, except the last one when
-    /// `incomplete` is set.
-    pub data: Vec<u8>,
-    /// The last line has no newline: it was cut at the line-length bound, or the stream ended
-    /// without one.
-    pub incomplete: bool,
-}
-
-impl Output {
-    /// The lines, without their newlines.
-    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
-        let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
-        data.split(|b| *b == b'\n')
-    }
-}
-
-/// Identifies a descriptor registered with [`crate::Driver::watch`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct WatchId(pub(crate) usize);
 
 /// Whom a signal effect reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,6 +6,9 @@
 //! (spawns and signals) and queues [`Event`]s for the host. Nothing wakes it while nothing is
 //! ready and no deadline is due.
 
+mod cgroups;
+mod ending;
+mod event;
 mod execs;
 mod lines;
 mod pipes;
@@ -17,22 +20,28 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 
+use crate::containment::Containment;
 use crate::core::{
-    Effect, Event, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
-    WatchId,
+    self, Effect, ExitOwner, InstanceId, InstanceInfo, SignalScope, SpawnError, Supervisor,
 };
 use crate::error::RequestError;
 use crate::signal::Signal;
 use crate::spec::ProgramSpec;
+use crate::sys::cgroup::CgroupTree;
 use crate::sys::reap::{reap_one, signal_group, signal_process};
 use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
+use cgroups::Cgroups;
+use ending::signal_tree;
+pub use event::{Event, Output, Stream, WatchId};
 use execs::PendingExecs;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
 /// Tokens of watched descriptors start here; pipe tokens stay below.
 const WATCH_BASE: usize = 1 << 40;
+/// The app cgroup's `cgroup.events`.
+const CGROUP_TOKEN: Token = Token(WATCH_BASE - 1);
 /// The longest wait for spawns still between fork and exec when an exit must be reported.
 const EXEC_WAIT: Duration = Duration::from_millis(200);
 /// How long the final sweep keeps trying to kill stray descendants.
@@ -53,6 +62,17 @@ pub struct DriverOptions {
     pub die_with_parent: bool,
     /// Longest line passed whole; longer lines are cut into pieces of this size. Default 1 MiB.
     pub max_line: usize,
+    /// Hold the app in this cgroup v2 tree (Linux): each instance runs in a cgroup of its own
+    /// below it, entered before the program runs; stops freeze the instance's cgroup, signal
+    /// every process in it and thaw it; SIGKILL is `cgroup.kill`; the shutdown kills the whole
+    /// tree and removes it; [`InstanceInfo::resources`] come from `cpu.stat` and
+    /// `memory.current`. Default: none (the process tree is walked in `/proc`).
+    pub cgroup: Option<CgroupTree>,
+    /// Signals on which the driver calls [`Driver::kill_all`] itself, at once, even in the
+    /// middle of a long run of spawns (a large formation's start), before the host hears of
+    /// them: for the signal that says the guard is gone ([`crate::guard::Protection`]),
+    /// after which nobody may wait. Add them to `signals` too for the host to be told.
+    pub kill_all_on: Vec<Signal>,
 }
 
 impl Default for DriverOptions {
@@ -62,6 +82,8 @@ impl Default for DriverOptions {
             subreaper: true,
             die_with_parent: true,
             max_line: 1024 * 1024,
+            cgroup: None,
+            kill_all_on: Vec::new(),
         }
     }
 }
@@ -101,6 +123,10 @@ pub struct Driver {
     output_paused: bool,
     /// Spawns whose exec is not confirmed yet.
     execs: PendingExecs,
+    /// The app's cgroups, when it runs in a cgroup tree.
+    cgroups: Option<Cgroups>,
+    /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
+    killing_all: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -113,7 +139,8 @@ impl Driver {
     /// Sets up the poll instance, the signal handlers and (if asked) the subreaper flag.
     ///
     /// # Errors
-    /// When the poll instance or the signal pipe cannot be created.
+    /// When the poll instance or the signal pipe cannot be created, or the cgroup tree's
+    /// `cgroup.events` cannot be opened.
     pub fn new(options: DriverOptions) -> io::Result<Driver> {
         let poll = Poll::new()?;
         let mut wanted: Vec<i32> = vec![libc::SIGCHLD];
@@ -125,6 +152,10 @@ impl Driver {
             // is the best other platforms offer anyway.
             let _ = become_subreaper();
         }
+        let cgroups = match &options.cgroup {
+            Some(tree) => Some(Cgroups::new(tree.clone(), &poll, CGROUP_TOKEN)?),
+            None => None,
+        };
         Ok(Driver {
             core: Supervisor::new(),
             poll,
@@ -140,7 +171,24 @@ impl Driver {
             swept: Vec::new(),
             output_paused: false,
             execs: PendingExecs::default(),
+            cgroups,
+            killing_all: false,
         })
+    }
+
+    /// What holds the app's processes together, and so what cleanup can promise.
+    pub fn containment(&self) -> Containment {
+        if let Some(cgroups) = &self.cgroups {
+            return Containment::Cgroup(cgroups.tree().path().to_path_buf());
+        }
+        if crate::guard::is_isolated() {
+            return Containment::PidNamespace;
+        }
+        if self.options.subreaper && cfg!(target_os = "linux") {
+            Containment::Subreaper
+        } else {
+            Containment::ProcessGroups
+        }
     }
 
     /// The pure supervisor inside, for queries.
@@ -228,26 +276,6 @@ impl Driver {
         self.request(|core, _| core.signal(id, signal))
     }
 
-    /// Stops everything: the stop signal to every instance's tree and to every orphan this
-    /// process adopted, SIGKILL at each stop timeout, then a sweep that kills whatever is left
-    /// of the tree. [`Event::ShutdownComplete`] comes last.
-    pub fn shutdown(&mut self) {
-        if self.core.is_shutting_down() {
-            return;
-        }
-        let now = Instant::now();
-        self.signal_adopted_orphans(Signal::TERM);
-        self.core.shutdown(now);
-        self.settle(now);
-    }
-
-    /// SIGKILL now to every instance that is stopping (for a second Ctrl-C).
-    pub fn kill_stopping(&mut self) {
-        let now = Instant::now();
-        self.core.kill_stopping(now);
-        self.settle(now);
-    }
-
     /// Whether the shutdown has completed and nothing is left to do.
     pub fn is_finished(&self) -> bool {
         self.phase == Phase::Finished
@@ -295,6 +323,9 @@ impl Driver {
         let now = Instant::now();
         let core = self.core.next_deadline();
         let sweep = match self.phase {
+            // The cgroup tells when it is empty (a priority event); `/proc` tells nothing, so
+            // without one the sweep looks again every 20 ms.
+            Phase::Sweeping { until } if self.cgroups.is_some() => Some(until),
             Phase::Sweeping { until } => Some(until.min(now + Duration::from_millis(20))),
             _ => None,
         };
@@ -326,7 +357,11 @@ impl Driver {
         let mut execs = Vec::new();
         for token in tokens {
             if token == SIGNAL_TOKEN {
-                self.take_signals();
+                if self.take_signals() {
+                    self.kill_all();
+                }
+            } else if token == CGROUP_TOKEN {
+                // The tree emptied or filled: the sweep below looks at it.
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
             } else if let Some(pid) = PendingExecs::pid_of(token) {
@@ -360,9 +395,12 @@ impl Driver {
         if cfg!(target_os = "linux") {
             let table = ProcessTable::read();
             for info in &mut infos {
-                if let Some(pid) = info.pid {
-                    info.resources = Some(table.resources(&table.instance_tree(pid)));
-                }
+                let Some(pid) = info.pid else { continue };
+                let from_cgroup = self.cgroups.as_ref().and_then(|cgroups| {
+                    cgroups.resources(&info.id, |pid| table.resources(&[pid]).rss_bytes)
+                });
+                info.resources =
+                    from_cgroup.or_else(|| Some(table.resources(&table.instance_tree(pid))));
             }
         }
         infos
@@ -400,17 +438,21 @@ impl Driver {
         result
     }
 
-    fn take_signals(&mut self) {
+    /// Takes the signals received; `true` if one of them asks for [`Driver::kill_all`].
+    fn take_signals(&mut self) -> bool {
         let received: Vec<i32> = self.signals.pending().collect();
+        let mut kill_all = false;
         for number in received {
             if number != libc::SIGCHLD {
                 let signal = Signal::from_raw(number);
+                kill_all |= self.options.kill_all_on.contains(&signal);
                 if self.host_signals.contains(&signal) {
                     self.events.push(Event::SignalReceived(signal));
                 }
             }
             // SIGCHLD needs nothing here: every turn reaps.
         }
+        kill_all
     }
 
     /// Stops (`true`) or resumes (`false`) reading the children's output. A host whose own
@@ -500,17 +542,49 @@ impl Driver {
             if effects.is_empty() {
                 break;
             }
+            // Tree signals to cgroups go as one batch: every cgroup frozen, then signalled,
+            // then thawed, rather than one freeze-and-wait after another.
+            let mut cgroup_signals = Vec::new();
             for effect in effects {
-                self.carry_out(effect, now, &mut table);
+                match effect {
+                    Effect::Signal { id, signal, scope: SignalScope::Tree, .. }
+                        if self.cgroups.is_some() =>
+                    {
+                        let signal = if self.killing_all { Signal::KILL } else { signal };
+                        cgroup_signals.push((id, signal));
+                    }
+                    other => self.carry_out(other, now, &mut table),
+                }
+            }
+            if let Some(cgroups) = &self.cgroups {
+                cgroups.signal(&cgroup_signals);
             }
         }
-        let events: Vec<Event> = self.core.drain_events().collect();
+        let events: Vec<core::Event> = self.core.drain_events().collect();
         for event in events {
-            if event == Event::ShutdownComplete {
-                self.begin_sweep(now);
-            } else {
-                self.events.push(event);
+            match &event {
+                core::Event::ShutdownComplete => {
+                    self.begin_sweep(now);
+                    continue;
+                }
+                // A stopped instance leaves nothing behind, even what ignored the stop signal
+                // and outlived the instance's own process.
+                // (Unless it was started again meanwhile: the spawn killed them then.)
+                core::Event::State(t) if t.to == crate::core::State::Stopped => {
+                    if let Some(cgroups) = &self.cgroups {
+                        if self.core.state(&t.id) == Some(crate::core::State::Stopped) {
+                            cgroups.kill_leftovers(&t.id);
+                        }
+                    }
+                }
+                core::Event::Removed(id) => {
+                    if let Some(cgroups) = &mut self.cgroups {
+                        cgroups.forget(id);
+                    }
+                }
+                _ => {}
             }
+            self.events.push(event.into());
         }
     }
 
@@ -520,10 +594,30 @@ impl Driver {
         match effect {
             Effect::Spawn(id) => {
                 *table = None;
-                self.spawn_instance(&id, now);
+                // A long run of spawns looks for a signal that ends everything between two
+                // of them; once it came, no spawn is made any more.
+                if !self.killing_all && self.take_signals() {
+                    self.kill_all_now(now);
+                }
+                if self.killing_all {
+                    let error = SpawnError {
+                        kind: crate::core::SpawnErrorKind::Other,
+                        errno: None,
+                        message: format!("{id} was not started: everything is being killed"),
+                    };
+                    let _ = self.core.spawn_failed(now, &id, error);
+                } else {
+                    self.spawn_instance(&id, now);
+                }
             }
             Effect::Signal { pid, signal, scope, .. } => match scope {
                 SignalScope::Process => signal_process(pid, signal),
+                // Every descendant already had SIGKILL from `kill_all`: no walk of /proc per
+                // instance (with a thousand of them, that walk made the kill take seconds).
+                SignalScope::Tree if self.killing_all => {
+                    signal_group(pid, Signal::KILL);
+                    signal_process(pid, Signal::KILL);
+                }
                 SignalScope::Tree => {
                     signal_tree(table.get_or_insert_with(ProcessTable::read), pid, signal);
                 }
@@ -534,12 +628,32 @@ impl Driver {
     fn spawn_instance(&mut self, id: &InstanceId, now: Instant) {
         let Some(spec) = self.core.spec(&id.group) else { return };
         let launch = spec.launch(id.index);
-        let options = SpawnOptions { die_with_parent: self.options.die_with_parent };
-        match spawn(spec, &launch, options) {
+        let procs = match self.cgroups.as_mut().map(|cgroups| cgroups.prepare_spawn(id)) {
+            Some(Ok(procs)) => Some(procs),
+            Some(Err(err)) => {
+                let error = SpawnError {
+                    kind: crate::core::SpawnErrorKind::Resources,
+                    errno: err.raw_os_error(),
+                    message: format!("cannot create the cgroup of {id}: {err}"),
+                };
+                let _ = self.core.spawn_failed(now, id, error);
+                return;
+            }
+            None => None,
+        };
+        let Some(spec) = self.core.spec(&id.group) else { return };
+        let options = SpawnOptions {
+            die_with_parent: self.options.die_with_parent,
+            cgroup_procs: procs.as_ref().map(AsRawFd::as_raw_fd),
+        };
+        let result = spawn(spec, &launch, options);
+        // Our copy of `cgroup.procs` is not needed once the child has forked.
+        drop(procs);
+        match result {
             Ok(spawned) => {
                 for (fd, stream) in [
-                    (spawned.stdout, crate::core::Stream::Stdout),
-                    (spawned.stderr, crate::core::Stream::Stderr),
+                    (spawned.stdout, event::Stream::Stdout),
+                    (spawned.stderr, event::Stream::Stderr),
                 ] {
                     if let Some(fd) = fd {
                         // A pipe that cannot be registered is dropped; the child then gets
@@ -565,110 +679,11 @@ impl Driver {
             }
         }
     }
-
-    /// Sends `signal` to every direct child that is not an instance (an adopted orphan), and to
-    /// its descendants.
-    fn signal_adopted_orphans(&self, signal: Signal) {
-        let table = ProcessTable::read();
-        for pid in self.strays(&table) {
-            signal_process(pid, signal);
-        }
-    }
-
-    /// Descendants of this process that belong to no live instance's tree.
-    fn strays(&self, table: &ProcessTable) -> Vec<u32> {
-        let mut owned: Vec<u32> = Vec::new();
-        for pid in self.core.live_pids().map(|(pid, _)| pid).chain(self.execs.pids()) {
-            owned.extend(table.instance_tree(pid));
-        }
-        table
-            .descendants(self.self_pid)
-            .into_iter()
-            .filter(|pid| !owned.contains(pid) && table.is_alive(*pid))
-            .collect()
-    }
-
-    fn begin_sweep(&mut self, now: Instant) {
-        if self.phase == Phase::Running {
-            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT };
-            self.advance_sweep(now);
-        }
-    }
-
-    fn advance_sweep(&mut self, now: Instant) {
-        let Phase::Sweeping { until } = self.phase else { return };
-        let table = ProcessTable::read();
-        let strays = self.strays(&table);
-        if !strays.is_empty() && now < until {
-            for pid in &strays {
-                signal_process(*pid, Signal::KILL);
-            }
-            let new: Vec<u32> = strays.into_iter().filter(|p| !self.swept.contains(p)).collect();
-            if !new.is_empty() {
-                self.swept.extend(&new);
-                self.events.push(Event::StraysKilled { pids: new });
-            }
-            self.reap(now);
-            return;
-        }
-        // A stray that died since the last reap is a zombie in the table, not a stray: reap
-        // it now, or it would outlive the shutdown (no turn reaps after `Finished`).
-        self.reap(now);
-        // Nothing left (or nothing more can be done): the pipes still open belong to nobody
-        // alive in our tree, so read what they hold and close them.
-        self.read_output();
-        for output in self.pipes.close_all() {
-            self.events.push(Event::Output(output));
-        }
-        self.phase = Phase::Finished;
-        self.events.push(Event::ShutdownComplete);
-    }
-}
-
-impl Drop for Driver {
-    /// A driver dropped before its shutdown finished kills what it started, so dropping never
-    /// leaves a child running: every live instance's process group and descendants get
-    /// SIGKILL, and the processes reaped within half a second leave no zombie. Orphans adopted
-    /// long before are only found by the sweep of [`Driver::shutdown`].
-    fn drop(&mut self) {
-        if self.phase == Phase::Finished {
-            return;
-        }
-        let pids: Vec<u32> =
-            self.core.live_pids().map(|(pid, _)| pid).chain(self.execs.pids()).collect();
-        if pids.is_empty() {
-            return;
-        }
-        let table = ProcessTable::read();
-        for pid in &pids {
-            signal_tree(&table, *pid, Signal::KILL);
-        }
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let mut waiting: Vec<u32> = pids;
-        while !waiting.is_empty() && Instant::now() < deadline {
-            while let Some((pid, _)) = reap_one() {
-                waiting.retain(|p| *p != pid);
-            }
-            if !waiting.is_empty() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-    }
 }
 
 impl AsRawFd for Driver {
     /// The poll instance's descriptor: readable when the driver has something to process.
     fn as_raw_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
-    }
-}
-
-/// Sends `signal` to the process group led by `pid` and to every descendant of `pid` that
-/// left the group (a `setsid` daemon, say).
-fn signal_tree(table: &ProcessTable, pid: u32, signal: Signal) {
-    let tree = table.instance_tree(pid);
-    signal_group(pid, signal);
-    for member in tree {
-        signal_process(member, signal);
     }
 }

@@ -13,8 +13,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use mio::unix::pipe::Receiver;
 use mio::{Interest, Poll, Token};
 
+use super::event::{Output, Stream};
 use super::lines::{Chunk, LineBuffer, READ_SIZE};
-use crate::core::{InstanceId, Output, Stream};
+use crate::core::InstanceId;
 
 /// Bytes read from one pipe per turn before the others get their share.
 const TURN_BUDGET: usize = 4 * READ_SIZE;

@@ -13,9 +13,30 @@
 //! (a SIGKILL to a process group holding both is prevented by their separate groups) defeats it.
 
 use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::signal::Signal;
+use crate::sys::cgroup::CgroupTree;
 use crate::sys::tree::ProcessTable;
+
+/// How long the guard keeps killing what is left before it gives up (a process stuck in an
+/// uninterruptible sleep cannot die sooner).
+const CLEANUP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Set in a supervisor that is PID 1 of its own namespace ([`isolate`] then [`protect`]).
+static ISOLATED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is the supervisor of an isolated run.
+pub(crate) fn is_isolated() -> bool {
+    ISOLATED.load(Ordering::Relaxed)
+}
+
+/// Records that the supervisor is PID 1 of its namespace.
+pub(crate) fn mark_isolated() {
+    ISOLATED.store(true, Ordering::Relaxed);
+}
 
 /// Signals the guard forwards to the supervisor.
 const FORWARDED: &[libc::c_int] = &[
@@ -91,6 +112,8 @@ pub(crate) fn mount_own_proc() -> io::Result<()> {
 
 /// The variable that tells a re-executed copy of the program that it is the guard of a pid.
 pub(crate) const GUARD_VAR: &str = "SUPERVISE_GUARD_OF";
+/// The variable that gives the re-executed guard the app's cgroup tree.
+pub(crate) const GUARD_CGROUP_VAR: &str = "SUPERVISE_GUARD_CGROUP";
 
 /// The signals the guard waits for.
 fn waited_set() -> libc::sigset_t {
@@ -110,15 +133,17 @@ fn waited_set() -> libc::sigset_t {
 pub(crate) fn run_if_guard() {
     let Some(value) = std::env::var_os(GUARD_VAR) else { return };
     let Some(child) = value.to_str().and_then(|v| v.parse::<u32>().ok()) else { return };
+    let cgroup = std::env::var_os(GUARD_CGROUP_VAR).map(PathBuf::from);
     // SAFETY: PR_SET_NAME copies at most 16 bytes from the NUL-terminated literal.
     unsafe { libc::prctl(libc::PR_SET_NAME, c"procman-guard".as_ptr(), 0, 0, 0) };
-    guard_loop(child, &waited_set())
+    guard_loop(child, &waited_set(), cgroup.as_deref())
 }
 
 /// Forks the guard; returns in the child (the supervisor) with the guard's pid. With
 /// `reexec`, the guard replaces its copy of the program with a fresh one (see
 /// [`run_if_guard`]), so it does not keep the pages of everything the program loaded so far.
-pub(crate) fn protect(reexec: bool) -> io::Result<u32> {
+/// With `cgroup`, the guard's cleanup is `cgroup.kill` of that tree, then its removal.
+pub(crate) fn protect(reexec: bool, cgroup: Option<&CgroupTree>) -> io::Result<u32> {
     ensure_single_threaded()?;
     let guard_pid = std::process::id();
     // SAFETY: sigset_t is plain data; sigemptyset/sigaddset/sigprocmask only touch it and the
@@ -159,23 +184,33 @@ pub(crate) fn protect(reexec: bool) -> io::Result<u32> {
         return Ok(guard_pid);
     }
     let child = u32::try_from(pid).unwrap_or(0);
+    let cgroup = cgroup.map(CgroupTree::path);
     if reexec {
-        reexec_as_guard(child);
+        reexec_as_guard(child, cgroup);
     }
-    guard_loop(child, &blocked)
+    guard_loop(child, &blocked, cgroup)
 }
 
 /// Replaces this process with a fresh copy of the program that runs [`run_if_guard`]. The
 /// blocked signals, the pending ones and the child stay; only a failed exec returns.
-fn reexec_as_guard(child: u32) {
+fn reexec_as_guard(child: u32, cgroup: Option<&Path>) {
     use super::spawn::{env_strings, null_terminated};
+    use std::os::unix::ffi::OsStrExt;
     // SAFETY: prctl only sets a flag; the flag survives execve.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     release_stdin_stdout();
-    let vars: Vec<_> = std::env::vars_os().filter(|(key, _)| key != GUARD_VAR).collect();
+    let vars: Vec<_> = std::env::vars_os()
+        .filter(|(key, _)| key != GUARD_VAR && key != GUARD_CGROUP_VAR)
+        .collect();
     let mut env = env_strings(vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
     let Ok(marker) = std::ffi::CString::new(format!("{GUARD_VAR}={child}")) else { return };
     env.push(marker);
+    if let Some(path) = cgroup {
+        let mut pair = format!("{GUARD_CGROUP_VAR}=").into_bytes();
+        pair.extend_from_slice(path.as_os_str().as_bytes());
+        let Ok(pair) = std::ffi::CString::new(pair) else { return };
+        env.push(pair);
+    }
     let envp = null_terminated(&env);
     let argv0 = c"procman-guard";
     let argv = [argv0.as_ptr(), std::ptr::null()];
@@ -193,7 +228,7 @@ fn ensure_single_threaded() -> io::Result<()> {
 }
 
 /// The guard's whole life: forward signals, wait for the child, clean up, exit.
-fn guard_loop(child: u32, waited: &libc::sigset_t) -> ! {
+fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> ! {
     // SAFETY: prctl only sets a flag on this process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     // The guard holds no pipe the app's readers wait on: only standard error stays open, for
@@ -216,6 +251,14 @@ fn guard_loop(child: u32, waited: &libc::sigset_t) -> ! {
             unsafe { libc::kill(pid, signal) };
         }
     };
+    if let Some(path) = cgroup {
+        // Everything of the app at once; the supervisor removed the tree already if it
+        // ended normally.
+        let tree = CgroupTree::open(path);
+        if tree.kill().is_ok() && wait_empty_reaping(&tree) {
+            let _ = tree.remove();
+        }
+    }
     kill_what_is_left();
     std::process::exit(exit_code);
 }
@@ -231,12 +274,30 @@ fn reap_until_child_ends(child: u32) -> Option<i32> {
     result
 }
 
-/// SIGKILLs every descendant of the guard and reaps it, until none is left (at most ~2 s, in
+/// Waits (at most [`CLEANUP_LIMIT`]) for the tree to empty, reaping meanwhile what dies: the
+/// app's orphans are the guard's children now, and a dead process's zombie, left unreaped,
+/// can keep a cgroup populated (a leaderless process's leader, for one).
+fn wait_empty_reaping(tree: &CgroupTree) -> bool {
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    loop {
+        while super::reap::reap_one().is_some() {}
+        if tree.wait_empty(Duration::from_millis(10)) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+}
+
+/// SIGKILLs every descendant of the guard and reaps it, until none is left (at most 2 s, in
 /// case one is stuck in an uninterruptible sleep). Orphans of the supervisor's tree were
-/// re-parented here because the guard is a subreaper.
+/// re-parented here because the guard is a subreaper. All are killed at once each round; a
+/// round waits for a child's death (SIGCHLD), or 10 ms, for a process forked meanwhile.
 fn kill_what_is_left() {
     let me = std::process::id();
-    for _ in 0..400 {
+    let deadline = Instant::now() + CLEANUP_LIMIT;
+    while Instant::now() < deadline {
         while super::reap::reap_one().is_some() {}
         let table = ProcessTable::read();
         let left: Vec<u32> =
@@ -247,9 +308,25 @@ fn kill_what_is_left() {
         for pid in left {
             super::reap::signal_process(pid, Signal::KILL);
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        wait_for_child_signal(Duration::from_millis(10));
     }
     while super::reap::reap_one().is_some() {}
+}
+
+/// Waits until SIGCHLD is pending (it is blocked in the guard), at most `limit`.
+fn wait_for_child_signal(limit: Duration) {
+    // SAFETY: sigset_t and timespec are plain data; sigtimedwait only reads them and writes
+    // nothing we pass (no siginfo asked for).
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, libc::SIGCHLD);
+        let timeout = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::c_long::try_from(limit.as_nanos()).unwrap_or(10_000_000),
+        };
+        libc::sigtimedwait(&raw const set, std::ptr::null_mut(), &raw const timeout);
+    }
 }
 
 fn release_stdin_stdout() {

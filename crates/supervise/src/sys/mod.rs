@@ -1,6 +1,7 @@
 //! The edge to the operating system: spawning, signals, reaping, the process tree. The only
 //! module with `unsafe` code; everything above it is safe Rust.
 
+pub(crate) mod cgroup;
 mod child;
 #[cfg(target_os = "linux")]
 pub(crate) mod guard;

@@ -38,6 +38,9 @@ pub(crate) struct Spawned {
 pub(crate) struct SpawnOptions {
     /// Ask the kernel to SIGKILL the child when the spawning thread dies (Linux only).
     pub(crate) die_with_parent: bool,
+    /// `cgroup.procs` of the instance's cgroup: the child writes itself into it first thing,
+    /// before anything else runs in it, so nothing it starts can be outside.
+    pub(crate) cgroup_procs: Option<RawFd>,
 }
 
 /// Where in the child a failure happened (the first byte of the record).
@@ -45,6 +48,7 @@ const STAGE_STDIO: u8 = 1;
 const STAGE_CWD: u8 = 2;
 const STAGE_SETUP: u8 = 3;
 const STAGE_EXEC: u8 = 4;
+const STAGE_CGROUP: u8 = 5;
 
 /// The size of a failure record: the stage, then the `errno` in native byte order.
 pub(crate) const FAILURE_RECORD: usize = 5;
@@ -74,6 +78,11 @@ impl FailureContext {
                     self.cwd.as_deref().unwrap_or(Path::new(".")).display(),
                     plain(&err)
                 ),
+            ),
+            STAGE_CGROUP => error(
+                SpawnErrorKind::Other,
+                Some(errno),
+                format!("cannot move `{}` into its cgroup: {}", self.program, plain(&err)),
             ),
             STAGE_STDIO | STAGE_SETUP => error(
                 SpawnErrorKind::Other,
@@ -181,6 +190,7 @@ pub(crate) fn spawn(
         umask: spec.umask,
         parent: std::process::id(),
         die_with_parent: options.die_with_parent,
+        cgroup_procs: options.cgroup_procs,
     };
     // SAFETY: fork in a process whose other threads (if any) hold no lock the child needs:
     // the child only makes async-signal-safe calls on memory prepared above, then execs or
@@ -220,6 +230,7 @@ struct ChildPlan {
     umask: Option<u32>,
     parent: u32,
     die_with_parent: bool,
+    cgroup_procs: Option<RawFd>,
 }
 
 /// The child's whole life between fork and exec.
@@ -230,6 +241,12 @@ unsafe fn run_child(plan: &ChildPlan) -> ! {
     // SAFETY: async-signal-safe system calls on descriptors and strings prepared by the
     // parent; on any failure the child reports and exits without returning.
     unsafe {
+        // First of all: "0" moves the writer itself.
+        if let Some(procs) = plan.cgroup_procs {
+            if libc::write(procs, c"0".as_ptr().cast(), 1) != 1 {
+                fail(plan.status_fd, STAGE_CGROUP);
+            }
+        }
         libc::setpgid(0, 0);
         for (from, to) in [(plan.stdin, 0), (plan.stdout, 1), (plan.stderr, 2)] {
             if let Some(fd) = from {

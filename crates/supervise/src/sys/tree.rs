@@ -17,6 +17,9 @@ pub(crate) struct ProcEntry {
     pub(crate) pgid: u32,
     pub(crate) rss_bytes: u64,
     pub(crate) cpu_ticks: u64,
+    /// Nothing of the process runs any more. A process whose main thread exited while
+    /// another thread runs on reads `Z` in `/proc/PID/stat` too, but is alive: its other
+    /// threads count, and a signal to its pid still reaches them.
     pub(crate) zombie: bool,
 }
 
@@ -129,7 +132,9 @@ fn read_entries(table: &mut ProcessTable) {
                 pgid,
                 rss_bytes: stat.rss.saturating_mul(page),
                 cpu_ticks: stat.utime + stat.stime,
-                zombie: stat.state == 'Z',
+                // `num_threads` counts the live threads (an exited leader stays listed until
+                // the whole group is gone): more than one means the `Z` is the leader's alone.
+                zombie: stat.state == 'Z' && stat.num_threads <= 1,
             },
         );
     }

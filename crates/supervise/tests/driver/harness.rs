@@ -256,3 +256,52 @@ impl Drop for TempDir {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// A daemon whose main thread exits while another thread runs on: its `/proc/PID/stat` then
+/// reads `Z` like a zombie's. The thread prints `LEADERLESS PID` once the main thread is gone.
+/// (procman's CLI tests use it too.)
+pub const LEADERLESS_PY: &str = include_str!("leaderless.py");
+
+/// A python3 to run [`LEADERLESS_PY`] with, or `None` after reporting the skip (a failure
+/// under `PROCMAN_REQUIRE_VALIDATORS`).
+pub fn python3() -> Option<String> {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let ok = std::process::Command::new(candidate)
+            .args(["-c", "import ctypes, threading"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(candidate.to_owned());
+        }
+    }
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but python3 is missing"
+    );
+    println!("SKIPPED: python3 is missing");
+    None
+}
+
+/// Whether any thread of process `pid` is alive (its leader may be a zombie).
+pub fn any_thread_alive(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().any(|task| {
+        fs::read_to_string(task.path().join("stat")).is_ok_and(|s| {
+            s.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    })
+}
+
+/// Starts `count` instances of group `w` running `script` (which must print `up` once
+/// running) with a 60 s stop timeout, waits until all are up, and returns their pids.
+pub fn start_stubborn_formation(run: &mut Run, script: &str, count: u32) -> Vec<u32> {
+    let mut spec = sh("w", script);
+    spec.instances = count;
+    spec.stop_timeout = Duration::from_secs(60);
+    run.add(spec);
+    run.driver.start_group("w").expect("start");
+    run.wait_until("every instance up", |run| {
+        (1..=count).all(|n| run.lines(&id("w", n), None).iter().any(|l| l == "up"))
+    });
+    (1..=count).map(|n| run.pid(&id("w", n))).collect()
+}

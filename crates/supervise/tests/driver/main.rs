@@ -2,6 +2,7 @@
 //! time (see `harness` for why: the driver reaps every child of the process).
 #![allow(unreachable_pub)]
 
+mod cgroup;
 mod harness;
 mod lifecycle;
 mod output;

@@ -121,3 +121,56 @@ fn dropping_the_driver_kills_every_instance_tree() {
     run.wait_gone(grandchild);
     run.finish();
 }
+
+#[test]
+fn kill_all_ends_a_formation_that_ignores_sigterm_at_once_without_cgroups() {
+    let mut run = Run::new();
+    let script = "trap '' TERM; (setsid sh -c 'trap \"\" TERM; exec sleep 60' &); echo up; \
+                  while :; do sleep 1; done";
+    let pids = crate::harness::start_stubborn_formation(&mut run, script, 20);
+    run.driver.kill_all();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    for pid in pids {
+        assert!(!exists(pid), "{pid} survived kill_all");
+    }
+    // The daemons too: nothing of the formation is left below this process.
+    let left = descendants_of(std::process::id());
+    assert!(left.is_empty(), "left after kill_all: {left:?}");
+    run.finish();
+}
+
+#[test]
+fn a_daemon_whose_main_thread_exited_is_killed_on_shutdown() {
+    let Some(python) = crate::harness::python3() else { return };
+    let dir = crate::harness::TempDir::new("leaderless");
+    let script = dir.0.join("leaderless.py");
+    std::fs::write(&script, crate::harness::LEADERLESS_PY).expect("write the script");
+    let mut run = Run::new();
+    run.add(sh("web", &format!("(setsid {python} {} &); exec sleep 30", script.display())));
+    run.driver.start_group("web").expect("start");
+    let line = run.wait_line(&id("web", 1), |l| l.starts_with("LEADERLESS "));
+    let daemon: u32 = line["LEADERLESS ".len()..].parse().expect("a pid");
+    run.driver.shutdown();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    run.wait_until("the daemon's last thread to be gone", |_| {
+        !crate::harness::any_thread_alive(daemon)
+    });
+    run.finish();
+}
+
+/// Every process below `root` (children, their children...), zombies left out.
+fn descendants_of(root: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        let text =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for kid in text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+            if stat(kid).is_some_and(|(state, ..)| state != 'Z') {
+                out.push(kid);
+            }
+            stack.push(kid);
+        }
+    }
+    out
+}

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{AfterStop, Instance, Supervisor};
+use super::{AfterSpawn, AfterStop, Instance, Phase, Process, Supervisor};
 use crate::core::types::{Effect, Event, InstanceId, SignalReason, SignalScope, State};
 use crate::error::RequestError;
 use crate::signal::Signal;
@@ -22,20 +22,21 @@ impl Supervisor {
         let startable: Vec<u32> = self.groups[g]
             .instances
             .iter()
-            .filter(|(_, i)| matches!(i.state, State::Stopped | State::Exited | State::Backoff))
+            .filter(|(_, i)| {
+                matches!(i.phase, Phase::Stopped | Phase::Exited { .. } | Phase::Backoff { .. })
+            })
             .map(|(n, _)| *n)
             .collect();
         for n in startable {
             self.begin_spawn(g, n, now);
         }
-        // Instances still on their way down from a stop come back once they are down.
+        // Instances still on their way down from a stop come back once they are down; a stop
+        // waiting for a spawn's outcome is moot.
         for instance in self.groups[g].instances.values_mut() {
-            if instance.after_stop == AfterStop::Stay {
-                if instance.state == State::Stopping {
-                    instance.after_stop = AfterStop::Restart;
-                } else if instance.stop_on_spawn {
-                    instance.stop_on_spawn = false;
-                }
+            match &mut instance.phase {
+                Phase::Stopping { then, .. } => *then = then.superseded_by(AfterStop::Restart),
+                Phase::Spawning { then, .. } => *then = then.run_anyway(),
+                _ => {}
             }
         }
         Ok(())
@@ -67,21 +68,17 @@ impl Supervisor {
         self.groups[g].active = true;
         let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
         for n in numbers {
-            if let Some(instance) = self.groups[g].instances.get_mut(&n) {
-                if instance.state == State::Fatal {
-                    instance.state = State::Stopped;
+            let Some(instance) = self.groups[g].instances.get_mut(&n) else { continue };
+            match &mut instance.phase {
+                // Starting anyway: a stop waiting for the spawn's outcome is moot.
+                Phase::Spawning { then, .. } => *then = then.run_anyway(),
+                Phase::Fatal => {
+                    instance.phase = Phase::Stopped;
                     instance.retries = 0;
                     self.emit_transition(g, n, State::Fatal, now, None, None);
+                    self.restart(now, &self.id(g, n))?;
                 }
-            }
-            let id = InstanceId::new(self.groups[g].spec.name.clone(), n);
-            if !self.groups[g].instances[&n].spawn_pending {
-                self.restart(now, &id)?;
-            } else if let Some(instance) = self.groups[g].instances.get_mut(&n) {
-                // Starting anyway: a stop waiting for the spawn's outcome is moot.
-                if instance.after_stop == AfterStop::Stay {
-                    instance.stop_on_spawn = false;
-                }
+                _ => self.restart(now, &self.id(g, n))?,
             }
         }
         Ok(())
@@ -96,13 +93,16 @@ impl Supervisor {
         self.refuse_during_shutdown()?;
         let (g, n) = self.locate(id)?;
         let instance = &self.groups[g].instances[&n];
-        match instance.state {
-            State::Stopped | State::Exited | State::Backoff => {
+        match instance.phase {
+            Phase::Stopped | Phase::Exited { .. } | Phase::Backoff { .. } => {
                 self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
                 Ok(())
             }
-            state => Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" }),
+            _ => {
+                let state = instance.state();
+                Err(RequestError::NotAllowed { id: id.clone(), state, request: "start" })
+            }
         }
     }
 
@@ -122,11 +122,13 @@ impl Supervisor {
     pub fn stop(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
         let (g, n) = self.locate(id)?;
         let instance = &self.groups[g].instances[&n];
-        let restart_pending = instance.state == State::Exited && instance.deadline.is_some();
-        match instance.state {
-            State::Starting | State::Running | State::Backoff => {}
-            State::Exited if restart_pending => {}
-            state => {
+        match instance.phase {
+            Phase::Starting { .. }
+            | Phase::Running { .. }
+            | Phase::Backoff { .. }
+            | Phase::Exited { restart_at: Some(_) } => {}
+            _ => {
+                let state = instance.state();
                 return Err(RequestError::NotAllowed { id: id.clone(), state, request: "stop" });
             }
         }
@@ -144,27 +146,21 @@ impl Supervisor {
     pub fn restart(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
         self.refuse_during_shutdown()?;
         let (g, n) = self.locate(id)?;
-        let instance = &self.groups[g].instances[&n];
-        match instance.state {
-            State::Starting | State::Running => self.begin_stop(g, n, now, AfterStop::Restart),
-            State::Stopping => {
-                // An instance stopping for a scale-down stays on its way out.
-                if let Some(i) = self.groups[g].instances.get_mut(&n) {
-                    if i.after_stop != AfterStop::Remove {
-                        i.after_stop = AfterStop::Restart;
-                    }
-                }
+        let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
+        match &mut instance.phase {
+            Phase::Starting { .. } | Phase::Running { .. } => {
+                self.begin_stop(g, n, now, AfterStop::Restart);
             }
-            State::Stopped | State::Exited | State::Backoff => {
+            // An instance stopping for a scale-down stays on its way out.
+            Phase::Stopping { then, .. } => *then = then.superseded_by(AfterStop::Restart),
+            Phase::Stopped | Phase::Exited { .. } | Phase::Backoff { .. } => {
                 self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
             }
-            State::Fatal => {
-                return Err(RequestError::NotAllowed {
-                    id: id.clone(),
-                    state: State::Fatal,
-                    request: "restart",
-                });
+            // `locate` refuses an instance whose spawn is pending.
+            Phase::Spawning { .. } | Phase::Fatal => {
+                let state = instance.state();
+                return Err(RequestError::NotAllowed { id: id.clone(), state, request: "restart" });
             }
         }
         Ok(())
@@ -177,11 +173,11 @@ impl Supervisor {
     pub fn reset(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
         let (g, n) = self.locate(id)?;
         let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
-        if instance.state != State::Fatal {
-            let state = instance.state;
+        if instance.phase != Phase::Fatal {
+            let state = instance.state();
             return Err(RequestError::NotAllowed { id: id.clone(), state, request: "reset" });
         }
-        instance.state = State::Stopped;
+        instance.phase = Phase::Stopped;
         instance.retries = 0;
         self.emit_transition(g, n, State::Fatal, now, None, None);
         Ok(())
@@ -204,28 +200,25 @@ impl Supervisor {
         let surplus: Vec<u32> =
             self.groups[g].instances.keys().rev().copied().filter(|n| *n > target).collect();
         for n in surplus {
-            let instance = &self.groups[g].instances[&n];
-            if instance.state.has_process() || instance.spawn_pending {
-                self.stop_quietly(g, n, now, AfterStop::Remove);
-            } else {
+            if self.groups[g].instances[&n].phase.is_down() {
                 self.remove_instance(g, n);
+            } else {
+                self.stop_quietly(g, n, now, AfterStop::Remove);
             }
         }
         // Scale up: instances still stopping from an earlier scale-down come back.
         for n in 1..=target {
             match self.groups[g].instances.get_mut(&n) {
-                Some(instance) => {
-                    if instance.after_stop == AfterStop::Remove {
-                        if instance.stop_on_spawn && active {
-                            // Its spawn is still pending: let it start after all.
-                            instance.stop_on_spawn = false;
-                            instance.after_stop = AfterStop::Stay;
-                        } else {
-                            instance.after_stop =
-                                if active { AfterStop::Restart } else { AfterStop::Stay };
-                        }
+                Some(instance) => match &mut instance.phase {
+                    // Its spawn is still pending: let it start after all, if the group runs.
+                    Phase::Spawning { then: then @ AfterSpawn::Remove, .. } => {
+                        *then = if active { AfterSpawn::Run } else { AfterSpawn::Stop };
                     }
-                }
+                    Phase::Stopping { then: then @ AfterStop::Remove, .. } => {
+                        *then = if active { AfterStop::Restart } else { AfterStop::Stay };
+                    }
+                    _ => {}
+                },
                 None => {
                     self.groups[g].instances.insert(n, Instance::new());
                     if active {
@@ -245,8 +238,8 @@ impl Supervisor {
     pub fn signal(&mut self, id: &InstanceId, signal: Signal) -> Result<(), RequestError> {
         let (g, n) = self.locate(id)?;
         let instance = &self.groups[g].instances[&n];
-        match (instance.state.has_process(), instance.pid) {
-            (true, Some(pid)) => {
+        match instance.phase.process() {
+            Some(Process { pid, .. }) => {
                 self.effects.push_back(Effect::Signal {
                     id: id.clone(),
                     pid,
@@ -261,9 +254,9 @@ impl Supervisor {
                 });
                 Ok(())
             }
-            _ => Err(RequestError::NotAllowed {
+            None => Err(RequestError::NotAllowed {
                 id: id.clone(),
-                state: instance.state,
+                state: instance.state(),
                 request: "signal",
             }),
         }
@@ -290,7 +283,7 @@ impl Supervisor {
         for g in 0..self.groups.len() {
             let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
             for n in numbers {
-                if self.groups[g].instances[&n].state == State::Stopping {
+                if matches!(self.groups[g].instances[&n].phase, Phase::Stopping { .. }) {
                     self.send_kill(g, n, now);
                 }
             }

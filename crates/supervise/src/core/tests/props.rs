@@ -4,7 +4,8 @@
 //!
 //! - at most one live pid per instance, and the pid -> instance map matches the world;
 //! - every transition starts where the previous one ended, at the current time, and the
-//!   snapshot agrees with the last one;
+//!   snapshot agrees with the last one; it is a row of the transition table (checked by the
+//!   supervisor itself in debug builds), and every row of the table happens;
 //! - `Fatal` only after more than `max_retries` failed starts in a row, or a permanent spawn
 //!   error; `Backoff` only while there are at most `max_retries`;
 //!   the retry count matches the model's count of failed starts;
@@ -16,12 +17,14 @@
 //! - a refused request changes nothing;
 //! - nothing panics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+use proptest::test_runner::{RngSeed, TestRunner};
 
+use super::super::transitions::TRANSITIONS;
 use super::super::*;
 use crate::error::RequestError;
 use crate::signal::Signal;
@@ -217,6 +220,8 @@ struct World {
     shutdown_at: Option<Instant>,
     shutdown_reported: u32,
     last_stop_began: Option<Instant>,
+    /// Every (from, to) of the transitions reported.
+    edges: HashSet<(State, State)>,
 }
 
 impl World {
@@ -255,6 +260,7 @@ impl World {
             shutdown_at: None,
             shutdown_reported: 0,
             last_stop_began: None,
+            edges: HashSet::new(),
         }
     }
 
@@ -433,6 +439,7 @@ impl World {
                 prop_assert_ne!(t.from, t.to);
                 prop_assert_eq!(t.at, self.now);
                 self.reported.insert(t.id.clone(), t.to);
+                self.edges.insert((t.from, t.to));
                 // A transition to Starting has no pid when it reports a failed spawn.
                 if matches!(t.to, State::Running | State::Stopping) {
                     prop_assert!(t.pid.is_some(), "{} is {} without a pid", t.id, t.to);
@@ -492,7 +499,6 @@ impl World {
                 // Liveness was checked with the effect; the process may have died since.
                 prop_assert_eq!(self.ever.get(&pid), Some(&id));
             }
-            other => prop_assert!(false, "the core reported {:?}", other),
         }
         Ok(())
     }
@@ -609,6 +615,29 @@ proptest! {
     fn invariants_hold_over_random_input_sequences(case in case()) {
         World::new(case).run()?;
     }
+}
+
+/// Every transition of the table happens in random sequences. With the check of each reported
+/// transition against the table (in `emit_transition`, in debug builds), the table's pairs of
+/// states are exactly the machine's.
+#[test]
+fn every_transition_of_the_table_happens() {
+    let seen = RefCell::new(HashSet::new());
+    let mut runner = TestRunner::new(ProptestConfig { cases: 300, ..config() });
+    let result = runner.run(&case(), |case| {
+        let mut world = World::new(case);
+        let result = world.run();
+        seen.borrow_mut().extend(world.edges);
+        result
+    });
+    assert!(result.is_ok(), "{result:?}");
+    let seen = seen.into_inner();
+    let missing: Vec<(State, State)> = TRANSITIONS
+        .iter()
+        .flat_map(|row| row.from.iter().map(|from| (*from, row.to)))
+        .filter(|(from, to)| from != to && !seen.contains(&(*from, *to)))
+        .collect();
+    assert!(missing.is_empty(), "never happened in 300 random sequences: {missing:?}");
 }
 
 /// A few hand-picked sequences that the random search must never lose sight of.

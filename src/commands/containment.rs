@@ -1,0 +1,125 @@
+//! `start --containment`: procman's policy for holding the app together. The mechanisms live
+//! in the supervision library (cgroup tree, PID namespace, subreaper guard); here procman
+//! picks one, says so when it had to settle for less than the strongest, and refuses to run
+//! when the one asked for by name is not available.
+
+use supervise::guard::{self, GuardOptions};
+use supervise::{CgroupError, CgroupTree, Signal};
+
+use crate::cli::ContainmentChoice;
+use crate::diagnostic::Diagnostic;
+use crate::error::CliError;
+
+/// What was set up before the app starts.
+#[derive(Debug, Default)]
+pub(crate) struct Contained {
+    /// The app's cgroup tree, for the driver.
+    pub(crate) cgroup: Option<CgroupTree>,
+    /// The signal that says the guard process is gone.
+    pub(crate) guard_lost: Option<Signal>,
+}
+
+/// The variable that runs procman without its guard process (for debugging the supervisor
+/// alone); no PID namespace can be set up then.
+const NO_GUARD_VAR: &str = "PROCMAN_NO_GUARD";
+
+/// The command that gives an unprivileged user's procman a delegated cgroup under systemd.
+const SYSTEMD_HINT: &str = "systemd-run --user --scope -p Delegate=yes procman start";
+
+/// Sets up `choice` (with `auto`: the strongest mechanism that works here) and forks the
+/// guard. Must run before any thread starts.
+///
+/// # Errors
+/// A mechanism asked for by name that cannot be set up.
+pub(crate) fn establish(choice: ContainmentChoice) -> Result<Contained, CliError> {
+    let guarded = std::env::var_os(NO_GUARD_VAR).is_none();
+    match choice {
+        ContainmentChoice::Cgroup => {
+            let tree = create_tree().map_err(|error| unavailable("cgroup", &error.to_string()))?;
+            Ok(protect(Some(tree), guarded))
+        }
+        ContainmentChoice::Namespace => {
+            if !guarded {
+                return Err(unavailable("namespace", &format!("{NO_GUARD_VAR} is set")));
+            }
+            let options = GuardOptions { reexec: true, isolate: true, cgroup: None };
+            match guard::protect_with(&options) {
+                Ok(protection) => {
+                    Ok(Contained { cgroup: None, guard_lost: Some(protection.lost_signal) })
+                }
+                Err(error) => Err(unavailable(
+                    "namespace",
+                    &format!("cannot create a PID namespace: {error}"),
+                )),
+            }
+        }
+        ContainmentChoice::Subreaper => Ok(protect(None, guarded)),
+        ContainmentChoice::Auto => Ok(strongest(guarded)),
+    }
+}
+
+/// cgroup, else namespace, else subreaper; a note on standard error says why when it is not
+/// the cgroup.
+fn strongest(guarded: bool) -> Contained {
+    let no_cgroup = match create_tree() {
+        Ok(tree) => return protect(Some(tree), guarded),
+        Err(error) => cgroup_reason(&error),
+    };
+    if guarded {
+        let options = GuardOptions { reexec: true, isolate: true, cgroup: None };
+        // This runs in the supervisor, after the fork; the guard never returns from it.
+        if let Ok(protection) = guard::protect_with(&options) {
+            eprintln!("procman: containment: namespace (no cgroup: {no_cgroup})");
+            return Contained { cgroup: None, guard_lost: Some(protection.lost_signal) };
+        }
+    }
+    // Off Linux none of the three exists, and there is nothing to choose from.
+    if cfg!(target_os = "linux") {
+        eprintln!(
+            "procman: containment: subreaper (no cgroup: {no_cgroup}; no PID namespace \
+             either); docs/guarantees.md says what this mode cannot promise"
+        );
+    }
+    protect(None, guarded)
+}
+
+/// The app's cgroup, named after the pid the shell knows (the guard's, which is this
+/// process's until the fork).
+fn create_tree() -> Result<CgroupTree, CgroupError> {
+    CgroupTree::create(&format!("procman-{}", std::process::id()))
+}
+
+/// Why no cgroup, with the way to get one where that is systemd's delegation.
+fn cgroup_reason(error: &CgroupError) -> String {
+    match error {
+        CgroupError::NotDelegated { .. } | CgroupError::NotWritable { .. }
+            if std::path::Path::new("/run/systemd/system").is_dir() =>
+        {
+            format!("{error}; `{SYSTEMD_HINT}` gives one")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Forks the guard (unless it is turned off), which kills `cgroup` whole if the supervisor
+/// dies, or else every process it finds below itself.
+fn protect(cgroup: Option<CgroupTree>, guarded: bool) -> Contained {
+    let guard_lost = if guarded {
+        let options = GuardOptions { reexec: true, isolate: false, cgroup: cgroup.clone() };
+        guard::protect_with(&options).ok().map(|protection| protection.lost_signal)
+    } else {
+        None
+    };
+    Contained { cgroup, guard_lost }
+}
+
+fn unavailable(mechanism: &str, why: &str) -> CliError {
+    CliError::Input(
+        Diagnostic::new(format!("--containment={mechanism} is not available here: {why}"))
+            .with_help(
+                "use --containment=auto for the strongest mechanism this host allows \
+                 (docs/guarantees.md compares them)",
+            )
+            .into(),
+    )
+}

@@ -1,0 +1,300 @@
+//! Issue 11: escaping daemons die in every containment mode, whatever ends procman. Each test
+//! is one ending in one mode, ten runs in a row, zero survivors allowed: the cgroup mode as
+//! root, and as an unprivileged user (`nobody`) the PID namespace `auto` falls back to and
+//! the subreaper mode asked for by name.
+//!
+//! The app holds the two daemons that escape a walk of `/proc`: one whose main thread has
+//! exited while another thread runs on (its `/proc/PID/stat` reads `Z`), and one that
+//! re-forks into a new session, its parent exiting, generation after generation (capped).
+//! Survivors are found by the marker in the environment of any live *thread*, since a
+//! leaderless process shows no environment under its own pid.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::guarantees::{children_of, kill, make_world_readable};
+use crate::util::{Dir, MARKER_VAR, Running};
+
+/// The leaderless daemon: once its main thread is gone, the other thread says so.
+const LEADERLESS_PY: &str = include_str!("../../crates/supervise/tests/driver/leaderless.py");
+
+/// The re-forking daemon: each generation starts the next in a session of its own and exits,
+/// 1000 generations (several seconds), then sleeps.
+const REFORK_SH: &str = r#"#!/bin/sh
+n=$1
+if [ "$n" -le 0 ]; then exec sleep 300; fi
+if [ "$n" -eq 990 ]; then echo REFORKING; fi
+setsid ./refork.sh $((n - 1)) &
+"#;
+
+/// How an ending is delivered.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Sigint,
+    Sigterm,
+    /// SIGKILL of the pid the shell knows (the guard).
+    KillGuard,
+    /// SIGKILL of the supervisor, the guard's child.
+    KillSupervisor,
+}
+
+/// Who runs procman, with which `--containment`.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Root, `--containment=cgroup`.
+    Cgroup,
+    /// `nobody`, `auto` (no cgroup for it: the PID namespace).
+    UnprivilegedAuto,
+    /// `nobody`, `--containment=subreaper`.
+    UnprivilegedSubreaper,
+}
+
+impl Mode {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Mode::Cgroup => &["start", "--no-socket", "--containment=cgroup"],
+            Mode::UnprivilegedAuto => &["start", "--no-socket"],
+            Mode::UnprivilegedSubreaper => &["start", "--no-socket", "--containment=subreaper"],
+        }
+    }
+
+    fn unprivileged(self) -> bool {
+        !matches!(self, Mode::Cgroup)
+    }
+}
+
+const NOBODY: u32 = 65534;
+
+fn ten_runs(mode: Mode, ending: Ending) {
+    if !can_run(mode) {
+        return;
+    }
+    let dir = daemon_app();
+    for round in 1..=10 {
+        let mut run = start(&dir, mode);
+        run.wait_until(|l| l.contains("LEADERLESS "), "the leaderless daemon");
+        run.wait_for("REFORKING");
+        if let Mode::UnprivilegedAuto = mode {
+            assert!(
+                run.transcript().contains("containment: namespace"),
+                "auto says what it fell back to: {}",
+                run.transcript()
+            );
+        }
+        end(&run, ending);
+        let status = run.wait_exit();
+        check_status(status, ending, &run);
+        let left = survivors_after(&run.marker, Duration::from_secs(2));
+        assert!(
+            left.is_empty(),
+            "{mode:?}, {ending:?}, run {round}: survivors {left:?}\n{}",
+            run.transcript()
+        );
+    }
+}
+
+fn end(run: &Running, ending: Ending) {
+    match ending {
+        Ending::Sigint => run.signal(libc::SIGINT),
+        Ending::Sigterm => run.signal(libc::SIGTERM),
+        Ending::KillGuard => run.signal(libc::SIGKILL),
+        Ending::KillSupervisor => {
+            let supervisor = children_of(run.pid());
+            assert_eq!(supervisor.len(), 1, "the guard has one child, the supervisor");
+            kill(supervisor[0], libc::SIGKILL);
+        }
+    }
+}
+
+fn check_status(status: std::process::ExitStatus, ending: Ending, run: &Running) {
+    let expected = match ending {
+        Ending::Sigint => status.code() == Some(130),
+        Ending::Sigterm => status.code() == Some(143),
+        Ending::KillGuard => status.signal() == Some(libc::SIGKILL),
+        Ending::KillSupervisor => status.code() == Some(137),
+    };
+    assert!(expected, "{ending:?}: exit {status:?}\n{}", run.transcript());
+}
+
+/// The app: both daemons, each started from an instance that then sleeps.
+fn daemon_app() -> Dir {
+    let dir = Dir::new();
+    dir.write("leaderless.py", LEADERLESS_PY);
+    crate::util::write_script(&dir, "refork.sh", REFORK_SH);
+    dir.write(
+        "Procfile",
+        "leaderless: (setsid python3 leaderless.py &); exec sleep 300\n\
+         reforker: ./refork.sh 1000 & exec sleep 300\n",
+    );
+    make_world_readable(dir.path());
+    dir
+}
+
+fn start(dir: &Dir, mode: Mode) -> Running {
+    let mut command = dir.command(mode.args());
+    // python3 from the system, where `nobody` can reach it.
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    if mode.unprivileged() {
+        // SAFETY: setgroups/setgid/setuid are async-signal-safe and change only this child.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    dir.spawn_with(command)
+}
+
+/// Whether this machine can run `mode`; says why not when it cannot (a failure under
+/// `PROCMAN_REQUIRE_VALIDATORS`, which CI sets).
+fn can_run(mode: Mode) -> bool {
+    let python = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import ctypes, threading"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python {
+        return skip("the daemons need /usr/bin/python3");
+    }
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return skip(&format!("{mode:?} needs root (to have a cgroup, or to become nobody)"));
+    }
+    if let Mode::Cgroup = mode {
+        let dir = Dir::new();
+        dir.write("Procfile", "web: true\n");
+        let probe = dir.run(&["start", "--no-socket", "--containment=cgroup"]);
+        if probe.code() != Some(0) {
+            return skip(&format!("no cgroup here: {}", probe.stderr()));
+        }
+    }
+    true
+}
+
+fn skip(why: &str) -> bool {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
+    );
+    println!("SKIPPED: {why}");
+    false
+}
+
+/// Waits (bounded) until no live thread carries `marker`; returns the pids still alive.
+fn survivors_after(marker: &str, limit: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = survivors(marker);
+        if left.is_empty() || Instant::now() >= deadline {
+            kill_all(&left);
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Processes with a live thread whose environment holds the marker.
+fn survivors(marker: &str) -> Vec<u32> {
+    let needle = format!("{MARKER_VAR}={marker}\0");
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(entry.path().join("task")) else { continue };
+        let marked = tasks.flatten().any(|task| live(&task.path()) && has(&task.path(), &needle));
+        if marked {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn live(task: &Path) -> bool {
+    std::fs::read_to_string(task.join("stat"))
+        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')))
+}
+
+fn has(task: &Path, needle: &str) -> bool {
+    std::fs::read(task.join("environ")).is_ok_and(|mut environ| {
+        environ.push(0);
+        environ.windows(needle.len()).any(|w| w == needle.as_bytes())
+    })
+}
+
+fn kill_all(pids: &[u32]) {
+    for pid in pids {
+        kill(*pid, libc::SIGKILL);
+    }
+}
+
+#[test]
+fn cgroup_escaping_daemons_die_on_sigint() {
+    ten_runs(Mode::Cgroup, Ending::Sigint);
+}
+
+#[test]
+fn cgroup_escaping_daemons_die_on_sigterm() {
+    ten_runs(Mode::Cgroup, Ending::Sigterm);
+}
+
+#[test]
+fn cgroup_escaping_daemons_die_when_the_guard_is_sigkilled() {
+    ten_runs(Mode::Cgroup, Ending::KillGuard);
+}
+
+#[test]
+fn cgroup_escaping_daemons_die_when_the_supervisor_is_sigkilled() {
+    ten_runs(Mode::Cgroup, Ending::KillSupervisor);
+}
+
+#[test]
+fn unprivileged_auto_escaping_daemons_die_on_sigint() {
+    ten_runs(Mode::UnprivilegedAuto, Ending::Sigint);
+}
+
+#[test]
+fn unprivileged_auto_escaping_daemons_die_on_sigterm() {
+    ten_runs(Mode::UnprivilegedAuto, Ending::Sigterm);
+}
+
+#[test]
+fn unprivileged_auto_escaping_daemons_die_when_the_guard_is_sigkilled() {
+    ten_runs(Mode::UnprivilegedAuto, Ending::KillGuard);
+}
+
+#[test]
+fn unprivileged_auto_escaping_daemons_die_when_the_supervisor_is_sigkilled() {
+    ten_runs(Mode::UnprivilegedAuto, Ending::KillSupervisor);
+}
+
+#[test]
+fn subreaper_escaping_daemons_die_on_sigint() {
+    ten_runs(Mode::UnprivilegedSubreaper, Ending::Sigint);
+}
+
+#[test]
+fn subreaper_escaping_daemons_die_on_sigterm() {
+    ten_runs(Mode::UnprivilegedSubreaper, Ending::Sigterm);
+}
+
+#[test]
+fn subreaper_escaping_daemons_die_when_the_guard_is_sigkilled() {
+    ten_runs(Mode::UnprivilegedSubreaper, Ending::KillGuard);
+}
+
+#[test]
+fn subreaper_escaping_daemons_die_when_the_supervisor_is_sigkilled() {
+    ten_runs(Mode::UnprivilegedSubreaper, Ending::KillSupervisor);
+}
