@@ -3,11 +3,12 @@
 
 // Each test module uses part of the harness.
 mod config_file;
+// Linux-only mechanisms (cgroups, PID namespaces, the subreaper and its guard), proven by
+// counting processes through /proc.
+#[cfg(target_os = "linux")]
 mod containment;
 mod control;
 mod export;
-// The guarantees of the Linux table of docs/guarantees.md (guard, subreaper, `setsid`
-// escapes, PID namespaces), counted through /proc.
 #[cfg(target_os = "linux")]
 mod guarantees;
 mod live;
