@@ -7,13 +7,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Run the processes of a Procfile, supervise them, and hand them to service managers.
 #[derive(Debug, Parser)]
-#[command(name = "procman", version, about, propagate_version = true)]
+#[command(name = "procman", version, about, propagate_version = true, disable_version_flag = true)]
 #[command(
     after_help = "Run `procman help COMMAND` for the options and an example of each command."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+
+    /// Print the version (`-v` is Foreman's, `-V` clap's)
+    #[arg(short = 'v', long, visible_short_alias = 'V', action = clap::ArgAction::Version, global = true)]
+    version: Option<bool>,
 }
 
 /// Where the Procfile is and where the processes run; shared by every command that reads it.
@@ -83,18 +87,22 @@ pub(crate) enum RestartWhen {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Start the application: every process of the Procfile, or the one named.
+    /// Start the application: every process of the Procfile, or the ones named.
     #[command(after_help = "Examples:\n  procman start\n  procman start web\n  procman start \
-                            web=3\n  procman start -m web=2,worker=1 -e .env,.env.local -p 3000")]
+                            web worker\n  procman start web=3\n  procman start -m web=2,worker=1 \
+                            -e .env,.env.local -p 3000")]
     Start(StartArgs),
 
-    /// Run one command (or a Procfile entry by name) with the app's environment.
+    /// Run one command, or a process type by name as `start` runs its first instance, with
+    /// the app's environment.
     #[command(after_help = "Examples:\n  procman run rake db:migrate\n  procman run web\n  \
                             procman run -e .env.test -- env")]
     Run(RunArgs),
 
-    /// Check the Procfile (and env files) for errors.
-    #[command(after_help = "Example:\n  procman check -f Procfile.dev")]
+    /// Check the Procfile (and env files) for errors, and say where Foreman reads them
+    /// differently.
+    #[command(after_help = "Examples:\n  procman check -f Procfile.dev\n  procman check \
+                            --print-env -e .env,.env.local")]
     Check(CheckArgs),
 
     /// Export the application to a service manager's or a cluster's format.
@@ -136,6 +144,9 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  procman manpage > procman.1\n  procman manpage --dir \
                             /usr/local/share/man/man1")]
     Manpage(ManpageArgs),
+
+    /// Print the version, as `--version` does (Foreman's `foreman version`).
+    Version,
 }
 
 #[derive(Debug, Args)]
@@ -148,9 +159,9 @@ pub(crate) struct ManpageArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
-    /// Start only this process (`web`), or this many of it (`web=3`)
+    /// Start only these processes (`web worker`), or this many of each (`web=3`)
     #[arg(value_name = "PROCESS[=N]")]
-    pub(crate) process: Option<String>,
+    pub(crate) processes: Vec<String>,
 
     #[command(flatten)]
     pub(crate) app: AppArgs,
@@ -164,8 +175,12 @@ pub(crate) struct StartArgs {
     pub(crate) timeout: Option<String>,
 
     /// Color the output: `-c` forces it, as in Foreman
-    #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true, overrides_with = "no_color")]
     pub(crate) color: Option<ColorWhen>,
+
+    /// Never color the output (Foreman's `--no-color`; the same as `--color=never`)
+    #[arg(long, overrides_with = "color")]
+    pub(crate) no_color: bool,
 
     /// Leave the HH:MM:SS timestamp out of the prefix
     #[arg(long, overrides_with = "timestamp")]
@@ -272,6 +287,11 @@ pub(crate) struct CheckArgs {
     /// any]
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+
+    /// Print the variables the env files set, once resolved, as `KEY=value` lines that procman
+    /// and Foreman read the same way (the other output becomes `#` comments)
+    #[arg(long)]
+    pub(crate) print_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +450,16 @@ mod tests {
         let cli = Cli::try_parse_from(["procman", "start", "--color=never"]).expect("parses");
         let Command::Start(start) = cli.command else { panic!("not start") };
         assert_eq!(start.color, Some(ColorWhen::Never));
+    }
+
+    #[test]
+    fn no_color_is_color_never_and_the_last_one_wins() {
+        let cli = Cli::try_parse_from(["procman", "start", "-c", "--no-color"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(start.no_color && start.color.is_none());
+        let cli = Cli::try_parse_from(["procman", "start", "--no-color", "-c"]).expect("parses");
+        let Command::Start(start) = cli.command else { panic!("not start") };
+        assert!(!start.no_color && start.color == Some(ColorWhen::Always));
     }
 
     #[test]

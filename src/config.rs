@@ -76,7 +76,7 @@ pub(crate) fn apply_dotforeman(
                     start.timeout = Some(value);
                 }
             }
-            if !given("color") {
+            if !given("color") && !given("no_color") {
                 if let Some(on) = boolean("color") {
                     start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
                 }
@@ -272,34 +272,35 @@ pub(crate) fn load_export_plan(
     args: &PlanArgs,
     supervision: &SupervisionArgs,
 ) -> Result<Plan, Diagnostics> {
-    load_plan_in(locate(app).canonical(), args, None, Some(supervision))
+    load_plan_in(locate(app).canonical(), args, &[], Some(supervision))
 }
 
-/// Reads the Procfile, env files and config file and builds the plan. `process` is `start`'s
-/// argument. Settings come from the config file, then the supervision flags override them.
+/// Reads the Procfile, env files and config file and builds the plan. `processes` are
+/// `start`'s arguments (none: every process). Settings come from the config file, then the
+/// supervision flags override them.
 pub(crate) fn load_plan(
     app: &AppArgs,
     args: &PlanArgs,
-    process: Option<&str>,
+    processes: &[String],
     supervision: Option<&SupervisionArgs>,
 ) -> Result<Plan, Diagnostics> {
-    load_plan_in(app_paths(app)?, args, process, supervision)
+    load_plan_in(app_paths(app)?, args, processes, supervision)
 }
 
 fn load_plan_in(
     paths: AppPaths,
     args: &PlanArgs,
-    process: Option<&str>,
+    processes: &[String],
     supervision: Option<&SupervisionArgs>,
 ) -> Result<Plan, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
     let env = envfile::load(&paths.root, named);
-    let formation = match (process, &args.formation) {
-        (Some(arg), _) => Formation::from_process_arg(arg, "the PROCESS argument"),
-        (None, Some(text)) => Formation::parse(text, "-m/--formation"),
-        (None, None) => Ok(Formation::default()),
+    let formation = match (processes, &args.formation) {
+        ([], Some(text)) => Formation::parse(text, "-m/--formation"),
+        ([], None) => Ok(Formation::default()),
+        (args, _) => process_formation(args),
     };
     let port = match args.port.as_deref().map(parse_port).transpose() {
         Ok(port) => port,
@@ -324,7 +325,7 @@ fn load_plan_in(
     };
     if let Some(config) = &config {
         config.extend_procfile(&mut procfile)?;
-        config.apply_instances(&mut formation, process.is_some() || args.formation.is_some());
+        config.apply_instances(&mut formation, !processes.is_empty() || args.formation.is_some());
     }
     let inherited = std::env::var("PORT").ok();
     let mut plan = Plan::build(PlanInput {
@@ -342,6 +343,49 @@ fn load_plan_in(
         crate::settings::apply_flags(&mut plan, supervision)?;
     }
     Ok(plan)
+}
+
+/// The formation of `start`'s PROCESS arguments: each is a name (`web`, once) or a formation
+/// (`web=3`); `start web worker` runs those two and nothing else.
+fn process_formation(args: &[String]) -> Result<Formation, Diagnostics> {
+    if let [one] = args {
+        return Formation::from_process_arg(one, "the PROCESS argument");
+    }
+    let origin = "the PROCESS arguments";
+    let text = args.join(" ");
+    let mut merged =
+        Formation { default: 0, items: Vec::new(), origin: origin.to_owned(), text, single: true };
+    let mut diagnostics = Diagnostics::default();
+    let mut column = 1;
+    for arg in args {
+        match Formation::from_process_arg(arg, origin) {
+            Ok(part) => {
+                merged.single &= part.single;
+                merged.default = merged.default.max(part.default);
+                for mut item in part.items {
+                    item.span.0 += column - 1;
+                    if merged.items.iter().any(|seen| seen.name == item.name) {
+                        diagnostics.push(
+                            Diagnostic::new(format!(
+                                "`{}` is named twice in the PROCESS arguments",
+                                crate::diagnostic::fragment(&item.name)
+                            ))
+                            .with_origin(origin, Some(&merged.text))
+                            .with_column(item.span.0, item.span.1)
+                            .with_help(
+                                "name each process type once, e.g. `procman start web worker`",
+                            ),
+                        );
+                    } else {
+                        merged.items.push(item);
+                    }
+                }
+            }
+            Err(errors) => diagnostics.extend(errors),
+        }
+        column += arg.chars().count() + 1;
+    }
+    diagnostics.into_result(merged)
 }
 
 /// The working directory, for `.foreman`.

@@ -166,15 +166,16 @@ impl ConfigFile {
     }
 
     /// Applies the `instances` here to a formation: to the default one (no `-m`, no PROCESS
-    /// argument) as named counts, and to `start NAME` as that one type's count. A formation
+    /// argument) as named counts, and to `start NAME...` as those types' counts. A formation
     /// given on the command line otherwise wins.
     pub(crate) fn apply_instances(&self, formation: &mut Formation, given: bool) {
         if formation.single {
-            if let Some(item) = formation.items.first_mut()
-                && let Some(count) = self.process(&item.name).and_then(|p| p.instances)
-                && count > 0
-            {
-                item.count = count;
+            for item in &mut formation.items {
+                if let Some(count) = self.process(&item.name).and_then(|p| p.instances)
+                    && count > 0
+                {
+                    item.count = count;
+                }
             }
             return;
         }

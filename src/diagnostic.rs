@@ -121,9 +121,19 @@ impl Diagnostic {
 
     /// The full report, ending with a newline. ANSI colors only when `color` is true.
     pub fn render(&self, color: bool) -> String {
+        self.render_as("error", ERROR, color)
+    }
+
+    /// The report as a warning (`warning: ...`): something that works but may not mean what
+    /// the user thinks.
+    pub fn render_warning(&self, color: bool) -> String {
+        self.render_as("warning", WARNING, color)
+    }
+
+    fn render_as(&self, severity: &str, severity_color: &str, color: bool) -> String {
         let style = Style { color };
         let mut out = String::new();
-        out.push_str(&style.paint(ERROR, "error"));
+        out.push_str(&style.paint(severity_color, severity));
         // Messages quote user input through `fragment`; sanitizing again is idempotent and
         // guards against a fragment that was missed.
         out.push_str(&style.paint(BOLD, &format!(": {}", sanitize(&self.message, MAX_TEXT_CHARS))));
@@ -143,7 +153,7 @@ impl Diagnostic {
             out.push_str(&format!(" {} {bar} {text}\n", style.paint(GUTTER, &shown)));
             match caret {
                 Some((offset, len)) => {
-                    let marks = style.paint(ERROR, &"^".repeat(len));
+                    let marks = style.paint(severity_color, &"^".repeat(len));
                     out.push_str(&format!(" {pad} {bar} {}{marks}\n", " ".repeat(offset)));
                 }
                 None => out.push_str(&format!(" {pad} {bar}\n")),
@@ -187,11 +197,20 @@ pub const MAX_KEPT: usize = 100;
 impl Diagnostics {
     /// All of them, separated by blank lines; past [`MAX_RENDERED`] only a count is given.
     pub fn render(&self, color: bool) -> String {
+        self.render_as("error", ERROR, color)
+    }
+
+    /// [`Diagnostics::render`] for warnings.
+    pub fn render_warnings(&self, color: bool) -> String {
+        self.render_as("warning", WARNING, color)
+    }
+
+    fn render_as(&self, severity: &str, severity_color: &str, color: bool) -> String {
         let shown: Vec<String> = self
             .list
             .iter()
             .take(MAX_RENDERED)
-            .map(|diagnostic| diagnostic.render(color))
+            .map(|diagnostic| diagnostic.render_as(severity, severity_color, color))
             .collect();
         let mut out = shown.join("\n");
         let hidden = self.len().saturating_sub(MAX_RENDERED);
@@ -199,8 +218,10 @@ impl Diagnostics {
             let style = Style { color };
             let plural = if hidden == 1 { "" } else { "s" };
             out.push('\n');
-            out.push_str(&style.paint(ERROR, "error"));
-            out.push_str(&style.paint(BOLD, &format!(": {hidden} more error{plural} not shown")));
+            out.push_str(&style.paint(severity_color, severity));
+            out.push_str(
+                &style.paint(BOLD, &format!(": {hidden} more {severity}{plural} not shown")),
+            );
             out.push('\n');
         }
         out
@@ -439,6 +460,7 @@ pub fn distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 const ERROR: &str = "\x1b[1;31m";
+const WARNING: &str = "\x1b[1;33m";
 const BOLD: &str = "\x1b[1m";
 const GUTTER: &str = "\x1b[1;34m";
 const HELP: &str = "\x1b[1;36m";

@@ -71,6 +71,10 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Manpage(args) => commands::manpage::run(&args, Cli::command()),
+        Command::Version => {
+            print!("{}", Cli::command().render_version());
+            Ok(0)
+        }
         Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
         Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
         Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),

@@ -163,14 +163,26 @@ impl Plan {
         self.processes
             .iter()
             .flat_map(|process| {
-                (1..=process.count).map(move |number| InstancePlan {
-                    process: process.name.clone(),
-                    number,
-                    port: self.port(process.index, number).unwrap_or(u16::MAX),
-                    ps: format!("{}.{number}", process.name),
-                })
+                (1..=process.count).map(move |number| self.instance(process, number))
             })
             .collect()
+    }
+
+    /// Instance `number` (from 1) of `process`: its PORT (65535 past the end, which
+    /// [`Plan::check_ports`] refuses) and its PS.
+    pub(crate) fn instance(&self, process: &ProcessPlan, number: u32) -> InstancePlan {
+        InstancePlan {
+            process: process.name.clone(),
+            number,
+            port: self.port(process.index, number).unwrap_or(u16::MAX),
+            ps: format!("{}.{number}", process.name),
+        }
+    }
+
+    /// Where the instances of `process` run: its `cwd` (config file) in the app root, else the
+    /// root.
+    pub(crate) fn working_dir(&self, process: &ProcessPlan) -> PathBuf {
+        process.cwd.as_ref().map_or_else(|| self.root.clone(), |cwd| self.root.join(cwd))
     }
 
     /// The process type called `name`.
@@ -267,12 +279,7 @@ impl Plan {
     fn check_commands(&self, procfile: &Procfile) -> Result<(), Diagnostics> {
         let mut diagnostics = Diagnostics::default();
         for process in self.processes.iter().filter(|process| process.count > 0) {
-            let first = InstancePlan {
-                process: process.name.clone(),
-                number: 1,
-                port: self.port(process.index, 1).unwrap_or(u16::MAX),
-                ps: format!("{}.1", process.name),
-            };
+            let first = self.instance(process, 1);
             let text = shell::substitute(&process.command, &self.instance_env(&first));
             if !text.trim().is_empty() {
                 continue;

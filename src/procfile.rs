@@ -229,23 +229,13 @@ impl Problem<'_> {
     fn diagnostic(&self, path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
         let at = Diagnostic::new(String::new()).at_line(path, number, line);
         let diagnostic = match *self {
-            Problem::NoColon { body } => {
-                let mut words = body.splitn(2, char::is_whitespace);
-                let first = words.next().unwrap_or_default();
-                let rest = words.next().unwrap_or_default().trim_start();
-                let example = if is_valid_name(first) && !rest.is_empty() {
-                    format!("{first}: {}", fragment(rest))
-                } else {
-                    "web: bundle exec puma".to_owned()
-                };
-                Diagnostic {
-                    message: format!(
-                        "{label} line {number} has no `:` separating a name from a command"
-                    ),
-                    help: Some(format!("write it as `name: command`, e.g. `{example}`")),
-                    ..at
-                }
-            }
+            Problem::NoColon { body } => Diagnostic {
+                message: format!(
+                    "{label} line {number} has no `:` separating a name from a command"
+                ),
+                help: Some(no_colon_help(body)),
+                ..at
+            },
             Problem::NoName { column, command } => Diagnostic {
                 message: format!("{label} line {number} has no process name before `:`"),
                 help: Some(format!(
@@ -306,12 +296,102 @@ impl Problem<'_> {
     }
 }
 
+/// Programs that start a command line: a line starting with one is a command without a name,
+/// never a name without its colon.
+const PROGRAMS: &[&str] = &[
+    "bash", "bin", "bun", "bundle", "cargo", "celery", "deno", "docker", "dotnet", "env", "exec",
+    "go", "gunicorn", "java", "make", "mix", "node", "npm", "npx", "perl", "php", "pnpm", "python",
+    "python3", "rails", "rake", "ruby", "run", "sh", "sidekiq", "uvicorn", "yarn",
+];
+
+/// The fix for a line without a colon. When its first word is a program (`python manage.py
+/// migrate`), the line is a command that needs a name, never `python: manage.py migrate`;
+/// otherwise the first word may be a name missing its colon, and both readings are offered.
+fn no_colon_help(body: &str) -> String {
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let first = words.first().copied().unwrap_or_default();
+    let command = fragment(body.trim());
+    let name = suggested_name(&words);
+    let is_program = first.contains(['/', '.']) || PROGRAMS.contains(&first) || words.len() == 1;
+    if is_program || !is_valid_name(first) {
+        format!(
+            "the line has no process name: write it as `name: command`, e.g. `{name}: {command}`"
+        )
+    } else {
+        let rest = fragment(body.trim()[first.len()..].trim_start());
+        format!(
+            "write it as `name: command`: `{first}: {rest}` if `{first}` is the name, or give the \
+             command a name, e.g. `{name}: {command}`"
+        )
+    }
+}
+
+/// A process name for a command: its last word that reads as a name (`migrate` for `python
+/// manage.py migrate`, `puma` for `bundle exec puma -p 3000`), skipping options, their values,
+/// numbers and program words; else the program's own name; else `web`.
+fn suggested_name(words: &[&str]) -> String {
+    let stem = |word: &str| -> Option<String> {
+        let base = word.rsplit('/').next().unwrap_or(word);
+        let stem = base.split('.').next().unwrap_or(base).to_ascii_lowercase();
+        let usable = is_valid_name(&stem)
+            && !stem.starts_with('-')
+            && !stem.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b'-')
+            && !PROGRAMS.contains(&stem.as_str());
+        usable.then_some(stem)
+    };
+    let mut best = None;
+    let mut after_short_option = false;
+    for word in words.iter().skip(1) {
+        if word.starts_with('-') {
+            after_short_option = word.len() == 2;
+            continue;
+        }
+        if !std::mem::take(&mut after_short_option) {
+            best = stem(word).or(best);
+        }
+    }
+    best.or_else(|| words.first().and_then(|first| stem(first))).unwrap_or_else(|| "web".into())
+}
+
 fn missing(path: &Path) -> Diagnostic {
     let shown = crate::diagnostic::sanitize(&path.display().to_string(), 200);
-    Diagnostic::new(format!("{shown} does not exist")).in_file(path).with_help(
-        "create it with lines such as `web: bundle exec puma`, or name another file with \
-         `-f/--procfile` (or the app directory with `-d/--root`)",
-    )
+    let diagnostic = Diagnostic::new(format!("{shown} does not exist")).in_file(path);
+    let others = other_procfiles(path);
+    let Some(best) = others.iter().find(|name| *name == "Procfile.dev").or(others.first()) else {
+        return diagnostic.with_help(
+            "create it with lines such as `web: bundle exec puma`, or name another file with \
+             `-f/--procfile` (or the app directory with `-d/--root`)",
+        );
+    };
+    let suggested = path.with_file_name(best);
+    let suggested = crate::diagnostic::sanitize(&suggested.display().to_string(), 200);
+    let diagnostic = diagnostic.with_help(format!("did you mean -f {suggested}?"));
+    if others.len() > 1 {
+        let names: Vec<&str> = others.iter().map(String::as_str).collect();
+        diagnostic.with_note(format!("Procfiles here: {}", crate::diagnostic::list(&names)))
+    } else {
+        diagnostic
+    }
+}
+
+/// The files beside `path` whose names start with `Procfile.`, sorted (at most 100 of them).
+fn other_procfiles(path: &Path) -> Vec<String> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let own = path.file_name();
+    let mut names: Vec<String> = entries
+        .take(10_000)
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| Some(entry.file_name().as_os_str()) != own)
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.starts_with("Procfile.") && !name.ends_with('~'))
+        .take(100)
+        .collect();
+    names.sort();
+    names
 }
 
 fn too_long(path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {

@@ -7,8 +7,11 @@
 //! - `procfile`: names match `[A-Za-z0-9_-]+` and are unique, commands are trimmed one-line text,
 //!   each entry sits on the line it names, and writing the entries back as `name: command` lines
 //!   parses to the same entries.
-//! - `envfile`: keys match `[A-Za-z_][A-Za-z0-9_.]*`, values hold no NUL, line numbers rise and
-//!   stay in the file, and values written back single-quoted parse to the same variables.
+//! - `envfile`: keys match `[A-Za-z0-9_]+`, values hold no NUL, line numbers rise and stay in
+//!   the file, a value without a warning on its line is Foreman's reading of it, values stay
+//!   within the interpolation bounds (1 MiB each, 16 MiB together; inputs that double a value
+//!   line after line reach them), and values written back as portable lines read back the same
+//!   to procman and to Foreman.
 //! - `formation`: counts never exceed [`MAX_INSTANCES`], a resolved formation gives every
 //!   Procfile entry its count, with a total from 1 to [`MAX_INSTANCES`].
 //! - `dotforeman`: keys are option names and unique (`-` and `_` folded), line numbers rise,
@@ -166,44 +169,92 @@ fn check_procfile(parsed: &Procfile) {
     assert!(message.starts_with("valid procfile detected ("));
 }
 
-/// Env-file parsing (dotenvy, line by line, with procman's error messages).
+/// procman's environment as the env-file target sees it (fixed, so that runs repeat).
+fn fuzz_environment(name: &str) -> Option<String> {
+    match name {
+        "HOME" => Some("/home/app".to_owned()),
+        "BIG" => Some("x".repeat(4096)),
+        _ => None,
+    }
+}
+
+/// Env-file parsing: Foreman's reading with procman's extensions, and the interpolation bounds.
 pub fn envfile(data: &[u8]) {
     let path = Path::new(".env");
-    let vars = match envfile::parse(path, data) {
-        Ok(vars) => vars,
-        Err(diagnostics) => return check_rendering(&diagnostics),
+    let (vars, warnings) = match envfile::parse_with(path, data, fuzz_environment) {
+        Ok(parsed) => parsed,
+        Err(diagnostics) => {
+            for diagnostic in &diagnostics.list {
+                assert!(diagnostic.path.is_some(), "an env error without its file: {diagnostic:?}");
+            }
+            return check_rendering(&diagnostics);
+        }
     };
-    let lines = data.split(|&b| b == b'\n').count();
+    check_warnings(&warnings);
+    let Ok(text) = text::decode(path, data, "an env file") else {
+        panic!("parsed, but the text does not decode")
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut last_line = 0;
+    let mut total = 0;
     for var in &vars {
-        let mut chars = var.key.chars();
-        assert!(
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_'),
-            "bad key in {var:?}"
-        );
-        assert!(chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'), "{var:?}");
+        assert!(!var.key.is_empty(), "empty key in {var:?}");
+        assert!(var.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{var:?}");
         assert!(!var.value.contains('\0'), "NUL in {var:?}");
-        assert!(var.line > last_line && var.line <= lines, "line out of place in {var:?}");
+        assert!(var.value.len() <= envfile::MAX_VALUE_BYTES, "a value past the bound");
+        total += var.value.len();
+        assert!(var.line > last_line && var.line <= lines.len(), "line out of place in {var:?}");
         last_line = var.line;
         assert_eq!(var.path, path);
+        // Without a warning on its line, the value is Foreman's (past the warnings kept, that
+        // cannot be told).
+        let warned = warnings.list.iter().any(|warning| warning.line == Some(var.line));
+        if warnings.omitted == 0 && !warned {
+            let foreman = envfile::foreman_reading(lines[var.line - 1]);
+            assert_eq!(foreman, Some((var.key.clone(), var.value.clone())), "line {}", var.line);
+        }
     }
+    assert!(total <= envfile::MAX_TOTAL_BYTES, "the values hold {total} bytes together");
 
-    // Values written back single-quoted (where that can hold them) read back as they were.
-    let plain: Vec<_> = vars
-        .iter()
-        .filter(|var| !var.value.contains(['\'', '\\', '\r']))
-        .map(|var| (var.key.clone(), var.value.clone()))
-        .collect();
-    let written: String = plain.iter().map(|(key, value)| format!("{key}='{value}'\n")).collect();
-    match envfile::parse(path, written.as_bytes()) {
-        Ok(again) => {
+    // Every value written back as a portable line reads back the same, to procman and to
+    // Foreman, without a warning.
+    let mut written = String::new();
+    let mut expected = Vec::new();
+    for var in &vars {
+        let Some(line) = envfile::portable_line(&var.key, &var.value) else {
+            assert!(var.value.contains("\\n"), "no portable line for {:?}", var.value);
+            continue;
+        };
+        assert_eq!(envfile::foreman_reading(&line), Some((var.key.clone(), var.value.clone())));
+        written.push_str(&line);
+        written.push('\n');
+        expected.push((var.key.clone(), var.value.clone()));
+    }
+    match envfile::parse_with(path, written.as_bytes(), fuzz_environment) {
+        Ok((again, warnings)) => {
             let again: Vec<_> = again.into_iter().map(|var| (var.key, var.value)).collect();
-            assert_eq!(plain, again, "written back as {written:?}");
+            assert_eq!(expected, again, "written back as {written:?}");
+            assert!(warnings.is_empty(), "{}", warnings.render_warnings(false));
         }
         Err(diagnostics) => {
             panic!("written back as {written:?}, fails:\n{}", diagnostics.render(false))
         }
     }
+}
+
+/// Warnings render as warnings, safe to print, each pointing at a line of the file.
+fn check_warnings(warnings: &Diagnostics) {
+    if warnings.is_empty() {
+        return;
+    }
+    assert!(warnings.list.len() <= MAX_KEPT);
+    for warning in &warnings.list {
+        assert!(warning.line.is_some() && warning.help.is_some(), "{warning:?}");
+    }
+    let plain = warnings.render_warnings(false);
+    assert!(plain.starts_with("warning: ") && plain.ends_with('\n'), "{plain:?}");
+    check_printable(&plain, false);
+    check_printable(&warnings.render_warnings(true), true);
 }
 
 /// A Procfile for the formation target when the input brings none.

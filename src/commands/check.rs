@@ -1,24 +1,30 @@
-//! `procman check`: is the Procfile (and are the env files and the config file) valid?
+//! `procman check`: is the Procfile (and are the env files and the config file) valid? Where
+//! Foreman would read an env-file line differently, a warning says so.
 
 use crate::cli::CheckArgs;
 use crate::config::app_paths;
 use crate::config_file;
 use crate::diagnostic::Diagnostics;
-use crate::envfile;
+use crate::envfile::{self, EnvFiles};
 use crate::error::CliError;
 use crate::procfile::{Procfile, check_message};
 use crate::text::file_label;
 
 /// Prints `valid procfile detected (web, worker)` (and, when there is a config file,
-/// `valid config file procman.json (web, db)`) or every problem found.
+/// `valid config file procman.json (web, db)`) or every problem found. Warnings go to standard
+/// error; with `--print-env` the environment follows, and the messages become `#` comments.
 pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
     let paths = app_paths(&args.app)?;
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
-    if let Err(errors) = envfile::load(&paths.root, named) {
-        diagnostics.extend(errors);
-    }
+    let env = match envfile::load(&paths.root, named) {
+        Ok(env) => env,
+        Err(errors) => {
+            diagnostics.extend(errors);
+            EnvFiles::default()
+        }
+    };
     let config = match config_file::load(args.config.as_deref(), &paths.procfile) {
         Ok(config) => config,
         Err(errors) => {
@@ -40,12 +46,20 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
             if !diagnostics.is_empty() {
                 return Err(CliError::Input(diagnostics));
             }
-            println!("{}", check_message(&procfile));
+            if !env.warnings.is_empty() {
+                let color = supports_color::on(supports_color::Stream::Stderr).is_some();
+                eprint!("{}", env.warnings.render_warnings(color));
+            }
+            let comment = if args.print_env { "# " } else { "" };
+            println!("{comment}{}", check_message(&procfile));
             if let Some(config) = &config {
                 let names = config.names();
                 let names =
                     if names.is_empty() { "no process types".to_owned() } else { names.join(", ") };
-                println!("valid config file {} ({names})", file_label(&config.path));
+                println!("{comment}valid config file {} ({names})", file_label(&config.path));
+            }
+            if args.print_env {
+                print!("{}", environment_text(&env));
             }
             Ok(0)
         }
@@ -55,4 +69,28 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
             Err(CliError::Input(all))
         }
     }
+}
+
+/// The variables as an env file that procman and Foreman read the same way, after a comment
+/// naming the files; a value no such line can hold gets a comment instead.
+fn environment_text(env: &EnvFiles) -> String {
+    let files: Vec<String> = env.files.iter().map(|path| file_label(path)).collect();
+    let mut out = match files.as_slice() {
+        [] => "# no env file: procman's own environment only\n".to_owned(),
+        _ => format!("# from {}, later files winning\n", files.join(", ")),
+    };
+    for var in &env.vars {
+        match envfile::portable_line(&var.key, &var.value) {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(&format!(
+                "# {} (set in {}:{}) holds a backslash before `n` and a line break or `'`: \
+                 no env-file line can hold that value",
+                var.key,
+                file_label(&var.path),
+                var.line
+            )),
+        }
+        out.push('\n');
+    }
+    out
 }

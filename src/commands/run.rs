@@ -4,64 +4,108 @@
 //! terminal, standard input and every signal directly, and its exit status is procman's. Only
 //! when it cannot be executed does procman report it, with 127 (not found) or 126 (not
 //! executable), the shell's codes.
+//!
+//! `procman run NAME` with the name of a process type runs it as `start` runs its first
+//! instance: the command, `cwd`, `env` and `umask` of the config file, the PORT of its slot and
+//! its PS (Foreman's `run` sets neither).
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cli::RunArgs;
-use crate::config::app_paths;
+use crate::cli::{PlanArgs, RunArgs};
+use crate::config::{AppPaths, app_paths, load_plan};
+use crate::config_file;
 use crate::diagnostic::sanitize;
 use crate::envfile;
 use crate::error::CliError;
 use crate::plan::parse_port;
 use crate::procfile::Procfile;
-use crate::shell;
 use crate::text::describe_io;
+
+/// What to execute.
+struct Launch {
+    argv: Vec<OsString>,
+    env: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
+    umask: Option<u32>,
+}
 
 pub(crate) fn run(args: &RunArgs) -> Result<i32, CliError> {
     let paths = app_paths(&args.app)?;
+    let process = match args.command.as_slice() {
+        [single] => single.to_str().filter(|name| is_process_type(&paths, name).unwrap_or(false)),
+        _ => None,
+    };
+    let launch = match process {
+        Some(name) => process_launch(args, name)?,
+        None => command_launch(args, &paths)?,
+    };
+    let Some((program, rest)) = launch.argv.split_first() else {
+        return Err(CliError::Exec { message: "nothing to run".to_owned(), code: 127 });
+    };
+    let mut command = Command::new(program);
+    command.args(rest).envs(launch.env);
+    if let Some(cwd) = launch.cwd {
+        command.current_dir(cwd);
+    }
+    if let Some(mask) = launch.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    let error = command.exec();
+    Err(exec_error(program, &error))
+}
+
+/// True when `name` is a Procfile entry or a type the config file gives a command (a Procfile
+/// that exists must then be valid). Without a Procfile, every argument is a command.
+fn is_process_type(paths: &AppPaths, name: &str) -> Result<bool, CliError> {
+    let Some(procfile) = Procfile::load_if_present(&paths.procfile)? else {
+        return Ok(false);
+    };
+    if procfile.get(name).is_some() {
+        return Ok(true);
+    }
+    let config = config_file::load(None, &paths.procfile)?;
+    Ok(config.is_some_and(|config| config.process(name).is_some_and(|p| p.command.is_some())))
+}
+
+/// A process type, planned as `start NAME` plans it: its first instance's command, environment
+/// and working directory.
+fn process_launch(args: &RunArgs, name: &str) -> Result<Launch, CliError> {
+    let plan_args =
+        PlanArgs { env_files: args.env_files.clone(), formation: None, port: args.port.clone() };
+    let plan = load_plan(&args.app, &plan_args, &[name.to_owned()], None)?;
+    let Some(process) = plan.process(name) else {
+        return Err(CliError::Exec { message: format!("no process type {name}"), code: 127 });
+    };
+    let instance = plan.instance(process, 1);
+    Ok(Launch {
+        argv: plan
+            .argv_for(&instance)
+            .unwrap_or_default()
+            .into_iter()
+            .map(OsString::from)
+            .collect(),
+        env: plan.instance_env(&instance),
+        cwd: Some(plan.working_dir(process)),
+        umask: process.settings.umask,
+    })
+}
+
+/// Any other command: the env files (and `-p` as PORT), in the working directory.
+fn command_launch(args: &RunArgs, paths: &AppPaths) -> Result<Launch, CliError> {
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
-    let env = envfile::load(&paths.root, named)?;
-    let mut vars = env.pairs();
+    let mut env = envfile::load(&paths.root, named)?.pairs();
     if let Some(port) = &args.port {
         let port = parse_port(port).map_err(|message| {
             CliError::Input(
                 crate::diagnostic::Diagnostic::new(format!("-p/--port: {message}")).into(),
             )
         })?;
-        vars.push(("PORT".to_owned(), port.to_string()));
+        env.push(("PORT".to_owned(), port.to_string()));
     }
-    // A single argument naming a Procfile entry runs that entry, as Foreman does.
-    let entry = match args.command.as_slice() {
-        [single] => match Procfile::load_if_present(&paths.procfile)? {
-            Some(procfile) => single
-                .to_str()
-                .and_then(|name| procfile.get(name))
-                .map(|entry| entry.command.clone()),
-            None => None,
-        },
-        _ => None,
-    };
-    // A Procfile entry runs in the app root, as under `start` (and in Foreman); any other
-    // command runs where procman was started.
-    let (argv, cwd): (Vec<OsString>, Option<&std::path::Path>) = match entry {
-        Some(command) => (
-            shell::argv(&command, &vars).into_iter().map(OsString::from).collect(),
-            Some(paths.root.as_path()),
-        ),
-        None => (args.command.clone(), None),
-    };
-    let Some((program, rest)) = argv.split_first() else {
-        return Err(CliError::Exec { message: "nothing to run".to_owned(), code: 127 });
-    };
-    let mut command = Command::new(program);
-    command.args(rest).envs(vars);
-    if let Some(cwd) = cwd {
-        command.current_dir(cwd);
-    }
-    let error = command.exec();
-    Err(exec_error(program, &error))
+    Ok(Launch { argv: args.command.clone(), env, cwd: None, umask: None })
 }
 
 /// Foreman's words (`command not found: X`, `not executable: X`) and the shell's codes.

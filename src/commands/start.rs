@@ -17,22 +17,21 @@ use supervise::{
     Transition,
 };
 
-use crate::cli::{ContainmentChoice, StartArgs};
+use crate::cli::{ColorWhen, ContainmentChoice, StartArgs};
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
 use crate::error::CliError;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
-use crate::plan::{InstancePlan, Plan, ProcessPlan};
+use crate::plan::{InstancePlan, Plan};
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `procman start`: plans, then runs until the app ends.
 pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
-    let mut plan =
-        load_plan(&args.app, &args.plan, args.process.as_deref(), Some(&args.supervision))?;
+    let mut plan = load_plan(&args.app, &args.plan, &args.processes, Some(&args.supervision))?;
     // `-t` on the command line (or in `.foreman`) wins over the config file's stop_timeout.
     if let Some(text) = &args.timeout {
         let timeout = parse_timeout(text)?;
@@ -47,7 +46,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             || p.settings.start_grace.is_some()
     });
     let format = Format {
-        color: use_color(args.color),
+        color: use_color(if args.no_color { Some(ColorWhen::Never) } else { args.color }),
         timestamps: !args.no_timestamp,
         prefix: !args.no_prefix,
         width: plan.name_width(),
@@ -106,10 +105,9 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
         .iter()
         .filter(|process| process.count > 0)
         .map(|process| {
-            let first = instance_plan(plan, process, 1);
+            let first = plan.instance(process, 1);
             let mut spec = ProgramSpec::new(process.name.as_str(), command_spec(plan, &first));
-            spec.cwd =
-                Some(process.cwd.as_ref().map_or_else(|| plan.root.clone(), |c| plan.root.join(c)));
+            spec.cwd = Some(plan.working_dir(process));
             spec.stdout = OutputSpec::Pipe;
             spec.stderr = OutputSpec::MergeWithStdout;
             let settings = &process.settings;
@@ -138,7 +136,7 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
             let index = process.index;
             spec.instance_hook = Some(Arc::new(move |n, launch: &mut Launch| {
                 let Some(process) = plan.processes.get(index) else { return };
-                let instance = instance_plan(&plan, process, n);
+                let instance = plan.instance(process, n);
                 launch.command = command_spec(&plan, &instance);
                 launch.env = plan
                     .instance_env(&instance)
@@ -149,15 +147,6 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
             spec
         })
         .collect()
-}
-
-fn instance_plan(plan: &Plan, process: &ProcessPlan, number: u32) -> InstancePlan {
-    InstancePlan {
-        process: process.name.clone(),
-        number,
-        port: plan.port(process.index, number).unwrap_or(u16::MAX),
-        ps: format!("{}.{number}", process.name),
-    }
 }
 
 fn command_spec(plan: &Plan, instance: &InstancePlan) -> CommandSpec {

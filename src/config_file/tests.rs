@@ -382,7 +382,7 @@ fn plan_with(
         formation: formation.map(str::to_owned),
         port: Some("5000".into()),
     };
-    crate::config::load_plan(&app, &plan_args, None, Some(&flags)).map_err(|d| d.render(false))
+    crate::config::load_plan(&app, &plan_args, &[], Some(&flags)).map_err(|d| d.render(false))
 }
 
 #[test]

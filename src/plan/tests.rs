@@ -9,7 +9,7 @@ fn procfile(text: &str) -> Procfile {
 
 fn env(text: &str) -> EnvFiles {
     let vars = envfile::parse(Path::new(".env"), text.as_bytes()).expect("valid env");
-    EnvFiles { vars, files: vec![PathBuf::from(".env")] }
+    EnvFiles { vars, files: vec![PathBuf::from(".env")], ..EnvFiles::default() }
 }
 
 struct Case {

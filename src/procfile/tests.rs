@@ -73,16 +73,40 @@ fn no_colon_line() {
         error("web: a\nworker: b\nweb bundle exec puma\n"),
         "error: Procfile line 3 has no `:` separating a name from a command\n  --> Procfile:3\n   |\n \
          3 | web bundle exec puma\n   |\n   = note: Foreman silently skips this line, so the \
-         process never runs\n   = help: write it as `name: command`, e.g. `web: bundle exec \
-         puma`\n"
+         process never runs\n   = help: write it as `name: command`: `web: bundle exec puma` if \
+         `web` is the name, or give the command a name, e.g. `puma: web bundle exec puma`\n"
     );
+}
+
+#[test]
+fn no_colon_after_a_program_names_the_command_instead() {
+    for (line, suggestion) in [
+        ("python manage.py migrate", "migrate: python manage.py migrate"),
+        ("bundle exec puma -p 3000", "puma: bundle exec puma -p 3000"),
+        ("celery -A proj worker -l info", "worker: celery -A proj worker -l info"),
+        ("./bin/worker", "worker: ./bin/worker"),
+        ("npm run dev", "dev: npm run dev"),
+        (
+            "python manage.py runserver 0.0.0.0:8000",
+            "runserver: python manage.py runserver 0.0.0.0:8000",
+        ),
+    ] {
+        let rendered = error(&format!("{line}\n"));
+        let help = format!(
+            "= help: the line has no process name: write it as `name: command`, e.g. `{suggestion}`\n"
+        );
+        assert!(rendered.contains(&help), "{line}: {rendered}");
+    }
 }
 
 #[test]
 fn no_colon_with_a_colon_far_away() {
     let rendered = error("web puma -b tcp://0.0.0.0:3000\n");
     assert!(rendered.starts_with("error: Procfile line 1 has no `:` separating"), "{rendered}");
-    assert!(rendered.contains("e.g. `web: puma -b tcp://0.0.0.0:3000`"), "{rendered}");
+    assert!(
+        rendered.contains("`web: puma -b tcp://0.0.0.0:3000` if `web` is the name"),
+        "{rendered}"
+    );
 }
 
 #[test]

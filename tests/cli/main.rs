@@ -21,6 +21,7 @@ mod dotforeman;
 mod ergonomics;
 mod formation_cmd;
 mod lifecycle;
+mod parity;
 mod ports;
 mod procfile_errors;
 mod run_cmd;

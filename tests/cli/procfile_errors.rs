@@ -44,8 +44,8 @@ fn no_colon() {
         check_error(b"web bundle exec puma\n"),
         "error: Procfile line 1 has no `:` separating a name from a command\n  --> Procfile:1\n   \
          |\n 1 | web bundle exec puma\n   |\n   = note: Foreman silently skips this line, so the \
-         process never runs\n   = help: write it as `name: command`, e.g. `web: bundle exec \
-         puma`\n"
+         process never runs\n   = help: write it as `name: command`: `web: bundle exec puma` if \
+         `web` is the name, or give the command a name, e.g. `puma: web bundle exec puma`\n"
     );
 }
 

@@ -67,8 +67,8 @@ fn a_procfile_entry_runs_with_the_env_in_the_root() {
     dir.write("app/.env", "GREETING=hi\n");
     let finished = dir.run(&["run", "-f", "app/Procfile", "web"]);
     assert_code(&finished, 0);
-    // `$PS` is not set by `run` (nor by Foreman's): the shell sees it empty.
-    assert_eq!(finished.stdout(), "hi from\n");
+    // As `start` runs its first instance (Foreman's `run` sets no PS).
+    assert_eq!(finished.stdout(), "hi from web.1\n");
     let finished = dir.run(&["run", "-f", "app/Procfile", "where"]);
     assert_code(&finished, 0);
     let app = std::fs::canonicalize(dir.path().join("app")).expect("canonical");
