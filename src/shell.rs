@@ -131,7 +131,7 @@ pub fn substitute(command: &str, vars: &[(String, String)]) -> String {
     while let Some(dollar) = rest.find('$') {
         out.push_str(&rest[..dollar]);
         let after = &rest[dollar + 1..];
-        // Keys may hold `.` (dotenvy allows it); candidates are the prefixes of this run that end
+        // Keys may hold `.` (the inherited environment can have them); candidates are the prefixes of this run that end
         // at a boundary, longest first.
         let run = after
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
