@@ -140,12 +140,21 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  procman manpage > procman.1")]
-    Manpage,
+    /// Print the man page (roff), or write every page into a directory.
+    #[command(after_help = "Examples:\n  procman manpage > procman.1\n  procman manpage --dir \
+                            /usr/local/share/man/man1")]
+    Manpage(ManpageArgs),
 
     /// Print the version, as `--version` does (Foreman's `foreman version`).
     Version,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManpageArgs {
+    /// Write procman.1 and one page per command (procman-start.1, procman-run.1...) into
+    /// this directory, created if missing, instead of printing procman.1
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -70,12 +70,7 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
             clap_complete::generate(shell, &mut Cli::command(), "procman", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Manpage => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .map_err(|e| CliError::io("cannot write the man page", e))?;
-            Ok(0)
-        }
+        Command::Manpage(args) => commands::manpage::run(&args, Cli::command()),
         Command::Version => {
             print!("{}", Cli::command().render_version());
             Ok(0)

@@ -4,6 +4,7 @@ pub(crate) mod check;
 mod containment;
 pub(crate) mod ctl;
 pub(crate) mod export;
+pub(crate) mod manpage;
 pub(crate) mod run;
 pub(crate) mod start;
 mod watch;

@@ -51,7 +51,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, CliError> {
         command.current_dir(cwd);
     }
     if let Some(mask) = launch.umask {
-        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+        // `mode_t` is a u16 on macOS.
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as libc::mode_t));
     }
     let error = command.exec();
     Err(exec_error(program, &error))

@@ -78,7 +78,7 @@ impl FileId {
 }
 
 /// The umask the socket file is created under: mode 0600.
-const SOCKET_UMASK: u32 = 0o177;
+const SOCKET_UMASK: Mode = Mode::from_bits_truncate(0o177);
 
 /// Creates the listening socket at `path`, mode 0600, non-blocking, close-on-exec.
 pub(crate) fn bind(path: &Path) -> Result<(UnixListener, FileId), BindError> {
@@ -129,10 +129,10 @@ fn taken(path: &Path) -> BindError {
 /// process, shared by its threads; on Linux the calling thread first takes a copy of its own
 /// (`unshare(CLONE_FS)`), so the change never reaches files other threads create meanwhile (a
 /// no-op in `procman start`, which binds before any thread starts; it matters in tests).
-fn with_umask<T>(mask: u32, create: impl FnOnce() -> T) -> T {
+fn with_umask<T>(mask: Mode, create: impl FnOnce() -> T) -> T {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS);
-    let old = nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    let old = nix::sys::stat::umask(mask);
     let result = create();
     nix::sys::stat::umask(old);
     result

@@ -8,16 +8,17 @@
 //! the check and the write: the write fails instead.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
+use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, openat, readlinkat, renameat};
-use nix::sys::stat::{FileStat, Mode, SFlag, fchmod, fstat, fstatat, mkdirat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, mkdirat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use super::ExportError;
@@ -188,7 +189,10 @@ impl DirFd {
             .map_err(|e| ExportError::io("read", &path, e))?;
         let truncated = bytes.len() as u64 > READ_LIMIT;
         bytes.truncate(usize::try_from(READ_LIMIT).unwrap_or(usize::MAX));
-        Ok(Some(FileData { bytes, mode: stat.st_mode & 0o7777, truncated }))
+        // `st_mode` is a u16 on macOS and a u32 on Linux.
+        #[allow(clippy::useless_conversion, reason = "not the same type on every platform")]
+        let mode = u32::from(stat.st_mode & 0o7777);
+        Ok(Some(FileData { bytes, mode, truncated }))
     }
 
     /// Every name in the directory but `.` and `..`, with what it is, sorted by name.
@@ -276,8 +280,8 @@ impl DirFd {
 /// Writes `contents` to the new file `fd`, gives it `mode` (whatever the umask) and flushes
 /// it to disk, so the rename never publishes an empty file after a crash.
 fn write_and_sync(fd: OwnedFd, contents: &[u8], mode: u32) -> io::Result<()> {
-    fchmod(&fd, Mode::from_bits_truncate(mode))?;
     let mut file = File::from(fd);
+    file.set_permissions(Permissions::from_mode(mode))?;
     file.write_all(contents)?;
     file.sync_data()
 }

@@ -9,15 +9,18 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use crate::live::{
-    Events, ctl, ctl_ok, instance, lines_with, ps_json, ps_until, started_pid, transition,
-    wait_nth, wait_removed,
+    Events, ctl, ctl_ok, instance, lines_with, ps_json, ps_until, started_pid, transition, wait_nth,
 };
-use crate::util::{Dir, WAIT, alive, read_pid_file, wait_gone, write_script};
+use crate::util::{Dir, WAIT, alive, wait_gone, write_script};
+#[cfg(target_os = "linux")]
+use crate::{live::wait_removed, util::read_pid_file};
 
 fn socket(dir: &Dir) -> PathBuf {
     dir.path().join(".procman.sock")
 }
 
+// Resources are measured on Linux only; the guard's layout is read from /proc.
+#[cfg(target_os = "linux")]
 #[test]
 fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree() {
     let dir = Dir::new();
@@ -80,6 +83,7 @@ fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree()
 }
 
 /// Resident memory of one process, in bytes.
+#[cfg(target_os = "linux")]
 fn own_rss(pid: u32) -> u64 {
     let statm = fs::read_to_string(format!("/proc/{pid}/statm")).expect("statm");
     let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("rss");
@@ -286,6 +290,7 @@ fn nix_euid() -> u32 {
 }
 
 /// The parent pid of `pid`.
+#[cfg(target_os = "linux")]
 fn parent_of(pid: u32) -> u32 {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).expect("stat format");
@@ -298,6 +303,8 @@ fn supervisor_pid(dir: &Dir) -> u32 {
     u32::try_from(pid).expect("a pid")
 }
 
+// The guard (Linux) is what cleans up after a SIGKILL of the supervisor.
+#[cfg(target_os = "linux")]
 #[test]
 fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
     let dir = Dir::new();

@@ -1,7 +1,10 @@
 //! `--version`, `--help` with an example for every subcommand, shell completions and the man
 //! page, all from the same clap definition.
 
-use crate::support::assert_code;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{assert_code, skip};
 use crate::util::Dir;
 
 #[test]
@@ -110,4 +113,87 @@ fn manpage_prints_roff() {
     assert!(page.contains(".TH procman 1"), "{page}");
     assert!(page.contains(".SH NAME"), "{page}");
     assert!(page.contains("start"), "{page}");
+}
+
+/// The commands `procman --help` lists, but `help`.
+fn listed_commands(dir: &Dir) -> Vec<String> {
+    let finished = dir.run(&["--help"]);
+    assert_code(&finished, 0);
+    let help = finished.stdout();
+    let (_, listing) = help.split_once("Commands:\n").expect("a command list");
+    let names: Vec<String> = listing
+        .lines()
+        .take_while(|line| line.starts_with("  "))
+        // A wrapped description goes on under the descriptions' column.
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(names.len() >= 10, "{help}");
+    names
+}
+
+#[test]
+fn manpage_dir_writes_a_page_per_command_that_groff_formats_without_a_warning() {
+    let dir = Dir::new();
+    let finished = dir.run(&["manpage", "--dir", "man/man1"]);
+    assert_code(&finished, 0);
+    let man1 = dir.path().join("man/man1");
+    let mut expected = vec!["procman.1".to_owned()];
+    expected.extend(listed_commands(&dir).iter().map(|name| format!("procman-{name}.1")));
+    let mut written: Vec<String> = std::fs::read_dir(&man1)
+        .expect("the directory was created")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(written, sorted);
+    // It lists what it wrote, procman's page first, under the directory as it was given.
+    let listed: Vec<String> =
+        expected.iter().map(|n| Path::new("man/man1").join(n).display().to_string()).collect();
+    assert_eq!(finished.stdout().lines().collect::<Vec<_>>(), listed);
+
+    if Command::new("groff").arg("--version").output().is_err() {
+        skip("groff is not installed (Debian: groff-base); the pages were not formatted");
+        return;
+    }
+    for name in &expected {
+        let page = man1.join(name);
+        let command = name.trim_end_matches(".1");
+        let text = groff(&page);
+        assert!(text.starts_with(&format!("{command}(1)")), "{name}:\n{text}");
+        assert!(text.contains("\nNAME\n") && text.contains("\nSYNOPSIS\n"), "{name}:\n{text}");
+        // The synopsis names the command as it is typed: `procman start`.
+        assert!(text.contains(&command.replacen('-', " ", 1)), "{name}:\n{text}");
+    }
+    let top = groff(&man1.join("procman.1"));
+    assert!(top.contains("procman-start(1)") && top.contains("procman-export(1)"), "{top}");
+}
+
+#[test]
+fn a_manpage_dir_that_cannot_be_created_is_an_error_naming_it() {
+    let dir = Dir::new();
+    dir.write("taken", "a file, not a directory\n");
+    let finished = dir.run(&["manpage", "--dir", "taken/man1"]);
+    assert_code(&finished, 1);
+    assert_eq!(finished.stdout(), "");
+    assert!(
+        finished.stderr().starts_with("error: cannot create taken/man1: "),
+        "{}",
+        finished.stderr()
+    );
+}
+
+/// The page formatted as text by groff, which must not warn (`-ww`: every warning on).
+fn groff(page: &Path) -> String {
+    let output = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+        .arg(page)
+        .output()
+        .expect("run groff");
+    let warnings = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && warnings.is_empty(), "{}: {warnings}", page.display());
+    String::from_utf8(output.stdout).expect("UTF-8 text")
 }

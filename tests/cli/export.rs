@@ -1,5 +1,6 @@
 //! `procman export` through the binary: the options reach the exporter and the files land.
 
+use crate::support::skip;
 use crate::util::Dir;
 
 fn app(dir: &Dir) {
@@ -92,16 +93,6 @@ fn kubernetes_needs_an_image() {
     let out = dir.run(&["export", "kubernetes", "k8s", "-a", "shop"]);
     assert_eq!(out.code(), Some(1));
     assert!(out.stderr().contains("--image"), "{}", out.stderr());
-}
-
-/// Reports a test that cannot run on this machine; under `PROCMAN_REQUIRE_VALIDATORS=1` (CI)
-/// it fails instead.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
-    );
-    println!("SKIPPED: {why}");
 }
 
 /// The names of the files under `dir`, relative, sorted (links not followed).

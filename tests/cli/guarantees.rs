@@ -8,6 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::skip;
 use crate::util::{Dir, WAIT, kill_marked, marked_pids};
 
 /// Every way a process can leave procman's tree: in its process group (`&`), in a session of
@@ -386,16 +387,6 @@ fn a_missing_root_or_unreadable_env_file_starts_nothing() {
 }
 
 // ----- helpers -----
-
-/// Reports a test that cannot run on this machine. CI sets `PROCMAN_REQUIRE_VALIDATORS=1`
-/// (`.ci/run`), and there it fails instead of skipping.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
-    );
-    println!("SKIPPED: {why}");
-}
 
 /// Bytes waiting in a pipe (FIONREAD).
 fn unread_bytes(pipe: &impl std::os::fd::AsRawFd) -> usize {

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    assert_exit, assert_in_order, fifo, parent_of, release, started_pid, wait_comm,
-};
+use crate::support::{assert_exit, assert_in_order, fifo, release, started_pid};
+#[cfg(target_os = "linux")]
+use crate::support::{parent_of, wait_comm};
 use crate::util::{Dir, Running, alive, strip_time, wait_gone, write_script};
 
 /// A script that ignores SIGTERM (as does everything it starts), says so, and waits.
@@ -249,12 +249,15 @@ fn a_shell_command_not_found_exits_127() {
 }
 
 /// The supervisor: the guard's only child (the pid the shell sees is the guard).
+#[cfg(target_os = "linux")]
 fn supervisor_of(run: &Running, child: u32) -> u32 {
     let parent = parent_of(child).expect("the child's parent");
     assert_eq!(parent_of(parent), Some(run.pid()), "the child's parent is not the supervisor");
     parent
 }
 
+// The guard's layout and the program's name, read from /proc (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_direct_command_reports_the_programs_own_pid() {
     let dir = Dir::new();
@@ -267,6 +270,8 @@ fn a_direct_command_reports_the_programs_own_pid() {
     assert_exit(&mut run, 143);
 }
 
+// The guard's layout and the program's name, read from /proc (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_shell_command_gets_exec_so_the_pid_is_the_programs() {
     let dir = Dir::new();

@@ -156,6 +156,7 @@ pub(crate) fn transition(event: &Value) -> Option<(&str, &str, &str)> {
 }
 
 /// Waits (bounded) until `path` no longer exists.
+#[cfg(target_os = "linux")]
 pub(crate) fn wait_removed(path: &Path) -> bool {
     let deadline = Instant::now() + WAIT;
     while path.symlink_metadata().is_ok() {

@@ -1,7 +1,9 @@
 //! PORT and PS, Foreman's rules: base from `-p`, `.env` PORT, `$PORT`, 5000; +100 per Procfile
 //! entry (count-0 entries keep their slot), +1 per instance.
 
-use crate::support::{assert_code, assert_exit, lines, started_pid, wait_comm};
+use crate::support::{assert_code, assert_exit, lines};
+#[cfg(target_os = "linux")]
+use crate::support::{started_pid, wait_comm};
 use crate::util::{Dir, write_script};
 
 /// Prints `PS PORT` from its environment, then waits to be stopped.
@@ -115,6 +117,8 @@ fn a_port_past_65535_is_an_error_before_anything_starts() {
     );
 }
 
+// The program's name and arguments are read from /proc (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn port_is_substituted_into_a_command_run_without_a_shell() {
     let dir = Dir::new();

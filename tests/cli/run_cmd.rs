@@ -4,7 +4,9 @@
 use std::fs::File;
 use std::process::Stdio;
 
-use crate::support::{assert_code, assert_exit, wait_comm};
+use crate::support::assert_code;
+#[cfg(target_os = "linux")]
+use crate::support::{assert_exit, wait_comm};
 use crate::util::{Dir, write_script};
 
 #[test]
@@ -102,6 +104,8 @@ fn options_after_the_command_belong_to_the_command() {
     assert_eq!(finished.stdout(), "-e x -p 1\n");
 }
 
+// The program's name is read from /proc (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_signal_to_procman_reaches_the_command_in_place() {
     let dir = Dir::new();

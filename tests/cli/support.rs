@@ -1,15 +1,16 @@
 //! Helpers shared by the `start`/`run`/`check` tests: FIFOs that let a test decide when a child
 //! goes on, a pseudo-terminal for color detection, and small assertions on procman's output.
 
-use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+use nix::pty::{OpenptyResult, openpty};
+use nix::sys::stat::Mode;
 
 use crate::util::{Dir, Finished, MARKER_VAR, Running, WAIT, kill_marked, marked_pids, strip_time};
 
@@ -17,25 +18,18 @@ use crate::util::{Dir, Finished, MARKER_VAR, Running, WAIT, kill_marked, marked_
 /// [`release`].
 pub(crate) fn fifo(dir: &Dir, name: &str) -> PathBuf {
     let path = dir.path().join(name);
-    let c_path = CString::new(path.as_os_str().as_bytes()).expect("no NUL in a temp path");
-    // SAFETY: a valid C string; mkfifo has no other memory effects.
-    let rc = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
-    assert_eq!(rc, 0, "mkfifo {}", path.display());
+    nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)
+        .unwrap_or_else(|errno| panic!("mkfifo {}: {errno}", path.display()));
     path
 }
 
 /// Lets a child blocked on `read _ < fifo` go on. Opening for writing waits for the reader,
 /// bounded by [`WAIT`] (a non-blocking open is retried until a reader is there).
 pub(crate) fn release(fifo: &Path) {
-    let c_path = CString::new(fifo.as_os_str().as_bytes()).expect("no NUL in a temp path");
     let deadline = Instant::now() + WAIT;
     loop {
-        // SAFETY: a valid C string; on success the descriptor is owned below.
-        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK) };
-        if fd >= 0 {
-            // SAFETY: `fd` was just opened and is owned by nothing else.
-            let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-            let _ = std::io::Write::write_all(&mut &file, b"go\n");
+        if let Ok(fd) = nix::fcntl::open(fifo, OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty()) {
+            let _ = std::io::Write::write_all(&mut File::from(fd), b"go\n");
             return;
         }
         assert!(Instant::now() < deadline, "nobody read {} within {WAIT:?}", fifo.display());
@@ -112,22 +106,7 @@ pub(crate) fn assert_in_order(lines: &[String], expected: &[&str]) {
 /// returns everything written to the terminal and the exit status. `env` is added to the
 /// environment; `TERM` is set to `xterm` unless `env` sets it.
 pub(crate) fn run_on_pty(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> (Vec<u8>, ExitStatus) {
-    let mut master: libc::c_int = -1;
-    let mut slave: libc::c_int = -1;
-    // SAFETY: openpty writes two descriptors into the given integers; the other pointers may be
-    // null.
-    let rc = unsafe {
-        libc::openpty(
-            &raw mut master,
-            &raw mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty");
-    // SAFETY: both descriptors were just opened and are owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let OpenptyResult { master, slave } = openpty(None, None).expect("openpty");
     let marker = format!("pty-{}-{}", std::process::id(), next());
     let mut command: Command = dir.command(args);
     command.env(MARKER_VAR, &marker).env("TERM", "xterm");
@@ -178,4 +157,14 @@ fn next() -> u64 {
 /// Whether `haystack` contains `needle`.
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Reports a test that cannot run on this machine (a tool is missing). CI sets
+/// `PROCMAN_REQUIRE_VALIDATORS=1` (`.ci/run`), and there it fails instead of skipping.
+pub(crate) fn skip(why: &str) {
+    assert!(
+        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
+        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
+    );
+    println!("SKIPPED: {why}");
 }

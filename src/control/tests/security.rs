@@ -36,6 +36,8 @@ fn control_socket_is_created_0600_and_owned_by_procman_s_user() {
     assert!(!path.exists(), "removed on drop");
 }
 
+// `unshare(CLONE_FS)` keeps this test's umask to its own thread: Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn control_socket_is_0600_from_its_creation_under_any_umask_and_the_umask_is_restored() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -31,11 +31,12 @@ pub(super) struct Cgroups {
 impl Cgroups {
     pub(super) fn new(tree: CgroupTree, poll: &Poll, token: Token) -> io::Result<Cgroups> {
         let events = tree.events_file()?;
-        poll.registry().register(
-            &mut mio::unix::SourceFd(&events.as_raw_fd()),
-            token,
-            Interest::PRIORITY,
-        )?;
+        // Off Linux no tree is ever created (there are no cgroups); this only has to build.
+        #[cfg(target_os = "linux")]
+        let interest = Interest::PRIORITY;
+        #[cfg(not(target_os = "linux"))]
+        let interest = Interest::READABLE;
+        poll.registry().register(&mut mio::unix::SourceFd(&events.as_raw_fd()), token, interest)?;
         Ok(Cgroups { tree, events, instances: HashMap::new() })
     }
 

@@ -21,6 +21,7 @@ fn program(name: &str, program: impl Into<OsString>) -> ProgramSpec {
 }
 
 /// `sleep 30`, executed directly: nothing between the supervisor and the program.
+#[cfg(target_os = "linux")]
 fn sleeper(name: &str) -> ProgramSpec {
     let mut spec = program(name, "sleep");
     spec.command = spec.command.args(["30"]);
@@ -82,6 +83,7 @@ fn a_program_that_runs_and_exits_127_is_not_a_spawn_error() {
 }
 
 /// The descriptors a process holds, from `/proc/PID/fd`.
+#[cfg(target_os = "linux")]
 fn descriptors(pid: u32) -> Vec<u32> {
     let mut fds: Vec<u32> = fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fd dir")
@@ -92,6 +94,7 @@ fn descriptors(pid: u32) -> Vec<u32> {
 }
 
 /// The descriptors above 2 that a process holds, with what they point to.
+#[cfg(target_os = "linux")]
 fn extra_descriptors(pid: u32) -> Vec<(u32, String)> {
     descriptors(pid)
         .into_iter()
@@ -104,8 +107,10 @@ fn extra_descriptors(pid: u32) -> Vec<(u32, String)> {
 }
 
 /// A descriptor opened without close-on-exec, closed on drop.
+#[cfg(target_os = "linux")]
 struct LeakyFd(libc::c_int);
 
+#[cfg(target_os = "linux")]
 impl LeakyFd {
     fn open() -> LeakyFd {
         // SAFETY: a NUL-terminated path; open has no other memory effects.
@@ -118,6 +123,7 @@ impl LeakyFd {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for LeakyFd {
     fn drop(&mut self) {
         // SAFETY: closes the descriptor we opened, once.
@@ -125,6 +131,7 @@ impl Drop for LeakyFd {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn no_descriptor_beyond_0_1_2_leaks_into_a_child() {
     let mut run = Run::new();
@@ -160,11 +167,13 @@ fn no_descriptor_beyond_0_1_2_leaks_into_a_child() {
 }
 
 /// Sets a signal's disposition to "ignore" for the duration of a test, and restores it.
+#[cfg(target_os = "linux")]
 struct IgnoredSignal {
     signal: libc::c_int,
     previous: libc::sigaction,
 }
 
+#[cfg(target_os = "linux")]
 impl IgnoredSignal {
     fn new(signal: libc::c_int) -> IgnoredSignal {
         // SAFETY: a zeroed sigaction with SIG_IGN is valid; the previous one is saved.
@@ -178,6 +187,7 @@ impl IgnoredSignal {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for IgnoredSignal {
     fn drop(&mut self) {
         // SAFETY: restores the disposition saved in `new`.
@@ -232,12 +242,14 @@ impl Drop for IgnoredReservedSignal {
 }
 
 /// A mask field (`SigIgn:`, `SigBlk:`) of `/proc/PID/status`.
+#[cfg(target_os = "linux")]
 fn status_mask(pid: u32, field: &str) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
     let line = status.lines().find(|l| l.starts_with(field)).expect("field");
     u64::from_str_radix(line[field.len()..].trim(), 16).expect("hex mask")
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn signal_dispositions_and_mask_are_clean_in_the_child() {
     let mut run = Run::new();

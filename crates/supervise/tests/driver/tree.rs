@@ -1,7 +1,9 @@
 //! Stopping a whole process tree: the instance's process group, descendants that left it with
 //! `setsid`, and orphans adopted by the subreaper.
 
-use supervise::{Event, State};
+#[cfg(target_os = "linux")]
+use supervise::Event;
+use supervise::State;
 
 use crate::harness::{Run, exists, id, sh, stat};
 
@@ -28,6 +30,8 @@ fn a_grandchild_in_the_same_process_group_is_killed_with_its_parent() {
     run.finish();
 }
 
+// Descendants that left the group are found through /proc and the subreaper (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_grandchild_that_left_the_group_with_setsid_is_killed_on_stop() {
     let mut run = Run::new();
@@ -46,6 +50,8 @@ fn a_grandchild_that_left_the_group_with_setsid_is_killed_on_stop() {
     run.finish();
 }
 
+// Descendants that left the group are found through /proc and the subreaper (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn an_orphaned_setsid_grandchild_is_killed_on_shutdown() {
     let mut run = Run::new();
@@ -69,6 +75,8 @@ fn an_orphaned_setsid_grandchild_is_killed_on_shutdown() {
     run.finish();
 }
 
+// Descendants that left the group are found through /proc and the subreaper (Linux).
+#[cfg(target_os = "linux")]
 #[test]
 fn shutdown_kills_descendants_of_every_kind() {
     let mut run = Run::new();
