@@ -7,6 +7,7 @@ mod containment;
 mod control;
 mod export;
 mod guarantees;
+mod guard;
 mod live;
 mod supervision;
 #[allow(dead_code)]

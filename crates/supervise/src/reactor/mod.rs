@@ -42,8 +42,6 @@ const SIGNAL_TOKEN: Token = Token(0);
 const WATCH_BASE: usize = 1 << 40;
 /// The app cgroup's `cgroup.events`.
 const CGROUP_TOKEN: Token = Token(WATCH_BASE - 1);
-/// The longest wait for spawns still between fork and exec when an exit must be reported.
-const EXEC_WAIT: Duration = Duration::from_millis(200);
 /// How long the final sweep keeps trying to kill stray descendants.
 const SWEEP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -73,6 +71,14 @@ pub struct DriverOptions {
     /// them: for the signal that says the guard is gone ([`crate::guard::Protection`]),
     /// after which nobody may wait. Add them to `signals` too for the host to be told.
     pub kill_all_on: Vec<Signal>,
+    /// Starts come before output: while a spawn waits for its `exec`, no output is read, so
+    /// a formation's starts are all reported before its first line (Foreman's order). Off,
+    /// each pipe is read as soon as it is ready. Default: true.
+    pub starts_before_output: bool,
+    /// When an exit must be reported while spawns still wait for their `exec`, how long to
+    /// wait for them (each is microseconds from it), so that every start asked for before
+    /// the exit is reported before it. Zero reports the exit at once. Default: 200 ms.
+    pub exec_wait: Duration,
 }
 
 impl Default for DriverOptions {
@@ -84,6 +90,8 @@ impl Default for DriverOptions {
             max_line: 1024 * 1024,
             cgroup: None,
             kill_all_on: Vec::new(),
+            starts_before_output: true,
+            exec_wait: Duration::from_millis(200),
         }
     }
 }
@@ -470,7 +478,7 @@ impl Driver {
         }
         // While spawns wait for their exec, output waits too: a formation's starts are all
         // reported before its first line, as when each spawn waited for its exec.
-        let starting = !self.execs.is_empty();
+        let starting = self.options.starts_before_output && !self.execs.is_empty();
         for output in self.pipes.read_round(|_| starting) {
             self.events.push(Event::Output(output));
         }
@@ -510,7 +518,7 @@ impl Driver {
             // waited for each exec: wait (bounded) for the pending execs, report them in
             // order, and only then this process's own start if it is still pending.
             if !self.execs.is_empty() {
-                self.execs.wait_all(EXEC_WAIT);
+                self.execs.wait_all(self.options.exec_wait);
                 self.release_execs(now);
                 if let Some(ready) = self.execs.force(pid) {
                     self.report_exec(ready, now);

@@ -70,8 +70,8 @@ pub enum CgroupError {
 /// The app's cgroup: a directory of the cgroup2 hierarchy holding one child per instance.
 ///
 /// Create it with [`CgroupTree::create`] and give it to the driver
-/// ([`crate::DriverOptions::cgroup`]) and to the guard ([`crate::guard::protect_reexec`] and
-/// the like), which kills it whole if the supervisor dies. [`CgroupTree::kill`] and
+/// ([`crate::DriverOptions::cgroup`]) and to the guard ([`crate::guard::GuardOptions::cgroup`]),
+/// which kills it whole if the supervisor dies. [`CgroupTree::kill`] and
 /// [`CgroupTree::remove`] end it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CgroupTree {
