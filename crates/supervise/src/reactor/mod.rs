@@ -10,6 +10,7 @@ mod cgroups;
 mod ending;
 mod event;
 mod execs;
+mod leftovers;
 mod lines;
 mod pipes;
 
@@ -35,6 +36,7 @@ use cgroups::Cgroups;
 use ending::signal_tree;
 pub use event::{Event, Output, Stream, WatchId};
 use execs::PendingExecs;
+use leftovers::GroupLeftovers;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -133,6 +135,9 @@ pub struct Driver {
     execs: PendingExecs,
     /// The app's cgroups, when it runs in a cgroup tree.
     cgroups: Option<Cgroups>,
+    /// Without cgroups: the process groups of instances whose process ended, for what they
+    /// left behind.
+    leftovers: GroupLeftovers,
     /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
     killing_all: bool,
 }
@@ -180,6 +185,7 @@ impl Driver {
             output_paused: false,
             execs: PendingExecs::default(),
             cgroups,
+            leftovers: GroupLeftovers::default(),
             killing_all: false,
         })
     }
@@ -526,7 +532,11 @@ impl Driver {
             }
             self.drain_pipes_of(pid);
             match self.core.exited(now, pid, status) {
-                ExitOwner::Instance(_) => {}
+                ExitOwner::Instance(id) => {
+                    if self.cgroups.is_none() {
+                        self.leftovers.exited(&id, pid);
+                    }
+                }
                 ExitOwner::Unknown if self.execs.take_failed(pid) => {}
                 ExitOwner::Unknown => self.events.push(Event::Reaped { pid, status }),
             }
@@ -578,17 +588,20 @@ impl Driver {
                 // A stopped instance leaves nothing behind, even what ignored the stop signal
                 // and outlived the instance's own process.
                 // (Unless it was started again meanwhile: the spawn killed them then.)
-                core::Event::State(t) if t.to == crate::core::State::Stopped => {
-                    if let Some(cgroups) = &self.cgroups {
-                        if self.core.state(&t.id) == Some(crate::core::State::Stopped) {
-                            cgroups.kill_leftovers(&t.id);
-                        }
+                core::Event::State(t)
+                    if t.to == crate::core::State::Stopped
+                        && self.core.state(&t.id) == Some(crate::core::State::Stopped) =>
+                {
+                    match &self.cgroups {
+                        Some(cgroups) => cgroups.kill_leftovers(&t.id),
+                        None => self.kill_group_leftovers(&t.id),
                     }
                 }
                 core::Event::Removed(id) => {
                     if let Some(cgroups) = &mut self.cgroups {
                         cgroups.forget(id);
                     }
+                    self.leftovers.forget(id);
                 }
                 _ => {}
             }
@@ -634,6 +647,11 @@ impl Driver {
     }
 
     fn spawn_instance(&mut self, id: &InstanceId, now: Instant) {
+        // The new process starts without what the previous one left in its process group
+        // (with cgroups, `prepare_spawn` empties the instance's cgroup instead).
+        if self.cgroups.is_none() {
+            self.kill_group_leftovers(id);
+        }
         let Some(spec) = self.core.spec(&id.group) else { return };
         let launch = spec.launch(id.index);
         let procs = match self.cgroups.as_mut().map(|cgroups| cgroups.prepare_spawn(id)) {
@@ -686,6 +704,18 @@ impl Driver {
                 let _ = self.core.spawn_failed(now, id, error);
             }
         }
+    }
+}
+
+impl Driver {
+    /// SIGKILL to the members of `id`'s last process group still alive in the tree. Not
+    /// during a shutdown: its sweep kills every stray at once, with one walk of `/proc`.
+    fn kill_group_leftovers(&mut self, id: &InstanceId) {
+        if self.core.is_shutting_down() {
+            return;
+        }
+        let live: Vec<u32> = self.core.live_pids().map(|(pid, _)| pid).collect();
+        self.leftovers.kill(id, self.self_pid, live);
     }
 }
 

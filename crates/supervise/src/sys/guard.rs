@@ -17,8 +17,9 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::reap::{kill_until_gone, reap_one};
 use super::spawn::{env_strings, null_terminated};
 use crate::error::GuardError;
 use crate::guard::GuardOptions;
@@ -301,66 +302,41 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
             unsafe { libc::kill(pid, signal) };
         }
     };
+    // Orphans of the supervisor's tree were re-parented here, the guard being a subreaper:
+    // each death is a SIGCHLD.
+    let pause = || wait_for_child_signal(Duration::from_millis(10));
     if let Some(path) = cgroup {
         // Everything of the app at once; the supervisor removed the tree already if it
-        // ended normally.
+        // ended normally. A dead process's zombie, left unreaped, can keep a cgroup populated
+        // (a leaderless process's leader, for one): the rounds reap.
         let tree = CgroupTree::open(path);
-        if tree.kill().is_ok() && wait_empty_reaping(&tree) {
+        let alive = |_: &[u32]| tree.is_populated().then(|| tree.pids());
+        if tree.kill().is_ok() && kill_until_gone(CLEANUP_LIMIT, alive, pause) {
             let _ = tree.remove();
         }
     }
-    kill_what_is_left();
+    // Without a cgroup, or should anything have left it: every descendant of the guard.
+    let me = std::process::id();
+    let descendants = |_: &[u32]| {
+        let table = ProcessTable::read();
+        let left: Vec<u32> =
+            table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
+        (!left.is_empty()).then_some(left)
+    };
+    kill_until_gone(CLEANUP_LIMIT, descendants, pause);
+    while reap_one().is_some() {}
     exit_code
 }
 
 /// Reaps everything that ended; returns the exit code once the supervisor itself has ended.
 fn reap_until_child_ends(child: u32) -> Option<i32> {
     let mut result = None;
-    while let Some((pid, status)) = super::reap::reap_one() {
+    while let Some((pid, status)) = reap_one() {
         if pid == child {
             result = Some(status.shell_code());
         }
     }
     result
-}
-
-/// Waits (at most [`CLEANUP_LIMIT`]) for the tree to empty, reaping meanwhile what dies: the
-/// app's orphans are the guard's children now, and a dead process's zombie, left unreaped,
-/// can keep a cgroup populated (a leaderless process's leader, for one).
-fn wait_empty_reaping(tree: &CgroupTree) -> bool {
-    let deadline = Instant::now() + CLEANUP_LIMIT;
-    loop {
-        while super::reap::reap_one().is_some() {}
-        if tree.wait_empty(Duration::from_millis(10)) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-    }
-}
-
-/// SIGKILLs every descendant of the guard and reaps it, until none is left (at most 2 s, in
-/// case one is stuck in an uninterruptible sleep). Orphans of the supervisor's tree were
-/// re-parented here because the guard is a subreaper. All are killed at once each round; a
-/// round waits for a child's death (SIGCHLD), or 10 ms, for a process forked meanwhile.
-fn kill_what_is_left() {
-    let me = std::process::id();
-    let deadline = Instant::now() + CLEANUP_LIMIT;
-    while Instant::now() < deadline {
-        while super::reap::reap_one().is_some() {}
-        let table = ProcessTable::read();
-        let left: Vec<u32> =
-            table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
-        if left.is_empty() {
-            break;
-        }
-        for pid in left {
-            super::reap::signal_process(pid, Signal::KILL);
-        }
-        wait_for_child_signal(Duration::from_millis(10));
-    }
-    while super::reap::reap_one().is_some() {}
 }
 
 /// Waits until SIGCHLD is pending (it is blocked in the guard), at most `limit`.
