@@ -31,11 +31,12 @@ pub(super) struct Cgroups {
 impl Cgroups {
     pub(super) fn new(tree: CgroupTree, poll: &Poll, token: Token) -> io::Result<Cgroups> {
         let events = tree.events_file()?;
-        poll.registry().register(
-            &mut mio::unix::SourceFd(&events.as_raw_fd()),
-            token,
-            Interest::PRIORITY,
-        )?;
+        // cgroups are Linux's; elsewhere no tree can be created, and this is never reached.
+        #[cfg(target_os = "linux")]
+        let interest = Interest::PRIORITY;
+        #[cfg(not(target_os = "linux"))]
+        let interest = Interest::READABLE;
+        poll.registry().register(&mut mio::unix::SourceFd(&events.as_raw_fd()), token, interest)?;
         Ok(Cgroups { tree, events, instances: HashMap::new() })
     }
 

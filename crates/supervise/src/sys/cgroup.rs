@@ -8,11 +8,9 @@
 //! can escape in between. Killing a cgroup (`cgroup.kill`) reaches every process in it at
 //! once, including those that fork while it happens.
 
-use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -459,7 +457,10 @@ fn is_delegated(dir: &Path) -> bool {
         .any(|name| xattr(dir, name).as_deref() == Some(b"1"))
 }
 
+#[cfg(target_os = "linux")]
 fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     let path = CString::new(path.as_os_str().as_bytes()).ok()?;
     let name = CString::new(name).ok()?;
     let mut buf = [0u8; 16];
@@ -468,6 +469,12 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
         unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     let n = usize::try_from(n).ok()?;
     buf.get(..n).map(<[u8]>::to_vec)
+}
+
+/// cgroups are Linux's: elsewhere nothing is delegated.
+#[cfg(not(target_os = "linux"))]
+fn xattr(_path: &Path, _name: &str) -> Option<Vec<u8>> {
+    None
 }
 
 #[cfg(test)]
