@@ -29,9 +29,11 @@ use crate::commands::ctl;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    // `procman start` re-executes itself as its guard process (see docs/guarantees.md); that
-    // copy becomes the guard here and never gets further.
-    supervise::guard::run_if_guard();
+    // Where `procman-guard` is missing, `procman start`'s guard process executes procman
+    // again (see docs/guarantees.md); that copy is the guard here, and gets no further.
+    if let Some(code) = supervise::guard::run_if_guard() {
+        return ExitCode::from(code);
+    }
     let matches = Cli::command().get_matches();
     let result = Cli::from_arg_matches(&matches)
         .map_err(|error| error.exit())

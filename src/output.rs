@@ -19,6 +19,7 @@ use std::os::fd::RawFd;
 use std::time::SystemTime;
 
 use owo_colors::{AnsiColors, OwoColorize, Style};
+use supervise::InstanceId;
 
 use crate::cli::ColorWhen;
 use stream::Stream;
@@ -103,7 +104,10 @@ pub(crate) struct Printer {
     written: usize,
     format: Format,
     colors: HashMap<String, usize>,
-    prefixes: HashMap<String, Prefix>,
+    /// Each instance's prefix, made at its first line.
+    prefixes: HashMap<InstanceId, Prefix>,
+    /// The prefix of procman's own `system` lines.
+    system_prefix: Option<Prefix>,
     clock: Clock,
     broken: bool,
 }
@@ -122,6 +126,7 @@ impl Printer {
             format,
             colors,
             prefixes: HashMap::new(),
+            system_prefix: None,
             clock: Clock::default(),
             broken: false,
         })
@@ -134,7 +139,12 @@ impl Printer {
 
     /// Writes a chunk of a child's output: whole lines, the last one without its newline when
     /// `incomplete`.
-    pub(crate) fn output(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn output(&mut self, id: &InstanceId, data: &[u8]) -> io::Result<()> {
+        self.write_lines(Some(id), data)
+    }
+
+    /// Writes lines under the prefix of instance `who`, or of `system` for `None`.
+    fn write_lines(&mut self, who: Option<&InstanceId>, data: &[u8]) -> io::Result<()> {
         if self.broken {
             return Ok(());
         }
@@ -144,9 +154,13 @@ impl Printer {
             self.pending.push(b'\n');
             return self.flush_if_full();
         }
-        self.ensure_prefix(name);
+        self.ensure_prefix(who);
         let stamp = self.clock.stamp(self.format.timestamps);
-        let Some(prefix) = self.prefixes.get(name) else { return Ok(()) };
+        let prefix = match who {
+            Some(id) => self.prefixes.get(id),
+            None => self.system_prefix.as_ref(),
+        };
+        let Some(prefix) = prefix else { return Ok(()) };
         for line in data.split(|b| *b == b'\n') {
             self.pending.extend_from_slice(prefix.start.as_bytes());
             self.pending.extend_from_slice(stamp.as_bytes());
@@ -176,12 +190,8 @@ impl Printer {
     /// Writes one of procman's own lines about process `name` (`web.1 | exited with code 3`).
     /// With `--no-prefix` these go to standard error, so the child's structured output stays
     /// clean.
-    pub(crate) fn message(&mut self, name: &str, text: &str) -> io::Result<()> {
-        if !self.format.prefix {
-            self.warn(&format!("{name} | {text}"));
-            return Ok(());
-        }
-        self.output(name, text.as_bytes())
+    pub(crate) fn message(&mut self, id: &InstanceId, text: &str) -> io::Result<()> {
+        self.say(Some(id), text)
     }
 
     /// Writes one line to standard error if it takes it now; a stalled standard error costs the
@@ -204,7 +214,18 @@ impl Printer {
 
     /// Writes a `system` line.
     pub(crate) fn system(&mut self, text: &str) -> io::Result<()> {
-        self.message(SYSTEM, text)
+        self.say(None, text)
+    }
+
+    fn say(&mut self, who: Option<&InstanceId>, text: &str) -> io::Result<()> {
+        if !self.format.prefix {
+            match who {
+                Some(id) => self.warn(&format!("{id} | {text}")),
+                None => self.warn(&format!("{SYSTEM} | {text}")),
+            }
+            return Ok(());
+        }
+        self.write_lines(who, text.as_bytes())
     }
 
     /// Writes what standard output takes now; the rest waits for the next call.
@@ -257,11 +278,18 @@ impl Printer {
         result
     }
 
-    fn ensure_prefix(&mut self, name: &str) {
-        if self.prefixes.contains_key(name) {
+    fn ensure_prefix(&mut self, who: Option<&InstanceId>) {
+        let known = match who {
+            Some(id) => self.prefixes.contains_key(id),
+            None => self.system_prefix.is_some(),
+        };
+        if known {
             return;
         }
-        let group = name.split('.').next().unwrap_or(name);
+        let (name, group) = match who {
+            Some(id) => (id.to_string(), &*id.group),
+            None => (SYSTEM.to_owned(), SYSTEM),
+        };
         let padded = format!("{name:<width$} | ", width = self.format.width);
         let prefix = if self.format.color {
             let style = match self.colors.get(group) {
@@ -276,7 +304,12 @@ impl Printer {
         } else {
             Prefix { start: String::new(), rest: padded }
         };
-        self.prefixes.insert(name.to_owned(), prefix);
+        match who {
+            Some(id) => {
+                self.prefixes.insert(id.clone(), prefix);
+            }
+            None => self.system_prefix = Some(prefix),
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! picks one, says so when it had to settle for less than the strongest, and refuses to run
 //! when the one asked for by name is not available.
 
+use std::path::PathBuf;
+
 use supervise::guard::{self, GuardOptions};
 use supervise::{CgroupError, CgroupTree, Signal};
 
@@ -23,6 +25,10 @@ pub(crate) struct Contained {
 /// alone); no PID namespace can be set up then.
 const NO_GUARD_VAR: &str = "PROCMAN_NO_GUARD";
 
+/// The guard's name, as `ps` shows it, and its program's: cargo builds and installs
+/// `procman-guard` beside `procman`.
+const GUARD_NAME: &str = "procman-guard";
+
 /// The command that gives an unprivileged user's procman a delegated cgroup under systemd.
 const SYSTEMD_HINT: &str = "systemd-run --user --scope -p Delegate=yes procman start";
 
@@ -42,35 +48,39 @@ pub(crate) fn establish(choice: ContainmentChoice) -> Result<Contained, CliError
             if !guarded {
                 return Err(unavailable("namespace", &format!("{NO_GUARD_VAR} is set")));
             }
-            let options = GuardOptions { reexec: true, isolate: true, cgroup: None };
-            match guard::protect_with(&options) {
+            match guard::protect(&guard_options(true, None)) {
                 Ok(protection) => {
                     Ok(Contained { cgroup: None, guard_lost: Some(protection.lost_signal) })
                 }
-                Err(error) => Err(unavailable(
-                    "namespace",
-                    &format!("cannot create a PID namespace: {error}"),
-                )),
+                Err(error) => Err(unavailable("namespace", &error.to_string())),
             }
         }
         ContainmentChoice::Subreaper => Ok(protect(None, guarded)),
-        ContainmentChoice::Auto => Ok(strongest(guarded)),
+        ContainmentChoice::Auto => strongest(guarded),
     }
 }
 
 /// cgroup, else namespace, else subreaper; a note on standard error says why when it is not
 /// the cgroup.
-fn strongest(guarded: bool) -> Contained {
+///
+/// # Errors
+/// A namespace whose supervisor cannot go on (no `/proc` of its own).
+fn strongest(guarded: bool) -> Result<Contained, CliError> {
     let no_cgroup = match create_tree() {
-        Ok(tree) => return protect(Some(tree), guarded),
+        Ok(tree) => return Ok(protect(Some(tree), guarded)),
         Err(error) => cgroup_reason(&error),
     };
     if guarded {
-        let options = GuardOptions { reexec: true, isolate: true, cgroup: None };
         // This runs in the supervisor, after the fork; the guard never returns from it.
-        if let Ok(protection) = guard::protect_with(&options) {
-            eprintln!("procman: containment: namespace (no cgroup: {no_cgroup})");
-            return Contained { cgroup: None, guard_lost: Some(protection.lost_signal) };
+        match guard::protect(&guard_options(true, None)) {
+            Ok(protection) => {
+                eprintln!("procman: containment: namespace (no cgroup: {no_cgroup})");
+                return Ok(Contained { cgroup: None, guard_lost: Some(protection.lost_signal) });
+            }
+            Err(error) if error.guard_started() => {
+                return Err(unavailable("namespace", &error.to_string()));
+            }
+            Err(_) => {}
         }
     }
     // Off Linux none of the three exists, and there is nothing to choose from.
@@ -80,7 +90,7 @@ fn strongest(guarded: bool) -> Contained {
              either); docs/guarantees.md says what this mode cannot promise"
         );
     }
-    protect(None, guarded)
+    Ok(protect(None, guarded))
 }
 
 /// The app's cgroup, named after the pid the shell knows (the guard's, which is this
@@ -102,15 +112,31 @@ fn cgroup_reason(error: &CgroupError) -> String {
 }
 
 /// Forks the guard (unless it is turned off), which kills `cgroup` whole if the supervisor
-/// dies, or else every process it finds below itself.
+/// dies, or else every process it finds below itself. A guard that cannot be forked leaves
+/// the run without one, as before it existed.
 fn protect(cgroup: Option<CgroupTree>, guarded: bool) -> Contained {
     let guard_lost = if guarded {
-        let options = GuardOptions { reexec: true, isolate: false, cgroup: cgroup.clone() };
-        guard::protect_with(&options).ok().map(|protection| protection.lost_signal)
+        guard::protect(&guard_options(false, cgroup.clone()))
+            .ok()
+            .map(|protection| protection.lost_signal)
     } else {
         None
     };
     Contained { cgroup, guard_lost }
+}
+
+/// procman's guard: named `procman-guard`, running the small program of that name beside
+/// procman's executable, or else procman itself again (whose `main` starts with the guard's
+/// entry point), so that it holds none of the memory the command line touched.
+fn guard_options(isolate: bool, cgroup: Option<CgroupTree>) -> GuardOptions {
+    let mut programs: Vec<PathBuf> = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(GUARD_NAME)))
+        .filter(|program| program.is_file())
+        .into_iter()
+        .collect();
+    programs.push(PathBuf::from("/proc/self/exe"));
+    GuardOptions { programs, name: GUARD_NAME.to_owned(), isolate, cgroup }
 }
 
 fn unavailable(mechanism: &str, why: &str) -> CliError {

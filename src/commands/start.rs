@@ -35,6 +35,11 @@ use shutdown::{Drain, StopWatch};
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the report of an exit waits for the spawns asked for before it to reach their
+/// `exec` (each is microseconds from it), so that their starts are reported first, as when
+/// Foreman started them one by one.
+const EXEC_WAIT: Duration = Duration::from_millis(200);
+
 /// `procman start`: plans, then runs until the app ends.
 pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
     let mut plan = load_plan(&args.app, &args.plan, &args.processes, Some(&args.supervision))?;
@@ -238,6 +243,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         cgroup: policy.cgroup.clone(),
         // The guard's loss kills everything at once, even half-way through a large start.
         kill_all_on: policy.guard_lost.into_iter().collect(),
+        // Foreman's order: the formation's starts, then its output.
+        starts_before_output: true,
+        exec_wait: EXEC_WAIT,
         ..DriverOptions::default()
     })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
@@ -265,6 +273,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         let _ = driver.start_group(name);
         session.handle_events(&mut driver, &mut printer);
     }
+    // What ran only to start (the command line, the Procfile, the first spawns) leaves
+    // procman's resident memory.
+    supervise::release_startup_pages();
     let mut stdout_watched = false;
     while !driver.is_finished() {
         if printer.flush().is_err() && printer.is_broken() {
@@ -339,7 +350,7 @@ impl Session {
         // is noticed at the next flush and ends the run.
         match event {
             Event::Output(output) => {
-                let _ = printer.output(&output.id.to_string(), &output.data);
+                let _ = printer.output(&output.id, &output.data);
             }
             Event::State(transition) => {
                 self.report(printer, &transition);
@@ -400,17 +411,17 @@ impl Session {
     /// Puts a state change into words: Foreman's for starts and exits, supervisord's state
     /// names for the rest.
     fn report(&self, printer: &mut Printer, t: &Transition) {
-        let name = t.id.to_string();
+        let name = &t.id;
         // Foreman's lines, under the process's own name.
         if let (State::Starting, Some(pid)) = (t.to, t.pid) {
-            let _ = printer.message(&name, &format!("started with pid {pid}"));
+            let _ = printer.message(name, &format!("started with pid {pid}"));
         }
         if let Some(error) = &t.spawn_error {
-            let _ = printer.message(&name, &error.message);
+            let _ = printer.message(name, &error.message);
         } else if t.exit.is_some()
             && matches!(t.to, State::Exited | State::Stopped | State::Backoff | State::Fatal)
         {
-            let _ = printer.message(&name, &exit_words(t.exit));
+            let _ = printer.message(name, &exit_words(t.exit));
         }
         // Every state change in supervisord's words, once supervision options are in use
         // (Foreman's plain output otherwise; a backoff only happens with them anyway).

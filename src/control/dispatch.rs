@@ -258,20 +258,17 @@ fn resolve(driver: &Driver, target: &str) -> Result<Target, Failure> {
     if driver.supervisor().spec(target).is_some() {
         return Ok(Target::Group(target.to_owned()));
     }
-    if let Some((group, index)) = target.rsplit_once('.') {
-        if let Ok(index) = index.parse::<u32>() {
-            if driver.supervisor().spec(group).is_none() {
-                return Err(unknown(driver, group));
-            }
-            let id = InstanceId::new(group, index);
-            if driver.supervisor().state(&id).is_none() {
-                let count = instance_count(driver, group);
-                let message =
-                    format!("no instance `{id}` ({group} has {})", plural(count, "instance"));
-                return Err(Failure::new(ErrorKind::NotFound, message));
-            }
-            return Ok(Target::Instance(id));
+    if let Ok(id) = target.parse::<InstanceId>() {
+        let group = &*id.group;
+        if driver.supervisor().spec(group).is_none() {
+            return Err(unknown(driver, group));
         }
+        if driver.supervisor().state(&id).is_none() {
+            let count = instance_count(driver, group);
+            let message = format!("no instance `{id}` ({group} has {})", plural(count, "instance"));
+            return Err(Failure::new(ErrorKind::NotFound, message));
+        }
+        return Ok(Target::Instance(id));
     }
     Err(unknown(driver, target))
 }

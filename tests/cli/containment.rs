@@ -41,7 +41,7 @@ enum Ending {
 
 /// Who runs procman, with which `--containment`.
 #[derive(Clone, Copy, Debug)]
-enum Mode {
+pub(crate) enum Mode {
     /// Root, `--containment=cgroup`.
     Cgroup,
     /// `nobody`, `auto` (no cgroup for it: the PID namespace).
@@ -154,7 +154,7 @@ fn start(dir: &Dir, mode: Mode) -> Running {
 
 /// Whether this machine can run `mode`; says why not when it cannot (a failure under
 /// `PROCMAN_REQUIRE_VALIDATORS`, which CI sets).
-fn can_run(mode: Mode) -> bool {
+pub(crate) fn can_run(mode: Mode) -> bool {
     let python = std::process::Command::new("/usr/bin/python3")
         .args(["-c", "import ctypes, threading"])
         .status()
@@ -177,7 +177,7 @@ fn can_run(mode: Mode) -> bool {
     true
 }
 
-fn skip(why: &str) -> bool {
+pub(crate) fn skip(why: &str) -> bool {
     assert!(
         std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
         "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
@@ -187,7 +187,7 @@ fn skip(why: &str) -> bool {
 }
 
 /// Waits (bounded) until no live thread carries `marker`; returns the pids still alive.
-fn survivors_after(marker: &str, limit: Duration) -> Vec<u32> {
+pub(crate) fn survivors_after(marker: &str, limit: Duration) -> Vec<u32> {
     let deadline = Instant::now() + limit;
     loop {
         let left = survivors(marker);

@@ -171,8 +171,11 @@ fn a_fork_refused_by_rlimit_nproc_stops_everything_started() {
     let dir = Dir::new();
     dir.write("Procfile", "w: echo READY $PS; exec sleep 300\n");
     make_world_readable(dir.path());
-    // Processes already owned by `nobody` count against the limit too.
-    let baseline = processes_of_uid(65534);
+    // A user of this run's own (no passwd entry is needed to be one): the limit counts every
+    // process of the user, and `nobody`'s count moves with whatever else runs as `nobody` (another
+    // test run, other tests of this one).
+    let uid = 40_000 + std::process::id() % 20_000;
+    let baseline = processes_of_uid(uid);
     let limit = (baseline + 12) as libc::rlim_t;
     let mut command = dir.command(&["start", "--no-socket", "-m", "w=30"]);
     // SAFETY: setrlimit/setgid/setuid are async-signal-safe and change only this child.
@@ -181,8 +184,8 @@ fn a_fork_refused_by_rlimit_nproc_stops_everything_started() {
             let nproc = libc::rlimit { rlim_cur: limit, rlim_max: limit };
             if libc::setrlimit(libc::RLIMIT_NPROC, &raw const nproc) != 0
                 || libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }

@@ -11,6 +11,8 @@ mod control;
 mod export;
 #[cfg(target_os = "linux")]
 mod guarantees;
+#[cfg(target_os = "linux")]
+mod guard;
 mod hostile;
 mod live;
 mod supervision;

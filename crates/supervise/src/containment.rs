@@ -14,7 +14,7 @@ pub enum Containment {
     /// tree. Nothing escapes, whatever it does.
     Cgroup(PathBuf),
     /// The supervisor is PID 1 of a PID namespace of its own
-    /// ([`crate::guard::protect_isolated`]): when it dies, the kernel kills the namespace.
+    /// ([`crate::guard::GuardOptions::isolate`]): when it dies, the kernel kills the namespace.
     PidNamespace,
     /// The supervisor is a child subreaper: what detaches is re-parented to it and found by
     /// walking `/proc`. A process that forks between the walk and the kill is found by the

@@ -166,6 +166,5 @@ impl Drop for Rig {
 }
 
 pub(super) fn parse_id(text: &str) -> InstanceId {
-    let (group, index) = text.rsplit_once('.').expect("NAME.N");
-    InstanceId::new(group, index.parse().expect("a number"))
+    text.parse().expect("NAME.N")
 }

@@ -28,6 +28,27 @@ impl fmt::Display for InstanceId {
     }
 }
 
+/// `web.2`, as [`InstanceId`]'s `Display` writes it: the group, a `.`, the number (from 1).
+/// Group names hold no `.`, so the last one splits.
+impl std::str::FromStr for InstanceId {
+    type Err = crate::error::InstanceIdError;
+
+    fn from_str(text: &str) -> Result<InstanceId, Self::Err> {
+        use crate::error::InstanceIdError;
+        let (group, number) =
+            text.rsplit_once('.').ok_or_else(|| InstanceIdError::NoNumber(text.to_owned()))?;
+        if group.is_empty() {
+            return Err(InstanceIdError::NoGroup(text.to_owned()));
+        }
+        match number.parse::<u32>() {
+            Ok(index) if index > 0 && number.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(InstanceId::new(group, index))
+            }
+            _ => Err(InstanceIdError::BadNumber(text.to_owned())),
+        }
+    }
+}
+
 /// The state of an instance, with supervisord's names and meaning.
 ///
 /// See the transition table in the [crate documentation](crate#the-transition-table).

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Event;
 use super::{Cgroups, Driver, Phase, SWEEP_LIMIT};
 use crate::signal::Signal;
-use crate::sys::reap::{reap_one, signal_group, signal_process};
+use crate::sys::reap::{kill_until_gone, signal_group, signal_process};
 use crate::sys::tree::ProcessTable;
 
 impl Driver {
@@ -130,6 +130,9 @@ impl Driver {
     }
 }
 
+/// How long a dropped driver waits for its instances to die, so that they leave no zombie.
+const DROP_LIMIT: Duration = Duration::from_millis(500);
+
 impl Drop for Driver {
     /// A driver dropped before its shutdown finished kills what it started, so dropping never
     /// leaves a child running: every live instance's process group and descendants get
@@ -141,7 +144,7 @@ impl Drop for Driver {
         }
         if let Some(cgroups) = &mut self.cgroups {
             cgroups.kill_all();
-            if cgroups.tree().wait_empty(Duration::from_millis(500)) {
+            if cgroups.tree().wait_empty(DROP_LIMIT) {
                 cgroups.remove_all();
             }
         }
@@ -154,16 +157,14 @@ impl Drop for Driver {
         for pid in &pids {
             signal_tree(&table, *pid, Signal::KILL);
         }
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let mut waiting: Vec<u32> = pids;
-        while !waiting.is_empty() && Instant::now() < deadline {
-            while let Some((pid, _)) = reap_one() {
-                waiting.retain(|p| *p != pid);
-            }
-            if !waiting.is_empty() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
+        // The instances' own processes are children of this one: until reaped, their pids
+        // cannot be another's. SIGCHLD goes to the driver's handler: the rounds pause briefly.
+        let mut unreaped = pids;
+        let alive = |reaped: &[u32]| {
+            unreaped.retain(|pid| !reaped.contains(pid));
+            (!unreaped.is_empty()).then(|| unreaped.clone())
+        };
+        kill_until_gone(DROP_LIMIT, alive, || std::thread::sleep(Duration::from_millis(2)));
     }
 }
 

@@ -10,6 +10,7 @@ mod cgroups;
 mod ending;
 mod event;
 mod execs;
+mod leftovers;
 mod lines;
 mod pipes;
 
@@ -35,6 +36,7 @@ use cgroups::Cgroups;
 use ending::signal_tree;
 pub use event::{Event, Output, Stream, WatchId};
 use execs::PendingExecs;
+use leftovers::GroupLeftovers;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -42,8 +44,6 @@ const SIGNAL_TOKEN: Token = Token(0);
 const WATCH_BASE: usize = 1 << 40;
 /// The app cgroup's `cgroup.events`.
 const CGROUP_TOKEN: Token = Token(WATCH_BASE - 1);
-/// The longest wait for spawns still between fork and exec when an exit must be reported.
-const EXEC_WAIT: Duration = Duration::from_millis(200);
 /// How long the final sweep keeps trying to kill stray descendants.
 const SWEEP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -73,6 +73,14 @@ pub struct DriverOptions {
     /// them: for the signal that says the guard is gone ([`crate::guard::Protection`]),
     /// after which nobody may wait. Add them to `signals` too for the host to be told.
     pub kill_all_on: Vec<Signal>,
+    /// Starts come before output: while a spawn waits for its `exec`, no output is read, so
+    /// a formation's starts are all reported before its first line (Foreman's order). Off,
+    /// each pipe is read as soon as it is ready. Default: true.
+    pub starts_before_output: bool,
+    /// When an exit must be reported while spawns still wait for their `exec`, how long to
+    /// wait for them (each is microseconds from it), so that every start asked for before
+    /// the exit is reported before it. Zero reports the exit at once. Default: 200 ms.
+    pub exec_wait: Duration,
 }
 
 impl Default for DriverOptions {
@@ -84,6 +92,8 @@ impl Default for DriverOptions {
             max_line: 1024 * 1024,
             cgroup: None,
             kill_all_on: Vec::new(),
+            starts_before_output: true,
+            exec_wait: Duration::from_millis(200),
         }
     }
 }
@@ -125,6 +135,9 @@ pub struct Driver {
     execs: PendingExecs,
     /// The app's cgroups, when it runs in a cgroup tree.
     cgroups: Option<Cgroups>,
+    /// Without cgroups: the process groups of instances whose process ended, for what they
+    /// left behind.
+    leftovers: GroupLeftovers,
     /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
     killing_all: bool,
 }
@@ -172,6 +185,7 @@ impl Driver {
             output_paused: false,
             execs: PendingExecs::default(),
             cgroups,
+            leftovers: GroupLeftovers::default(),
             killing_all: false,
         })
     }
@@ -470,7 +484,7 @@ impl Driver {
         }
         // While spawns wait for their exec, output waits too: a formation's starts are all
         // reported before its first line, as when each spawn waited for its exec.
-        let starting = !self.execs.is_empty();
+        let starting = self.options.starts_before_output && !self.execs.is_empty();
         for output in self.pipes.read_round(|_| starting) {
             self.events.push(Event::Output(output));
         }
@@ -510,7 +524,7 @@ impl Driver {
             // waited for each exec: wait (bounded) for the pending execs, report them in
             // order, and only then this process's own start if it is still pending.
             if !self.execs.is_empty() {
-                self.execs.wait_all(EXEC_WAIT);
+                self.execs.wait_all(self.options.exec_wait);
                 self.release_execs(now);
                 if let Some(ready) = self.execs.force(pid) {
                     self.report_exec(ready, now);
@@ -518,7 +532,11 @@ impl Driver {
             }
             self.drain_pipes_of(pid);
             match self.core.exited(now, pid, status) {
-                ExitOwner::Instance(_) => {}
+                ExitOwner::Instance(id) => {
+                    if self.cgroups.is_none() {
+                        self.leftovers.exited(&id, pid);
+                    }
+                }
                 ExitOwner::Unknown if self.execs.take_failed(pid) => {}
                 ExitOwner::Unknown => self.events.push(Event::Reaped { pid, status }),
             }
@@ -570,17 +588,20 @@ impl Driver {
                 // A stopped instance leaves nothing behind, even what ignored the stop signal
                 // and outlived the instance's own process.
                 // (Unless it was started again meanwhile: the spawn killed them then.)
-                core::Event::State(t) if t.to == crate::core::State::Stopped => {
-                    if let Some(cgroups) = &self.cgroups {
-                        if self.core.state(&t.id) == Some(crate::core::State::Stopped) {
-                            cgroups.kill_leftovers(&t.id);
-                        }
+                core::Event::State(t)
+                    if t.to == crate::core::State::Stopped
+                        && self.core.state(&t.id) == Some(crate::core::State::Stopped) =>
+                {
+                    match &self.cgroups {
+                        Some(cgroups) => cgroups.kill_leftovers(&t.id),
+                        None => self.kill_group_leftovers(&t.id),
                     }
                 }
                 core::Event::Removed(id) => {
                     if let Some(cgroups) = &mut self.cgroups {
                         cgroups.forget(id);
                     }
+                    self.leftovers.forget(id);
                 }
                 _ => {}
             }
@@ -626,6 +647,11 @@ impl Driver {
     }
 
     fn spawn_instance(&mut self, id: &InstanceId, now: Instant) {
+        // The new process starts without what the previous one left in its process group
+        // (with cgroups, `prepare_spawn` empties the instance's cgroup instead).
+        if self.cgroups.is_none() {
+            self.kill_group_leftovers(id);
+        }
         let Some(spec) = self.core.spec(&id.group) else { return };
         let launch = spec.launch(id.index);
         let procs = match self.cgroups.as_mut().map(|cgroups| cgroups.prepare_spawn(id)) {
@@ -678,6 +704,18 @@ impl Driver {
                 let _ = self.core.spawn_failed(now, id, error);
             }
         }
+    }
+}
+
+impl Driver {
+    /// SIGKILL to the members of `id`'s last process group still alive in the tree. Not
+    /// during a shutdown: its sweep kills every stray at once, with one walk of `/proc`.
+    fn kill_group_leftovers(&mut self, id: &InstanceId) {
+        if self.core.is_shutting_down() {
+            return;
+        }
+        let live: Vec<u32> = self.core.live_pids().map(|(pid, _)| pid).collect();
+        self.leftovers.kill(id, self.self_pid, live);
     }
 }
 

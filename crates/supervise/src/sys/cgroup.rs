@@ -68,8 +68,8 @@ pub enum CgroupError {
 /// The app's cgroup: a directory of the cgroup2 hierarchy holding one child per instance.
 ///
 /// Create it with [`CgroupTree::create`] and give it to the driver
-/// ([`crate::DriverOptions::cgroup`]) and to the guard ([`crate::guard::protect_reexec`] and
-/// the like), which kills it whole if the supervisor dies. [`CgroupTree::kill`] and
+/// ([`crate::DriverOptions::cgroup`]) and to the guard ([`crate::guard::GuardOptions::cgroup`]),
+/// which kills it whole if the supervisor dies. [`CgroupTree::kill`] and
 /// [`CgroupTree::remove`] end it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CgroupTree {
@@ -457,12 +457,6 @@ fn is_delegated(dir: &Path) -> bool {
         .any(|name| xattr(dir, name).as_deref() == Some(b"1"))
 }
 
-/// No cgroups off Linux, so nothing is delegated there.
-#[cfg(not(target_os = "linux"))]
-fn xattr(_path: &Path, _name: &str) -> Option<Vec<u8>> {
-    None
-}
-
 #[cfg(target_os = "linux")]
 fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     use std::ffi::CString;
@@ -475,6 +469,12 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
         unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     let n = usize::try_from(n).ok()?;
     buf.get(..n).map(<[u8]>::to_vec)
+}
+
+/// cgroups are Linux's: elsewhere nothing is delegated.
+#[cfg(not(target_os = "linux"))]
+fn xattr(_path: &Path, _name: &str) -> Option<Vec<u8>> {
+    None
 }
 
 #[cfg(test)]

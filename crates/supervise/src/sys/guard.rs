@@ -12,11 +12,17 @@
 //! Either process can be SIGKILLed and the other cleans up; only both dying at the same instant
 //! (a SIGKILL to a process group holding both is prevented by their separate groups) defeats it.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::reap::{kill_until_gone, reap_one};
+use super::spawn::{env_strings, null_terminated};
+use crate::error::GuardError;
+use crate::guard::GuardOptions;
 use crate::signal::Signal;
 use crate::sys::cgroup::CgroupTree;
 use crate::sys::tree::ProcessTable;
@@ -58,7 +64,7 @@ pub(crate) fn guard_lost_signal() -> Signal {
 /// Moves the next child into a new PID namespace (and, without root, a new user namespace
 /// mapping the current user to itself), so that the supervisor forked by [`protect`] is its
 /// PID 1: when it dies, by whatever means, the kernel kills every process of the namespace.
-pub(crate) fn isolate() -> io::Result<()> {
+pub(crate) fn isolate() -> Result<(), GuardError> {
     ensure_single_threaded()?;
     // SAFETY: geteuid/getegid cannot fail.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -66,13 +72,15 @@ pub(crate) fn isolate() -> io::Result<()> {
         if uid == 0 { libc::CLONE_NEWPID } else { libc::CLONE_NEWPID | libc::CLONE_NEWUSER };
     // SAFETY: unshare only changes this process's namespaces.
     if unsafe { libc::unshare(flags) } != 0 {
-        return Err(io::Error::last_os_error());
+        return Err(GuardError::Namespace(io::Error::last_os_error()));
     }
     if uid != 0 {
         // The same user inside as outside: children keep their uid and gid.
-        std::fs::write("/proc/self/setgroups", "deny")?;
-        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
-        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+        let map =
+            |path: &str, text: String| std::fs::write(path, text).map_err(GuardError::Namespace);
+        map("/proc/self/setgroups", "deny".to_owned())?;
+        map("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+        map("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
     }
     Ok(())
 }
@@ -110,10 +118,12 @@ pub(crate) fn mount_own_proc() -> io::Result<()> {
     Ok(())
 }
 
-/// The variable that tells a re-executed copy of the program that it is the guard of a pid.
-pub(crate) const GUARD_VAR: &str = "SUPERVISE_GUARD_OF";
-/// The variable that gives the re-executed guard the app's cgroup tree.
-pub(crate) const GUARD_CGROUP_VAR: &str = "SUPERVISE_GUARD_CGROUP";
+/// The variable that tells a program executed as the guard which pid it guards. Its name
+/// carries the protocol's version: a guard program of another version does not take it for
+/// its own.
+pub(crate) const GUARD_VAR: &str = "SUPERVISE_GUARD_V1_OF";
+/// The variable that gives the executed guard the app's cgroup tree.
+pub(crate) const GUARD_CGROUP_VAR: &str = "SUPERVISE_GUARD_V1_CGROUP";
 
 /// The signals the guard waits for.
 fn waited_set() -> libc::sigset_t {
@@ -128,24 +138,35 @@ fn waited_set() -> libc::sigset_t {
     }
 }
 
-/// In a program started by [`protect`] with `reexec`, becomes the guard if this process is
-/// the re-executed copy (never returns then); otherwise returns at once.
-pub(crate) fn run_if_guard() {
-    let Some(value) = std::env::var_os(GUARD_VAR) else { return };
-    let Some(child) = value.to_str().and_then(|v| v.parse::<u32>().ok()) else { return };
+/// In a program executed by [`protect`] as the guard: runs the guard's whole life and returns
+/// its exit code. `None` at once in any other process.
+pub(crate) fn run_if_guard() -> Option<i32> {
+    let value = std::env::var_os(GUARD_VAR)?;
+    let child = value.to_str().and_then(|v| v.parse::<u32>().ok())?;
     let cgroup = std::env::var_os(GUARD_CGROUP_VAR).map(PathBuf::from);
-    // SAFETY: PR_SET_NAME copies at most 16 bytes from the NUL-terminated literal.
-    unsafe { libc::prctl(libc::PR_SET_NAME, c"procman-guard".as_ptr(), 0, 0, 0) };
-    guard_loop(child, &waited_set(), cgroup.as_deref())
+    // Executed through `/proc/self/exe`, the process is named `exe`: it takes the name it
+    // was given as argv[0].
+    if let Some(name) = std::env::args_os().next() {
+        set_process_name(Path::new(&name).file_name().unwrap_or_default().as_bytes());
+    }
+    Some(guard_loop(child, &waited_set(), cgroup.as_deref()))
 }
 
-/// Forks the guard; returns in the child (the supervisor) with the guard's pid. With
-/// `reexec`, the guard replaces its copy of the program with a fresh one (see
-/// [`run_if_guard`]), so it does not keep the pages of everything the program loaded so far.
-/// With `cgroup`, the guard's cleanup is `cgroup.kill` of that tree, then its removal.
-pub(crate) fn protect(reexec: bool, cgroup: Option<&CgroupTree>) -> io::Result<u32> {
+/// Forks the guard; returns in the child (the supervisor) with the guard's pid. The guard
+/// executes the first of `options.programs` that it can (see [`run_if_guard`]), so that it
+/// holds none of the pages the host had touched; if none can be executed it runs on in the
+/// forked copy, which it ends itself. With a cgroup, the guard's cleanup is `cgroup.kill` of
+/// that tree, then its removal.
+pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
     ensure_single_threaded()?;
     let guard_pid = std::process::id();
+    // Everything the guard needs after the fork is prepared before it.
+    let cgroup = options.cgroup.as_ref().map(CgroupTree::path);
+    let execs: Vec<GuardExec> = options
+        .programs
+        .iter()
+        .filter_map(|program| GuardExec::new(program, &options.name, cgroup))
+        .collect();
     // SAFETY: sigset_t is plain data; sigemptyset/sigaddset/sigprocmask only touch it and the
     // thread's mask. The forwarded signals are blocked *before* the fork so that none sent in
     // between is lost: the guard collects them with sigwaitinfo, the child restores the mask.
@@ -153,7 +174,7 @@ pub(crate) fn protect(reexec: bool, cgroup: Option<&CgroupTree>) -> io::Result<u
         let set = waited_set();
         let mut previous: libc::sigset_t = std::mem::zeroed();
         if libc::sigprocmask(libc::SIG_BLOCK, &raw const set, &raw mut previous) != 0 {
-            return Err(io::Error::last_os_error());
+            return Err(GuardError::Fork(io::Error::last_os_error()));
         }
         (set, previous)
     };
@@ -163,7 +184,7 @@ pub(crate) fn protect(reexec: bool, cgroup: Option<&CgroupTree>) -> io::Result<u
         let err = io::Error::last_os_error();
         // SAFETY: restores the mask saved above.
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut()) };
-        return Err(err);
+        return Err(GuardError::Fork(err));
     }
     if pid == 0 {
         // The supervisor.
@@ -184,56 +205,86 @@ pub(crate) fn protect(reexec: bool, cgroup: Option<&CgroupTree>) -> io::Result<u
         return Ok(guard_pid);
     }
     let child = u32::try_from(pid).unwrap_or(0);
-    let cgroup = cgroup.map(CgroupTree::path);
-    if reexec {
-        reexec_as_guard(child, cgroup);
-    }
-    guard_loop(child, &blocked, cgroup)
-}
-
-/// Replaces this process with a fresh copy of the program that runs [`run_if_guard`]. The
-/// blocked signals, the pending ones and the child stay; only a failed exec returns.
-fn reexec_as_guard(child: u32, cgroup: Option<&Path>) {
-    use super::spawn::{env_strings, null_terminated};
-    use std::os::unix::ffi::OsStrExt;
     // SAFETY: prctl only sets a flag; the flag survives execve.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     release_stdin_stdout();
-    let vars: Vec<_> = std::env::vars_os()
-        .filter(|(key, _)| key != GUARD_VAR && key != GUARD_CGROUP_VAR)
-        .collect();
-    let mut env = env_strings(vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
-    let Ok(marker) = std::ffi::CString::new(format!("{GUARD_VAR}={child}")) else { return };
-    env.push(marker);
-    if let Some(path) = cgroup {
-        let mut pair = format!("{GUARD_CGROUP_VAR}=").into_bytes();
-        pair.extend_from_slice(path.as_os_str().as_bytes());
-        let Ok(pair) = std::ffi::CString::new(pair) else { return };
-        env.push(pair);
+    for exec in &execs {
+        exec.run(child);
     }
-    let envp = null_terminated(&env);
-    let argv0 = c"procman-guard";
-    let argv = [argv0.as_ptr(), std::ptr::null()];
-    // SAFETY: every pointer points into a NUL-terminated string that outlives the call, and
-    // both arrays end with a null pointer. On success execve does not return.
-    unsafe { libc::execve(c"/proc/self/exe".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    // No program could be executed: the guard is this copy of the host, named as asked.
+    set_process_name(options.name.as_bytes());
+    let code = guard_loop(child, &blocked, cgroup);
+    // SAFETY: _exit ends this forked copy without running the host's exit handlers or
+    // flushing its buffers, which are the supervisor's.
+    unsafe { libc::_exit(code) }
 }
 
-fn ensure_single_threaded() -> io::Result<()> {
+/// One way to execute the guard, with what `execve` takes made before the fork.
+struct GuardExec {
+    program: CString,
+    argv0: CString,
+    env: Vec<CString>,
+}
+
+impl GuardExec {
+    fn new(program: &Path, name: &str, cgroup: Option<&Path>) -> Option<GuardExec> {
+        let vars: Vec<_> = std::env::vars_os()
+            .filter(|(key, _)| key != GUARD_VAR && key != GUARD_CGROUP_VAR)
+            .collect();
+        let mut env = env_strings(vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
+        if let Some(path) = cgroup {
+            let mut pair = format!("{GUARD_CGROUP_VAR}=").into_bytes();
+            pair.extend_from_slice(path.as_os_str().as_bytes());
+            env.push(CString::new(pair).ok()?);
+        }
+        Some(GuardExec {
+            program: CString::new(program.as_os_str().as_bytes()).ok()?,
+            argv0: CString::new(name).ok()?,
+            env,
+        })
+    }
+
+    /// Replaces this process with the guard program, the child's pid added to its
+    /// environment. The blocked signals, the pending ones, the child and the subreaper flag
+    /// stay; only a failed exec returns.
+    fn run(&self, child: u32) {
+        let Ok(marker) = CString::new(format!("{GUARD_VAR}={child}")) else { return };
+        let mut envp = null_terminated(&self.env);
+        envp.insert(envp.len() - 1, marker.as_ptr());
+        let argv = [self.argv0.as_ptr(), std::ptr::null()];
+        // SAFETY: every pointer points into a NUL-terminated string that outlives the call,
+        // and both arrays end with a null pointer. On success execve does not return.
+        unsafe { libc::execve(self.program.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    }
+}
+
+/// Sets the name `ps` and `top` show (the kernel keeps 15 bytes).
+fn set_process_name(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    let len = name.len().min(15);
+    buf[..len].copy_from_slice(&name[..len]);
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from the NUL-terminated buffer.
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr(), 0, 0, 0) };
+}
+
+fn ensure_single_threaded() -> Result<(), GuardError> {
     let threads = std::fs::read_dir("/proc/self/task").map(Iterator::count).unwrap_or(1);
     if threads > 1 {
-        return Err(io::Error::other("the guard must be installed before any thread starts"));
+        return Err(GuardError::ThreadsRunning { threads });
     }
     Ok(())
 }
 
-/// The guard's whole life: forward signals, wait for the child, clean up, exit.
-fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> ! {
+/// The guard's whole life: forward signals, wait for the child, clean up; returns the exit
+/// code to end with (the supervisor's, in the shell's convention).
+fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32 {
     // SAFETY: prctl only sets a flag on this process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     // The guard holds no pipe the app's readers wait on: only standard error stays open, for
     // nothing but a last-resort message.
     release_stdin_stdout();
+    // The code that started the guard is not run again: its pages go back to the page cache.
+    super::pages::release_clean_file_pages();
     let exit_code = loop {
         // SAFETY: siginfo_t is plain data filled by the kernel.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -251,66 +302,41 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> ! {
             unsafe { libc::kill(pid, signal) };
         }
     };
+    // Orphans of the supervisor's tree were re-parented here, the guard being a subreaper:
+    // each death is a SIGCHLD.
+    let pause = || wait_for_child_signal(Duration::from_millis(10));
     if let Some(path) = cgroup {
         // Everything of the app at once; the supervisor removed the tree already if it
-        // ended normally.
+        // ended normally. A dead process's zombie, left unreaped, can keep a cgroup populated
+        // (a leaderless process's leader, for one): the rounds reap.
         let tree = CgroupTree::open(path);
-        if tree.kill().is_ok() && wait_empty_reaping(&tree) {
+        let alive = |_: &[u32]| tree.is_populated().then(|| tree.pids());
+        if tree.kill().is_ok() && kill_until_gone(CLEANUP_LIMIT, alive, pause) {
             let _ = tree.remove();
         }
     }
-    kill_what_is_left();
-    std::process::exit(exit_code);
+    // Without a cgroup, or should anything have left it: every descendant of the guard.
+    let me = std::process::id();
+    let descendants = |_: &[u32]| {
+        let table = ProcessTable::read();
+        let left: Vec<u32> =
+            table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
+        (!left.is_empty()).then_some(left)
+    };
+    kill_until_gone(CLEANUP_LIMIT, descendants, pause);
+    while reap_one().is_some() {}
+    exit_code
 }
 
 /// Reaps everything that ended; returns the exit code once the supervisor itself has ended.
 fn reap_until_child_ends(child: u32) -> Option<i32> {
     let mut result = None;
-    while let Some((pid, status)) = super::reap::reap_one() {
+    while let Some((pid, status)) = reap_one() {
         if pid == child {
             result = Some(status.shell_code());
         }
     }
     result
-}
-
-/// Waits (at most [`CLEANUP_LIMIT`]) for the tree to empty, reaping meanwhile what dies: the
-/// app's orphans are the guard's children now, and a dead process's zombie, left unreaped,
-/// can keep a cgroup populated (a leaderless process's leader, for one).
-fn wait_empty_reaping(tree: &CgroupTree) -> bool {
-    let deadline = Instant::now() + CLEANUP_LIMIT;
-    loop {
-        while super::reap::reap_one().is_some() {}
-        if tree.wait_empty(Duration::from_millis(10)) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-    }
-}
-
-/// SIGKILLs every descendant of the guard and reaps it, until none is left (at most 2 s, in
-/// case one is stuck in an uninterruptible sleep). Orphans of the supervisor's tree were
-/// re-parented here because the guard is a subreaper. All are killed at once each round; a
-/// round waits for a child's death (SIGCHLD), or 10 ms, for a process forked meanwhile.
-fn kill_what_is_left() {
-    let me = std::process::id();
-    let deadline = Instant::now() + CLEANUP_LIMIT;
-    while Instant::now() < deadline {
-        while super::reap::reap_one().is_some() {}
-        let table = ProcessTable::read();
-        let left: Vec<u32> =
-            table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
-        if left.is_empty() {
-            break;
-        }
-        for pid in left {
-            super::reap::signal_process(pid, Signal::KILL);
-        }
-        wait_for_child_signal(Duration::from_millis(10));
-    }
-    while super::reap::reap_one().is_some() {}
 }
 
 /// Waits until SIGCHLD is pending (it is blocked in the guard), at most `limit`.

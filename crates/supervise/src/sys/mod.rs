@@ -6,6 +6,8 @@ mod child;
 #[cfg(target_os = "linux")]
 pub(crate) mod guard;
 pub(crate) mod limits;
+#[cfg(target_os = "linux")]
+pub(crate) mod pages;
 pub(crate) mod reap;
 pub(crate) mod spawn;
 pub(crate) mod tree;

@@ -1,5 +1,7 @@
 //! Reaping: collect the exit status of every child that has ended, ours or adopted.
 
+use std::time::{Duration, Instant};
+
 use crate::core::ExitStatus;
 use crate::signal::Signal;
 
@@ -54,5 +56,45 @@ pub(crate) fn signal_group(pgid: u32, signal: Signal) {
     // SAFETY: killpg has no memory effects; an empty group yields ESRCH, which we ignore.
     unsafe {
         libc::killpg(pgid, signal.as_raw());
+    }
+}
+
+/// Whether any process is in process group `pgid` (a zombie counts).
+pub(crate) fn group_exists(pgid: u32) -> bool {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return false };
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: killpg with signal 0 only checks that the group has a member.
+    let rc = unsafe { libc::killpg(pgid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Kills until nothing is left, for an ending that must leave nothing alive. Each round reaps
+/// every ended child, asks `alive` (given the pids just reaped) what is left (`None`:
+/// nothing), SIGKILLs all of it at once and calls `pause`, which returns when a child may have
+/// ended (a process forked meanwhile is found by the next round). Gives up after `limit` (a
+/// process stuck in an uninterruptible sleep cannot die sooner); returns whether nothing was
+/// left.
+pub(crate) fn kill_until_gone(
+    limit: Duration,
+    mut alive: impl FnMut(&[u32]) -> Option<Vec<u32>>,
+    mut pause: impl FnMut(),
+) -> bool {
+    let deadline = Instant::now() + limit;
+    let mut reaped = Vec::new();
+    loop {
+        reaped.clear();
+        while let Some((pid, _)) = reap_one() {
+            reaped.push(pid);
+        }
+        let Some(pids) = alive(&reaped) else { return true };
+        if Instant::now() >= deadline {
+            return false;
+        }
+        for pid in pids {
+            signal_process(pid, Signal::KILL);
+        }
+        pause();
     }
 }

@@ -174,3 +174,45 @@ fn descendants_of(root: u32) -> Vec<u32> {
     }
     out
 }
+
+/// The instance's process exits on SIGTERM at once; a member of its process group that
+/// ignores SIGTERM outlives it (so the stop's SIGKILL, due only while the instance runs, never
+/// reaches it) and is re-parented to the supervisor.
+const LEAVES_A_TERM_IGNORING_JOB: &str =
+    r#"sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' & exec sleep 30"#;
+
+/// Starts that instance (with a stop timeout far away); returns the job's pid.
+fn start_leaving_a_job(run: &mut Run) -> u32 {
+    let mut spec = sh("web", LEAVES_A_TERM_IGNORING_JOB);
+    spec.stop_timeout = std::time::Duration::from_secs(60);
+    run.add(spec);
+    run.driver.start_group("web").expect("start");
+    announced_pid(run, "web")
+}
+
+#[test]
+fn without_a_cgroup_a_restart_kills_what_the_old_process_left_in_its_group() {
+    let mut run = Run::new();
+    let job = start_leaving_a_job(&mut run);
+    let first = run.pid(&id("web", 1));
+    assert_eq!(stat(job).map(|(_, _, pgrp, _)| pgrp), Some(first), "in the instance's group");
+    run.driver.restart(&id("web", 1)).expect("restart");
+    run.wait_state_nth(&id("web", 1), State::Starting, 2);
+    // Killed at the respawn, not at the shutdown (the stop timeout is 60 s).
+    run.wait_gone(job);
+    let second = run.transitions(&id("web", 1)).iter().rev().find_map(|t| t.pid).expect("pid");
+    assert_ne!(first, second);
+    assert!(exists(second), "the new process runs");
+    run.finish();
+}
+
+#[test]
+fn without_a_cgroup_a_stop_kills_what_the_process_left_in_its_group() {
+    let mut run = Run::new();
+    let job = start_leaving_a_job(&mut run);
+    run.driver.stop(&id("web", 1)).expect("stop");
+    run.wait_state(&id("web", 1), State::Stopped);
+    run.wait_gone(job);
+    assert!(!run.driver.is_finished(), "before any shutdown");
+    run.finish();
+}
