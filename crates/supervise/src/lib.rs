@@ -195,7 +195,7 @@ pub use crate::core::{
 pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{RequestError, SpecError};
 pub use mio::Interest;
-pub use reactor::{Driver, DriverOptions, Event, Output, Stream, WatchId};
+pub use reactor::{Driver, DriverOptions, Event, Output, RawOutput, StdinError, Stream, WatchId};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::{
     Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, OutputSpec, ProgramSpec, RestartPolicy,

@@ -17,6 +17,10 @@ impl Driver {
         if self.core.is_shutting_down() {
             return;
         }
+        if self.suspended {
+            // Stopped processes would not act on the stop signal until resumed.
+            self.resume();
+        }
         let now = Instant::now();
         self.signal_adopted_orphans(Signal::TERM);
         self.core.shutdown(now);
@@ -119,9 +123,7 @@ impl Driver {
         // Nothing left (or nothing more can be done): the pipes still open belong to nobody
         // alive in our tree, so read what they hold and close them.
         self.read_output();
-        for output in self.pipes.close_all() {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.close_all());
         if let Some(cgroups) = &mut self.cgroups {
             cgroups.remove_all();
         }

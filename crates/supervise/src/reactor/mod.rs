@@ -10,8 +10,11 @@ mod cgroups;
 mod ending;
 mod event;
 mod execs;
+mod input;
+mod jobs;
 mod lines;
 mod pipes;
+mod terminal;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -33,8 +36,10 @@ use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
 use cgroups::Cgroups;
 use ending::signal_tree;
-pub use event::{Event, Output, Stream, WatchId};
+pub use event::{Event, Output, RawOutput, Stream, WatchId};
 use execs::PendingExecs;
+use input::InputSet;
+pub use input::StdinError;
 use pipes::PipeSet;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -73,6 +78,9 @@ pub struct DriverOptions {
     /// them: for the signal that says the guard is gone ([`crate::guard::Protection`]),
     /// after which nobody may wait. Add them to `signals` too for the host to be told.
     pub kill_all_on: Vec<Signal>,
+    /// The most instances on a pty at once ([`crate::OutputSpec::Pty`]); past it, they run
+    /// on pipes, as when the system has no pty left. Default: none but the system's.
+    pub max_ptys: Option<usize>,
 }
 
 impl Default for DriverOptions {
@@ -84,6 +92,7 @@ impl Default for DriverOptions {
             max_line: 1024 * 1024,
             cgroup: None,
             kill_all_on: Vec::new(),
+            max_ptys: None,
         }
     }
 }
@@ -127,6 +136,10 @@ pub struct Driver {
     cgroups: Option<Cgroups>,
     /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
     killing_all: bool,
+    /// The instances' input sides: stdin pipes and ptys.
+    inputs: InputSet,
+    /// [`Driver::suspend`] stopped the app.
+    suspended: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -143,7 +156,9 @@ impl Driver {
     /// `cgroup.events` cannot be opened.
     pub fn new(options: DriverOptions) -> io::Result<Driver> {
         let poll = Poll::new()?;
-        let mut wanted: Vec<i32> = vec![libc::SIGCHLD];
+        // SIGPIPE is caught (and dropped unless the host asks for it) so that a write to the
+        // stdin of a program that closed it fails with EPIPE instead of killing the host.
+        let mut wanted: Vec<i32> = vec![libc::SIGCHLD, libc::SIGPIPE];
         wanted.extend(options.signals.iter().map(|s| s.as_raw()));
         let mut signals = Signals::new(wanted)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
@@ -156,6 +171,7 @@ impl Driver {
             Some(tree) => Some(Cgroups::new(tree.clone(), &poll, CGROUP_TOKEN)?),
             None => None,
         };
+        let inputs = InputSet::new(poll.registry().try_clone()?, options.max_ptys);
         Ok(Driver {
             core: Supervisor::new(),
             poll,
@@ -173,6 +189,8 @@ impl Driver {
             execs: PendingExecs::default(),
             cgroups,
             killing_all: false,
+            inputs,
+            suspended: false,
         })
     }
 
@@ -362,6 +380,8 @@ impl Driver {
                 }
             } else if token == CGROUP_TOKEN {
                 // The tree emptied or filled: the sweep below looks at it.
+            } else if let Some(slot) = InputSet::slot_of(token) {
+                self.input_writable(slot);
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
             } else if let Some(pid) = PendingExecs::pid_of(token) {
@@ -471,9 +491,7 @@ impl Driver {
         // While spawns wait for their exec, output waits too: a formation's starts are all
         // reported before its first line, as when each spawn waited for its exec.
         let starting = !self.execs.is_empty();
-        for output in self.pipes.read_round(|_| starting) {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.read_round(|_| starting));
     }
 
     /// Reports the exec outcomes known so far, in spawn order, and moves the resulting events
@@ -517,6 +535,7 @@ impl Driver {
                 }
             }
             self.drain_pipes_of(pid);
+            self.inputs.remove_pid(pid);
             match self.core.exited(now, pid, status) {
                 ExitOwner::Instance(_) => {}
                 ExitOwner::Unknown if self.execs.take_failed(pid) => {}
@@ -526,9 +545,7 @@ impl Driver {
     }
 
     fn drain_pipes_of(&mut self, pid: u32) {
-        for output in self.pipes.drain_pid(pid) {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.drain_pid(pid));
     }
 
     /// Carries out the core's effects (which may cause more), then moves its events over.
@@ -642,24 +659,31 @@ impl Driver {
             None => None,
         };
         let Some(spec) = self.core.spec(&id.group) else { return };
+        let wants_pty = spec.stdout == crate::spec::OutputSpec::Pty;
         let options = SpawnOptions {
             die_with_parent: self.options.die_with_parent,
             cgroup_procs: procs.as_ref().map(AsRawFd::as_raw_fd),
+            pty: if wants_pty { self.inputs.pty_window() } else { None },
         };
         let result = spawn(spec, &launch, options);
         // Our copy of `cgroup.procs` is not needed once the child has forked.
         drop(procs);
         match result {
             Ok(spawned) => {
-                for (fd, stream) in [
-                    (spawned.stdout, event::Stream::Stdout),
-                    (spawned.stderr, event::Stream::Stderr),
+                for (fd, stream, pty) in [
+                    (spawned.stdout, event::Stream::Stdout, spawned.on_pty),
+                    (spawned.stderr, event::Stream::Stderr, false),
                 ] {
                     if let Some(fd) = fd {
                         // A pipe that cannot be registered is dropped; the child then gets
                         // EPIPE on write, which is better than a pipe nobody reads.
-                        let _ = self.pipes.add(&self.poll, fd, id.clone(), spawned.pid, stream);
+                        let source = (id.clone(), spawned.pid, stream);
+                        let _ = self.pipes.add(&self.poll, fd, source, pty);
                     }
+                }
+                let pty = (wants_pty, spawned.on_pty, spawned.pty_error);
+                if let Some(event) = self.inputs.spawned(id, spawned.pid, spawned.input, pty) {
+                    self.events.push(event);
                 }
                 let registered = self.execs.add(
                     &self.poll,

@@ -7,4 +7,5 @@ mod harness;
 mod lifecycle;
 mod output;
 mod spawning;
+mod terminal;
 mod tree;
