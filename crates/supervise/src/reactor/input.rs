@@ -196,10 +196,19 @@ impl InputSet {
         if input.fd.is_none() || input.close_when_written {
             return Err(StdinError::Closed(id.clone()));
         }
-        // What waits goes first, so that room is made before this write is measured.
+        // What waits goes first; with nothing waiting, the bytes go straight to the program
+        // and only what it has no room for is queued.
         flush(&self.registry, input);
-        let taken = bytes.len().min(QUEUE_LIMIT.saturating_sub(input.queue.len()));
-        input.queue.extend(&bytes[..taken]);
+        let mut taken = 0;
+        if let (true, Some(fd)) = (input.queue.is_empty(), &input.fd) {
+            match write_now(fd, bytes, &mut input.writable) {
+                Ok(written) => taken = written,
+                Err(_) => close(&self.registry, input),
+            }
+        }
+        let queued = (bytes.len() - taken).min(QUEUE_LIMIT.saturating_sub(input.queue.len()));
+        input.queue.extend(&bytes[taken..taken + queued]);
+        taken += queued;
         if taken < bytes.len() {
             input.refused = true;
         }
@@ -251,14 +260,14 @@ fn flush(registry: &Registry, input: &mut Input) -> Option<InstanceId> {
     while input.writable && !input.queue.is_empty() {
         let Some(fd) = &input.fd else { break };
         let (front, _) = input.queue.as_slices();
-        match nix::unistd::write(fd, front) {
+        let wanted = front.len();
+        match write_now(fd, front, &mut input.writable) {
             Ok(written) => {
                 input.queue.drain(..written);
+                if written < wanted {
+                    break;
+                }
             }
-            Err(Errno::EAGAIN) => input.writable = false,
-            Err(Errno::EINTR) => {}
-            // EPIPE (the reader is gone; the driver handles SIGPIPE, so this is an error and
-            // not a death), EIO (the pty's program is gone): nothing more will be read.
             Err(_) => {
                 input.queue.clear();
                 close(registry, input);
@@ -274,6 +283,22 @@ fn flush(registry: &Registry, input: &mut Input) -> Option<InstanceId> {
         return Some(input.id.clone());
     }
     None
+}
+
+/// Writes as much of `data` as `fd` takes now (`writable` turns false when it is full). An
+/// error means nothing more will be read: EPIPE, the reader is gone (the driver handles
+/// SIGPIPE, so this is an error and not a death), or EIO, the pty's program is gone.
+fn write_now(fd: &OwnedFd, data: &[u8], writable: &mut bool) -> Result<usize, Errno> {
+    let mut written = 0;
+    while *writable && written < data.len() {
+        match nix::unistd::write(fd, &data[written..]) {
+            Ok(count) => written += count,
+            Err(Errno::EAGAIN) => *writable = false,
+            Err(Errno::EINTR) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(written)
 }
 
 fn close(registry: &Registry, input: &mut Input) {
@@ -303,6 +328,7 @@ impl Driver {
     /// [`StdinError`]: the instance runs no process now, its input is not the host's, or the
     /// program closed it.
     pub fn write_stdin(&mut self, id: &InstanceId, bytes: &[u8]) -> Result<usize, StdinError> {
+        self.check_host_input(id)?;
         let (taken, ready) = self.inputs.write(id, bytes)?;
         if ready {
             self.events.push(Event::StdinReady(id.clone()));
@@ -316,7 +342,18 @@ impl Driver {
     /// # Errors
     /// As for [`Driver::write_stdin`]; [`StdinError::Terminal`] on a pty.
     pub fn close_stdin(&mut self, id: &InstanceId) -> Result<(), StdinError> {
+        self.check_host_input(id)?;
         self.inputs.close_input(id)
+    }
+
+    /// An instance whose spec does not take its input from the host has none to write.
+    fn check_host_input(&self, id: &InstanceId) -> Result<(), StdinError> {
+        match self.core.spec(&id.group) {
+            Some(spec) if spec.stdin != crate::spec::StdinSpec::Host => {
+                Err(StdinError::NotFromHost(id.clone()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Sets the window size of every pty, now and for those opened later (80x24 until
