@@ -105,6 +105,20 @@
 //! [`Driver::kill_stopping`] (a second Ctrl-C) sends SIGKILL at once instead of waiting for
 //! the stop timeouts.
 //!
+//! ## Terminals, input and job control
+//!
+//! - [`StdinSpec::Host`] gives an instance a standard input that stays open and empty while it
+//!   runs, whatever the host's own is; [`Driver::write_stdin`] feeds it without ever blocking
+//!   the loop (a bounded queue, [`Event::StdinReady`]), [`Driver::close_stdin`] ends it.
+//! - [`OutputSpec::Pty`] runs an instance on a pseudo-terminal of its own (a new session, the
+//!   pty its controlling terminal); its output still comes as lines, `\r\n` as `\n` and a
+//!   carriage-return redraw as what was drawn last. [`Driver::set_window_size`] sizes every
+//!   pty; when none can be had, the instance runs on pipes ([`Event::PtyUnavailable`]).
+//! - [`Driver::set_raw_tap`] delivers an instance's bytes as read ([`Event::RawOutput`]), for
+//!   a terminal attached to it.
+//! - [`Driver::suspend`] and [`Driver::resume`] stop and continue every process of the app
+//!   (Ctrl-Z and `fg`); what the host does around them is in their documentation.
+//!
 //! ## Platform notes
 //!
 //! - **Linux** gets everything: the driver makes the process a child subreaper

@@ -1,23 +1,5 @@
-//! Job control: stopping the whole app at once (Ctrl-Z) and resuming it (`fg`).
-//!
-//! # What the host does
-//!
-//! The driver only stops and resumes the app's processes; the host owns the terminal and its
-//! own process. A host that offers Ctrl-Z:
-//!
-//! 1. asks for SIGTSTP and SIGCONT in [`DriverOptions::signals`](crate::DriverOptions), so
-//!    that Ctrl-Z reaches it as [`Event::SignalReceived`](crate::Event) instead of stopping it
-//!    alone (the instances lead process groups of their own: the terminal's SIGTSTP never
-//!    reaches them);
-//! 2. on SIGTSTP: calls [`Driver::suspend`], says so, puts its terminal back the way it found
-//!    it (if it changed its modes), then stops itself with SIGSTOP (SIGTSTP is handled now),
-//!    so that the shell sees the job stopped and gets the terminal back;
-//! 3. on SIGCONT (`fg`, `bg`): sets its terminal modes again and calls [`Driver::resume`].
-//!
-//! Time stands still meanwhile only for the stopped processes: the driver's timers (a stop
-//! timeout, a restart delay) keep their deadlines and fire at the first turn after the
-//! resume. A shutdown resumes a suspended app first, so its processes can act on the stop
-//! signal.
+//! Job control: stopping the whole app at once (Ctrl-Z) and resuming it (`fg`). Which signal
+//! stops which process is decided in `sys/jobs.rs`.
 
 use std::collections::BTreeSet;
 
@@ -35,10 +17,30 @@ impl Driver {
     /// SIGSTOP where SIGTSTP would not stop it: a process that ignores it, or one in another
     /// session, such as an instance on a pty (the kernel discards a default SIGTSTP in the
     /// orphaned process group of a session leader). Returns how many processes were
-    /// signalled. See the [module documentation](self) for what the host does around it.
+    /// signalled.
     ///
     /// A process forked while the signals go out may be missed; a program that catches
     /// SIGTSTP and does not stop keeps running, as it would at a terminal.
+    ///
+    /// # What the host does
+    ///
+    /// The driver only stops and resumes the app's processes; the host owns the terminal and
+    /// its own process. A host that offers Ctrl-Z:
+    ///
+    /// 1. asks for SIGTSTP and SIGCONT in [`DriverOptions::signals`](crate::DriverOptions),
+    ///    so that Ctrl-Z reaches it as [`Event::SignalReceived`](crate::Event) instead of
+    ///    stopping it alone (the instances lead process groups of their own: the terminal's
+    ///    SIGTSTP never reaches them);
+    /// 2. on SIGTSTP: calls `suspend`, says so, puts its terminal back the way it found it (if
+    ///    it changed its modes), then stops itself with SIGSTOP (SIGTSTP is handled now), so
+    ///    that the shell sees the job stopped and gets the terminal back;
+    /// 3. on SIGCONT (`fg`, `bg`): sets its terminal modes again and calls
+    ///    [`Driver::resume`].
+    ///
+    /// Time stands still meanwhile only for the stopped processes: the driver's timers (a
+    /// stop timeout, a restart delay) keep their deadlines and fire at the first turn after
+    /// the resume. A shutdown resumes a suspended app first, so its processes can act on the
+    /// stop signal.
     pub fn suspend(&mut self) -> usize {
         self.suspended = true;
         let session = session_of(self.self_pid);
