@@ -184,12 +184,15 @@ impl PipeSet {
             self.scratch = vec![0; READ_SIZE];
         }
         let tapped = self.tapped.contains(&pipe.id);
+        // An untapped pipe's bytes go straight to its line buffer; the others are read here,
+        // then copied to the tap, to a pty's translation, or to the line buffer.
+        let direct = pipe.terminal.is_none() && !tapped;
         let mut read = 0;
         loop {
-            // A pipe's bytes go straight to its line buffer; a pty's through the translation.
-            let result = match &pipe.terminal {
-                None => pipe.lines.read_from(&mut pipe.receiver, &mut self.scratch),
-                Some(_) => pipe.receiver.read(&mut self.scratch),
+            let result = if direct {
+                pipe.lines.read_from(&mut pipe.receiver, &mut self.scratch)
+            } else {
+                pipe.receiver.read(&mut self.scratch)
             };
             match result {
                 Ok(0) => break,
@@ -203,8 +206,14 @@ impl PipeSet {
                             data: self.scratch[..got].to_vec(),
                         }));
                     }
-                    if let Some(terminal) = &mut pipe.terminal {
-                        terminal.push(&self.scratch[..got]);
+                    if !direct {
+                        match &mut pipe.terminal {
+                            Some(terminal) => terminal.push(&self.scratch[..got]),
+                            None => {
+                                let raw = self.scratch[..got].to_vec();
+                                feed_bytes(pipe, &raw, &mut self.scratch, out);
+                            }
+                        }
                         feed_lines(pipe, &mut self.scratch, out);
                     }
                     take_lines(pipe, out);
@@ -246,16 +255,21 @@ impl PipeSet {
 fn feed_lines(pipe: &mut Pipe, scratch: &mut [u8], out: &mut Vec<Event>) {
     let Some(terminal) = &mut pipe.terminal else { return };
     let text = terminal.take();
-    let mut rest = text.as_slice();
-    while !rest.is_empty() {
+    feed_bytes(pipe, &text, scratch, out);
+    if let Some(terminal) = &mut pipe.terminal {
+        terminal.recycle(text);
+    }
+}
+
+/// Gives `bytes` to the pipe's line buffer, taking the lines as they form. `scratch` is free
+/// to reuse.
+fn feed_bytes(pipe: &mut Pipe, mut bytes: &[u8], scratch: &mut [u8], out: &mut Vec<Event>) {
+    while !bytes.is_empty() {
         // Reading from a slice cannot fail.
-        if pipe.lines.read_from(&mut rest, scratch).is_err() {
+        if pipe.lines.read_from(&mut bytes, scratch).is_err() {
             break;
         }
         take_lines(pipe, out);
-    }
-    if let Some(terminal) = &mut pipe.terminal {
-        terminal.recycle(text);
     }
 }
 

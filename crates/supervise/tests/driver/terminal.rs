@@ -2,7 +2,7 @@
 //! window size), how its output reaches the host (lines, `\r\n` and redraws undone, the raw
 //! tap), and the fallback to pipes when no pty is left.
 
-use supervise::{DriverOptions, Event, OutputSpec, ProgramSpec, State, StdinSpec};
+use supervise::{DriverOptions, Event, InstanceId, OutputSpec, ProgramSpec, State, StdinSpec};
 
 use crate::harness::{Run, id, sh, stat};
 
@@ -98,25 +98,33 @@ fn the_program_sees_the_window_size_and_its_changes() {
 fn a_raw_tap_delivers_the_bytes_as_read_and_lines_still_come() {
     let mut run = Run::new();
     run.add(on_pty("tapped", r"printf 'a\nb\r\n'"));
+    run.add(on_pipes("piped", r"printf 'x\ny\r\nz'"));
     run.add(on_pty("plain", r"printf 'a\n'"));
-    let (tapped, plain) = (id("tapped", 1), id("plain", 1));
+    let (tapped, piped, plain) = (id("tapped", 1), id("piped", 1), id("plain", 1));
     run.driver.set_raw_tap(&tapped, true);
-    run.driver.start_group("tapped").expect("start");
-    run.driver.start_group("plain").expect("start");
-    run.wait_state(&tapped, State::Exited);
-    run.wait_state(&plain, State::Exited);
-    let raw: Vec<u8> = run
-        .log
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::RawOutput(raw) if raw.id == tapped => Some(raw.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    run.driver.set_raw_tap(&piped, true);
+    for group in ["tapped", "piped", "plain"] {
+        run.driver.start_group(group).expect("start");
+    }
+    for one in [&tapped, &piped, &plain] {
+        run.wait_state(one, State::Exited);
+    }
+    let raw = |one: &InstanceId| -> Vec<u8> {
+        run.log
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::RawOutput(raw) if &raw.id == one => Some(raw.data.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
     // The terminal's own bytes: `\n` written out as `\r\n`.
-    assert_eq!(raw, b"a\r\nb\r\r\n");
+    assert_eq!(raw(&tapped), b"a\r\nb\r\r\n");
     assert_eq!(run.lines(&tapped, None), ["a", "b"]);
+    // A pipe's bytes, as written; its lines are untouched too.
+    assert_eq!(raw(&piped), b"x\ny\r\nz");
+    assert_eq!(run.lines(&piped, None), ["x", "y\r", "z"]);
     assert!(
         !run.log.iter().any(|(_, e)| matches!(e, Event::RawOutput(raw) if raw.id == plain)),
         "no raw output without a tap"
