@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use supervise::{ExitStatus, Signal, State};
+use supervise::{DriverOptions, ExitStatus, Signal, State};
 
+use crate::cgroup::tree;
 use crate::harness::{Run, id, python3, stat};
 use crate::terminal::{on_pipes, on_pty};
 
@@ -87,5 +88,27 @@ fn a_shutdown_resumes_a_suspended_app_so_the_stop_signal_works() {
     run.driver.shutdown();
     let exit = run.wait_state(&web, State::Stopped);
     assert_eq!(exit.exit, Some(ExitStatus::Signaled(Signal::TERM)));
+    run.finish();
+}
+
+#[test]
+fn in_a_cgroup_tree_suspend_reaches_a_daemon_that_left_its_group() {
+    let Some(tree) = tree("jobs") else { return };
+    let mut run =
+        Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
+    run.add(on_pipes(
+        "web",
+        r#"(setsid sh -c 'echo daemon=$$; exec sleep 30' &); echo up; exec sleep 30"#,
+    ));
+    run.driver.start_group("web").expect("start");
+    let web = id("web", 1);
+    let daemon = run.wait_line(&web, |l| l.starts_with("daemon="));
+    let daemon: u32 = daemon["daemon=".len()..].parse().expect("a pid");
+    run.wait_line(&web, |l| l == "up");
+    let pids = [run.pid(&web), daemon];
+    run.driver.suspend();
+    run.wait_until("both stopped", |_| pids.iter().all(|p| stopped(*p)));
+    run.driver.resume();
+    run.wait_until("both running", |_| pids.iter().all(|p| !stopped(*p)));
     run.finish();
 }
