@@ -60,6 +60,18 @@ pub(crate) enum ColorWhen {
     Never,
 }
 
+/// When the processes of `start` run on pseudo-terminals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TtyWhen {
+    /// When procman's own standard output is a terminal (`"tty"` in procman.json decides per
+    /// type).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never: pipes.
+    Never,
+}
+
 /// How `start` holds the app's processes together (docs/guarantees.md has what each
 /// promises).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -198,6 +210,12 @@ pub(crate) struct StartArgs {
     /// Print the prefix: the default, for overriding `prefix: false` in .foreman
     #[arg(long, overrides_with = "no_prefix")]
     pub(crate) prefix: bool,
+
+    /// Run each process on a pseudo-terminal of its own, so it sees a terminal (line-buffered
+    /// output, colors, progress bars): when procman's output is a terminal (auto), always, or
+    /// never; `--tty` alone is always [default: auto]
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    pub(crate) tty: Option<TtyWhen>,
 
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,

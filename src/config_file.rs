@@ -388,6 +388,7 @@ const PROCESS_KEYS: &[&str] = &[
     "max_restarts",
     "backoff",
     "start_grace",
+    "tty",
 ];
 
 /// What to do about an error at `json_path`.
@@ -423,6 +424,7 @@ fn help_for(json_path: &str, reason: &str) -> String {
         }
         "restart" => "use \"never\", \"on-failure\" or \"always\"".to_owned(),
         "umask" => "use an octal string such as \"022\" or \"077\"".to_owned(),
+        "tty" => "use true or false".to_owned(),
         "expected_exit_codes" => "use a list of exit codes, e.g. [0, 2]".to_owned(),
         "instances" => format!("use a whole number from 0 to {MAX_INSTANCES}"),
         "max_restarts" | "factor" => "use a number, e.g. 5".to_owned(),

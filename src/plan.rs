@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) expected_exit_codes: Option<Vec<i32>>,
     /// umask (config file).
     pub(crate) umask: Option<u32>,
+    /// Run on a pseudo-terminal (config file; `--tty=always|never` overrides it).
+    pub(crate) tty: Option<bool>,
 }
 
 /// One Procfile entry, resolved.

@@ -10,17 +10,17 @@ mod shutdown;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, IsTerminal};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use supervise::{
     CommandSpec, Driver, DriverOptions, Event, ExitStatus, InstanceId, Interest, Launch,
-    OutputSpec, ProgramSpec, RestartPolicy, Signal, SignalReason, SpawnErrorKind, State,
+    OutputSpec, ProgramSpec, RestartPolicy, Signal, SignalReason, SpawnErrorKind, State, StdinSpec,
     Transition,
 };
 
-use crate::cli::{ColorWhen, ContainmentChoice, StartArgs};
+use crate::cli::{ColorWhen, ContainmentChoice, StartArgs, TtyWhen};
 use crate::commands::export::parse_timeout;
 use crate::config::load_plan;
 use crate::control::socket::BindError;
@@ -51,7 +51,8 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         }
     }
     let plan = Arc::new(plan);
-    let specs = program_specs(&plan, DEFAULT_TIMEOUT);
+    let tty = (args.tty.unwrap_or(TtyWhen::Auto), io::stdout().is_terminal());
+    let specs = program_specs(&plan, DEFAULT_TIMEOUT, tty);
     let verbose_states = plan.processes.iter().any(|p| {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
             || p.settings.start_grace.is_some()
@@ -127,8 +128,11 @@ fn open_files_limit() -> InstanceLimit {
 }
 
 /// One group per process type with a count above zero. Each instance gets its own PORT, PS and
-/// command (Foreman substitutes `$PORT` into the command text) through the instance hook.
-fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
+/// command (Foreman substitutes `$PORT` into the command text) through the instance hook, and
+/// a standard input that stays open and empty (a watcher that quits at the end of its input
+/// keeps running), on a pty or on pipes as `tty` (`--tty`, and whether procman's output is a
+/// terminal) says.
+fn program_specs(plan: &Arc<Plan>, timeout: Duration, tty: (TtyWhen, bool)) -> Vec<ProgramSpec> {
     plan.processes
         .iter()
         .filter(|process| process.count > 0)
@@ -136,9 +140,20 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
             let first = plan.instance(process, 1);
             let mut spec = ProgramSpec::new(process.name.as_str(), command_spec(plan, &first));
             spec.cwd = Some(plan.working_dir(process));
-            spec.stdout = OutputSpec::Pipe;
-            spec.stderr = OutputSpec::MergeWithStdout;
             let settings = &process.settings;
+            spec.stdin = StdinSpec::Host;
+            spec.stderr = OutputSpec::MergeWithStdout;
+            if runs_on_pty(tty, settings.tty) {
+                spec.stdout = OutputSpec::Pty;
+            } else {
+                spec.stdout = OutputSpec::Pipe;
+                // Python block-buffers into a pipe, so its output would show only when it
+                // exits; the environment (procman's, or the app's, applied after) may say
+                // otherwise.
+                if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+                    spec.env.set("PYTHONUNBUFFERED", "1");
+                }
+            }
             let restart = settings.restart.unwrap_or(RestartPolicy::Never);
             spec.restart = restart;
             spec.stop_signal = settings.stop_signal.unwrap_or(Signal::TERM);
@@ -175,6 +190,29 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration) -> Vec<ProgramSpec> {
             spec
         })
         .collect()
+}
+
+/// Whether a process type runs on a pty: `--tty=always|never` decides; under auto, the type's
+/// `"tty"` in procman.json, else whether procman's own output is a terminal.
+fn runs_on_pty((when, on_terminal): (TtyWhen, bool), configured: Option<bool>) -> bool {
+    match when {
+        TtyWhen::Always => true,
+        TtyWhen::Never => false,
+        TtyWhen::Auto => configured.unwrap_or(on_terminal),
+    }
+}
+
+/// Gives the ptys procman's window, less the prefix of every line (at least 20 columns).
+fn follow_window_size(driver: &mut Driver, format: &Format) {
+    let Ok((cols, rows)) = crossterm::terminal::size() else { return };
+    let prefix = if format.prefix {
+        // `HH:MM:SS ` and `name | `.
+        format.width + 3 + if format.timestamps { 9 } else { 0 }
+    } else {
+        0
+    };
+    let cols = cols.saturating_sub(u16::try_from(prefix).unwrap_or(u16::MAX)).max(20);
+    driver.set_window_size(cols, rows);
 }
 
 fn command_spec(plan: &Plan, instance: &InstancePlan) -> CommandSpec {
@@ -235,8 +273,15 @@ pub(crate) struct StartPolicy {
 
 /// Runs the app until it ends; returns the exit code.
 pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i32> {
-    let mut signals =
-        vec![Signal::INT, Signal::TERM, Signal::HUP, Signal::QUIT, Signal::USR1, Signal::USR2];
+    let mut signals = vec![
+        Signal::INT,
+        Signal::TERM,
+        Signal::HUP,
+        Signal::QUIT,
+        Signal::USR1,
+        Signal::USR2,
+        Signal::WINCH,
+    ];
     signals.extend(policy.guard_lost);
     let mut driver = Driver::new(DriverOptions {
         signals,
@@ -249,6 +294,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         ..DriverOptions::default()
     })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
+    if specs.iter().any(|spec| spec.stdout == OutputSpec::Pty) {
+        follow_window_size(&mut driver, &policy.format);
+    }
     let names: Vec<String> = specs.iter().map(|s| s.name.to_string()).collect();
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
@@ -403,6 +451,12 @@ impl Session {
                     }
                 }
             }
+            Event::PtyUnavailable { id, reason } => {
+                let _ = printer.system(&format!(
+                    "warning: no pty for {id} ({reason}): it runs on pipes, as will the next \
+                     processes until a pty is free"
+                ));
+            }
             Event::ShutdownComplete | Event::Reaped { .. } => {}
             _ => {}
         }
@@ -460,6 +514,10 @@ impl Session {
     }
 
     fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
+        if signal == Signal::WINCH {
+            follow_window_size(driver, &self.policy.format);
+            return;
+        }
         if Some(signal) == self.policy.guard_lost {
             let _ = printer.system("the guard process is gone: killing every process now");
             self.stop_watch.cancel();

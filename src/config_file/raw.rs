@@ -80,6 +80,7 @@ pub(super) struct RawProcess {
     max_restarts: Option<Count<{ u32::MAX as u64 }>>,
     backoff: Option<BackoffValue>,
     start_grace: Option<DurationValue>,
+    tty: Option<bool>,
 }
 
 impl RawProcess {
@@ -101,6 +102,7 @@ impl RawProcess {
                     .expected_exit_codes
                     .map(|codes| codes.into_iter().map(|c| c.0).collect()),
                 umask: self.umask.map(|u| u.0),
+                tty: self.tty,
             },
         }
     }

@@ -290,19 +290,6 @@ fn a_shell_command_gets_exec_so_the_pid_is_the_programs() {
 }
 
 #[test]
-fn children_read_standard_input_from_dev_null() {
-    // procman's own standard input stays open (a pipe nobody writes to); `cat` still ends at
-    // once, because its standard input is /dev/null, not procman's.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: cat\nworker: sleep 30\n");
-    let mut command = dir.command(&["start", "--no-timestamp"]);
-    command.stdin(std::process::Stdio::piped());
-    let mut run = dir.spawn_with(command);
-    run.wait_for("web.1    | exited with code 0");
-    assert_exit(&mut run, 0);
-}
-
-#[test]
 fn a_closed_output_ends_the_run_with_0() {
     // `procman start | head -n 1`: once nobody reads, procman stops everything and exits 0.
     let dir = Dir::new();

@@ -31,3 +31,4 @@ mod run_cmd;
 mod start_output;
 #[allow(dead_code)]
 mod support;
+mod terminals;

@@ -99,11 +99,26 @@
 //! 2. stops every instance as above; pending retries and restarts are cancelled, and no spawn
 //!    is ever requested again;
 //! 3. once every instance is down, sweeps the process tree: every descendant still alive is
-//!    sent SIGKILL and reaped, for up to 2 seconds;
+//!    sent SIGKILL and reaped, for up to 2 seconds after the last new one appeared (up to 10
+//!    seconds while new ones keep appearing, as a re-forking daemon's do);
 //! 4. drains and closes every output pipe, then reports [`Event::ShutdownComplete`].
 //!
 //! [`Driver::kill_stopping`] (a second Ctrl-C) sends SIGKILL at once instead of waiting for
 //! the stop timeouts.
+//!
+//! ## Terminals, input and job control
+//!
+//! - [`StdinSpec::Host`] gives an instance a standard input that stays open and empty while it
+//!   runs, whatever the host's own is; [`Driver::write_stdin`] feeds it without ever blocking
+//!   the loop (a bounded queue, [`Event::StdinReady`]), [`Driver::close_stdin`] ends it.
+//! - [`OutputSpec::Pty`] runs an instance on a pseudo-terminal of its own (a new session, the
+//!   pty its controlling terminal); its output still comes as lines, `\r\n` as `\n` and a
+//!   carriage-return redraw as what was drawn last. [`Driver::set_window_size`] sizes every
+//!   pty; when none can be had, the instance runs on pipes ([`Event::PtyUnavailable`]).
+//! - [`Driver::set_raw_tap`] delivers an instance's bytes as read ([`Event::RawOutput`]), for
+//!   a terminal attached to it.
+//! - [`Driver::suspend`] and [`Driver::resume`] stop and continue every process of the app
+//!   (Ctrl-Z and `fg`); what the host does around them is in their documentation.
 //!
 //! ## Platform notes
 //!
@@ -195,7 +210,7 @@ pub use crate::core::{
 pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{GuardError, InstanceIdError, RequestError, SpecError};
 pub use mio::Interest;
-pub use reactor::{Driver, DriverOptions, Event, Output, Stream, WatchId};
+pub use reactor::{Driver, DriverOptions, Event, Output, RawOutput, StdinError, Stream, WatchId};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::{
     Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, OutputSpec, ProgramSpec, RestartPolicy,

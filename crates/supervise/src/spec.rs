@@ -91,6 +91,12 @@ pub enum StdinSpec {
     Inherit,
     /// A file opened for reading.
     File(PathBuf),
+    /// Input from the host: open and empty for as long as the program runs (a program that
+    /// quits at end of input, such as a `--watch` tool, keeps running), fed only by
+    /// [`crate::Driver::write_stdin`], whatever the supervisor's own standard input is (a
+    /// terminal, `/dev/null`, or closed). A pipe whose write end the driver holds, or the pty
+    /// itself when the instance runs on one ([`OutputSpec::Pty`]).
+    Host,
 }
 
 /// Where the child's standard output or standard error goes.
@@ -113,6 +119,19 @@ pub enum OutputSpec {
         /// Append instead of truncating.
         append: bool,
     },
+    /// For standard output: the instance runs on a pseudo-terminal of its own, read by the
+    /// supervisor like a pipe. The program leads a new session whose controlling terminal is
+    /// the pty, so `isatty()` is true: C stdio, Python and Ruby flush every line, and programs
+    /// print colors and progress bars. Standard error shares the pty when it is
+    /// `MergeWithStdout` (or `Pty`), and so does standard input when it is
+    /// [`StdinSpec::Host`]. The output is delivered as lines, `\r\n` as `\n`, a
+    /// carriage-return redraw keeping only its last state (see [`crate::Output`]); the window
+    /// size is [`crate::Driver::set_window_size`]'s. When no pty can be had (the system's are
+    /// used up, or [`crate::DriverOptions::max_ptys`] is reached), the instance runs on pipes
+    /// instead, and [`crate::Event::PtyUnavailable`] says so.
+    ///
+    /// For standard error alone it means `MergeWithStdout`.
+    Pty,
 }
 
 /// When an instance that exited on its own is started again.

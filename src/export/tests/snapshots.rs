@@ -107,6 +107,7 @@ pub(super) fn with_settings(root: &Path) -> Plan {
         start_grace: Some(Duration::from_secs(3)),
         expected_exit_codes: Some(vec![0, 3]),
         umask: Some(0o027),
+        tty: Some(true),
     };
     plan.processes[1].settings.restart = Some(RestartPolicy::Never);
     plan.processes[1].settings.stop_signal = Some(Signal::QUIT);

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::Event;
-use super::{Cgroups, Driver, Phase, SWEEP_LIMIT};
+use super::{Cgroups, Driver, Phase, SWEEP_CAP, SWEEP_LIMIT};
 use crate::signal::Signal;
 use crate::sys::reap::{kill_until_gone, signal_group, signal_process};
 use crate::sys::tree::ProcessTable;
@@ -16,6 +16,10 @@ impl Driver {
     pub fn shutdown(&mut self) {
         if self.core.is_shutting_down() {
             return;
+        }
+        if self.suspended {
+            // Stopped processes would not act on the stop signal until resumed.
+            self.resume();
         }
         let now = Instant::now();
         self.signal_adopted_orphans(Signal::TERM);
@@ -82,7 +86,7 @@ impl Driver {
 
     pub(super) fn begin_sweep(&mut self, now: Instant) {
         if self.phase == Phase::Running {
-            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT };
+            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT, cap: now + SWEEP_CAP };
             // Every instance is down: whatever is still in the cgroup tree is a stray.
             if let Some(cgroups) = &self.cgroups {
                 let left = cgroups.pids();
@@ -97,7 +101,7 @@ impl Driver {
     }
 
     pub(super) fn advance_sweep(&mut self, now: Instant) {
-        let Phase::Sweeping { until } = self.phase else { return };
+        let Phase::Sweeping { until, cap } = self.phase else { return };
         let table = ProcessTable::read();
         let strays = self.strays(&table);
         let populated = self.cgroups.as_ref().is_some_and(Cgroups::is_populated);
@@ -109,6 +113,8 @@ impl Driver {
             if !new.is_empty() {
                 self.swept.extend(&new);
                 self.events.push(Event::StraysKilled { pids: new });
+                // Still spawning (a re-forking daemon): keep at it while it does.
+                self.phase = Phase::Sweeping { until: (now + SWEEP_LIMIT).min(cap), cap };
             }
             self.reap(now);
             return;
@@ -119,9 +125,7 @@ impl Driver {
         // Nothing left (or nothing more can be done): the pipes still open belong to nobody
         // alive in our tree, so read what they hold and close them.
         self.read_output();
-        for output in self.pipes.close_all() {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.close_all());
         if let Some(cgroups) = &mut self.cgroups {
             cgroups.remove_all();
         }

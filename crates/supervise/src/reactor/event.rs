@@ -50,6 +50,23 @@ pub enum Event {
         /// Their process ids.
         pids: Vec<u32>,
     },
+    /// An instance's output as it was read, before line assembly (and, for a pty, before
+    /// `\r\n` and redraws are undone): for a terminal attached to the instance. Only for
+    /// instances asked for with [`crate::Driver::set_raw_tap`]; comes before the
+    /// [`Event::Output`] lines of the same bytes.
+    RawOutput(RawOutput),
+    /// An instance that asked for a pty ([`crate::OutputSpec::Pty`]) runs on pipes instead:
+    /// none could be had. Reported once, for the first instance it happened to, until a pty
+    /// is had again; later instances fall back silently. Never a failed start.
+    PtyUnavailable {
+        /// The first instance that runs on pipes.
+        id: InstanceId,
+        /// Why: the system's error, or the cap of [`crate::DriverOptions::max_ptys`].
+        reason: String,
+    },
+    /// The input queue of an instance has emptied after a [`crate::Driver::write_stdin`] that
+    /// could not take everything: offer the rest now.
+    StdinReady(InstanceId),
 }
 
 impl From<core::Event> for Event {
@@ -84,7 +101,8 @@ pub struct Output {
     /// Which stream.
     pub stream: Stream,
     /// The bytes, untouched: every line ends with `\n`, except the last one when
-    /// `incomplete` is set.
+    /// `incomplete` is set. (From a pty, each line is the one the terminal showed: `\r\n`
+    /// ends it as `\n`, and of a carriage-return redraw only what was drawn last is kept.)
     pub data: Vec<u8>,
     /// The last line has no newline: it was cut at the line-length bound, or the stream ended
     /// without one.
@@ -97,6 +115,19 @@ impl Output {
         let data = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
         data.split(|b| *b == b'\n')
     }
+}
+
+/// Bytes an instance wrote, as read from its pipe or pty (see [`Event::RawOutput`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawOutput {
+    /// The instance.
+    pub id: InstanceId,
+    /// The process that owned the pipe or pty when it was opened.
+    pub pid: u32,
+    /// Which stream (a pty's output is `Stdout`).
+    pub stream: Stream,
+    /// The bytes, untouched.
+    pub data: Vec<u8>,
 }
 
 /// Identifies a descriptor registered with [`crate::Driver::watch`].

@@ -10,9 +10,12 @@ mod cgroups;
 mod ending;
 mod event;
 mod execs;
+mod input;
+mod jobs;
 mod leftovers;
 mod lines;
 mod pipes;
+mod terminal;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -34,8 +37,10 @@ use crate::sys::spawn::{SpawnOptions, spawn};
 use crate::sys::tree::{ProcessTable, become_subreaper};
 use cgroups::Cgroups;
 use ending::signal_tree;
-pub use event::{Event, Output, Stream, WatchId};
+pub use event::{Event, Output, RawOutput, Stream, WatchId};
 use execs::PendingExecs;
+use input::InputSet;
+pub use input::StdinError;
 use leftovers::GroupLeftovers;
 use pipes::PipeSet;
 
@@ -44,8 +49,16 @@ const SIGNAL_TOKEN: Token = Token(0);
 const WATCH_BASE: usize = 1 << 40;
 /// The app cgroup's `cgroup.events`.
 const CGROUP_TOKEN: Token = Token(WATCH_BASE - 1);
-/// How long the final sweep keeps trying to kill stray descendants.
+/// How long the final sweep keeps trying to kill stray descendants once no new one appears
+/// (one that cannot die, in uninterruptible sleep, must not hold the shutdown for long).
 const SWEEP_LIMIT: Duration = Duration::from_secs(2);
+/// How long the sweep may go on while new strays keep appearing: a daemon that re-forks into a
+/// new session, generation after generation, is caught only when a kill lands between a
+/// generation's birth and its fork, which a loaded machine can delay (without a cgroup or a
+/// PID namespace; docs/guarantees.md).
+const SWEEP_CAP: Duration = Duration::from_secs(10);
+/// How often the sweep looks in `/proc` again without a cgroup to tell it.
+const SWEEP_ROUND: Duration = Duration::from_millis(5);
 
 /// How the driver is set up. `Default` gives the settings a stand-alone supervisor wants.
 #[derive(Clone, Debug)]
@@ -81,6 +94,9 @@ pub struct DriverOptions {
     /// wait for them (each is microseconds from it), so that every start asked for before
     /// the exit is reported before it. Zero reports the exit at once. Default: 200 ms.
     pub exec_wait: Duration,
+    /// The most instances on a pty at once ([`crate::OutputSpec::Pty`]); past it, they run
+    /// on pipes, as when the system has no pty left. Default: none but the system's.
+    pub max_ptys: Option<usize>,
 }
 
 impl Default for DriverOptions {
@@ -94,6 +110,7 @@ impl Default for DriverOptions {
             kill_all_on: Vec::new(),
             starts_before_output: true,
             exec_wait: Duration::from_millis(200),
+            max_ptys: None,
         }
     }
 }
@@ -101,9 +118,11 @@ impl Default for DriverOptions {
 #[derive(Debug, PartialEq, Eq)]
 enum Phase {
     Running,
-    /// The core is down; killing what is left of the tree until nothing is or `until` passes.
+    /// The core is down; killing what is left of the tree until nothing is or `until` passes
+    /// (moved on while new strays appear, up to `cap`).
     Sweeping {
         until: Instant,
+        cap: Instant,
     },
     Finished,
 }
@@ -140,6 +159,10 @@ pub struct Driver {
     leftovers: GroupLeftovers,
     /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
     killing_all: bool,
+    /// The instances' input sides: stdin pipes and ptys.
+    inputs: InputSet,
+    /// [`Driver::suspend`] stopped the app.
+    suspended: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -156,7 +179,9 @@ impl Driver {
     /// `cgroup.events` cannot be opened.
     pub fn new(options: DriverOptions) -> io::Result<Driver> {
         let poll = Poll::new()?;
-        let mut wanted: Vec<i32> = vec![libc::SIGCHLD];
+        // SIGPIPE is caught (and dropped unless the host asks for it) so that a write to the
+        // stdin of a program that closed it fails with EPIPE instead of killing the host.
+        let mut wanted: Vec<i32> = vec![libc::SIGCHLD, libc::SIGPIPE];
         wanted.extend(options.signals.iter().map(|s| s.as_raw()));
         let mut signals = Signals::new(wanted)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
@@ -169,6 +194,7 @@ impl Driver {
             Some(tree) => Some(Cgroups::new(tree.clone(), &poll, CGROUP_TOKEN)?),
             None => None,
         };
+        let inputs = InputSet::new(poll.registry().try_clone()?, options.max_ptys);
         Ok(Driver {
             core: Supervisor::new(),
             poll,
@@ -187,6 +213,8 @@ impl Driver {
             cgroups,
             leftovers: GroupLeftovers::default(),
             killing_all: false,
+            inputs,
+            suspended: false,
         })
     }
 
@@ -338,9 +366,9 @@ impl Driver {
         let core = self.core.next_deadline();
         let sweep = match self.phase {
             // The cgroup tells when it is empty (a priority event); `/proc` tells nothing, so
-            // without one the sweep looks again every 20 ms.
-            Phase::Sweeping { until } if self.cgroups.is_some() => Some(until),
-            Phase::Sweeping { until } => Some(until.min(now + Duration::from_millis(20))),
+            // without one the sweep looks again every round.
+            Phase::Sweeping { until, .. } if self.cgroups.is_some() => Some(until),
+            Phase::Sweeping { until, .. } => Some(until.min(now + SWEEP_ROUND)),
             _ => None,
         };
         let deadline = match (core, sweep) {
@@ -376,6 +404,8 @@ impl Driver {
                 }
             } else if token == CGROUP_TOKEN {
                 // The tree emptied or filled: the sweep below looks at it.
+            } else if let Some(slot) = InputSet::slot_of(token) {
+                self.input_writable(slot);
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
             } else if let Some(pid) = PendingExecs::pid_of(token) {
@@ -485,9 +515,7 @@ impl Driver {
         // While spawns wait for their exec, output waits too: a formation's starts are all
         // reported before its first line, as when each spawn waited for its exec.
         let starting = self.options.starts_before_output && !self.execs.is_empty();
-        for output in self.pipes.read_round(|_| starting) {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.read_round(|_| starting));
     }
 
     /// Reports the exec outcomes known so far, in spawn order, and moves the resulting events
@@ -531,6 +559,7 @@ impl Driver {
                 }
             }
             self.drain_pipes_of(pid);
+            self.inputs.remove_pid(pid);
             match self.core.exited(now, pid, status) {
                 ExitOwner::Instance(id) => {
                     if self.cgroups.is_none() {
@@ -544,9 +573,7 @@ impl Driver {
     }
 
     fn drain_pipes_of(&mut self, pid: u32) {
-        for output in self.pipes.drain_pid(pid) {
-            self.events.push(Event::Output(output));
-        }
+        self.events.extend(self.pipes.drain_pid(pid));
     }
 
     /// Carries out the core's effects (which may cause more), then moves its events over.
@@ -668,24 +695,31 @@ impl Driver {
             None => None,
         };
         let Some(spec) = self.core.spec(&id.group) else { return };
+        let wants_pty = spec.stdout == crate::spec::OutputSpec::Pty;
         let options = SpawnOptions {
             die_with_parent: self.options.die_with_parent,
             cgroup_procs: procs.as_ref().map(AsRawFd::as_raw_fd),
+            pty: if wants_pty { self.inputs.pty_window() } else { None },
         };
         let result = spawn(spec, &launch, options);
         // Our copy of `cgroup.procs` is not needed once the child has forked.
         drop(procs);
         match result {
             Ok(spawned) => {
-                for (fd, stream) in [
-                    (spawned.stdout, event::Stream::Stdout),
-                    (spawned.stderr, event::Stream::Stderr),
+                for (fd, stream, pty) in [
+                    (spawned.stdout, event::Stream::Stdout, spawned.on_pty),
+                    (spawned.stderr, event::Stream::Stderr, false),
                 ] {
                     if let Some(fd) = fd {
                         // A pipe that cannot be registered is dropped; the child then gets
                         // EPIPE on write, which is better than a pipe nobody reads.
-                        let _ = self.pipes.add(&self.poll, fd, id.clone(), spawned.pid, stream);
+                        let source = (id.clone(), spawned.pid, stream);
+                        let _ = self.pipes.add(&self.poll, fd, source, pty);
                     }
+                }
+                let pty = (wants_pty, spawned.on_pty, spawned.pty_error);
+                if let Some(event) = self.inputs.spawned(id, spawned.pid, spawned.input, pty) {
+                    self.events.push(event);
                 }
                 let registered = self.execs.add(
                     &self.poll,

@@ -5,9 +5,11 @@ pub(crate) mod cgroup;
 mod child;
 #[cfg(target_os = "linux")]
 pub(crate) mod guard;
+pub(crate) mod jobs;
 pub(crate) mod limits;
 #[cfg(target_os = "linux")]
 pub(crate) mod pages;
+pub(crate) mod pty;
 pub(crate) mod reap;
 pub(crate) mod spawn;
 pub(crate) mod tree;

@@ -10,6 +10,10 @@
 //! `exec`). Everything that can be checked in the parent (the program found in `PATH`, the
 //! working directory, the redirections, the pipes) is, so most failures are still reported at
 //! once.
+//!
+//! An instance may run on a pty of its own (`OutputSpec::Pty`): the child then starts a new
+//! session with the pty as its controlling terminal instead of only a process group. When no
+//! pty can be had, it runs on pipes, and the spawn says why.
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -21,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::{SpawnError, SpawnErrorKind};
 use crate::spec::{Launch, OutputSpec, ProgramSpec, StdinSpec};
+use crate::sys::pty::{self, WindowSize};
 
 /// A started process, the read ends of its output pipes, and its exec-status pipe.
 #[derive(Debug)]
@@ -32,6 +37,24 @@ pub(crate) struct Spawned {
     pub(crate) exec_status: OwnedFd,
     /// What to say if the exec fails.
     pub(crate) context: FailureContext,
+    /// `stdout` is the master side of the child's pty, not a pipe.
+    pub(crate) on_pty: bool,
+    /// What the supervisor keeps of the child's input side, if anything.
+    pub(crate) input: Option<InputEnd>,
+    /// A pty was asked for and could not be opened (the child runs on pipes): why.
+    pub(crate) pty_error: Option<io::Error>,
+}
+
+/// The supervisor's end of a child's input: the write end of its stdin pipe, or a second
+/// descriptor of its pty's master side.
+#[derive(Debug)]
+pub(crate) struct InputEnd {
+    pub(crate) fd: OwnedFd,
+    /// The descriptor is a pty master (it sets the window size too).
+    pub(crate) pty: bool,
+    /// The child reads what is written here ([`StdinSpec::Host`]); a pty whose instance reads
+    /// another stdin is kept for its window size only.
+    pub(crate) stdin: bool,
 }
 
 /// Options that belong to the supervisor rather than to a program.
@@ -42,6 +65,9 @@ pub(crate) struct SpawnOptions {
     /// `cgroup.procs` of the instance's cgroup: the child writes itself into it first thing,
     /// before anything else runs in it, so nothing it starts can be outside.
     pub(crate) cgroup_procs: Option<RawFd>,
+    /// The window size of a pty for a program that asks for one; `None` runs it on pipes
+    /// instead (the supervisor's cap on ptys is reached).
+    pub(crate) pty: Option<WindowSize>,
 }
 
 /// Where in the child a failure happened (the first byte of the record).
@@ -50,6 +76,7 @@ const STAGE_CWD: u8 = 2;
 const STAGE_SETUP: u8 = 3;
 const STAGE_EXEC: u8 = 4;
 const STAGE_CGROUP: u8 = 5;
+const STAGE_TERMINAL: u8 = 6;
 
 /// The size of a failure record: the stage, then the `errno` in native byte order.
 pub(crate) const FAILURE_RECORD: usize = 5;
@@ -85,6 +112,11 @@ impl FailureContext {
                 Some(errno),
                 format!("cannot move `{}` into its cgroup: {}", self.program, plain(&err)),
             ),
+            STAGE_TERMINAL => error(
+                SpawnErrorKind::Other,
+                Some(errno),
+                format!("cannot give `{}` its terminal: {}", self.program, plain(&err)),
+            ),
             STAGE_STDIO | STAGE_SETUP => error(
                 SpawnErrorKind::Other,
                 Some(errno),
@@ -103,12 +135,15 @@ enum ChildFd {
     Own(OwnedFd),
     /// Standard error only: the same as standard output.
     SameAsStdout,
+    /// The slave side of the child's pty.
+    Terminal,
 }
 
 impl ChildFd {
-    fn raw(&self) -> Option<RawFd> {
+    fn raw(&self, terminal: Option<&OwnedFd>) -> Option<RawFd> {
         match self {
             ChildFd::Own(fd) => Some(fd.as_raw_fd()),
+            ChildFd::Terminal => terminal.map(AsRawFd::as_raw_fd),
             ChildFd::Inherit | ChildFd::SameAsStdout => None,
         }
     }
@@ -145,9 +180,27 @@ pub(crate) fn spawn(
     sh_argv.extend(argv_owned.iter().skip(1).map(|a| a.as_ptr()));
     sh_argv.push(std::ptr::null());
 
+    let mut pty_error = None;
+    let terminal = match options.pty.filter(|_| spec.stdout == OutputSpec::Pty) {
+        Some(size) => match pty::open(size) {
+            Ok(pty) => Some(pty),
+            Err(err) => {
+                pty_error = Some(err);
+                None
+            }
+        },
+        None => None,
+    };
+    let mut stdin_writer = None;
     let stdin = match &spec.stdin {
         StdinSpec::Null => ChildFd::Own(open_null(false)?),
         StdinSpec::Inherit => ChildFd::Inherit,
+        StdinSpec::Host if terminal.is_some() => ChildFd::Terminal,
+        StdinSpec::Host => {
+            let (reader, writer) = io::pipe().map_err(|err| resource_error(&err))?;
+            stdin_writer = Some(OwnedFd::from(writer));
+            ChildFd::Own(reader.into())
+        }
         StdinSpec::File(file) => ChildFd::Own(
             File::open(file)
                 .map_err(|err| {
@@ -160,18 +213,31 @@ pub(crate) fn spawn(
                 .into(),
         ),
     };
-    let (stdout, stdout_read) = output(&spec.stdout)?;
+    let (stdout, stdout_read, master) = match terminal {
+        Some(pty::Pty { master, slave }) => (ChildFd::Terminal, None, Some((master, slave))),
+        None => {
+            let (fd, read) = output(&spec.stdout)?;
+            (fd, read, None)
+        }
+    };
     let (stderr, stderr_read) = match (&spec.stderr, &stdout) {
-        (OutputSpec::MergeWithStdout, ChildFd::Own(_)) => (ChildFd::SameAsStdout, None),
-        (OutputSpec::MergeWithStdout, _) => (ChildFd::Inherit, None),
+        (OutputSpec::MergeWithStdout | OutputSpec::Pty, ChildFd::Own(_) | ChildFd::Terminal) => {
+            (ChildFd::SameAsStdout, None)
+        }
+        (OutputSpec::MergeWithStdout | OutputSpec::Pty, _) => (ChildFd::Inherit, None),
         (other, _) => output(other)?,
     };
     let stdin = above_stdio(stdin)?;
     let stdout = above_stdio(stdout)?;
     let stderr = above_stdio(stderr)?;
+    let (master, slave) = match master {
+        // The master too: a child whose stderr is inherited must not get it as its fd 2.
+        Some((master, slave)) => (Some(fd_above_stdio(master)?), Some(fd_above_stdio(slave)?)),
+        None => (None, None),
+    };
     let (status_read, status_write) = io::pipe().map_err(|err| resource_error(&err))?;
     let status_write = above_stdio(ChildFd::Own(status_write.into()))?;
-    let Some(status_fd) = status_write.raw() else {
+    let Some(status_fd) = status_write.raw(None) else {
         return Err(error(SpawnErrorKind::Other, None, "exec-status pipe lost".to_owned()));
     };
 
@@ -181,12 +247,13 @@ pub(crate) fn spawn(
         sh_argv: sh_argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: cwd.as_ref().map(|c| c.as_ptr()),
-        stdin: stdin.raw(),
-        stdout: stdout.raw(),
+        stdin: stdin.raw(slave.as_ref()),
+        stdout: stdout.raw(slave.as_ref()),
         stderr: match stderr {
-            ChildFd::SameAsStdout => stdout.raw(),
-            ref other => other.raw(),
+            ChildFd::SameAsStdout => stdout.raw(slave.as_ref()),
+            ref other => other.raw(slave.as_ref()),
         },
+        terminal: slave.as_ref().map(AsRawFd::as_raw_fd),
         status_fd,
         umask: spec.umask,
         parent: std::process::id(),
@@ -206,14 +273,29 @@ pub(crate) fn spawn(
         unsafe { run_child(&plan) }
     }
     // Our copies of the child's ends close here, so EOF on the output pipes and on the status
-    // pipe comes from the child and its descendants alone.
-    drop((stdin, stdout, stderr, status_write));
+    // pipe (and EIO on the pty) comes from the child and its descendants alone.
+    drop((stdin, stdout, stderr, status_write, slave));
+    let on_pty = master.is_some();
+    let input = match (master.as_ref(), stdin_writer) {
+        // A second descriptor, so that writing and reading are watched apart. Without it the
+        // instance still runs; only its input and window size are out of reach.
+        (Some(master), _) => master.try_clone().ok().map(|fd| InputEnd {
+            fd,
+            pty: true,
+            stdin: spec.stdin == StdinSpec::Host,
+        }),
+        (None, Some(fd)) => Some(InputEnd { fd, pty: false, stdin: true }),
+        (None, None) => None,
+    };
     Ok(Spawned {
         pid: u32::try_from(pid).unwrap_or(0),
-        stdout: stdout_read,
+        stdout: master.or(stdout_read),
         stderr: stderr_read,
         exec_status: status_read.into(),
         context: FailureContext { program, cwd: spec.cwd.clone() },
+        on_pty,
+        input,
+        pty_error,
     })
 }
 
@@ -227,6 +309,8 @@ struct ChildPlan {
     stdin: Option<RawFd>,
     stdout: Option<RawFd>,
     stderr: Option<RawFd>,
+    /// The pty's slave side, to become the controlling terminal of a new session.
+    terminal: Option<RawFd>,
     status_fd: RawFd,
     umask: Option<u32>,
     parent: u32,
@@ -248,7 +332,17 @@ unsafe fn run_child(plan: &ChildPlan) -> ! {
                 fail(plan.status_fd, STAGE_CGROUP);
             }
         }
-        libc::setpgid(0, 0);
+        // Either way the child leads a process group whose id is its pid.
+        match plan.terminal {
+            Some(slave) => {
+                if !pty::become_session_leader(slave) {
+                    fail(plan.status_fd, STAGE_TERMINAL);
+                }
+            }
+            None => {
+                libc::setpgid(0, 0);
+            }
+        }
         for (from, to) in [(plan.stdin, 0), (plan.stdout, 1), (plan.stderr, 2)] {
             if let Some(fd) = from {
                 if libc::dup2(fd, to) < 0 {
@@ -411,7 +505,8 @@ fn open_null(write: bool) -> Result<OwnedFd, SpawnError> {
 /// The child's side of an output stream and, for a pipe, our read end.
 fn output(spec: &OutputSpec) -> Result<(ChildFd, Option<OwnedFd>), SpawnError> {
     match spec {
-        OutputSpec::Pipe | OutputSpec::MergeWithStdout => {
+        // `Pty` here: no pty could be had, and pipes serve instead.
+        OutputSpec::Pipe | OutputSpec::MergeWithStdout | OutputSpec::Pty => {
             let (reader, writer) = io::pipe().map_err(|err| resource_error(&err))?;
             Ok((ChildFd::Own(writer.into()), Some(reader.into())))
         }
@@ -440,17 +535,22 @@ fn output(spec: &OutputSpec) -> Result<(ChildFd, Option<OwnedFd>), SpawnError> {
 /// descriptor still to be installed (procman may have been started with 0, 1 or 2 closed).
 fn above_stdio(fd: ChildFd) -> Result<ChildFd, SpawnError> {
     match fd {
-        ChildFd::Own(owned) if owned.as_raw_fd() < 3 => {
-            // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
-            let raw = unsafe { libc::fcntl(owned.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-            if raw < 0 {
-                return Err(resource_error(&io::Error::last_os_error()));
-            }
-            // SAFETY: `raw` was just created and is owned by nothing else.
-            Ok(ChildFd::Own(unsafe { OwnedFd::from_raw_fd(raw) }))
-        }
+        ChildFd::Own(owned) => Ok(ChildFd::Own(fd_above_stdio(owned)?)),
         other => Ok(other),
     }
+}
+
+fn fd_above_stdio(owned: OwnedFd) -> Result<OwnedFd, SpawnError> {
+    if owned.as_raw_fd() >= 3 {
+        return Ok(owned);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
+    let raw = unsafe { libc::fcntl(owned.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if raw < 0 {
+        return Err(resource_error(&io::Error::last_os_error()));
+    }
+    // SAFETY: `raw` was just created and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 fn error(kind: SpawnErrorKind, errno: Option<i32>, message: String) -> SpawnError {

@@ -7,7 +7,7 @@ use supervise::{CgroupTree, Containment, DriverOptions, State};
 
 use crate::harness::{Run, exists, id, sh, start_stubborn_formation};
 
-fn tree(tag: &str) -> Option<CgroupTree> {
+pub fn tree(tag: &str) -> Option<CgroupTree> {
     let name = format!("supervise-test-{}-{tag}", std::process::id());
     match CgroupTree::create(&name) {
         Ok(tree) => Some(tree),

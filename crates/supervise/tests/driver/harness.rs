@@ -143,6 +143,21 @@ impl Run {
             .collect()
     }
 
+    /// Every line of `id` came before the news of its (first) exit.
+    pub fn assert_output_before_exit(&self, id: &InstanceId) {
+        let last_output = self
+            .log
+            .iter()
+            .rposition(|(_, e)| matches!(e, Event::Output(o) if &o.id == id))
+            .expect("output");
+        let exit = self
+            .log
+            .iter()
+            .position(|(_, e)| matches!(e, Event::State(t) if &t.id == id && t.to == State::Exited))
+            .expect("exit");
+        assert!(last_output < exit, "the last line of {id} came after its exit");
+    }
+
     /// The first pid `id` ran with.
     pub fn pid(&self, id: &InstanceId) -> u32 {
         self.transitions(id).iter().find_map(|t| t.pid).expect("the instance has run")

@@ -4,7 +4,10 @@
 
 mod cgroup;
 mod harness;
+mod jobs;
 mod lifecycle;
 mod output;
 mod spawning;
+mod stdin;
+mod terminal;
 mod tree;

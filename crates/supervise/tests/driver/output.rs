@@ -47,18 +47,7 @@ fn a_thousand_lines_arrive_whole_and_in_order_before_the_exit() {
     assert!(outputs.iter().all(|o| !o.incomplete && o.data.ends_with(b"\n")), "whole lines only");
     let expected: Vec<String> = (1..=1000).map(|i| i.to_string()).collect();
     assert_eq!(run.lines(&count1, None), expected);
-    // Every line of a process comes before the news of its exit.
-    let last_output = run
-        .log
-        .iter()
-        .rposition(|(_, e)| matches!(e, Event::Output(o) if o.id == count1))
-        .expect("output");
-    let exit = run
-        .log
-        .iter()
-        .position(|(_, e)| matches!(e, Event::State(t) if t.id == count1 && t.to == State::Exited))
-        .expect("exit");
-    assert!(last_output < exit);
+    run.assert_output_before_exit(&count1);
     run.finish();
 }
 
