@@ -141,6 +141,16 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  procman scale web=3 worker=0")]
     Scale(ScaleArgs),
 
+    /// Connect this terminal to one process of a running `procman start`: what you type goes
+    /// to it, what it prints shows here; Ctrl-] detaches and it keeps running.
+    #[command(
+        after_help = "Examples:\n  procman attach web.1\n  procman attach web    (its first \
+                            instance)\n\nCtrl-] detaches (the process keeps running). On a \
+                            process with a pty the terminal is in raw mode: every key, Ctrl-C \
+                            included, goes to the program. docs/terminals.md has the details."
+    )]
+    Attach(TargetArgs),
+
     /// Send a signal to the programs of a process type or instance of a running `procman start`.
     #[command(after_help = "Example:\n  procman signal web USR2")]
     Signal(SignalArgs),
@@ -216,6 +226,11 @@ pub(crate) struct StartArgs {
     /// never; `--tty` alone is always [default: auto]
     #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub(crate) tty: Option<TtyWhen>,
+
+    /// Give procman's terminal input to the first instance of this process type (on its pty,
+    /// which echoes): what you type goes to it; Ctrl-C, Ctrl-Z and Ctrl-\ still act on procman
+    #[arg(long, value_name = "NAME")]
+    pub(crate) attach: Option<String>,
 
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,

@@ -78,6 +78,7 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
+        Command::Attach(args) => Ok(ctl::exit_code(commands::attach::run(&args))),
         Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
         Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),
         Command::Scale(args) => Ok(ctl::exit_code(ctl::scale(&args))),

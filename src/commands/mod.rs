@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod attach;
 pub(crate) mod check;
 mod containment;
 pub(crate) mod ctl;

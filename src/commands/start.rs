@@ -7,6 +7,7 @@
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
 mod shutdown;
+mod terminal;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -31,6 +32,7 @@ use crate::formation::InstanceLimit;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan};
 use shutdown::{Drain, StopWatch};
+use terminal::Terminal;
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,7 +54,13 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
     }
     let plan = Arc::new(plan);
     let tty = (args.tty.unwrap_or(TtyWhen::Auto), io::stdout().is_terminal());
-    let specs = program_specs(&plan, DEFAULT_TIMEOUT, tty);
+    // `--color=always` (or `-c`) asks for colors from the children too, whatever they write to.
+    let force_color = args.color == Some(ColorWhen::Always) && !args.no_color;
+    let specs = program_specs(&plan, DEFAULT_TIMEOUT, tty, force_color);
+    let attach = match &args.attach {
+        Some(name) => Some(terminal::attach_target(&plan, name, tty)?),
+        None => None,
+    };
     let verbose_states = plan.processes.iter().any(|p| {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
             || p.settings.start_grace.is_some()
@@ -112,6 +120,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         control,
         guard_lost,
         cgroup: contained.cgroup,
+        attach,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
 }
@@ -131,8 +140,14 @@ fn open_files_limit() -> InstanceLimit {
 /// command (Foreman substitutes `$PORT` into the command text) through the instance hook, and
 /// a standard input that stays open and empty (a watcher that quits at the end of its input
 /// keeps running), on a pty or on pipes as `tty` (`--tty`, and whether procman's output is a
-/// terminal) says.
-fn program_specs(plan: &Arc<Plan>, timeout: Duration, tty: (TtyWhen, bool)) -> Vec<ProgramSpec> {
+/// terminal) says. With `force_color`, `FORCE_COLOR` and `CLICOLOR_FORCE` tell the children to
+/// color too.
+fn program_specs(
+    plan: &Arc<Plan>,
+    timeout: Duration,
+    tty: (TtyWhen, bool),
+    force_color: bool,
+) -> Vec<ProgramSpec> {
     plan.processes
         .iter()
         .filter(|process| process.count > 0)
@@ -152,6 +167,11 @@ fn program_specs(plan: &Arc<Plan>, timeout: Duration, tty: (TtyWhen, bool)) -> V
                 // otherwise.
                 if std::env::var_os("PYTHONUNBUFFERED").is_none() {
                     spec.env.set("PYTHONUNBUFFERED", "1");
+                }
+            }
+            for var in ["FORCE_COLOR", "CLICOLOR_FORCE"] {
+                if force_color && std::env::var_os(var).is_none() {
+                    spec.env.set(var, "1");
                 }
             }
             let restart = settings.restart.unwrap_or(RestartPolicy::Never);
@@ -269,6 +289,8 @@ pub(crate) struct StartPolicy {
     pub(crate) guard_lost: Option<Signal>,
     /// The cgroup tree that holds the app, if it runs in one.
     pub(crate) cgroup: Option<supervise::CgroupTree>,
+    /// The instance procman's terminal input goes to (`--attach`), and whether it has a pty.
+    pub(crate) attach: Option<(InstanceId, bool)>,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -281,6 +303,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         Signal::USR1,
         Signal::USR2,
         Signal::WINCH,
+        // Job control: Ctrl-Z stops the whole app, `fg` resumes it (terminal.rs).
+        Signal::TSTP,
+        Signal::CONT,
     ];
     signals.extend(policy.guard_lost);
     let mut driver = Driver::new(DriverOptions {
@@ -301,7 +326,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     for spec in specs {
         driver.add_group(spec).map_err(io::Error::other)?;
     }
+    let terminal = Terminal::new(policy.attach.clone())?;
     let mut session = Session {
+        terminal,
         policy,
         ending: None,
         announced_kill: false,
@@ -311,6 +338,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
     };
     if let Some(control) = session.policy.control.as_mut() {
         control.register(&mut driver)?;
+        control.set_local_attach(session.terminal.attached().cloned());
     }
     for name in &names {
         // A group that fails to start reports it through its events; keep starting the rest
@@ -321,6 +349,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         let _ = driver.start_group(name);
         session.handle_events(&mut driver, &mut printer);
     }
+    session.terminal.acquire(&mut driver);
     // What ran only to start (the command line, the Procfile, the first spawns) leaves
     // procman's resident memory.
     supervise::release_startup_pages();
@@ -351,6 +380,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         session.handle_events(&mut driver, &mut printer);
     }
     drain.finish(&mut printer, session.hurry);
+    session.terminal.release();
     if let Some(control) = session.policy.control.as_mut() {
         control.close();
     }
@@ -369,6 +399,8 @@ fn watch_output(driver: &mut Driver, printer: &Printer, watched: &mut bool) {
 }
 
 struct Session {
+    /// procman's own terminal: job control, and `--attach`.
+    terminal: Terminal,
     policy: StartPolicy,
     ending: Option<Ending>,
     announced_kill: bool,
@@ -442,6 +474,8 @@ impl Session {
                     list.join(", ")
                 ));
             }
+            Event::Ready(watch) if self.terminal.on_ready(watch, driver) => {}
+            Event::StdinReady(id) => self.terminal.on_stdin_ready(&id, driver),
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
                     let commands = control.on_ready(watch, driver);
@@ -515,6 +549,16 @@ impl Session {
 
     fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
         if signal == Signal::WINCH {
+            follow_window_size(driver, &self.policy.format);
+            return;
+        }
+        if signal == Signal::TSTP {
+            self.terminal.suspend(driver, printer);
+            return;
+        }
+        if signal == Signal::CONT {
+            self.terminal.resume(driver, printer);
+            // The window may have changed meanwhile.
             follow_window_size(driver, &self.policy.format);
             return;
         }

@@ -174,6 +174,15 @@ impl Client {
         }
     }
 
+    /// The connection itself, for the raw relay that follows an `attach` answer, with the
+    /// bytes already read past that answer.
+    pub(crate) fn into_stream(self) -> (UnixStream, Vec<u8>) {
+        let early = self.reader.buffer().to_vec();
+        let stream = self.reader.into_inner();
+        let _ = stream.set_read_timeout(None);
+        (stream, early)
+    }
+
     /// Waits for procman to close the connection (after `stop-all`, at the end of the run).
     /// Returns whether it did before `deadline`.
     pub(crate) fn wait_closed(&mut self, deadline: Instant) -> bool {

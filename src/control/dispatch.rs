@@ -27,6 +27,8 @@ pub(super) struct Outcome {
     /// Keep the connection open until the server closes (so `stop-all` clients can wait for
     /// the end of the run by waiting for EOF).
     pub(super) hold: bool,
+    /// Relay raw bytes between the connection and this instance from now on.
+    pub(super) attach: Option<InstanceId>,
 }
 
 impl Outcome {
@@ -52,7 +54,7 @@ pub(super) struct Context {
 
 /// What a name in a request designates.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Target {
+pub(super) enum Target {
     /// A process type: every instance.
     Group(String),
     /// One instance.
@@ -158,6 +160,11 @@ pub(super) fn execute(
             outcome.subscribe = true;
             Ok(outcome)
         }
+        Request::Attach { target } => {
+            let id = super::attach::target_instance(driver, &target)?;
+            let fields = super::attach::answer_fields(driver, &id);
+            Ok(Outcome { fields, attach: Some(id), ..Outcome::default() })
+        }
     }
 }
 
@@ -254,7 +261,7 @@ fn exit_fields(exit: Option<supervise::ExitStatus>) -> (Option<i32>, Option<Stri
 
 /// `web` is a process type, `web.2` an instance. Process type names cannot hold a `.`, so the
 /// last `.` followed by a number always marks an instance.
-fn resolve(driver: &Driver, target: &str) -> Result<Target, Failure> {
+pub(super) fn resolve(driver: &Driver, target: &str) -> Result<Target, Failure> {
     if driver.supervisor().spec(target).is_some() {
         return Ok(Target::Group(target.to_owned()));
     }

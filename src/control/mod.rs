@@ -8,8 +8,10 @@
 //! - [`server`]: the listening side, driven by the supervisor's own poll loop: no thread, no
 //!   blocking call, bounded buffers, so a misbehaving client can never stall the run.
 //! - [`dispatch`]: what each command does to the [`supervise::Driver`].
+//! - [`attach`]: a connection that becomes an instance's terminal.
 //! - [`client`]: the connecting side, used by `procman ps` and friends.
 
+mod attach;
 pub(crate) mod client;
 mod dispatch;
 mod server;
@@ -20,6 +22,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use attach::relay_input;
 pub(crate) use procman::control::proto;
 pub(crate) use server::ControlServer;
 

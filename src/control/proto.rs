@@ -22,7 +22,7 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// The commands, as spelled in `cmd`.
 pub const COMMANDS: &[&str] =
-    &["ps", "restart", "stop", "start", "scale", "signal", "stop-all", "events"];
+    &["ps", "restart", "stop", "start", "scale", "signal", "stop-all", "events", "attach"];
 
 /// A request, after its envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,10 @@ pub enum Request {
     StopAll,
     /// Subscribe this connection to the event stream.
     Events,
+    /// Connect this connection to an instance's terminal (`web.1`, or a type's first
+    /// instance): after the answer, the connection carries raw bytes both ways
+    /// (docs/control.md, `attach`).
+    Attach { target: String },
 }
 
 impl Request {
@@ -266,7 +270,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
 /// The argument fields of each command.
 fn arguments_of(cmd: &str) -> &'static [&'static str] {
     match cmd {
-        "restart" | "stop" | "start" => &["target"],
+        "restart" | "stop" | "start" | "attach" => &["target"],
         "scale" => &["counts"],
         "signal" => &["target", "signal"],
         _ => &[],

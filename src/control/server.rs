@@ -15,11 +15,11 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use supervise::{Driver, Event, Interest, WatchId};
+use supervise::{Driver, Event, InstanceId, Interest, WatchId};
 
 use super::proto::{self, ErrorKind, Failure};
 use super::socket::{self, BindError, FileId};
-use super::{RunCommand, dispatch};
+use super::{RunCommand, attach, dispatch};
 use crate::formation::InstanceLimit;
 
 /// Bounds on what one client may cost.
@@ -54,6 +54,9 @@ pub(crate) struct ControlServer {
     limits: Limits,
     /// How many instances `scale` may make in all.
     instance_limit: InstanceLimit,
+    /// The instance procman's own terminal is attached to (`start --attach`), which no client
+    /// may attach to.
+    local_attach: Option<InstanceId>,
 }
 
 impl ControlServer {
@@ -75,7 +78,13 @@ impl ControlServer {
             started: Instant::now(),
             limits: Limits::default(),
             instance_limit: InstanceLimit::default(),
+            local_attach: None,
         })
+    }
+
+    /// Says which instance procman's own terminal is attached to (`start --attach`).
+    pub(crate) fn set_local_attach(&mut self, id: Option<InstanceId>) {
+        self.local_attach = id;
     }
 
     /// Sets how many instances `scale` may make in all (the run's limit; by default
@@ -118,6 +127,32 @@ impl ControlServer {
     /// Sends a supervisor event to every connection subscribed with `events`. Call it for
     /// every event; those the stream does not carry (output, readiness) are skipped cheaply.
     pub(crate) fn publish(&mut self, event: &Event, driver: &mut Driver) {
+        match event {
+            Event::RawOutput(raw) => {
+                if let Some((watch, mut conn)) = self.take_attached(&raw.id) {
+                    conn.send_bytes(&raw.data, self.limits.max_output);
+                    self.keep_or_close(watch, conn, driver);
+                }
+                return;
+            }
+            Event::StdinReady(id) => {
+                // The instance took what waited: relay the rest, and read the client again.
+                if let Some((watch, mut conn)) = self.take_attached(id) {
+                    self.service(&mut conn, driver, &mut Vec::new());
+                    self.keep_or_close(watch, conn, driver);
+                }
+                return;
+            }
+            // The instance is gone for good: so is the connection attached to it.
+            Event::Removed(id) => {
+                if let Some((watch, mut conn)) = self.take_attached(id) {
+                    conn.flush();
+                    conn.broken = true;
+                    self.keep_or_close(watch, conn, driver);
+                }
+            }
+            _ => {}
+        }
         if !self.conns.values().any(|c| c.subscribed) {
             return;
         }
@@ -146,6 +181,13 @@ impl ControlServer {
         for (_, mut conn) in self.conns.drain() {
             conn.flush();
         }
+    }
+
+    /// The connection attached to `id`, taken out of the table (put it back with
+    /// [`Self::keep_or_close`]).
+    fn take_attached(&mut self, id: &InstanceId) -> Option<(WatchId, Conn)> {
+        let watch = *self.conns.iter().find(|(_, c)| c.attached.as_ref() == Some(id))?.0;
+        self.conns.remove(&watch).map(|conn| (watch, conn))
     }
 
     fn accept_all(&mut self, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
@@ -217,11 +259,21 @@ impl ControlServer {
     fn service(&mut self, conn: &mut Conn, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
         let mut chunk = [0u8; 8192];
         while !conn.broken && !conn.eof {
+            if let Some(id) = &conn.attached {
+                attach::relay_input(driver, id, &mut conn.input);
+                // What the instance has not taken waits, and nothing more is read until it
+                // has (`StdinReady`): the client is held back by its socket.
+                if !conn.input.is_empty() {
+                    break;
+                }
+            }
             match (&conn.stream).read(&mut chunk) {
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.input.extend_from_slice(&chunk[..n]);
-                    self.answer_lines(conn, driver, commands);
+                    if conn.attached.is_none() {
+                        self.answer_lines(conn, driver, commands);
+                    }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -251,12 +303,15 @@ impl ControlServer {
             let response = match proto::parse_request(text) {
                 Err((id, failure)) => proto::error_response(id, &failure),
                 Ok((id, request)) => match dispatch::execute(request, driver, &self.context()) {
-                    Ok(outcome) => {
-                        conn.subscribed |= outcome.subscribe;
-                        conn.hold |= outcome.hold;
-                        commands.extend(outcome.commands);
-                        proto::ok_response(id, outcome.fields)
-                    }
+                    Ok(outcome) => match self.attach(conn, outcome.attach.as_ref(), driver) {
+                        Err(failure) => proto::error_response(id, &failure),
+                        Ok(()) => {
+                            conn.subscribed |= outcome.subscribe;
+                            conn.hold |= outcome.hold;
+                            commands.extend(outcome.commands);
+                            proto::ok_response(id, outcome.fields)
+                        }
+                    },
                     Err(failure) => proto::error_response(id, &failure),
                 },
             };
@@ -270,13 +325,36 @@ impl ControlServer {
             } else {
                 conn.send(&text, self.limits.max_output);
             }
-            if conn.broken {
+            // Attached, or broken: what follows the line is not a request.
+            if conn.broken || conn.attached.is_some() {
                 return;
             }
         }
         if conn.input.len() > self.limits.max_request {
             self.too_large(conn);
         }
+    }
+
+    /// Makes `conn` the terminal of instance `id`, if the request was an `attach` and no
+    /// other terminal has it.
+    fn attach(
+        &self,
+        conn: &mut Conn,
+        id: Option<&InstanceId>,
+        driver: &mut Driver,
+    ) -> Result<(), Failure> {
+        let Some(id) = id else { return Ok(()) };
+        let others = self.conns.values().filter_map(|c| c.attached.as_ref());
+        if let Some(failure) = attach::conflict(id, self.local_attach.as_ref(), others) {
+            return Err(failure);
+        }
+        if conn.attached.is_some() || conn.subscribed {
+            let message = "this connection is already in use: attach on a connection of its own";
+            return Err(Failure::new(ErrorKind::Refused, message));
+        }
+        driver.set_raw_tap(id, true);
+        conn.attached = Some(id.clone());
+        Ok(())
     }
 
     fn context(&self) -> dispatch::Context {
@@ -301,6 +379,9 @@ impl ControlServer {
     fn keep_or_close(&mut self, watch: WatchId, conn: Conn, driver: &mut Driver) {
         let finished = conn.eof && conn.pending() == 0 && !conn.subscribed && !conn.hold;
         if conn.broken || finished {
+            if let Some(id) = &conn.attached {
+                driver.set_raw_tap(id, false);
+            }
             // Deregister before the descriptor closes (when `conn` drops).
             let _ = driver.unwatch(watch);
         } else {
@@ -326,6 +407,8 @@ pub(crate) struct Conn {
     sent: usize,
     subscribed: bool,
     hold: bool,
+    /// The instance this connection is the terminal of (`attach`): it carries raw bytes.
+    attached: Option<InstanceId>,
     /// The client closed its side.
     eof: bool,
     /// Close it now: a write failed, too much output is queued, or the request was too large.
@@ -341,6 +424,7 @@ impl Conn {
             sent: 0,
             subscribed: false,
             hold: false,
+            attached: None,
             eof: false,
             broken: false,
         }
@@ -359,14 +443,19 @@ impl Conn {
     /// Queues a line and writes what the socket takes. A client with more than `limit`
     /// bytes waiting is not reading: it is marked broken, to be dropped.
     pub(crate) fn send(&mut self, text: &str, limit: usize) {
+        self.send_bytes(text.as_bytes(), limit);
+    }
+
+    /// [`Self::send`] for bytes (an attached instance's output).
+    pub(crate) fn send_bytes(&mut self, bytes: &[u8], limit: usize) {
         if self.broken {
             return;
         }
-        if self.pending().saturating_add(text.len()) > limit {
+        if self.pending().saturating_add(bytes.len()) > limit {
             self.broken = true;
             return;
         }
-        self.output.extend_from_slice(text.as_bytes());
+        self.output.extend_from_slice(bytes);
         self.flush();
     }
 

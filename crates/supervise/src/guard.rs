@@ -6,7 +6,9 @@
 //! subreaper) inherits the orphaned tree, kills it and exits with the supervisor's status
 //! (128 + 9). If the guard is SIGKILLed, the supervisor receives [`Protection::lost_signal`]
 //! and should kill its tree at once. Signals sent to the guard's pid (the one the shell or a
-//! service manager knows) are forwarded to the supervisor.
+//! service manager knows) are forwarded to the supervisor, SIGTSTP and SIGCONT included: a
+//! supervisor that handles Ctrl-Z stops the app, then calls [`request_stop`], and the guard
+//! stops it and then itself, so the shell sees the job stopped; `fg` continues both.
 //!
 //! With a cgroup tree ([`GuardOptions::cgroup`]) the guard's cleanup is `cgroup.kill` of the
 //! whole tree, which no process of the app can escape, then the tree's removal; without one,
@@ -114,6 +116,26 @@ pub fn run_if_guard() -> Option<u8> {
     #[cfg(not(target_os = "linux"))]
     {
         None
+    }
+}
+
+/// In the supervisor, for job control (Ctrl-Z): asks the guard to stop this process with
+/// SIGSTOP and then to stop itself, so that the shell, which waits on the guard, sees the job
+/// stopped. Call it once the app is stopped ([`crate::Driver::suspend`]); the supervisor stops
+/// a moment later, and the SIGCONT of `fg` (sent to the guard, forwarded) continues it. The
+/// guard does the stopping because the supervisor cannot always stop itself: PID 1 of a
+/// namespace ([`GuardOptions::isolate`]) ignores a SIGSTOP it sends itself.
+///
+/// Returns `false` when there is no guard: the supervisor then stops itself (SIGSTOP), since
+/// the shell waits on it.
+pub fn request_stop() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sys::guard::request_stop()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
     }
 }
 

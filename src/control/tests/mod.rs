@@ -4,6 +4,7 @@
 //! starts is a child of its driver and is stopped (SIGKILL at the stop timeout, then the
 //! sweep) when the rig drops, pass or fail.
 
+mod attach;
 mod commands;
 mod security;
 mod session;

@@ -16,10 +16,10 @@ use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
-use super::reap::{kill_until_gone, reap_one};
+use super::reap::{kill_until_gone, reap_one, signal_process};
 use super::spawn::{env_strings, null_terminated};
 use crate::error::GuardError;
 use crate::guard::GuardOptions;
@@ -44,7 +44,8 @@ pub(crate) fn mark_isolated() {
     ISOLATED.store(true, Ordering::Relaxed);
 }
 
-/// Signals the guard forwards to the supervisor.
+/// Signals the guard forwards to the supervisor. SIGTSTP and SIGCONT are job control: the
+/// guard is the process the shell knows, so a Ctrl-Z reaches it alone; see [`guard_loop`].
 const FORWARDED: &[libc::c_int] = &[
     libc::SIGHUP,
     libc::SIGINT,
@@ -53,7 +54,27 @@ const FORWARDED: &[libc::c_int] = &[
     libc::SIGUSR1,
     libc::SIGUSR2,
     libc::SIGWINCH,
+    libc::SIGTSTP,
+    libc::SIGCONT,
 ];
+
+/// The write end of the pipe to the guard, in the supervisor ([`request_stop`]); -1 without a
+/// guard.
+static STOP_REQUESTS: AtomicI32 = AtomicI32::new(-1);
+
+/// Asks the guard to stop the supervisor (with SIGSTOP) and then itself: what the supervisor
+/// does at Ctrl-Z once it has stopped the app. The guard does the stopping because the
+/// supervisor cannot always stop itself: PID 1 of a namespace ignores a SIGSTOP it sends
+/// itself, and only a process outside, the guard, can stop it. Returns `false` without a
+/// guard (the caller then stops itself).
+pub(crate) fn request_stop() -> bool {
+    let fd = STOP_REQUESTS.load(Ordering::Relaxed);
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: one byte from a local buffer to a descriptor this process owns for its life.
+    unsafe { libc::write(fd, c"s".as_ptr().cast(), 1) == 1 }
+}
 
 /// The signal the supervisor receives when its guard dies: a real-time signal nobody else
 /// sends, so it cannot be confused with a user's request.
@@ -124,6 +145,9 @@ pub(crate) fn mount_own_proc() -> io::Result<()> {
 pub(crate) const GUARD_VAR: &str = "SUPERVISE_GUARD_V1_OF";
 /// The variable that gives the executed guard the app's cgroup tree.
 pub(crate) const GUARD_CGROUP_VAR: &str = "SUPERVISE_GUARD_V1_CGROUP";
+/// The variable that gives the executed guard the descriptor of its end of the stop-request
+/// pipe ([`request_stop`]).
+pub(crate) const GUARD_STOP_VAR: &str = "SUPERVISE_GUARD_V1_STOP_FD";
 
 /// The signals the guard waits for.
 fn waited_set() -> libc::sigset_t {
@@ -131,7 +155,8 @@ fn waited_set() -> libc::sigset_t {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&raw mut set);
-        for signal in FORWARDED.iter().chain(&[libc::SIGCHLD]) {
+        // SIGIO: a stop request arrived on the pipe from the supervisor.
+        for signal in FORWARDED.iter().chain(&[libc::SIGCHLD, libc::SIGIO]) {
             libc::sigaddset(&raw mut set, *signal);
         }
         set
@@ -144,12 +169,13 @@ pub(crate) fn run_if_guard() -> Option<i32> {
     let value = std::env::var_os(GUARD_VAR)?;
     let child = value.to_str().and_then(|v| v.parse::<u32>().ok())?;
     let cgroup = std::env::var_os(GUARD_CGROUP_VAR).map(PathBuf::from);
+    let stop_requests = std::env::var(GUARD_STOP_VAR).ok().and_then(|fd| fd.parse().ok());
     // Executed through `/proc/self/exe`, the process is named `exe`: it takes the name it
     // was given as argv[0].
     if let Some(name) = std::env::args_os().next() {
         set_process_name(Path::new(&name).file_name().unwrap_or_default().as_bytes());
     }
-    Some(guard_loop(child, &waited_set(), cgroup.as_deref()))
+    Some(guard_loop(child, &waited_set(), cgroup.as_deref(), stop_requests))
 }
 
 /// Forks the guard; returns in the child (the supervisor) with the guard's pid. The guard
@@ -167,6 +193,14 @@ pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
         .iter()
         .filter_map(|program| GuardExec::new(program, &options.name, cgroup))
         .collect();
+    // The supervisor's stop requests to the guard ([`request_stop`]).
+    let mut stop_pipe = [-1 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the array.
+    if unsafe { libc::pipe2(stop_pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(GuardError::Fork(io::Error::last_os_error()));
+    }
+    // Above the standard descriptors: one of them may be closed, and the guard reopens them.
+    let [stop_read, stop_write] = stop_pipe.map(above_standard_descriptors);
     // SAFETY: sigset_t is plain data; sigemptyset/sigaddset/sigprocmask only touch it and the
     // thread's mask. The forwarded signals are blocked *before* the fork so that none sent in
     // between is lost: the guard collects them with sigwaitinfo, the child restores the mask.
@@ -182,8 +216,12 @@ pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         let err = io::Error::last_os_error();
-        // SAFETY: restores the mask saved above.
-        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut()) };
+        // SAFETY: restores the mask saved above, and closes the pipe made above.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+            libc::close(stop_read);
+            libc::close(stop_write);
+        }
         return Err(GuardError::Fork(err));
     }
     if pid == 0 {
@@ -191,6 +229,7 @@ pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
         // SAFETY: plain syscalls on this process.
         unsafe {
             libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+            libc::close(stop_read);
             libc::setpgid(0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, guard_lost_signal().as_raw(), 0, 0, 0);
             // Writing to the terminal from a background process group must not stop us.
@@ -202,21 +241,43 @@ pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
                 libc::raise(guard_lost_signal().as_raw());
             }
         }
+        STOP_REQUESTS.store(stop_write, Ordering::Relaxed);
         return Ok(guard_pid);
     }
     let child = u32::try_from(pid).unwrap_or(0);
+    // SAFETY: closes the supervisor's end, and lets the guard's end survive the exec.
+    unsafe {
+        libc::close(stop_write);
+        libc::fcntl(stop_read, libc::F_SETFD, 0);
+    }
     // SAFETY: prctl only sets a flag; the flag survives execve.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     release_stdin_stdout();
     for exec in &execs {
-        exec.run(child);
+        exec.run(child, stop_read);
     }
     // No program could be executed: the guard is this copy of the host, named as asked.
     set_process_name(options.name.as_bytes());
-    let code = guard_loop(child, &blocked, cgroup);
+    let code = guard_loop(child, &blocked, cgroup, Some(stop_read));
     // SAFETY: _exit ends this forked copy without running the host's exit handlers or
     // flushing its buffers, which are the supervisor's.
     unsafe { libc::_exit(code) }
+}
+
+/// `fd`, moved to a descriptor above 2 if it is one of 0, 1, 2 (close-on-exec).
+fn above_standard_descriptors(fd: libc::c_int) -> libc::c_int {
+    if fd > 2 {
+        return fd;
+    }
+    // SAFETY: fcntl duplicates a descriptor this process owns; close drops the original.
+    unsafe {
+        let moved = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+        if moved < 0 {
+            return fd;
+        }
+        libc::close(fd);
+        moved
+    }
 }
 
 /// One way to execute the guard, with what `execve` takes made before the fork.
@@ -229,7 +290,7 @@ struct GuardExec {
 impl GuardExec {
     fn new(program: &Path, name: &str, cgroup: Option<&Path>) -> Option<GuardExec> {
         let vars: Vec<_> = std::env::vars_os()
-            .filter(|(key, _)| key != GUARD_VAR && key != GUARD_CGROUP_VAR)
+            .filter(|(key, _)| key != GUARD_VAR && key != GUARD_CGROUP_VAR && key != GUARD_STOP_VAR)
             .collect();
         let mut env = env_strings(vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str())));
         if let Some(path) = cgroup {
@@ -244,13 +305,15 @@ impl GuardExec {
         })
     }
 
-    /// Replaces this process with the guard program, the child's pid added to its
-    /// environment. The blocked signals, the pending ones, the child and the subreaper flag
+    /// Replaces this process with the guard program, the child's pid and the guard's end of
+    /// the stop-request pipe added to its environment. The blocked signals, the pending ones, the child and the subreaper flag
     /// stay; only a failed exec returns.
-    fn run(&self, child: u32) {
+    fn run(&self, child: u32, stop_requests: libc::c_int) {
         let Ok(marker) = CString::new(format!("{GUARD_VAR}={child}")) else { return };
+        let Ok(stop) = CString::new(format!("{GUARD_STOP_VAR}={stop_requests}")) else { return };
         let mut envp = null_terminated(&self.env);
         envp.insert(envp.len() - 1, marker.as_ptr());
+        envp.insert(envp.len() - 1, stop.as_ptr());
         let argv = [self.argv0.as_ptr(), std::ptr::null()];
         // SAFETY: every pointer points into a NUL-terminated string that outlives the call,
         // and both arrays end with a null pointer. On success execve does not return.
@@ -277,7 +340,19 @@ fn ensure_single_threaded() -> Result<(), GuardError> {
 
 /// The guard's whole life: forward signals, wait for the child, clean up; returns the exit
 /// code to end with (the supervisor's, in the shell's convention).
-fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32 {
+///
+/// Job control: the shell waits on the guard, and a Ctrl-Z sends SIGTSTP to the guard's
+/// process group alone (the supervisor leads its own). The guard forwards it; the supervisor
+/// stops the app and then itself; the guard sees its child stop and stops itself, and only
+/// then does the shell see the job stopped. `fg` (or `bg`) sends SIGCONT to the guard, which
+/// forwards it: the supervisor resumes the app. A supervisor stopped any other way stops the
+/// guard too, so the shell always shows the job as it is.
+fn guard_loop(
+    child: u32,
+    waited: &libc::sigset_t,
+    cgroup: Option<&Path>,
+    stop_requests: Option<libc::c_int>,
+) -> i32 {
     // SAFETY: prctl only sets a flag on this process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     // The guard holds no pipe the app's readers wait on: only standard error stays open, for
@@ -285,21 +360,31 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
     release_stdin_stdout();
     // The code that started the guard is not run again: its pages go back to the page cache.
     super::pages::release_clean_file_pages();
+    if let Some(fd) = stop_requests {
+        signal_on_input(fd);
+    }
     let exit_code = loop {
-        // SAFETY: siginfo_t is plain data filled by the kernel.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `waited` is a valid set; sigwaitinfo blocks until one of them is pending.
-        let signal = unsafe { libc::sigwaitinfo(waited, &raw mut info) };
-        if signal < 0 {
-            continue; // EINTR.
-        }
-        if signal == libc::SIGCHLD {
+        let signal = next_signal(waited);
+        if signal == libc::SIGIO {
+            // The supervisor has stopped the app and asks to be stopped (from out here, which
+            // even PID 1 of a namespace cannot ignore); its stop is then seen below.
+            if stop_requests.is_some_and(take_request) {
+                signal_process(child, Signal::STOP);
+            }
+        } else if signal == libc::SIGCHLD {
+            match child_change(child) {
+                Some(ChildChange::Ended(code)) => {
+                    while reap_one().is_some() {}
+                    break code;
+                }
+                Some(ChildChange::Stopped) => stop_self(),
+                None => {}
+            }
             if let Some(code) = reap_until_child_ends(child) {
                 break code;
             }
-        } else if let Ok(pid) = libc::pid_t::try_from(child) {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(pid, signal) };
+        } else {
+            signal_process(child, Signal::from_raw(signal));
         }
     };
     // Orphans of the supervisor's tree were re-parented here, the guard being a subreaper:
@@ -326,6 +411,88 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
     kill_until_gone(CLEANUP_LIMIT, descendants, pause);
     while reap_one().is_some() {}
     exit_code
+}
+
+/// Waits for the next of the waited signals.
+fn next_signal(waited: &libc::sigset_t) -> libc::c_int {
+    loop {
+        // SAFETY: siginfo_t is plain data filled by the kernel.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `waited` is a valid set; sigwaitinfo blocks until one of them is pending.
+        let signal = unsafe { libc::sigwaitinfo(waited, &raw mut info) };
+        if signal >= 0 {
+            return signal;
+        }
+        // EINTR.
+    }
+}
+
+/// Has the kernel send the guard SIGIO (blocked, and waited for like the rest) when the
+/// supervisor writes a stop request to `fd`, so one `sigwaitinfo` waits for everything.
+fn signal_on_input(fd: libc::c_int) {
+    // SAFETY: fcntl on a descriptor the guard owns; the calls take integers only.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETOWN, libc::getpid());
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK | libc::O_ASYNC);
+    }
+}
+
+/// Reads what the supervisor wrote; whether a stop request was among it (SIGIO also comes
+/// when the supervisor's end closes).
+fn take_request(fd: libc::c_int) -> bool {
+    let mut requested = false;
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: reads into a local buffer of that length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match usize::try_from(n) {
+            Ok(0) | Err(_) => return requested,
+            Ok(_) => requested = true,
+        }
+    }
+}
+
+/// What happened to the supervisor, as `waitpid` reports it.
+enum ChildChange {
+    /// It stopped (SIGSTOP, or a SIGTSTP it did not handle).
+    Stopped,
+    /// It ended, with this exit code in the shell's convention.
+    Ended(i32),
+}
+
+/// Whether the supervisor stopped or ended, without waiting (and reaping it if it ended).
+fn child_change(child: u32) -> Option<ChildChange> {
+    let pid = libc::pid_t::try_from(child).ok()?;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid writes the status into our local; WNOHANG never blocks.
+        let rc = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG | libc::WUNTRACED) };
+        if rc == pid {
+            if libc::WIFSTOPPED(status) {
+                return Some(ChildChange::Stopped);
+            }
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else if libc::WIFSIGNALED(status) {
+                128 + libc::WTERMSIG(status)
+            } else {
+                continue;
+            };
+            return Some(ChildChange::Ended(code));
+        }
+        if rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return None;
+    }
+}
+
+/// Stops the guard (the shell, waiting on it, sees the job stopped) until a SIGCONT.
+fn stop_self() {
+    // SAFETY: raise has no memory effects; SIGSTOP cannot be caught, so this returns once the
+    // guard is continued.
+    unsafe { libc::raise(libc::SIGSTOP) };
 }
 
 /// Reaps everything that ended; returns the exit code once the supervisor itself has ended.
