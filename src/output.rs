@@ -212,6 +212,25 @@ impl Printer {
         }
     }
 
+    /// Writes bytes as they are: no prefix, no newline (the live line of `start --attach`,
+    /// which erases and redraws itself around the lines).
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        if !self.broken {
+            self.pending.extend_from_slice(bytes);
+        }
+    }
+
+    /// The prefix a line of `id` gets now (`HH:MM:SS web.1 | `, colored as its lines are);
+    /// empty with `--no-prefix`.
+    pub(crate) fn prefix_of(&mut self, id: &InstanceId) -> String {
+        if !self.format.prefix {
+            return String::new();
+        }
+        self.ensure_prefix(Some(id));
+        let stamp = self.clock.stamp(self.format.timestamps);
+        self.prefixes.get(id).map_or_else(String::new, |p| format!("{}{stamp}{}", p.start, p.rest))
+    }
+
     /// Writes a `system` line.
     pub(crate) fn system(&mut self, text: &str) -> io::Result<()> {
         self.say(None, text)

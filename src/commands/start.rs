@@ -6,6 +6,7 @@
 //! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
+mod live_line;
 mod shutdown;
 mod terminal;
 
@@ -222,17 +223,20 @@ fn runs_on_pty((when, on_terminal): (TtyWhen, bool), configured: Option<bool>) -
     }
 }
 
-/// Gives the ptys procman's window, less the prefix of every line (at least 20 columns).
-fn follow_window_size(driver: &mut Driver, format: &Format) {
-    let Ok((cols, rows)) = crossterm::terminal::size() else { return };
+/// Gives the ptys procman's window, less the prefix of every line (at least 20 columns); returns
+/// the window's width.
+fn follow_window_size(driver: &mut Driver, format: &Format) -> Option<u16> {
+    let Ok((cols, rows)) = crossterm::terminal::size() else { return None };
     let prefix = if format.prefix {
         // `HH:MM:SS ` and `name | `.
         format.width + 3 + if format.timestamps { 9 } else { 0 }
     } else {
         0
     };
+    let width = cols;
     let cols = cols.saturating_sub(u16::try_from(prefix).unwrap_or(u16::MAX)).max(20);
     driver.set_window_size(cols, rows);
+    Some(width)
 }
 
 fn command_spec(plan: &Plan, instance: &InstancePlan) -> CommandSpec {
@@ -416,9 +420,14 @@ struct Session {
 impl Session {
     fn handle_events(&mut self, driver: &mut Driver, printer: &mut Printer) {
         let events: Vec<Event> = driver.drain_events().collect();
+        if events.is_empty() {
+            return;
+        }
+        self.terminal.before_lines(printer);
         for event in events {
             self.handle(driver, printer, event);
         }
+        self.terminal.after_lines(driver, printer);
     }
 
     fn handle(&mut self, driver: &mut Driver, printer: &mut Printer, event: Event) {
@@ -476,6 +485,7 @@ impl Session {
             }
             Event::Ready(watch) if self.terminal.on_ready(watch, driver) => {}
             Event::StdinReady(id) => self.terminal.on_stdin_ready(&id, driver),
+            Event::RawOutput(raw) => self.terminal.on_raw_output(&raw),
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
                     let commands = control.on_ready(watch, driver);
@@ -549,7 +559,9 @@ impl Session {
 
     fn on_signal(&mut self, driver: &mut Driver, printer: &mut Printer, signal: Signal) {
         if signal == Signal::WINCH {
-            follow_window_size(driver, &self.policy.format);
+            if let Some(columns) = follow_window_size(driver, &self.policy.format) {
+                self.terminal.set_columns(columns);
+            }
             return;
         }
         if signal == Signal::TSTP {
@@ -559,7 +571,9 @@ impl Session {
         if signal == Signal::CONT {
             self.terminal.resume(driver, printer);
             // The window may have changed meanwhile.
-            follow_window_size(driver, &self.policy.format);
+            if let Some(columns) = follow_window_size(driver, &self.policy.format) {
+                self.terminal.set_columns(columns);
+            }
             return;
         }
         if Some(signal) == self.policy.guard_lost {

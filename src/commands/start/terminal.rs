@@ -28,7 +28,9 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal as NixSignal};
 use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 use nix::unistd::{Pid, getpgid, getpgrp, getppid, tcgetpgrp, tcsetpgrp};
-use supervise::{Driver, InstanceId, Interest, WatchId};
+use supervise::{Driver, InstanceId, Interest, RawOutput, WatchId};
+
+use super::live_line::LiveLine;
 
 use crate::cli::TtyWhen;
 use crate::control::relay_input;
@@ -95,6 +97,10 @@ struct Attached {
     held: Option<Pid>,
     /// Typed, and not taken by the instance yet.
     typed: Vec<u8>,
+    /// Its unfinished line, shown live under the view (when procman's output is a terminal).
+    live: Option<LiveLine>,
+    /// The terminal's width, for the live line.
+    columns: usize,
 }
 
 impl Terminal {
@@ -122,8 +128,19 @@ impl Terminal {
         set.add(NixSignal::SIGTTIN);
         set.add(NixSignal::SIGTTOU);
         set.thread_block()?;
-        let attached =
-            Attached { id, on_pty, tty, watch: None, saved, held: None, typed: Vec::new() };
+        let live = io::stdout().is_terminal().then(LiveLine::default);
+        let columns = crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns));
+        let attached = Attached {
+            id,
+            on_pty,
+            tty,
+            watch: None,
+            saved,
+            held: None,
+            typed: Vec::new(),
+            live,
+            columns,
+        };
         Ok(Terminal { attached: Some(attached) })
     }
 
@@ -138,8 +155,45 @@ impl Terminal {
         attached.acquire();
         if attached.held.is_some() && attached.watch.is_none() {
             attached.watch = driver.watch(attached.tty.as_raw_fd(), Interest::READABLE).ok();
+            if attached.live.is_some() {
+                driver.set_raw_tap(&attached.id, true);
+            }
         }
         attached.read_typed(driver);
+    }
+
+    /// The attached instance's output as it was read: its unfinished line.
+    pub(super) fn on_raw_output(&mut self, raw: &RawOutput) {
+        if let Some(attached) = self.attached.as_mut().filter(|a| a.id == raw.id) {
+            if let Some(live) = &mut attached.live {
+                live.push(&raw.data);
+            }
+        }
+    }
+
+    /// Before the lines of a turn: the live line leaves the bottom of the screen.
+    pub(super) fn before_lines(&mut self, printer: &mut Printer) {
+        if let Some(live) = self.attached.as_mut().and_then(|a| a.live.as_mut()) {
+            live.erase(printer);
+        }
+    }
+
+    /// After the lines of a turn: the live line comes back under them, while the app runs and
+    /// procman holds the terminal.
+    pub(super) fn after_lines(&mut self, driver: &Driver, printer: &mut Printer) {
+        let Some(attached) = &mut self.attached else { return };
+        let quiet = driver.is_suspended() || driver.supervisor().is_shutting_down();
+        if let (Some(live), Some(_), false) = (&mut attached.live, attached.held, quiet) {
+            let prefix = printer.prefix_of(&attached.id);
+            live.draw(printer, &prefix, attached.columns);
+        }
+    }
+
+    /// The terminal's width changed.
+    pub(super) fn set_columns(&mut self, columns: u16) {
+        if let Some(attached) = &mut self.attached {
+            attached.columns = usize::from(columns);
+        }
     }
 
     /// Puts the terminal back as it was found and gives the foreground back.
