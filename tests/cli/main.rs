@@ -32,3 +32,10 @@ mod start_output;
 #[allow(dead_code)]
 mod support;
 mod terminals;
+#[cfg(target_os = "linux")]
+mod terminals_attach;
+#[cfg(target_os = "linux")]
+mod terminals_jobs;
+#[cfg(target_os = "linux")]
+#[allow(dead_code)]
+mod terminals_pty;

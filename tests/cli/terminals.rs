@@ -63,3 +63,66 @@ fn tty_gives_each_process_a_terminal_and_pipes_get_unbuffered_python() {
     let out = start(&dir, &["start", "--no-timestamp", "--tty=never"], &[]);
     assert!(has(&out, "| on-pipes"), "{out:?}");
 }
+
+/// What a child sees: whether its output and input are terminals, and its window.
+#[cfg(target_os = "linux")]
+const WHAT_I_SEE: &str = "web: if [ -t 1 ]; then echo out=tty; else echo out=pipe; fi; \
+     if [ -t 0 ]; then echo in=tty; echo \"window=$(stty size)\"; else echo in=pipe; fi\n";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn under_a_terminal_children_get_ptys_by_default_and_pipes_with_tty_never() {
+    use crate::terminals_pty::PtySession;
+
+    let dir = Dir::new();
+    dir.write("Procfile", WHAT_I_SEE);
+    let start = |args: &[&str]| {
+        let mut term = PtySession::start(dir.command(args), Some((100, 30)), false);
+        term.wait_for("system | sending SIGTERM to all processes");
+        assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
+        term.transcript()
+    };
+    let seen = start(&["start", "--no-timestamp", "--no-color"]);
+    assert!(seen.contains("web.1  | out=tty") && seen.contains("web.1  | in=tty"), "{seen}");
+    // The window is procman's, less the prefix (`web.1  | `, 9 columns).
+    assert!(seen.contains("web.1  | window=30 91"), "{seen}");
+    let seen = start(&["start", "--no-timestamp", "--no-color", "--tty=never"]);
+    assert!(seen.contains("web.1  | out=pipe") && seen.contains("web.1  | in=pipe"), "{seen}");
+}
+
+/// Prints one line and stays up: the line must show while it runs, not when it exits.
+#[cfg(target_os = "linux")]
+const PYTHON_SERVER: &str =
+    "web: python3 -c 'import time; print(\"ready to serve\"); time.sleep(300)'\n";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
+    use crate::support::started_pid;
+    use crate::terminals_pty::{PtySession, state_of, tool_available};
+
+    if !tool_available("python3", "the unbuffered-output test") {
+        return;
+    }
+    let dir = Dir::new();
+    dir.write("Procfile", PYTHON_SERVER);
+    // On a pty: Python line-buffers a terminal.
+    let mut command = dir.command(&["start", "--no-timestamp", "--no-color"]);
+    command.env_remove("PYTHONUNBUFFERED");
+    let mut term = PtySession::start(command, Some((100, 30)), true);
+    let pid = started_pid(&term.wait_for("started with pid"));
+    term.wait_for("web.1  | ready to serve");
+    assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
+    term.send(b"\x03");
+    assert_eq!(term.wait_exit().code(), Some(130), "{}", term.transcript());
+
+    // On pipes: Python would hold the line in its buffer but for PYTHONUNBUFFERED=1.
+    let mut command = dir.command(&["start", "--no-timestamp", "--tty=never"]);
+    command.env_remove("PYTHONUNBUFFERED");
+    let mut run = dir.spawn_with(command);
+    let pid = started_pid(&run.wait_for("started with pid"));
+    run.wait_for("web.1  | ready to serve");
+    assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait_exit().code(), Some(143));
+}

@@ -1,0 +1,112 @@
+//! Job control: Ctrl-Z at the shell that started procman stops the whole app (the guard, the
+//! supervisor and every instance), and `fg` or SIGCONT resumes all of it. Driven through an
+//! interactive bash on a real pty, as a person would.
+
+use std::process::Command;
+
+use crate::support::parent_of;
+use crate::terminals_pty::{PtySession, started_pids, state_of, tool_available, wait_states};
+use crate::util::{Dir, procman};
+
+/// Three instances: two on a pty of their own (procman's output is a terminal), each leading
+/// its own process group or session, so the terminal's SIGTSTP never reaches them.
+const APP: &str = "web: exec sleep 300\nworker: sh -c 'sleep 300 & wait'\n";
+
+#[test]
+fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
+    if !tool_available("bash", "the job control test (an interactive shell)") {
+        return;
+    }
+    let dir = Dir::new();
+    dir.write("Procfile", APP);
+    let mut shell = Command::new("bash");
+    shell
+        .args(["--norc", "--noprofile", "--noediting", "-i"])
+        .current_dir(dir.path())
+        .env("PS1", "shell> ")
+        .env("TERM", "dumb")
+        .env_remove("NO_COLOR");
+    let mut term = PtySession::start(shell, Some((120, 40)), true);
+    term.wait_for("shell> ");
+    let command =
+        format!("{} start --no-timestamp --no-color -m all=1,web=2\n", procman().display());
+    term.send(command.as_bytes());
+    term.wait_for("worker.1 | started with pid");
+    let pids: Vec<u32> = started_pids(&term.transcript()).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(pids.len(), 3, "{}", term.transcript());
+    let supervisor = parent_of(pids[0]).expect("the supervisor");
+    let guard = parent_of(supervisor).expect("the guard");
+    assert_eq!(parent_of(guard), Some(term.pid()), "the guard is the shell's job");
+    // The worker's own child, which is not an instance, is stopped too.
+    wait_states(&pids, false);
+
+    term.send(b"\x1a");
+    term.wait_for("SIGTSTP received: stopped");
+    let stopped = term.wait_for("Stopped");
+    assert!(stopped.contains("procman start"), "the shell's job is stopped: {stopped}");
+    let mut everything = pids.clone();
+    everything.extend([supervisor, guard]);
+    wait_states(&everything, true);
+    let worker_child = descendants_of(pids[2]);
+    assert_eq!(worker_child.len(), 1, "sleep under the worker's shell");
+    wait_states(&worker_child, true);
+    term.wait_for("shell> ");
+
+    term.send(b"fg\n");
+    term.wait_for("SIGCONT received: resumed");
+    everything.extend(&worker_child);
+    wait_states(&everything, false);
+
+    // Ctrl-C still ends the run, as before.
+    term.send(b"\x03");
+    term.wait_for("SIGINT received");
+    term.wait_for("shell> ");
+    term.send(b"echo \"status=$?\"\n");
+    term.wait_for("status=130");
+    term.send(b"exit\n");
+    term.wait_exit();
+    assert!(pids.iter().all(|p| state_of(*p).is_none_or(|s| s == 'Z')), "the app is gone");
+}
+
+#[test]
+fn sigtstp_and_sigcont_to_the_pid_the_shell_knows_stop_and_resume_the_app() {
+    let dir = Dir::new();
+    dir.write("Procfile", APP);
+    let mut run = dir.spawn(&["start", "--no-timestamp", "-m", "all=1,web=2"]);
+    run.wait_for("worker.1 | started with pid");
+    let text = run.transcript();
+    let pids: Vec<u32> = started_pids(&text).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(pids.len(), 3, "{text}");
+    wait_states(&pids, false);
+
+    run.signal(libc::SIGTSTP);
+    run.wait_for("SIGTSTP received: stopped");
+    let mut everything = pids.clone();
+    everything.push(run.pid());
+    wait_states(&everything, true);
+
+    run.signal(libc::SIGCONT);
+    run.wait_for("SIGCONT received: resumed");
+    wait_states(&everything, false);
+
+    // A stopped job ends as a shell's `kill` ends one (SIGTERM, then SIGCONT so it can act on
+    // it): the shutdown resumes the app, whose processes then get their stop signal.
+    run.signal(libc::SIGTSTP);
+    run.wait_for("SIGTSTP received: stopped");
+    wait_states(&everything, true);
+    run.signal(libc::SIGTERM);
+    run.signal(libc::SIGCONT);
+    run.wait_for("SIGTERM received, starting shutdown");
+    assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
+    assert!(run.marked().is_empty(), "nothing is left: {:?}", run.marked());
+}
+
+/// The live children of `pid`.
+fn descendants_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| parent_of(*p) == Some(pid))
+        .collect()
+}
