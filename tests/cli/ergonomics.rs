@@ -34,6 +34,7 @@ fn every_subcommand_has_help_with_an_example() {
         ("stop", "procman stop worker.1"),
         ("scale", "procman scale web=3 worker=0"),
         ("signal", "procman signal web USR2"),
+        ("attach", "procman attach web.1"),
         ("completions", "procman completions bash"),
         ("manpage", "procman manpage > procman.1"),
     ];

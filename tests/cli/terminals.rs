@@ -126,3 +126,51 @@ fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
     run.signal(libc::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143));
 }
+
+/// Says whether it got a terminal, then waits on its input, which stays open.
+#[cfg(target_os = "linux")]
+const PTY_OR_PIPE: &str =
+    "web: sh -c 'if [ -t 1 ]; then echo got-a-tty; else echo got-pipes; fi; read _'\n";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn when_ptys_run_out_the_rest_run_on_pipes_after_one_warning() {
+    use crate::terminals_pty::tool_available;
+
+    if !nix::unistd::geteuid().is_root() {
+        crate::support::skip("a devpts instance of its own (with 2 ptys) needs root");
+        return;
+    }
+    if !tool_available("unshare", "a devpts instance of its own") {
+        return;
+    }
+    let dir = Dir::new();
+    dir.write("Procfile", PTY_OR_PIPE);
+    // A mount namespace whose /dev/ptmx hands out at most 2 ptys.
+    let script = format!(
+        "mount -t devpts -o newinstance,ptmxmode=0666,max=2 devpts /dev/pts && \
+         mount --bind /dev/pts/ptmx /dev/ptmx && exec {} start --no-timestamp --tty=always \
+         --no-socket -m web=4",
+        crate::util::procman().display()
+    );
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args(["--mount", "sh", "-c", &script])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null());
+    let mut run = dir.spawn_with(command);
+    for n in 1..=4 {
+        run.wait_for(&format!("web.{n}  | got-"));
+    }
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
+    let lines = run.stdout_lines();
+    let count = |text: &str| lines.iter().filter(|l| l.ends_with(text)).count();
+    assert_eq!((count("got-a-tty"), count("got-pipes")), (2, 2), "{lines:?}");
+    let warnings: Vec<&String> = lines.iter().filter(|l| l.contains("warning: no pty")).collect();
+    assert_eq!(warnings.len(), 1, "one warning: {lines:?}");
+    assert!(
+        warnings[0].contains("it runs on pipes, as will the next processes until a pty is free"),
+        "{warnings:?}"
+    );
+}

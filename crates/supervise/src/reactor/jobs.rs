@@ -32,8 +32,10 @@ impl Driver {
     ///    stopping it alone (the instances lead process groups of their own: the terminal's
     ///    SIGTSTP never reaches them);
     /// 2. on SIGTSTP: calls `suspend`, says so, puts its terminal back the way it found it (if
-    ///    it changed its modes), then stops itself with SIGSTOP (SIGTSTP is handled now), so
-    ///    that the shell sees the job stopped and gets the terminal back;
+    ///    it changed its modes), then has itself stopped, so that the shell sees the job
+    ///    stopped and gets the terminal back: under a guard,
+    ///    [`guard::request_stop`](crate::guard::request_stop) (the guard stops the host, then
+    ///    itself); without one, SIGSTOP to itself (SIGTSTP is handled now);
     /// 3. on SIGCONT (`fg`, `bg`): sets its terminal modes again and calls
     ///    [`Driver::resume`].
     ///
