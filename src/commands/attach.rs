@@ -57,13 +57,15 @@ pub(crate) fn run(args: &TargetArgs) -> Result<i32, CtlError> {
         (true, false) => "; Ctrl-] then Enter, or Ctrl-D, detaches",
         (false, _) => "",
     };
-    eprintln!("procman: attached to {name} ({running}){keys}");
     let signals = SignalPipe::new().map_err(|e| terminal_error("cannot handle signals", &e))?;
     let mode = if raw {
         Some(RawMode::enter().map_err(|e| terminal_error("cannot set raw mode", &e))?)
     } else {
         None
     };
+    // Once the terminal is ready: what is typed after this line reaches the process as typed.
+    let end = if raw { "\r\n" } else { "\n" };
+    eprint!("procman: attached to {name} ({running}){keys}{end}");
     let mut relay = Relay {
         name: name.clone(),
         stream,
