@@ -139,22 +139,29 @@
 //!
 //! | From | Input | To | Effects and notes |
 //! |---|---|---|---|
-//! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid) |
+//! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group; a reload's start of a group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid). Every input that leads to `Starting` leads to `Waiting` instead while a dependency of the group does not meet its condition (below) |
 //! | Exited | `start`, `restart`, `start_group`, `restart_group`; `tick` at the automatic restart time | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count (a fresh budget); an automatic one keeps it |
 //! | Backoff | `tick` at the retry time; `start`, `restart`, `start_group`, `restart_group` (skip the delay) | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count |
-//! | Starting | `spawned` when `start_grace` is zero | Running | Reported right after the `Starting` one; retries reset to 0 |
-//! | Starting | `tick` at `start_grace` after the spawn | Running | Retries reset to 0 |
+//! | Starting | `spawned` when `start_grace` is zero and the group has no readiness check | Running | Reported right after the `Starting` one; retries reset to 0 |
+//! | Starting | `tick` at `start_grace` after the spawn, without a readiness check | Running | Retries reset to 0 |
+//! | Starting | `ready` | Running | Retries reset to 0. With a readiness check, the only way to `Running`, so `Running` means ready; without one, it ends the start grace early |
+//! | Starting | `tick` at `readiness.timeout` after the spawn | Stopping | [`Event::NotReady`] first; the stop signal as for a stop request. Once it exited, the start counts as failed (below) |
 //! | Starting | `exited` with an expected code (in `expected_exit_codes`) under `OnUnexpectedExit` | Exited | Not a failed start: the program did its job, and this policy never restarts an expected exit. Retries unchanged |
-//! | Starting | `exited` before the grace ends, or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one | Backoff | Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`) |
+//! | Starting | `exited` before the grace ends (or before `ready`, with a readiness check), or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one | Backoff | Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`) |
 //! | Starting | the same once retries > `max_retries`; or `spawn_failed` with a permanent error (`NotFound`, `NotExecutable`, `BadWorkingDir`, `BadRedirect`, `Other`) | Fatal | Retries + 1. With `max_retries = 3`, a program that never starts is started 4 times |
+//! | Stopping, after a readiness timeout | `exited`, and retries ≤ `max_retries` after counting this one | Backoff | A failed start: retries + 1, as above |
+//! | Stopping, after a readiness timeout | `exited`, once retries > `max_retries` | Fatal | Retries + 1 |
 //! | Starting | `spawn_failed` after a stop request arrived while the spawn was pending, or during shutdown | Stopped | Removed if a scale-down asked for it |
 //! | Running | `exited` | Exited | Restarted when the policy says so (`Always`; `OnUnexpectedExit` for a code outside `expected_exit_codes` or a death by signal; never for `Never`), the group is active, the instance is within the target and no shutdown is under way: at once, or at `started + backoff.initial` if that is later (at most one automatic start per `backoff.initial`) |
 //! | Starting, Running | a stop request | Stopping | `Signal` of `stop_signal` with [`SignalScope::Tree`]; SIGKILL due at `now + stop_timeout`. A stop that arrives while the spawn is pending is carried out once `spawned` is reported |
 //! | Stopping | `tick` at the stop timeout, or `kill_stopping` | Stopping | `Signal` of SIGKILL with [`SignalScope::Tree`], at most once (no transition) |
-//! | Stopping | `exited` | Stopped | Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up), or [`Event::Removed`] if a scale-down is |
+//! | Stopping | `exited` | Stopped | Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up, a reload's restart), or [`Event::Removed`] if a scale-down is |
 //! | Backoff | a stop request other than `restart` | Stopped | The retry is cancelled; retries are kept; removed by a scale-down |
 //! | Exited, with a restart pending | a stop request other than `restart` | Stopped | The restart is cancelled; removed by a scale-down |
-//! | Fatal | `reset`, `restart_group` | Stopped | Retries cleared (`restart_group` then starts it) |
+//! | Fatal | `reset`, `restart_group`; a reload's restart of an active group | Stopped | Retries cleared (`restart_group` and the reload then start it) |
+//! | Stopped, Exited, Backoff | an input that leads to `Starting` (above), while a dependency of the group does not meet its condition | Waiting | No spawn; [`Event::Waiting`] names the dependencies. The retry count is kept (cleared by an explicit `start` or `restart`) |
+//! | Waiting | every dependency meets its condition (looked at after every call) | Starting | `Spawn`, reported with its outcome as above |
+//! | Waiting | a stop request other than `restart`; a dependency fails its condition for good | Stopped | For a failed dependency (fatal, or exited for good when the condition cannot accept it), [`Event::DependencyFailed`] first. Removed by a scale-down |
 //!
 //! A scale-down removes an instance without a process (stopped, fatal, exited for good) at
 //! once, highest numbers first, without a transition, with [`Event::Removed`]. An exit counts
@@ -189,8 +196,10 @@ mod sys;
 
 // The core's own `Event` stays at `core::Event`: the root's is the driver's.
 pub use crate::core::{
-    Effect, ExitOwner, ExitStatus, InstanceId, InstanceInfo, Resources, SignalReason, SignalScope,
-    SpawnError, SpawnErrorKind, State, Supervisor, Transition,
+    Change, Condition, Dependency, DependencyFailure, Effect, ExitOwner, ExitStatus, GroupPlan,
+    InstanceId, InstanceInfo, Notice, ReloadAction, ReloadPlan, Resources, SignalReason,
+    SignalScope, SpawnError, SpawnErrorKind, State, Supervisor, Transition, Wait, plan_reload,
+    validate_specs,
 };
 pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{RequestError, SpecError};
@@ -198,8 +207,8 @@ pub use mio::Interest;
 pub use reactor::{Driver, DriverOptions, Event, Output, Stream, WatchId};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::{
-    Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, OutputSpec, ProgramSpec, RestartPolicy,
-    StdinSpec,
+    Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, LineMatcher, LineTest, OutputSpec,
+    ProgramSpec, Readiness, ReadyCheck, ReadyPort, RestartPolicy, StdinSpec,
 };
 
 /// Raises the soft limit on open descriptors to the hard limit (at most 1 Mi): each instance

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::core::Dependency;
 use crate::signal::Signal;
+
+mod ready;
+pub use ready::{LineMatcher, LineTest, Readiness, ReadyCheck, ReadyPort};
 
 /// The program to execute and its arguments (`argv[1..]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,8 +213,15 @@ pub struct ProgramSpec {
     pub backoff: Backoff,
     /// The target number of instances.
     pub instances: u32,
-    /// Per-instance adjustments.
+    /// Per-instance adjustments. A reload compares what the hook makes of each instance
+    /// ([`ProgramSpec::launch`]), not the hook: it must give the same launch for the same
+    /// number every time it is called.
     pub instance_hook: Option<InstanceHook>,
+    /// When an instance counts as ready; `None` (the default): once up for `start_grace`.
+    pub readiness: Option<Readiness>,
+    /// Groups whose instances must meet a condition before an instance of this one is
+    /// spawned; stopped after this one at shutdown. Default: none.
+    pub depends_on: Vec<Dependency>,
 }
 
 impl fmt::Debug for ProgramSpec {
@@ -233,6 +244,8 @@ impl fmt::Debug for ProgramSpec {
             .field("backoff", &self.backoff)
             .field("instances", &self.instances)
             .field("instance_hook", &self.instance_hook.as_ref().map(|_| ".."))
+            .field("readiness", &self.readiness)
+            .field("depends_on", &self.depends_on)
             .finish()
     }
 }
@@ -260,6 +273,8 @@ impl ProgramSpec {
             backoff: Backoff::default(),
             instances: 1,
             instance_hook: None,
+            readiness: None,
+            depends_on: Vec::new(),
         }
     }
 

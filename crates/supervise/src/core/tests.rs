@@ -4,7 +4,10 @@
 //! the transition table of the code.
 #![allow(clippy::unwrap_used)]
 
+mod order;
 mod props;
+mod readiness;
+mod reload;
 mod table;
 
 use std::time::{Duration, Instant};
