@@ -12,6 +12,8 @@ mod event;
 mod execs;
 mod lines;
 mod pipes;
+mod readiness;
+mod reload;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -127,6 +129,8 @@ pub struct Driver {
     cgroups: Option<Cgroups>,
     /// [`Driver::kill_all`] was called: every signal to an instance is SIGKILL from then on.
     killing_all: bool,
+    /// The readiness checks under way.
+    probes: readiness::Probes,
 }
 
 impl std::fmt::Debug for Driver {
@@ -173,6 +177,7 @@ impl Driver {
             execs: PendingExecs::default(),
             cgroups,
             killing_all: false,
+            probes: readiness::Probes::default(),
         })
     }
 
@@ -321,7 +326,8 @@ impl Driver {
             return Some(Duration::ZERO);
         }
         let now = Instant::now();
-        let core = self.core.next_deadline();
+        let core =
+            [self.core.next_deadline(), self.probes.next_deadline()].into_iter().flatten().min();
         let sweep = match self.phase {
             // The cgroup tells when it is empty (a priority event); `/proc` tells nothing, so
             // without one the sweep looks again every 20 ms.
@@ -355,6 +361,7 @@ impl Driver {
         }
         let tokens: Vec<Token> = self.mio_events.iter().map(mio::event::Event::token).collect();
         let mut execs = Vec::new();
+        let mut probe_slots = Vec::new();
         for token in tokens {
             if token == SIGNAL_TOKEN {
                 if self.take_signals() {
@@ -364,6 +371,8 @@ impl Driver {
                 // The tree emptied or filled: the sweep below looks at it.
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
+            } else if let Some(slot) = readiness::probe_slot(token) {
+                probe_slots.push(slot);
             } else if let Some(pid) = PendingExecs::pid_of(token) {
                 execs.push(pid);
             } else {
@@ -379,6 +388,7 @@ impl Driver {
         self.reap(now);
         self.core.tick(now);
         self.settle(now);
+        self.advance_probes(now, &probe_slots);
         self.advance_sweep(now);
         Ok(())
     }
@@ -472,7 +482,7 @@ impl Driver {
         // reported before its first line, as when each spawn waited for its exec.
         let starting = !self.execs.is_empty();
         for output in self.pipes.read_round(|_| starting) {
-            self.events.push(Event::Output(output));
+            self.push_output(output);
         }
     }
 
@@ -506,6 +516,10 @@ impl Driver {
     /// before the news of its exit.
     fn reap(&mut self, now: Instant) {
         while let Some((pid, status)) = reap_one() {
+            if self.probes.owns(pid) {
+                self.probe_exited(now, pid, status);
+                continue;
+            }
             // Starts asked for before this exit are reported before it, as when spawning
             // waited for each exec: wait (bounded) for the pending execs, report them in
             // order, and only then this process's own start if it is still pending.
@@ -527,7 +541,7 @@ impl Driver {
 
     fn drain_pipes_of(&mut self, pid: u32) {
         for output in self.pipes.drain_pid(pid) {
-            self.events.push(Event::Output(output));
+            self.push_output(output);
         }
     }
 
@@ -584,6 +598,7 @@ impl Driver {
                 }
                 _ => {}
             }
+            self.track_readiness(&event, now);
             self.events.push(event.into());
         }
     }

@@ -6,5 +6,7 @@ mod cgroup;
 mod harness;
 mod lifecycle;
 mod output;
+mod readiness;
+mod reload;
 mod spawning;
 mod tree;
