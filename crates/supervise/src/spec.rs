@@ -205,7 +205,7 @@ pub struct ProgramSpec {
     /// Exit codes that count as expected (default `[0]`).
     pub expected_exit_codes: Vec<i32>,
     /// How long an instance must stay up to count as started; an exit before that is a failed
-    /// start, retried with backoff.
+    /// start, retried with backoff. Unused with a readiness check, which decides instead.
     pub start_grace: Duration,
     /// How many failed starts in a row are retried before the instance becomes `Fatal`.
     pub max_retries: u32,
@@ -253,7 +253,8 @@ impl fmt::Debug for ProgramSpec {
 impl ProgramSpec {
     /// A group of one instance of `command`, with the defaults: inherited environment and
     /// working directory, stdin from `/dev/null`, stdout and stderr piped, SIGTERM then SIGKILL
-    /// after 10 s, no restart, a 1 s start grace and 3 retries with exponential backoff.
+    /// after 10 s, no restart, a 1 s start grace and 3 retries with exponential backoff, no
+    /// readiness check and no dependencies.
     pub fn new(name: impl Into<Arc<str>>, command: CommandSpec) -> ProgramSpec {
         ProgramSpec {
             name: name.into(),

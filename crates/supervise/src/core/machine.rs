@@ -338,15 +338,17 @@ impl Supervisor {
         // timeout or in a shutdown's next group): passes go on until nothing is due. Each one
         // moves every due instance further along a finite chain, so few are ever needed.
         for _ in 0..8 {
-            self.tick_pass(now);
+            let acted = self.tick_pass(now);
             self.reconcile(now);
-            if self.next_deadline().is_none_or(|d| d > now) {
+            if !acted || self.next_deadline().is_none_or(|d| d > now) {
                 break;
             }
         }
     }
 
-    fn tick_pass(&mut self, now: Instant) {
+    /// One pass of [`Supervisor::tick`]; whether anything was due.
+    fn tick_pass(&mut self, now: Instant) -> bool {
+        let mut acted = false;
         for g in 0..self.groups.len() {
             let due: Vec<u32> = self.groups[g]
                 .instances
@@ -354,6 +356,7 @@ impl Supervisor {
                 .filter(|(_, i)| i.phase.deadline().is_some_and(|d| d <= now))
                 .map(|(n, _)| *n)
                 .collect();
+            acted |= !due.is_empty();
             for n in due {
                 let Some(instance) = self.groups[g].instances.get(&n) else { continue };
                 match instance.phase {
@@ -377,6 +380,7 @@ impl Supervisor {
                 }
             }
         }
+        acted
     }
 
     /// A plain-data view of every instance, groups in order and instances by number.

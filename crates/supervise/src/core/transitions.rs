@@ -69,7 +69,7 @@ pub(crate) const TRANSITIONS: &[Row] = &[
         condition: "",
         input: "`tick` at `readiness.timeout` after the spawn",
         to: Stopping,
-        notes: "[`Event::NotReady`] first; the stop signal as for a stop request. Once it exited, the start counts as failed (below)",
+        notes: "[`Notice::NotReady`] first; the stop signal as for a stop request. Once it exited, the start counts as failed (below)",
     },
     Row {
         from: &[Starting],
@@ -167,7 +167,7 @@ pub(crate) const TRANSITIONS: &[Row] = &[
         condition: "",
         input: "an input that leads to `Starting` (above), while a dependency of the group does not meet its condition",
         to: Waiting,
-        notes: "No spawn; [`Event::Waiting`] names the dependencies. The retry count is kept (cleared by an explicit `start` or `restart`)",
+        notes: "No spawn; [`Notice::Waiting`] names the dependencies. The retry count is kept (cleared by an explicit `start` or `restart`)",
     },
     Row {
         from: &[Waiting],
@@ -181,7 +181,7 @@ pub(crate) const TRANSITIONS: &[Row] = &[
         condition: "",
         input: "a stop request other than `restart`; a dependency fails its condition for good",
         to: Stopped,
-        notes: "For a failed dependency (fatal, or exited for good when the condition cannot accept it), [`Event::DependencyFailed`] first. Removed by a scale-down",
+        notes: "For a failed dependency (fatal, or exited for good when the condition cannot accept it), [`Notice::DependencyFailed`] first. Removed by a scale-down",
     },
 ];
 

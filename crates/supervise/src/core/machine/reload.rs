@@ -54,11 +54,11 @@ impl Supervisor {
     ///   signal; without one, all at once. Fatal instances of an active group are reset and
     ///   started; others (stopped, waiting, in backoff) run the new spec at their next start.
     ///   A restarted instance that becomes fatal halts a rolling restart
-    ///   ([`Event::RolloutHalted`]); [`Event::RolloutFinished`] says when it is done;
+    ///   ([`Notice::RolloutHalted`]); [`Notice::RolloutFinished`] says when it is done;
     /// - a group whose count alone changed is scaled, the others keep their processes;
     /// - an added group is added and started (its dependencies permitting);
     /// - a removed group is stopped, its instances removed once down, then the group
-    ///   ([`Event::GroupRemoved`]); it takes no request meanwhile;
+    ///   ([`Notice::GroupRemoved`]); it takes no request meanwhile;
     /// - every other group keeps its processes, with its new spec installed.
     ///
     /// Restarts begin before anything starts, so a new instance waiting for a restarted
