@@ -127,7 +127,7 @@ fn a_command_check_that_never_passes_is_a_failed_start_and_its_attempt_is_killed
             CommandSpec::new("sh").args(["-c", "echo $$ > \"$PIDFILE\"; exec sleep 30"]),
         )
         .interval(ms(40))
-        .timeout(Some(ms(500))),
+        .timeout(Some(ms(1500))),
     );
     let dir = TempDir::new("ready-hang");
     let pidfile = dir.0.join("probe.pid");
@@ -136,9 +136,10 @@ fn a_command_check_that_never_passes_is_a_failed_start_and_its_attempt_is_killed
     let began = Instant::now();
     run.driver.start_group("never").expect("start");
     let never1 = id("never", 1);
+    run.wait_until("the check to run", |_| pidfile.exists());
     let fatal = run.wait_state(&never1, State::Fatal);
     assert_eq!(fatal.from, State::Stopping);
-    assert!(began.elapsed() >= ms(500));
+    assert!(began.elapsed() >= ms(1500));
     let not_ready = position(
         &run,
         "NotReady",
