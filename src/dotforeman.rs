@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use crate::input::encoding::{self, file_label};
 use crate::input::{self, ReadError};
-use crate::text::{self, file_label};
 
 /// The file's name.
 pub const FILE_NAME: &str = ".foreman";
@@ -77,7 +77,7 @@ impl DotForeman {
 
     /// Parses `.foreman` bytes; `path` is used in messages. Every bad line is reported.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<DotForeman, Diagnostics> {
-        let text = text::decode(path, bytes, "a .foreman file")?;
+        let text = encoding::decode(path, bytes, "a .foreman file")?;
         let label = file_label(path);
         let lines: Vec<&str> = text.split('\n').collect();
         let mut settings: Vec<Setting> = Vec::new();

@@ -16,8 +16,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
-use crate::text;
 use syntax::{Line, Lookup, Quote};
 
 /// The largest env file read. Env files hold settings, not data; this still fits a few hundred
@@ -167,7 +167,7 @@ impl Reader {
 
     /// Reads one file's bytes; returns its assignments in file order.
     fn read(&mut self, path: &Path, bytes: &[u8]) -> Result<Vec<EnvVar>, Diagnostics> {
-        let text = text::decode(path, bytes, "an env file")?;
+        let text = encoding::decode(path, bytes, "an env file")?;
         self.env.files.push(path.to_path_buf());
         let has_bom = bytes.starts_with(b"\xef\xbb\xbf");
         let mut assignments = Vec::new();
@@ -273,7 +273,7 @@ impl Reader {
     fn origin(&self, name: &str, path: &Path) -> String {
         match self.positions.get(name).map(|&at| &self.env.vars[at]) {
             Some(var) if var.path == path => format!("set on line {}", var.line),
-            Some(var) => format!("set in {}:{}", text::file_label(&var.path), var.line),
+            Some(var) => format!("set in {}:{}", encoding::file_label(&var.path), var.line),
             None => "from procman's environment".to_owned(),
         }
     }

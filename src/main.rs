@@ -3,16 +3,15 @@
 //! `main` parses the command line, merges `.foreman`, runs the command and renders any error
 //! once, with the exit code the error or the command decides (see `error.rs`).
 
+mod app_config;
 mod cli;
 mod commands;
-mod config;
-mod config_file;
 mod control;
 mod error;
 mod export;
+mod options;
 mod output;
 mod plan;
-mod settings;
 #[cfg(test)]
 mod test_support;
 
@@ -20,7 +19,7 @@ use std::process::ExitCode;
 
 // The parsers live in the library target (`src/lib.rs`) so that the fuzz targets can reach them;
 // importing them here keeps every `crate::procfile::...` path in the binary as it was.
-use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell, text};
+use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell};
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -54,8 +53,8 @@ fn main() -> ExitCode {
 /// Merges `.foreman` (read from the working directory, as Foreman does) under the options.
 fn prepare(cli: &mut Cli, sub: Option<&clap::ArgMatches>) -> Result<(), CliError> {
     let Some(sub) = sub else { return Ok(()) };
-    if let Some(dot) = dotforeman::DotForeman::load(&config::current_dir())? {
-        config::apply_dotforeman(&mut cli.command, sub, &dot)?;
+    if let Some(dot) = dotforeman::DotForeman::load(&options::plan::current_dir())? {
+        options::plan::apply_dotforeman(&mut cli.command, sub, &dot)?;
     }
     Ok(())
 }

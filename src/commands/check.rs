@@ -1,14 +1,14 @@
 //! `procman check`: is the Procfile (and are the env files and the config file) valid? Where
 //! Foreman would read an env-file line differently, a warning says so.
 
+use crate::app_config;
 use crate::cli::CheckArgs;
-use crate::config::app_paths;
-use crate::config_file;
 use crate::diagnostic::Diagnostics;
 use crate::envfile::{self, EnvFiles};
 use crate::error::CliError;
+use crate::input::encoding::file_label;
+use crate::options::plan::app_paths;
 use crate::procfile::{Procfile, check_message};
-use crate::text::file_label;
 
 /// Prints `valid procfile detected (web, worker)` (and, when there is a config file,
 /// `valid config file procman.json (web, db)`) or every problem found. Warnings go to standard
@@ -25,7 +25,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
             EnvFiles::default()
         }
     };
-    let config = match config_file::load(args.config.as_deref(), &paths.procfile) {
+    let config = match app_config::load(args.config.as_deref(), &paths.procfile) {
         Ok(config) => config,
         Err(errors) => {
             diagnostics.extend(errors);

@@ -4,11 +4,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::ExportArgs;
-use crate::config::load_export_plan;
 use crate::diagnostic::Diagnostic;
 use crate::error::CliError;
 use crate::export::{self, ExportOptions, Format};
-use crate::settings::parse_duration;
+use crate::options::plan::load_export_plan;
+use crate::options::supervision::parse_duration;
 
 pub(crate) fn run(args: &ExportArgs) -> Result<i32, CliError> {
     if let Some(words) = &args.print_template {

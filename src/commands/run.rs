@@ -14,15 +14,15 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::app_config;
 use crate::cli::{PlanArgs, RunArgs};
-use crate::config::{AppPaths, app_paths, load_plan};
-use crate::config_file;
 use crate::diagnostic::sanitize;
 use crate::envfile;
 use crate::error::CliError;
+use crate::input::encoding::describe_io;
+use crate::options::plan::{AppPaths, app_paths, load_plan};
 use crate::plan::parse_port;
 use crate::procfile::Procfile;
-use crate::text::describe_io;
 
 /// What to execute.
 struct Launch {
@@ -67,7 +67,7 @@ fn is_process_type(paths: &AppPaths, name: &str) -> Result<bool, CliError> {
     if procfile.get(name).is_some() {
         return Ok(true);
     }
-    let config = config_file::load(None, &paths.procfile)?;
+    let config = app_config::load(None, &paths.procfile)?;
     Ok(config.is_some_and(|config| config.process(name).is_some_and(|p| p.command.is_some())))
 }
 

@@ -22,12 +22,12 @@ use supervise::{
 
 use crate::cli::{ColorWhen, ContainmentChoice, StartArgs};
 use crate::commands::export::parse_timeout;
-use crate::config::load_plan;
 use crate::control::socket::BindError;
 use crate::control::{self, ControlServer};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::CliError;
 use crate::formation::InstanceLimit;
+use crate::options::plan::load_plan;
 use crate::output::{Format, HIGH_WATER, Printer, use_color};
 use crate::plan::{InstancePlan, Plan};
 use shutdown::{Drain, StopWatch};

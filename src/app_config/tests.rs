@@ -382,7 +382,8 @@ fn plan_with(
         formation: formation.map(str::to_owned),
         port: Some("5000".into()),
     };
-    crate::config::load_plan(&app, &plan_args, &[], Some(&flags)).map_err(|d| d.render(false))
+    crate::options::plan::load_plan(&app, &plan_args, &[], Some(&flags))
+        .map_err(|d| d.render(false))
 }
 
 #[test]

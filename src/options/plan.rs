@@ -8,11 +8,11 @@ use clap::parser::ValueSource;
 
 use clap::ValueEnum;
 
+use crate::app_config;
 use crate::cli::{
     AppArgs, ColorWhen, Command, ContainmentChoice, OptionalTargetArgs, PlanArgs, PsArgs,
     ScaleArgs, SignalArgs, SupervisionArgs, TargetArgs,
 };
-use crate::config_file;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::dotforeman::DotForeman;
 use crate::envfile;
@@ -313,7 +313,7 @@ fn load_plan_in(
         }
     };
     // The config file changes the Procfile's entries and the formation, so it comes first.
-    let config = config_file::load(supervision.and_then(|s| s.config.as_deref()), &paths.procfile);
+    let config = app_config::load(supervision.and_then(|s| s.config.as_deref()), &paths.procfile);
     let (mut procfile, env, mut formation, config) = match (procfile, env, formation, config) {
         (Ok(p), Ok(e), Ok(f), Ok(c)) if diagnostics.is_empty() => (p, e, f, c),
         (p, e, f, c) => {
@@ -340,7 +340,7 @@ fn load_plan_in(
         config.apply_to_plan(&mut plan);
     }
     if let Some(supervision) = supervision {
-        crate::settings::apply_flags(&mut plan, supervision)?;
+        crate::options::supervision::apply_flags(&mut plan, supervision)?;
     }
     Ok(plan)
 }

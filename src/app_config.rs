@@ -23,11 +23,11 @@ use supervise::{Backoff, RestartPolicy, Signal};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
 use crate::formation::{Formation, FormationItem, MAX_INSTANCES};
+use crate::input::encoding::{self, file_label};
 use crate::input::{self, ReadError};
+use crate::options::supervision::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
 use crate::procfile::{Procfile, ProcfileEntry};
-use crate::settings::{backoff_from, parse_duration, parse_restart};
-use crate::text::{self, file_label};
 
 /// The config file's name when none is given: read from the Procfile's directory, if there.
 pub(crate) const DEFAULT_NAME: &str = "procman.json";
@@ -96,7 +96,7 @@ pub(crate) fn load(
 impl ConfigFile {
     /// Parses the file's bytes; `path` is used in messages.
     pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigFile, Diagnostics> {
-        let text = text::decode(path, bytes, "a JSON config file")?;
+        let text = encoding::decode(path, bytes, "a JSON config file")?;
         let label = file_label(path);
         if text.trim().is_empty() {
             return Err(Diagnostic::new(format!("{label} is empty"))
