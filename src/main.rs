@@ -74,10 +74,10 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
             print!("{}", Cli::command().render_version());
             Ok(0)
         }
-        Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
-        Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
-        Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),
-        Command::Scale(args) => Ok(ctl::exit_code(ctl::scale(&args))),
-        Command::Signal(args) => Ok(ctl::exit_code(ctl::signal(&args))),
+        Command::Ps(args) => ctl::ps(&args),
+        Command::Restart(args) => ctl::restart(&args),
+        Command::Stop(args) => ctl::stop(&args),
+        Command::Scale(args) => ctl::scale(&args),
+        Command::Signal(args) => ctl::signal(&args),
     }
 }

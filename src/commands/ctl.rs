@@ -1,9 +1,9 @@
 //! `procman ps`, `restart`, `stop`, `scale` and `signal`: the client commands that drive a
 //! running `procman start` through its control socket.
 //!
-//! Each returns the exit code (0) or a [`CtlError`]; [`exit_code`] prints the error and maps
-//! it (1, or 2 for a command-line mistake). Arguments are checked before connecting, so a
-//! typo is reported even when nothing is running.
+//! Each returns the exit code (0) or the error `main` renders: a [`CtlError`] from the socket
+//! (exit 1), or a command-line mistake ([`CliError::Usage`], exit 2). Arguments are checked
+//! before connecting, so a typo is reported even when nothing is running.
 
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
@@ -16,18 +16,8 @@ use supervise::Signal;
 use crate::cli::{ControlArgs, OptionalTargetArgs, PsArgs, ScaleArgs, SignalArgs, TargetArgs};
 use crate::control::client::{Client, CtlError, TIMEOUT};
 use crate::control::proto::{ProcessInfo, PsReply, Request};
+use crate::error::CliError;
 use crate::formation::MAX_INSTANCES;
-
-/// Prints the error of a control command to standard error and returns the exit code.
-pub(crate) fn exit_code(result: Result<i32, CtlError>) -> i32 {
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            let _ = writeln!(io::stderr().lock(), "procman: error: {err}");
-            err.exit_code()
-        }
-    }
-}
 
 /// The socket a command talks to.
 pub(crate) fn socket_of(args: &ControlArgs) -> PathBuf {
@@ -46,10 +36,10 @@ fn connect(args: &ControlArgs) -> Result<Client, CtlError> {
 ///
 /// # Errors
 /// No procman running, a refused request, or `--watch` without a terminal.
-pub(crate) fn ps(args: &PsArgs) -> Result<i32, CtlError> {
+pub(crate) fn ps(args: &PsArgs) -> Result<i32, CliError> {
     if args.watch {
         if !io::stdout().is_terminal() {
-            return Err(CtlError::Usage(
+            return Err(CliError::Usage(
                 "--watch redraws the screen and needs a terminal, but standard output is not \
                  one; use `procman ps` or `procman ps --json` in scripts"
                     .into(),
@@ -74,7 +64,7 @@ pub(crate) fn ps(args: &PsArgs) -> Result<i32, CtlError> {
 ///
 /// # Errors
 /// No procman running, or the request refused.
-pub(crate) fn restart(args: &TargetArgs) -> Result<i32, CtlError> {
+pub(crate) fn restart(args: &TargetArgs) -> Result<i32, CliError> {
     let request = Request::Restart { target: args.target.clone() };
     simple(&args.control, &request)
 }
@@ -84,7 +74,7 @@ pub(crate) fn restart(args: &TargetArgs) -> Result<i32, CtlError> {
 ///
 /// # Errors
 /// No procman running, or the request refused.
-pub(crate) fn stop(args: &OptionalTargetArgs) -> Result<i32, CtlError> {
+pub(crate) fn stop(args: &OptionalTargetArgs) -> Result<i32, CliError> {
     let Some(target) = &args.target else {
         let mut client = connect(&args.control)?;
         let reply = client.request(&Request::StopAll)?;
@@ -101,7 +91,7 @@ pub(crate) fn stop(args: &OptionalTargetArgs) -> Result<i32, CtlError> {
 ///
 /// # Errors
 /// A malformed count, no procman running, or the request refused.
-pub(crate) fn scale(args: &ScaleArgs) -> Result<i32, CtlError> {
+pub(crate) fn scale(args: &ScaleArgs) -> Result<i32, CliError> {
     let counts = parse_counts(&args.counts)?;
     simple(&args.control, &Request::Scale { counts })
 }
@@ -110,8 +100,8 @@ pub(crate) fn scale(args: &ScaleArgs) -> Result<i32, CtlError> {
 ///
 /// # Errors
 /// An unknown signal, no procman running, or the request refused.
-pub(crate) fn signal(args: &SignalArgs) -> Result<i32, CtlError> {
-    let signal: Signal = args.signal.parse().map_err(|e| CtlError::Usage(format!("{e}")))?;
+pub(crate) fn signal(args: &SignalArgs) -> Result<i32, CliError> {
+    let signal: Signal = args.signal.parse().map_err(|e| CliError::Usage(format!("{e}")))?;
     // Send the number: the name the user typed may be spelled in any accepted way.
     let request =
         Request::Signal { target: args.target.clone(), signal: signal.as_raw().to_string() };
@@ -119,7 +109,7 @@ pub(crate) fn signal(args: &SignalArgs) -> Result<i32, CtlError> {
 }
 
 /// One request, one line of confirmation.
-fn simple(control: &ControlArgs, request: &Request) -> Result<i32, CtlError> {
+fn simple(control: &ControlArgs, request: &Request) -> Result<i32, CliError> {
     let mut client = connect(control)?;
     let reply = client.request(request)?;
     print(&format!("{}\n", message_of(&reply, "done")))
@@ -129,19 +119,19 @@ fn message_of<'a>(reply: &'a Map<String, Value>, default: &'a str) -> &'a str {
     reply.get("message").and_then(Value::as_str).unwrap_or(default)
 }
 
-fn print(text: &str) -> Result<i32, CtlError> {
+fn print(text: &str) -> Result<i32, CliError> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // `procman ps | head`: not an error.
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(CtlError::Usage(format!("cannot write to standard output: {err}")))
+            Err(CliError::io("cannot write to standard output", err))
         }
         _ => Ok(0),
     }
 }
 
 /// `web=3`, `worker=0` (clap already split commas).
-pub(crate) fn parse_counts(items: &[String]) -> Result<BTreeMap<String, u32>, CtlError> {
+pub(crate) fn parse_counts(items: &[String]) -> Result<BTreeMap<String, u32>, CliError> {
     let mut counts = BTreeMap::new();
     for item in items {
         let parsed = item
@@ -151,7 +141,7 @@ pub(crate) fn parse_counts(items: &[String]) -> Result<BTreeMap<String, u32>, Ct
         match parsed {
             // Checked here too, so an impossible count is refused without asking procman.
             Some((name, n)) if n > MAX_INSTANCES => {
-                return Err(CtlError::Usage(format!(
+                return Err(CliError::Usage(format!(
                     "the count of `{name}` is too large: {n} (procman runs at most \
                      {MAX_INSTANCES} instances in all)"
                 )));
@@ -160,7 +150,7 @@ pub(crate) fn parse_counts(items: &[String]) -> Result<BTreeMap<String, u32>, Ct
                 counts.insert(name.to_owned(), n);
             }
             None => {
-                return Err(CtlError::Usage(format!(
+                return Err(CliError::Usage(format!(
                     "expected NAME=COUNT (for example web=3), got `{item}`"
                 )));
             }

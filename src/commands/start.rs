@@ -88,7 +88,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
                 );
                 None
             }
-            Err(error) => return Err(CliError::Control(error.to_string())),
+            Err(error) => return Err(error.into()),
         }
     };
     let choice = if args.isolate {

@@ -18,6 +18,7 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal as NixSign
 use super::ctl::{duration, parse_ps, table};
 use crate::control::client::{Client, CtlError};
 use crate::control::proto::{ProcessInfo, Request};
+use crate::error::CliError;
 
 /// CPU seconds of each instance (by name, with its pid, so a restart does not count as
 /// negative time) at one instant; the totals under the empty name.
@@ -35,7 +36,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 
 /// Runs the watch until Ctrl-C (exit 0) or until procman goes away (exit 0, with a line
 /// saying so).
-pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
+pub(crate) fn run(client: &mut Client) -> Result<i32, CliError> {
     install_handlers()?;
     let mut screen = Screen::enter()?;
     let mut previous: Option<Sample> = None;
@@ -47,7 +48,7 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
                 println!("procman at {} has ended", path.display());
                 return Ok(0);
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(err.into()),
         };
         let reply = parse_ps(reply)?;
         let now = Instant::now();
@@ -69,7 +70,7 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
             duration(reply.procman.uptime_seconds)
         );
         text.push_str(&table(&reply, Some(&percent)));
-        screen.draw(&text).map_err(|e| CtlError::Usage(format!("cannot draw: {e}")))?;
+        screen.draw(&text).map_err(|e| CliError::io("cannot draw the table", e))?;
         let mut samples: HashMap<String, (Option<u32>, f64)> = reply
             .processes
             .iter()
@@ -85,13 +86,13 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
     Ok(0)
 }
 
-fn install_handlers() -> Result<(), CtlError> {
+fn install_handlers() -> Result<(), CliError> {
     let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for signal in [NixSignal::SIGINT, NixSignal::SIGTERM, NixSignal::SIGHUP, NixSignal::SIGWINCH] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe, and this
         // process installs no other handler for these signals.
         unsafe { sigaction(signal, &action) }
-            .map_err(|e| CtlError::Usage(format!("cannot handle {signal}: {e}")))?;
+            .map_err(|e| CliError::io(format!("cannot handle {signal}"), e.into()))?;
     }
     Ok(())
 }
@@ -102,10 +103,10 @@ struct Screen {
 }
 
 impl Screen {
-    fn enter() -> Result<Screen, CtlError> {
+    fn enter() -> Result<Screen, CliError> {
         let mut out = io::stdout();
         crossterm::execute!(out, EnterAlternateScreen, Hide)
-            .map_err(|e| CtlError::Usage(format!("cannot set up the terminal: {e}")))?;
+            .map_err(|e| CliError::io("cannot set up the terminal", e))?;
         Ok(Screen { out })
     }
 

@@ -325,7 +325,7 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
         assert_eq!(stale.code(), Some(1));
         assert_eq!(
             stale.stderr(),
-            "procman: error: no procman is running (stale socket .procman.sock left by a killed \
+            "error: no procman is running (stale socket .procman.sock left by a killed \
              run); the next `procman start` replaces it\n",
             "{command:?}"
         );

@@ -104,7 +104,7 @@ fn control_client_reports_a_missing_or_stale_socket() {
         Err(err @ CtlError::NotRunning { .. }) => {
             let text = err.to_string();
             assert!(text.starts_with("no procman is running here (no socket at "), "{text}");
-            assert_eq!(err.exit_code(), 1);
+            assert_eq!(crate::error::CliError::from(err).exit_code(), 1);
         }
         other => panic!("expected not running, got {other:?}"),
     }
