@@ -70,11 +70,6 @@ impl EnvFiles {
     }
 }
 
-/// `-e a.env,b.env` as a list of paths (empty items are dropped).
-pub fn split_list(option: &str) -> Vec<PathBuf> {
-    option.split(',').filter(|item| !item.trim().is_empty()).map(PathBuf::from).collect()
-}
-
 /// Loads the env files: with `named` = `None`, `<root>/.env` if it exists (Foreman's default);
 /// otherwise exactly the named files, each of which must exist (relative paths are relative to
 /// the working directory, as in Foreman). Every error of every file is reported.

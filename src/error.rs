@@ -15,7 +15,7 @@ use std::io;
 
 use crate::control::client::CtlError;
 use crate::control::socket::BindError;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::export::ExportError;
 
 /// The exit code of bad input and failed operations.
@@ -59,6 +59,12 @@ impl From<Diagnostics> for CliError {
     }
 }
 
+impl From<Diagnostic> for CliError {
+    fn from(diagnostic: Diagnostic) -> CliError {
+        CliError::Input(diagnostic.into())
+    }
+}
+
 impl CliError {
     pub(crate) fn io(context: impl Into<String>, error: io::Error) -> CliError {
         CliError::Io { context: context.into(), error }
@@ -97,7 +103,6 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::diagnostic::Diagnostic;
 
     /// One error of each class, its exit code, and the one style they all render in.
     #[test]

@@ -1,7 +1,7 @@
 //! procman: run the processes of a Procfile, supervise them, and hand them to service managers.
 //!
-//! `main` parses the command line, merges `.foreman`, runs the command and renders any error
-//! once, with the exit code the error or the command decides (see `error.rs`).
+//! `main` parses the command line with `.foreman` (`options`), runs the command and renders any
+//! error once, with the exit code the error or the command decides (see `error.rs`).
 
 mod app_config;
 mod cli;
@@ -21,24 +21,19 @@ use std::process::ExitCode;
 // importing them here keeps every `crate::procfile::...` path in the binary as it was.
 use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell};
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::commands::ctl;
 use crate::error::CliError;
+use crate::options::Origins;
 
 fn main() -> ExitCode {
     // `procman start` re-executes itself as its guard process (see docs/guarantees.md); that
     // copy becomes the guard here and never gets further.
     supervise::guard::run_if_guard();
-    let matches = Cli::command().get_matches();
-    let result = Cli::from_arg_matches(&matches)
-        .map_err(|error| error.exit())
-        .and_then(|mut cli| {
-            let sub = matches.subcommand().map(|(_, sub)| sub);
-            prepare(&mut cli, sub).map(|()| cli)
-        })
-        .and_then(|cli| dispatch(cli.command));
+    let result = options::parse(std::env::args_os().collect())
+        .and_then(|parsed| dispatch(parsed.cli.command, &parsed.origins));
     let code = match result {
         Ok(code) => code,
         Err(error) => {
@@ -50,21 +45,12 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
-/// Merges `.foreman` (read from the working directory, as Foreman does) under the options.
-fn prepare(cli: &mut Cli, sub: Option<&clap::ArgMatches>) -> Result<(), CliError> {
-    let Some(sub) = sub else { return Ok(()) };
-    if let Some(dot) = dotforeman::DotForeman::load(&options::plan::current_dir())? {
-        options::plan::apply_dotforeman(&mut cli.command, sub, &dot)?;
-    }
-    Ok(())
-}
-
-fn dispatch(command: Command) -> Result<i32, CliError> {
+fn dispatch(command: Command, origins: &Origins) -> Result<i32, CliError> {
     match command {
-        Command::Start(args) => commands::start::command(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Check(args) => commands::check::run(&args),
-        Command::Export(args) => commands::export::run(&args),
+        Command::Start(args) => commands::start::command(options::Start::resolve(&args, origins)?),
+        Command::Run(args) => commands::run::run(&options::Run::resolve(&args, origins)?),
+        Command::Check(args) => commands::check::run(&options::Check::resolve(&args)?),
+        Command::Export(args) => commands::export::run(options::Export::resolve(&args, origins)?),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "procman", &mut std::io::stdout());
             Ok(0)

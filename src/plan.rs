@@ -96,7 +96,7 @@ pub(crate) struct Plan {
 }
 
 /// What a plan is built from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct PlanInput<'a> {
     /// The parsed Procfile.
     pub(crate) procfile: &'a Procfile,
@@ -106,8 +106,9 @@ pub(crate) struct PlanInput<'a> {
     pub(crate) env: &'a EnvFiles,
     /// The formation (`Formation::default()` when none was given).
     pub(crate) formation: &'a Formation,
-    /// `-p/--port`.
-    pub(crate) port: Option<u16>,
+    /// `-p/--port`, and where it was given ([`PortSource::Option`] or
+    /// [`PortSource::DotForeman`]).
+    pub(crate) port: Option<(u16, PortSource)>,
     /// `PORT` in procman's own environment, if it is set.
     pub(crate) inherited_port: Option<&'a str>,
 }
@@ -254,7 +255,9 @@ impl Plan {
             ));
             let diagnostic = match source {
                 PortSource::Option => diagnostic.with_origin("-p/--port", None),
-                PortSource::EnvFile { path, line } => diagnostic.at(path, *line),
+                PortSource::DotForeman { path, line } | PortSource::EnvFile { path, line } => {
+                    diagnostic.at(path, *line)
+                }
                 PortSource::Inherited => {
                     diagnostic.with_origin("$PORT (procman's environment)", None)
                 }
@@ -303,6 +306,13 @@ impl Plan {
 pub(crate) enum PortSource {
     /// `-p/--port`.
     Option,
+    /// `port` in `.foreman`.
+    DotForeman {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+    },
     /// `PORT` in an env file.
     EnvFile {
         /// The file.
@@ -320,6 +330,9 @@ impl PortSource {
     fn describe(&self) -> String {
         match self {
             PortSource::Option => "-p/--port".to_owned(),
+            PortSource::DotForeman { path, line } => {
+                format!("port in {}:{line}", sanitize(&path.display().to_string(), 200))
+            }
             PortSource::EnvFile { path, line } => {
                 format!("PORT in {}:{line}", sanitize(&path.display().to_string(), 200))
             }
@@ -331,8 +344,8 @@ impl PortSource {
 
 /// Where the base port comes from (an empty PORT counts as unset).
 fn port_source(input: &PlanInput<'_>) -> PortSource {
-    if input.port.is_some() {
-        PortSource::Option
+    if let Some((_, source)) = &input.port {
+        source.clone()
     } else if let Some(var) = input.env.get("PORT").filter(|var| !var.value.trim().is_empty()) {
         PortSource::EnvFile { path: var.path.clone(), line: var.line }
     } else if input.inherited_port.is_some_and(|text| !text.trim().is_empty()) {
@@ -347,7 +360,9 @@ fn port_source(input: &PlanInput<'_>) -> PortSource {
 fn base_port(input: &PlanInput<'_>) -> Result<u16, Diagnostics> {
     let help = "set PORT to a whole number from 0 to 65535, or pass -p/--port";
     match port_source(input) {
-        PortSource::Option => Ok(input.port.unwrap_or(DEFAULT_PORT)),
+        PortSource::Option | PortSource::DotForeman { .. } => {
+            Ok(input.port.as_ref().map_or(DEFAULT_PORT, |(port, _)| *port))
+        }
         PortSource::Default => Ok(DEFAULT_PORT),
         PortSource::EnvFile { path, line } => {
             let text = input.env.get("PORT").map_or("", |var| var.value.as_str());

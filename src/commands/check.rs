@@ -2,19 +2,18 @@
 //! Foreman would read an env-file line differently, a warning says so.
 
 use crate::app_config;
-use crate::cli::CheckArgs;
 use crate::diagnostic::Diagnostics;
 use crate::envfile::{self, EnvFiles};
 use crate::error::CliError;
 use crate::input::encoding::file_label;
-use crate::options::plan::app_paths;
+use crate::options::Check;
 use crate::procfile::{Procfile, check_message};
 
 /// Prints `valid procfile detected (web, worker)` (and, when there is a config file,
 /// `valid config file procman.json (web, db)`) or every problem found. Warnings go to standard
 /// error; with `--print-env` the environment follows, and the messages become `#` comments.
-pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
-    let paths = app_paths(&args.app)?;
+pub(crate) fn run(args: &Check) -> Result<i32, CliError> {
+    let paths = &args.paths;
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());

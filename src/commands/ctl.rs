@@ -19,17 +19,8 @@ use crate::control::proto::{ProcessInfo, PsReply, Request};
 use crate::error::CliError;
 use crate::formation::MAX_INSTANCES;
 
-/// The socket a command talks to.
-pub(crate) fn socket_of(args: &ControlArgs) -> PathBuf {
-    crate::control::socket_path(
-        args.socket.as_deref(),
-        args.app.procfile.as_deref(),
-        args.app.root.as_deref(),
-    )
-}
-
 fn connect(args: &ControlArgs) -> Result<Client, CtlError> {
-    Client::connect(&socket_of(args), TIMEOUT)
+    Client::connect(&crate::options::control_socket(args), TIMEOUT)
 }
 
 /// `procman ps`: a table, `--json`, or `--watch` (redrawn every second).

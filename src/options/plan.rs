@@ -1,226 +1,38 @@
-//! From what the user typed to what procman will do: `.foreman` defaults merged under the
-//! command line, then the Procfile, env files, formation and port resolved into a [`Plan`].
+//! Where the app is (`-f`, `-d`), and the [`Plan`] each command works on: the Procfile, env
+//! files, formation and port resolved into instances, `procman.json` applied, then the
+//! supervision options over it.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use clap::ArgMatches;
-use clap::parser::ValueSource;
-
-use clap::ValueEnum;
-
+use super::{Key, Origins};
 use crate::app_config;
-use crate::cli::{
-    AppArgs, ColorWhen, Command, ContainmentChoice, OptionalTargetArgs, PlanArgs, PsArgs,
-    ScaleArgs, SignalArgs, SupervisionArgs, TargetArgs,
-};
+use crate::cli::{AppArgs, SupervisionArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::dotforeman::DotForeman;
 use crate::envfile;
 use crate::formation::Formation;
-use crate::plan::{Plan, PlanInput, check_root, parse_port};
+use crate::plan::{Plan, PlanInput, PortSource, check_root, parse_port};
 use crate::procfile::Procfile;
 
-/// The options `.foreman` may set (Foreman's long option names).
-const DOTFOREMAN_KEYS: &[&str] = &[
-    "procfile",
-    "root",
-    "env",
-    "formation",
-    "concurrency",
-    "port",
-    "timeout",
-    "color",
-    "timestamp",
-    "prefix",
-    "app",
-    "user",
-    "log",
-    "run",
-    "template",
-    "socket",
-    "restart",
-    "max-restarts",
-    "backoff",
-    "start-grace",
-    "stop-signal",
-    "can-die",
-    "config",
-    "containment",
-];
-
-/// Fills every option `.foreman` sets and the command line does not.
-pub(crate) fn apply_dotforeman(
-    command: &mut Command,
-    matches: &ArgMatches,
-    dot: &DotForeman,
-) -> Result<(), Diagnostics> {
-    dot.check_keys(DOTFOREMAN_KEYS)?;
-    let given = |id: &str| {
-        matches.try_get_raw(id).is_ok_and(|v| v.is_some())
-            && matches.value_source(id) == Some(ValueSource::CommandLine)
-    };
-    let text = |key: &str| dot.get(key).map(|s| s.value.clone());
-    let mut diagnostics = Diagnostics::default();
-    let mut boolean = |key: &str| -> Option<bool> {
-        let setting = dot.get(key)?;
-        let value = setting.as_bool();
-        if value.is_none() {
-            diagnostics.push(dot.invalid(setting, format!("`{key}` must be true or false")));
-        }
-        value
-    };
-    let (app, plan, supervision) = match command {
-        Command::Start(start) => {
-            if !given("timeout") {
-                if let Some(value) = text("timeout") {
-                    start.timeout = Some(value);
-                }
-            }
-            if !given("color") && !given("no_color") {
-                if let Some(on) = boolean("color") {
-                    start.color = Some(if on { ColorWhen::Always } else { ColorWhen::Never });
-                }
-            }
-            if !given("no_timestamp") && !given("timestamp") {
-                if let Some(on) = boolean("timestamp") {
-                    start.no_timestamp = !on;
-                }
-            }
-            if !given("no_prefix") && !given("prefix") {
-                if let Some(on) = boolean("prefix") {
-                    start.no_prefix = !on;
-                }
-            }
-            if !given("socket") {
-                if let Some(value) = text("socket") {
-                    start.socket = Some(PathBuf::from(value));
-                }
-            }
-            if !given("containment") && !start.isolate {
-                if let Some(setting) = dot.get("containment") {
-                    match ContainmentChoice::from_str(&setting.value, true) {
-                        Ok(choice) => start.containment = Some(choice),
-                        Err(_) => diagnostics.push(dot.invalid(
-                            setting,
-                            "`containment` must be auto, cgroup, namespace or subreaper".into(),
-                        )),
-                    }
-                }
-            }
-            (Some(&mut start.app), Some(&mut start.plan), Some(&mut start.supervision))
-        }
-        Command::Export(export) => {
-            for (id, key, slot) in [
-                ("app", "app", &mut export.app),
-                ("user", "user", &mut export.user),
-                ("timeout", "timeout", &mut export.timeout),
-            ] {
-                if !given(id) {
-                    if let Some(value) = text(key) {
-                        *slot = Some(value);
-                    }
-                }
-            }
-            for (id, key, slot) in [
-                ("log", "log", &mut export.log),
-                ("run_dir", "run", &mut export.run_dir),
-                ("template", "template", &mut export.template),
-            ] {
-                if !given(id) {
-                    if let Some(value) = text(key) {
-                        *slot = Some(PathBuf::from(value));
-                    }
-                }
-            }
-            (Some(&mut export.app_args), Some(&mut export.plan), Some(&mut export.supervision))
-        }
-        Command::Check(check) => {
-            if !given("env_files") {
-                if let Some(value) = text("env") {
-                    check.env_files = envfile::split_list(&value);
-                }
-            }
-            if !given("config") {
-                if let Some(value) = text("config") {
-                    check.config = Some(PathBuf::from(value));
-                }
-            }
-            (Some(&mut check.app), None, None)
-        }
-        Command::Run(run) => {
-            if !given("env_files") {
-                if let Some(value) = text("env") {
-                    run.env_files = envfile::split_list(&value);
-                }
-            }
-            if !given("port") {
-                run.port = text("port").or(run.port.take());
-            }
-            (Some(&mut run.app), None, None)
-        }
-        // The control commands find the socket from the same options as `start`.
-        Command::Ps(PsArgs { control, .. })
-        | Command::Restart(TargetArgs { control, .. })
-        | Command::Stop(OptionalTargetArgs { control, .. })
-        | Command::Scale(ScaleArgs { control, .. })
-        | Command::Signal(SignalArgs { control, .. }) => {
-            if !given("socket") {
-                if let Some(value) = text("socket") {
-                    control.socket = Some(PathBuf::from(value));
-                }
-            }
-            (Some(&mut control.app), None, None)
-        }
-        _ => (None, None, None),
-    };
-    if let Some(app) = app {
-        if !given("procfile") {
-            if let Some(value) = text("procfile") {
-                app.procfile = Some(PathBuf::from(value));
-            }
-        }
-        if !given("root") {
-            if let Some(value) = text("root") {
-                app.root = Some(PathBuf::from(value));
-            }
-        }
-    }
-    if let Some(plan) = plan {
-        if !given("env_files") {
-            if let Some(value) = text("env") {
-                plan.env_files = envfile::split_list(&value);
-            }
-        }
-        if !given("formation") {
-            plan.formation =
-                text("formation").or_else(|| text("concurrency")).or(plan.formation.take());
-        }
-        if !given("port") {
-            plan.port = text("port").or(plan.port.take());
-        }
-    }
-    if let Some(supervision) = supervision {
-        for (id, key, slot) in [
-            ("restart", "restart", &mut supervision.restart),
-            ("max_restarts", "max-restarts", &mut supervision.max_restarts),
-            ("backoff", "backoff", &mut supervision.backoff),
-            ("start_grace", "start-grace", &mut supervision.start_grace),
-            ("stop_signal", "stop-signal", &mut supervision.stop_signal),
-            ("can_die", "can-die", &mut supervision.can_die),
-        ] {
-            if !given(id) {
-                if let Some(value) = text(key) {
-                    *slot = value.split(',').map(str::to_owned).collect();
-                }
-            }
-        }
-        if !given("config") {
-            if let Some(value) = text("config") {
-                supervision.config = Some(PathBuf::from(value));
-            }
-        }
-    }
-    diagnostics.into_result(())
+/// What a plan is built from: the options of `start`, `export` or `run NAME`, from the command
+/// line and `.foreman`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PlanOptions {
+    pub(crate) app: AppArgs,
+    /// `-e`: none for the default `.env` in the root.
+    pub(crate) env_files: Vec<PathBuf>,
+    /// `-m`.
+    pub(crate) formation: Option<String>,
+    /// `-p`, as typed.
+    pub(crate) port: Option<String>,
+    /// `start`'s PROCESS arguments (none: every process).
+    pub(crate) processes: Vec<String>,
+    /// The supervision options, and `--config`; `None` for `run`, which has neither.
+    pub(crate) supervision: Option<SupervisionArgs>,
+    /// `-t/--timeout`, already checked: every process type's stop timeout.
+    pub(crate) timeout: Option<Duration>,
+    /// Where `.foreman` set any of these.
+    pub(crate) origins: Origins,
 }
 
 /// Where the Procfile is and where processes run.
@@ -265,55 +77,43 @@ fn locate(app: &AppArgs) -> AppPaths {
     AppPaths { procfile, root }
 }
 
-/// [`load_plan`] for `export`: the app root need not exist here (see [`locate`]); the
-/// Procfile and the env files must.
-pub(crate) fn load_export_plan(
-    app: &AppArgs,
-    args: &PlanArgs,
-    supervision: &SupervisionArgs,
-) -> Result<Plan, Diagnostics> {
-    load_plan_in(locate(app).canonical(), args, &[], Some(supervision))
+/// [`load`] for `export`: the app root need not exist here (see [`locate`]); the Procfile and
+/// the env files must.
+pub(crate) fn load_for_export(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+    load_in(locate(&options.app).canonical(), options).map_err(|errors| relocate(errors, options))
 }
 
-/// Reads the Procfile, env files and config file and builds the plan. `processes` are
-/// `start`'s arguments (none: every process). Settings come from the config file, then the
-/// supervision flags override them.
-pub(crate) fn load_plan(
-    app: &AppArgs,
-    args: &PlanArgs,
-    processes: &[String],
-    supervision: Option<&SupervisionArgs>,
-) -> Result<Plan, Diagnostics> {
-    load_plan_in(app_paths(app)?, args, processes, supervision)
+/// Reads the Procfile, env files and config file and builds the plan. Settings come from the
+/// config file, then the supervision options and the timeout override them.
+pub(crate) fn load(options: &PlanOptions) -> Result<Plan, Diagnostics> {
+    load_in(app_paths(&options.app)?, options).map_err(|errors| relocate(errors, options))
 }
 
-fn load_plan_in(
-    paths: AppPaths,
-    args: &PlanArgs,
-    processes: &[String],
-    supervision: Option<&SupervisionArgs>,
-) -> Result<Plan, Diagnostics> {
+/// Errors about the formation's text, moved to the `.foreman` line it came from, if it did.
+fn relocate(errors: Diagnostics, options: &PlanOptions) -> Diagnostics {
+    options.origins.of(Key::Formation).relocate(errors, FORMATION)
+}
+
+fn load_in(paths: AppPaths, options: &PlanOptions) -> Result<Plan, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
-    let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
+    let named = (!options.env_files.is_empty()).then_some(options.env_files.as_slice());
     let env = envfile::load(&paths.root, named);
-    let formation = match (processes, &args.formation) {
-        ([], Some(text)) => Formation::parse(text, "-m/--formation"),
+    let formation = match (options.processes.as_slice(), &options.formation) {
+        ([], Some(text)) => Formation::parse(text, FORMATION),
         ([], None) => Ok(Formation::default()),
         (args, _) => process_formation(args),
     };
-    let port = match args.port.as_deref().map(parse_port).transpose() {
+    let port = match port(options.port.as_deref(), options.origins.of(Key::Port)) {
         Ok(port) => port,
-        Err(message) => {
-            diagnostics.push(
-                Diagnostic::new(format!("-p/--port: {message}"))
-                    .with_help("give a port number from 1 to 65535, e.g. `-p 3000`"),
-            );
+        Err(errors) => {
+            diagnostics.extend(errors);
             None
         }
     };
     // The config file changes the Procfile's entries and the formation, so it comes first.
-    let config = app_config::load(supervision.and_then(|s| s.config.as_deref()), &paths.procfile);
+    let config_path = options.supervision.as_ref().and_then(|s| s.config.as_deref());
+    let config = app_config::load(config_path, &paths.procfile);
     let (mut procfile, env, mut formation, config) = match (procfile, env, formation, config) {
         (Ok(p), Ok(e), Ok(f), Ok(c)) if diagnostics.is_empty() => (p, e, f, c),
         (p, e, f, c) => {
@@ -325,7 +125,8 @@ fn load_plan_in(
     };
     if let Some(config) = &config {
         config.extend_procfile(&mut procfile)?;
-        config.apply_instances(&mut formation, !processes.is_empty() || args.formation.is_some());
+        let given = !options.processes.is_empty() || options.formation.is_some();
+        config.apply_instances(&mut formation, given);
     }
     let inherited = std::env::var("PORT").ok();
     let mut plan = Plan::build(PlanInput {
@@ -333,16 +134,44 @@ fn load_plan_in(
         root: &paths.root,
         env: &env,
         formation: &formation,
-        port,
+        port: port.map(|port| (port, port_source(options.origins.of(Key::Port)))),
         inherited_port: inherited.as_deref(),
     })?;
     if let Some(config) = &config {
         config.apply_to_plan(&mut plan);
     }
-    if let Some(supervision) = supervision {
-        crate::options::supervision::apply_flags(&mut plan, supervision)?;
+    if let Some(supervision) = &options.supervision {
+        super::supervision::apply_flags(&mut plan, supervision, &options.origins)?;
+    }
+    if let Some(timeout) = options.timeout {
+        for process in &mut plan.processes {
+            process.settings.stop_timeout = Some(timeout);
+        }
     }
     Ok(plan)
+}
+
+/// The formation option, as messages name it.
+const FORMATION: &str = "-m/--formation";
+
+/// `-p/--port`, checked: a port number, or a message at the value's origin.
+pub(crate) fn port(text: Option<&str>, origin: &super::Origin) -> Result<Option<u16>, Diagnostics> {
+    text.map(parse_port).transpose().map_err(|message| {
+        origin
+            .diagnostic("-p/--port", &message)
+            .with_help("give a port number from 1 to 65535, e.g. `-p 3000`")
+            .into()
+    })
+}
+
+/// Where a base port given as an option came from, for the PORT messages.
+fn port_source(origin: &super::Origin) -> PortSource {
+    match origin {
+        super::Origin::CommandLine => PortSource::Option,
+        super::Origin::DotForeman(line) => {
+            PortSource::DotForeman { path: line.path.clone(), line: line.number }
+        }
+    }
 }
 
 /// The formation of `start`'s PROCESS arguments: each is a name (`web`, once) or a formation

@@ -35,7 +35,7 @@ fn build(case: Case) -> Result<Plan, Diagnostics> {
         root: Path::new("/app"),
         env: &env,
         formation: &formation,
-        port: case.port,
+        port: case.port.map(|port| (port, crate::plan::PortSource::Option)),
         inherited_port: case.inherited,
     })
 }
