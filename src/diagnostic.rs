@@ -216,12 +216,11 @@ impl Diagnostics {
         let hidden = self.len().saturating_sub(MAX_RENDERED);
         if hidden > 0 {
             let style = Style { color };
-            let plural = if hidden == 1 { "" } else { "s" };
+            let many = format!("{severity}s");
+            let noun = plural(hidden, severity, &many);
             out.push('\n');
             out.push_str(&style.paint(severity_color, severity));
-            out.push_str(
-                &style.paint(BOLD, &format!(": {hidden} more {severity}{plural} not shown")),
-            );
+            out.push_str(&style.paint(BOLD, &format!(": {hidden} more {noun} not shown")));
             out.push('\n');
         }
         out
@@ -288,6 +287,12 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// The noun for `n` things: `one` for 1, `many` for any other count (`1 instance`, `0
+/// instances`, `3 processes`).
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
 
 /// `text` made safe to print: control characters, bidi overrides and invisible format
 /// characters escaped, and cut to `max_chars` characters with a final `…`.

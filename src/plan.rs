@@ -170,7 +170,7 @@ impl Plan {
     }
 
     /// Instance `number` (from 1) of `process`: its PORT (65535 past the end, which
-    /// [`Plan::check_ports`] refuses) and its PS.
+    /// [`Plan::check_ports`] refuses) and its PS. The one place an [`InstancePlan`] is made.
     pub(crate) fn instance(&self, process: &ProcessPlan, number: u32) -> InstancePlan {
         InstancePlan {
             process: process.name.clone(),
@@ -178,6 +178,16 @@ impl Plan {
             port: self.port(process.index, number).unwrap_or(u16::MAX),
             ps: format!("{}.{number}", process.name),
         }
+    }
+
+    /// [`Plan::instance`], or `None` when `number` is 0 or its PORT would be past 65535.
+    pub(crate) fn checked_instance(
+        &self,
+        process: &ProcessPlan,
+        number: u32,
+    ) -> Option<InstancePlan> {
+        let fits = number > 0 && self.port(process.index, number).is_some();
+        fits.then(|| self.instance(process, number))
     }
 
     /// Where the instances of `process` run: its `cwd` (config file) in the app root, else the

@@ -412,12 +412,8 @@ fn the_plan_carries_the_config_and_flags_win_over_it() {
     assert_eq!(plan.processes[1].settings.restart, Some(RestartPolicy::Always));
     // Foreman's PORT rule counts config-only types after the Procfile's.
     assert_eq!(plan.port(2, 2), Some(5201));
-    let db = crate::plan::InstancePlan {
-        process: "db".into(),
-        number: 2,
-        port: 5201,
-        ps: "db.2".into(),
-    };
+    let db = plan.instance(plan.process("db").expect("db"), 2);
+    assert_eq!((db.port, db.ps.as_str()), (5201, "db.2"));
     assert_eq!(plan.argv_for(&db).expect("argv").join(" "), "postgres -p 5201");
 }
 

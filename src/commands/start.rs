@@ -22,7 +22,7 @@ use supervise::{
 
 use crate::control::ControlServer;
 use crate::control::socket::BindError;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, plural};
 use crate::error::CliError;
 use crate::formation::InstanceLimit;
 use crate::options::Start;
@@ -340,9 +340,9 @@ impl Session {
             Event::StraysKilled { pids } => {
                 let list: Vec<String> = pids.iter().map(u32::to_string).collect();
                 let _ = printer.alert(&format!(
-                    "killed {} leftover descendant process{} (pid {})",
+                    "killed {} leftover descendant {} (pid {})",
                     pids.len(),
-                    if pids.len() == 1 { "" } else { "es" },
+                    plural(pids.len(), "process", "processes"),
                     list.join(", ")
                 ));
             }

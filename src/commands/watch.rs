@@ -2,8 +2,9 @@
 //! terminal's alternate screen, with a `%CPU` column computed between two samples.
 //!
 //! The terminal stays in its normal (cooked) mode, so Ctrl-C is a plain SIGINT: a handler
-//! sets a flag and cuts the one-second wait short, and the screen guard's `Drop` restores
-//! the terminal on every way out (Ctrl-C, an error, procman going away, a panic).
+//! (signal-hook's, which only sets a flag: no `unsafe` here) cuts the one-second wait short,
+//! and the screen guard's `Drop` restores the terminal on every way out (Ctrl-C, an error,
+//! procman going away, a panic).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -13,9 +14,8 @@ use std::time::Instant;
 use crossterm::cursor::{Hide, MoveTo, Show};
 use crossterm::style::Print;
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal as NixSignal, sigaction};
 
-use super::ctl::{duration, parse_ps, table};
+use super::ps_table::{duration, parse_ps, table};
 use crate::control::client::{Client, CtlError};
 use crate::control::proto::{ProcessInfo, Request};
 use crate::error::CliError;
@@ -26,13 +26,9 @@ type Sample = (Instant, HashMap<String, (Option<u32>, f64)>);
 
 /// Set by SIGINT, SIGTERM or SIGHUP: leave the loop.
 static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    // SIGWINCH only interrupts the wait, so the table is redrawn at the new size at once.
-    if signal != libc::SIGWINCH {
-        STOP.store(true, Ordering::SeqCst);
-    }
-}
+/// Set by SIGWINCH, which only interrupts the wait, so the table is redrawn at the new size at
+/// once.
+static RESIZED: AtomicBool = AtomicBool::new(false);
 
 /// Runs the watch until Ctrl-C (exit 0) or until procman goes away (exit 0, with a line
 /// saying so).
@@ -79,7 +75,7 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CliError> {
         samples.insert(String::new(), (None, reply.total.cpu_seconds));
         previous = Some((now, samples));
         if !STOP.load(Ordering::SeqCst) {
-            // Returns early when a signal arrives (the handler has no SA_RESTART).
+            // Returns early when a signal arrives: sleep is never restarted after a handler.
             nix::unistd::sleep(1);
         }
     }
@@ -87,12 +83,11 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CliError> {
 }
 
 fn install_handlers() -> Result<(), CliError> {
-    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
-    for signal in [NixSignal::SIGINT, NixSignal::SIGTERM, NixSignal::SIGHUP, NixSignal::SIGWINCH] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe, and this
-        // process installs no other handler for these signals.
-        unsafe { sigaction(signal, &action) }
-            .map_err(|e| CliError::io(format!("cannot handle {signal}"), e.into()))?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+    for (signal, flag) in [(SIGINT, &STOP), (SIGTERM, &STOP), (SIGHUP, &STOP), (SIGWINCH, &RESIZED)]
+    {
+        signal_hook::flag::register(signal, flag)
+            .map_err(|e| CliError::io(format!("cannot handle signal {signal}"), e))?;
     }
     Ok(())
 }

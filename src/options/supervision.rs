@@ -11,6 +11,7 @@ use supervise::{Backoff, RestartPolicy, Signal};
 use super::{Key, Origin, Origins};
 use crate::cli::SupervisionArgs;
 use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use crate::formation::split_assignment;
 use crate::plan::{Plan, Settings};
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
@@ -156,8 +157,8 @@ fn split_items(items: &[String]) -> Vec<(Option<&str>, &str)> {
         .iter()
         .map(|item| item.trim())
         .filter(|item| !item.is_empty())
-        .map(|item| match item.split_once('=') {
-            Some((name, value)) => (Some(name.trim()), value.trim()),
+        .map(|item| match split_assignment(item) {
+            Some((name, value)) => (Some(name), value),
             None => (None, item),
         })
         .collect()

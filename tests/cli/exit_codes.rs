@@ -60,9 +60,16 @@ fn exit_2_usage_errors_from_clap_and_from_arguments_clap_cannot_check() {
     let finished = dir.run(&["start", "--no-such-option"]);
     assert_code(&finished, 2);
     assert!(finished.stderr().starts_with("error: "), "{}", finished.stderr());
+    let finished = dir.run(&["scale", "web"]);
+    assert_code(&finished, 2);
+    assert_eq!(finished.stderr(), "error: expected NAME=COUNT (for example web=3), got `web`\n");
     let finished = dir.run(&["scale", "web=x"]);
     assert_code(&finished, 2);
-    assert_eq!(finished.stderr(), "error: expected NAME=COUNT (for example web=3), got `web=x`\n");
+    assert!(
+        finished.stderr().starts_with("error: the count of `web` is not a whole number: `x` ("),
+        "{}",
+        finished.stderr()
+    );
     let finished = dir.run(&["signal", "web", "WHAT"]);
     assert_code(&finished, 2);
     assert!(finished.stderr().starts_with("error: "), "{}", finished.stderr());
