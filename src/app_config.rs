@@ -21,9 +21,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
+use crate::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
 use crate::formation::{Formation, FormationItem, MAX_INSTANCES};
-use crate::input::encoding::{self, file_label};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
 use crate::options::supervision::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
-use crate::input::encoding::{self, file_label};
+use crate::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
 
 /// The file's name.

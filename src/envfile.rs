@@ -268,7 +268,9 @@ impl Reader {
     fn origin(&self, name: &str, path: &Path) -> String {
         match self.positions.get(name).map(|&at| &self.env.vars[at]) {
             Some(var) if var.path == path => format!("set on line {}", var.line),
-            Some(var) => format!("set in {}:{}", encoding::file_label(&var.path), var.line),
+            Some(var) => {
+                format!("set in {}:{}", crate::diagnostic::file_label(&var.path), var.line)
+            }
             None => "from procman's environment".to_owned(),
         }
     }

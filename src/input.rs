@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::diagnostic::{Diagnostic, sanitize};
 
 pub mod encoding;
-use encoding::{describe_io, size};
+use crate::diagnostic::{describe_io, size};
 
 /// Why a file could not be read.
 #[derive(Debug)]

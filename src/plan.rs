@@ -377,13 +377,10 @@ fn base_port(input: &PlanInput<'_>) -> Result<u16, Diagnostics> {
         PortSource::EnvFile { path, line } => {
             let text = input.env.get("PORT").map_or("", |var| var.value.as_str());
             parse_port(text).map_err(|why| {
-                Diagnostic::new(format!(
-                    "PORT in {}: {why}",
-                    crate::input::encoding::file_label(&path)
-                ))
-                .at(&path, line)
-                .with_help(help)
-                .into()
+                Diagnostic::new(format!("PORT in {}: {why}", crate::diagnostic::file_label(&path)))
+                    .at(&path, line)
+                    .with_help(help)
+                    .into()
             })
         }
         PortSource::Inherited => {
@@ -421,7 +418,7 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
             .into()),
         Err(error) => Err(Diagnostic::new(format!(
             "the app root {shown} cannot be used: {}",
-            crate::input::encoding::describe_io(&error)
+            crate::diagnostic::describe_io(&error)
         ))
         .with_help("pass an existing directory with -d/--root")
         .into()),

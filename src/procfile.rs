@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
-use crate::input::encoding::{self, file_label};
+use crate::diagnostic::{Diagnostic, Diagnostics, file_label, fragment, size};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
 
 /// The largest Procfile read, so `-f /dev/zero` fails at once.
@@ -399,7 +399,7 @@ fn too_long(path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
     Diagnostic::new(format!(
         "{label} line {number} is {} bytes long, more than the {} a Procfile line may have",
         line.len(),
-        encoding::size(MAX_LINE_BYTES as u64)
+        size(MAX_LINE_BYTES as u64)
     ))
     .at_line(path, number, line)
     .with_help("move the command into a script and call the script from the Procfile")

@@ -2,10 +2,9 @@
 //! Foreman would read an env-file line differently, a warning says so.
 
 use crate::app_config;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostics, file_label};
 use crate::envfile::{self, EnvFiles};
 use crate::error::CliError;
-use crate::input::encoding::file_label;
 use crate::options::Check;
 use crate::procfile::{Procfile, check_message};
 

@@ -15,10 +15,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::app_config;
-use crate::diagnostic::sanitize;
+use crate::diagnostic::{describe_io, sanitize};
 use crate::envfile;
 use crate::error::CliError;
-use crate::input::encoding::describe_io;
 use crate::options::Run;
 use crate::options::plan::{self, AppPaths, PlanOptions};
 use crate::procfile::Procfile;
