@@ -21,13 +21,13 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
-use crate::formation::{Formation, FormationItem, MAX_INSTANCES};
-use crate::input::encoding;
-use crate::input::{self, ReadError};
 use crate::options::supervision::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
-use crate::procfile::{Procfile, ProcfileEntry};
+use procman::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
+use procman::formation::{Formation, FormationItem, MAX_INSTANCES};
+use procman::input::encoding;
+use procman::input::{self, ReadError};
+use procman::procfile::{Procfile, ProcfileEntry};
 
 /// The config file's name when none is given: read from the Procfile's directory, if there.
 pub(crate) const DEFAULT_NAME: &str = "procman.json";

@@ -15,8 +15,8 @@ use std::io;
 
 use crate::control::client::CtlError;
 use crate::control::socket::BindError;
-use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::export::ExportError;
+use procman::diagnostic::{Diagnostic, Diagnostics};
 
 /// The exit code of bad input and failed operations.
 pub(crate) const EXIT_FAILURE: i32 = 1;

@@ -2,6 +2,10 @@
 //!
 //! `main` parses the command line with `.foreman` (`options`), runs the command and renders any
 //! error once, with the exit code the error or the command decides (see `error.rs`).
+//!
+//! The parsers are the library target (`src/lib.rs`, so that the fuzz targets run the code
+//! procman runs); the binary names them as `procman::procfile`, `procman::diagnostic`...
+//! and its own modules as `crate::`.
 
 mod app_config;
 mod cli;
@@ -16,10 +20,6 @@ mod plan;
 mod test_support;
 
 use std::process::ExitCode;
-
-// The parsers live in the library target (`src/lib.rs`) so that the fuzz targets can reach them;
-// importing them here keeps every `crate::procfile::...` path in the binary as it was.
-use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell};
 
 use clap::CommandFactory;
 

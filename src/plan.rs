@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, fragment, sanitize};
-use crate::envfile::EnvFiles;
-use crate::formation::Formation;
-use crate::procfile::Procfile;
-use crate::shell;
+use procman::diagnostic::{Diagnostic, Diagnostics, fragment, sanitize};
+use procman::envfile::EnvFiles;
+use procman::formation::Formation;
+use procman::procfile::Procfile;
+use procman::shell;
 
 /// The base port when nothing sets one, as in Foreman.
 pub(crate) const DEFAULT_PORT: u16 = 5000;
@@ -377,10 +377,13 @@ fn base_port(input: &PlanInput<'_>) -> Result<u16, Diagnostics> {
         PortSource::EnvFile { path, line } => {
             let text = input.env.get("PORT").map_or("", |var| var.value.as_str());
             parse_port(text).map_err(|why| {
-                Diagnostic::new(format!("PORT in {}: {why}", crate::diagnostic::file_label(&path)))
-                    .at(&path, line)
-                    .with_help(help)
-                    .into()
+                Diagnostic::new(format!(
+                    "PORT in {}: {why}",
+                    procman::diagnostic::file_label(&path)
+                ))
+                .at(&path, line)
+                .with_help(help)
+                .into()
             })
         }
         PortSource::Inherited => {
@@ -418,7 +421,7 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
             .into()),
         Err(error) => Err(Diagnostic::new(format!(
             "the app root {shown} cannot be used: {}",
-            crate::diagnostic::describe_io(&error)
+            procman::diagnostic::describe_io(&error)
         ))
         .with_help("pass an existing directory with -d/--root")
         .into()),

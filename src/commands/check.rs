@@ -2,11 +2,11 @@
 //! Foreman would read an env-file line differently, a warning says so.
 
 use crate::app_config;
-use crate::diagnostic::{Diagnostics, file_label};
-use crate::envfile::{self, EnvFiles};
 use crate::error::CliError;
 use crate::options::Check;
-use crate::procfile::{Procfile, check_message};
+use procman::diagnostic::{Diagnostics, file_label};
+use procman::envfile::{self, EnvFiles};
+use procman::procfile::{Procfile, check_message};
 
 /// Prints `valid procfile detected (web, worker)` (and, when there is a config file,
 /// `valid config file procman.json (web, db)`) or every problem found. Warnings go to standard

@@ -15,10 +15,10 @@ use supervise::Signal;
 use super::ps_table::{parse_ps, table};
 use crate::cli::{ControlArgs, OptionalTargetArgs, PsArgs, ScaleArgs, SignalArgs, TargetArgs};
 use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::Request;
-use crate::diagnostic::fragment;
 use crate::error::CliError;
-use crate::formation::{parse_count, split_assignment};
+use procman::control::proto::Request;
+use procman::diagnostic::fragment;
+use procman::formation::{parse_count, split_assignment};
 
 fn connect(args: &ControlArgs) -> Result<Client, CtlError> {
     Client::connect(&crate::options::control_socket(args), TIMEOUT)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::control::client::CtlError;
-use crate::control::proto::{ProcessInfo, PsReply};
+use procman::control::proto::{ProcessInfo, PsReply};
 
 /// A `ps` answer, typed.
 pub(crate) fn parse_ps(reply: Map<String, Value>) -> Result<PsReply, CtlError> {
@@ -174,7 +174,7 @@ pub(crate) fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::proto::{ServerInfo, Totals};
+    use procman::control::proto::{ServerInfo, Totals};
 
     #[test]
     fn control_cli_units_are_human() {

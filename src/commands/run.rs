@@ -15,12 +15,12 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::app_config;
-use crate::diagnostic::{describe_io, sanitize};
-use crate::envfile;
 use crate::error::CliError;
 use crate::options::Run;
 use crate::options::plan::{self, AppPaths, PlanOptions};
-use crate::procfile::Procfile;
+use procman::diagnostic::{describe_io, sanitize};
+use procman::envfile;
+use procman::procfile::Procfile;
 
 /// What to execute.
 struct Launch {

@@ -22,12 +22,12 @@ use supervise::{
 
 use crate::control::ControlServer;
 use crate::control::socket::BindError;
-use crate::diagnostic::{Diagnostic, Diagnostics, plural};
 use crate::error::CliError;
-use crate::formation::InstanceLimit;
 use crate::options::Start;
 use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
+use procman::diagnostic::{Diagnostic, Diagnostics, plural};
+use procman::formation::InstanceLimit;
 use shutdown::{Drain, StopWatch};
 
 /// `procman start`: runs the planned app until it ends.

@@ -17,8 +17,8 @@ use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, LeaveAlternate
 
 use super::ps_table::{duration, parse_ps, table};
 use crate::control::client::{Client, CtlError};
-use crate::control::proto::{ProcessInfo, Request};
 use crate::error::CliError;
+use procman::control::proto::{ProcessInfo, Request};
 
 /// CPU seconds of each instance (by name, with its pid, so a restart does not count as
 /// negative time) at one instant; the totals under the empty name.

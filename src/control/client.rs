@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::proto::{self, Request};
 use super::socket::{self, SocketProblem};
+use procman::control::proto::{self, Request};
 
 /// How long a command waits for procman before giving up.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,9 +12,11 @@ use supervise::{
 };
 
 use super::RunCommand;
-use super::proto::{ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals};
-use crate::diagnostic::{closest, fragment, plural};
-use crate::formation::InstanceLimit;
+use procman::control::proto::{
+    ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals,
+};
+use procman::diagnostic::{closest, fragment, plural};
+use procman::formation::InstanceLimit;
 
 /// The result of one request.
 #[derive(Debug, Default)]
@@ -334,7 +336,7 @@ pub(super) fn event_message(event: &Event) -> Option<Value> {
         }
         _ => return None,
     }
-    object.insert("v".into(), super::proto::VERSION.into());
+    object.insert("v".into(), procman::control::proto::VERSION.into());
     Some(Value::Object(object))
 }
 

@@ -18,8 +18,8 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 
 use super::{Origin, Origins};
-use crate::diagnostic::{Diagnostics, fragment};
-use crate::dotforeman::{DotForeman, Setting};
+use procman::diagnostic::{Diagnostics, fragment};
+use procman::dotforeman::{DotForeman, Setting};
 
 /// An option `.foreman` may set: Foreman's long option names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -298,7 +298,7 @@ fn check_value(
         .collect();
     let mut help =
         format!("write one of them, e.g. `{}: {}`", key.name(), names.first().unwrap_or(&""));
-    if let Some(close) = crate::diagnostic::closest(value, &names) {
+    if let Some(close) = procman::diagnostic::closest(value, &names) {
         help = format!("did you mean `{close}`?");
     }
     Err(at(format!("`{}` must be {}", fragment(&setting.key), either(&names)))

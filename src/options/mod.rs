@@ -30,14 +30,14 @@ use crate::cli::{
     AppArgs, CheckArgs, Cli, ColorWhen, ContainmentChoice, ControlArgs, ExportArgs, PlanArgs,
     RunArgs, StartArgs, SupervisionArgs,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::dotforeman::{DotForeman, Setting};
 use crate::error::CliError;
 use crate::export::{ExportOptions, Format as ExportFormat};
 use crate::output::{Format, use_color};
 use crate::plan::Plan;
 pub(crate) use arguments::Key;
 use plan::{AppPaths, PlanOptions};
+use procman::diagnostic::{Diagnostic, Diagnostics};
+use procman::dotforeman::{DotForeman, Setting};
 
 /// Where an option's value came from, for messages about it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Origin {
         match self {
             Origin::CommandLine => Diagnostic::new(format!("{flag}: {message}")),
             Origin::DotForeman(line) => {
-                let label = crate::diagnostic::file_label(&line.path);
+                let label = procman::diagnostic::file_label(&line.path);
                 Diagnostic::new(format!("{label} line {}: {}: {message}", line.number, line.key))
                     .at_line(&line.path, line.number, &line.text)
                     .with_column(line.column, line.span)
@@ -202,7 +202,7 @@ fn matches_with(
 fn does_not_fit(error: &clap::Error, dot: &DotForeman) -> CliError {
     let text = error.render().to_string();
     let first = text.lines().next().unwrap_or_default();
-    let label = crate::diagnostic::file_label(&dot.path);
+    let label = procman::diagnostic::file_label(&dot.path);
     Diagnostic::new(format!(
         "the options {label} sets do not go with this command line: {}",
         first.strip_prefix("error: ").unwrap_or(first)

@@ -8,11 +8,11 @@ use std::time::Duration;
 use super::{Key, Origins};
 use crate::app_config;
 use crate::cli::{AppArgs, SupervisionArgs};
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::envfile;
-use crate::formation::Formation;
 use crate::plan::{Plan, PlanInput, PortSource, check_root, parse_port};
-use crate::procfile::Procfile;
+use procman::diagnostic::{Diagnostic, Diagnostics};
+use procman::envfile;
+use procman::formation::Formation;
+use procman::procfile::Procfile;
 
 /// What a plan is built from: the options of `start`, `export` or `run NAME`, from the command
 /// line and `.foreman`.
@@ -197,7 +197,7 @@ fn process_formation(args: &[String]) -> Result<Formation, Diagnostics> {
                         diagnostics.push(
                             Diagnostic::new(format!(
                                 "`{}` is named twice in the PROCESS arguments",
-                                crate::diagnostic::fragment(&item.name)
+                                procman::diagnostic::fragment(&item.name)
                             ))
                             .with_origin(origin, Some(&merged.text))
                             .with_column(item.span.0, item.span.1)

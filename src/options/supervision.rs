@@ -10,9 +10,9 @@ use supervise::{Backoff, RestartPolicy, Signal};
 
 use super::{Key, Origin, Origins};
 use crate::cli::SupervisionArgs;
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
-use crate::formation::split_assignment;
 use crate::plan::{Plan, Settings};
+use procman::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use procman::formation::split_assignment;
 
 /// The stop timeout of process types that set none (Foreman's `-t` default).
 pub(crate) const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);

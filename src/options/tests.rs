@@ -9,7 +9,7 @@ use clap::{ArgMatches, CommandFactory};
 
 use super::arguments::{Key, Spelling};
 use super::*;
-use crate::dotforeman::DotForeman;
+use procman::dotforeman::DotForeman;
 
 fn dot(text: &str) -> DotForeman {
     DotForeman::parse(Path::new("/app/.foreman"), text.as_bytes()).expect("a valid .foreman")

@@ -1,7 +1,7 @@
 //! Unit tests of `plan.rs`, including the exact messages users see.
 
 use super::*;
-use crate::envfile;
+use procman::envfile;
 
 fn procfile(text: &str) -> Procfile {
     Procfile::parse(Path::new("Procfile"), text.as_bytes()).expect("valid Procfile")

@@ -12,8 +12,8 @@ use supervise::{Event, ExitStatus, Launch, State};
 use super::{Rig, WAIT, shell, sleeper};
 use crate::control::RunCommand;
 use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::{PsReply, Request};
-use crate::formation::InstanceLimit;
+use procman::control::proto::{PsReply, Request};
+use procman::formation::InstanceLimit;
 
 fn ask(path: &std::path::Path, request: &Request) -> Result<Map<String, Value>, CtlError> {
     Client::connect(path, TIMEOUT)?.request(request)

@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 
 use super::Rig;
 use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::Request;
 use crate::control::server::ControlServer;
 use crate::control::socket::BindError;
+use procman::control::proto::Request;
 
 /// Set in the environment of the helper that connects as another user.
 const PEER_HELPER: &str = "PROCMAN_TEST_PEER_SOCKET";

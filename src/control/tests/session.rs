@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::{WAIT, lock_drivers, sleeper};
 use crate::commands::start::{StartPolicy, run};
 use crate::control::client::{Client, TIMEOUT};
-use crate::control::proto::Request;
 use crate::control::server::ControlServer;
 use crate::output::Format;
+use procman::control::proto::Request;
 
 #[test]
 fn control_session_serves_requests_and_stop_all_ends_the_run() {
