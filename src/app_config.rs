@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::options::supervision::{backoff_from, parse_duration, parse_restart};
+use crate::plan::values::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
 use procman::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
 use procman::formation::{Formation, FormationItem, MAX_INSTANCES};
@@ -33,7 +33,7 @@ use procman::procfile::{Procfile, ProcfileEntry};
 pub(crate) const DEFAULT_NAME: &str = "procman.json";
 /// The largest config file read.
 pub(crate) const MAX_CONFIG_BYTES: u64 = 1 << 20;
-/// The longest duration accepted anywhere (as `settings::parse_duration`): one year.
+/// The longest duration accepted anywhere (as `plan::values::parse_duration`): one year.
 const MAX_SECONDS: f64 = 86_400.0 * 365.0;
 
 /// A config file, read and checked.

@@ -428,5 +428,7 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
     }
 }
 
+pub(crate) mod values;
+
 #[cfg(test)]
 mod tests;
