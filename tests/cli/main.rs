@@ -22,6 +22,7 @@ mod util;
 mod app_env;
 mod dotforeman;
 mod ergonomics;
+mod exit_codes;
 mod formation_cmd;
 mod lifecycle;
 mod parity;
