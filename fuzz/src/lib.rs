@@ -32,9 +32,9 @@ use procman::diagnostic::{Diagnostics, MAX_KEPT, MAX_RENDERED};
 use procman::dotforeman::DotForeman;
 use procman::envfile;
 use procman::formation::{Formation, MAX_INSTANCES};
+use procman::input::encoding;
 use procman::procfile::{self, Procfile};
 use procman::shell;
-use procman::input::encoding;
 
 /// The longest line, in characters, that rendering any diagnostic may print: messages, notes and
 /// help are cut at 1000 characters, source lines at 120, plus the gutter and the `error: ` tag.
