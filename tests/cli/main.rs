@@ -19,6 +19,8 @@ mod supervision;
 #[allow(dead_code)]
 mod util;
 
+mod acceptance_11;
+mod acceptance_12;
 mod app_env;
 mod dotforeman;
 mod ergonomics;
