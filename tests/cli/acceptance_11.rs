@@ -102,3 +102,28 @@ fn a_key_given_twice_through_an_escape_is_refused_over_the_socket() {
     run.signal(libc::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
 }
+
+/// A config file's `cwd` that is not a directory is an input error of `start` and `run`, found
+/// before anything starts: not a spawn failure after other processes started (issue 11: bad
+/// input gets a clear error and nothing is started).
+#[test]
+fn a_missing_config_cwd_starts_nothing_and_names_the_config_file() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo WEB-STARTED; exec sleep 300\nworker: sleep 300\n");
+    dir.write("procman.json", "{\"processes\": {\"worker\": {\"cwd\": \"nope\"}}}\n");
+    for args in [&["start", "--no-socket"][..], &["run", "worker"][..]] {
+        let finished = dir.run(args);
+        let stderr = finished.stderr();
+        assert_eq!(finished.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("procman.json") && stderr.contains("processes.worker.cwd"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !finished.stdout().contains("WEB-STARTED"),
+            "{args:?}: nothing starts: {}",
+            finished.stdout()
+        );
+        assert!(!finished.stdout().contains("started with pid"), "{args:?}: {}", finished.stdout());
+    }
+}
