@@ -21,7 +21,7 @@ pub(crate) struct Cli {
 }
 
 /// Where the Procfile is and where the processes run; shared by every command that reads it.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Default, Args)]
 pub(crate) struct AppArgs {
     /// The Procfile to read [default: Procfile, in the root when --root is given]
     #[arg(short = 'f', long, value_name = "FILE")]
@@ -84,17 +84,6 @@ pub(crate) enum ContainmentChoice {
     Namespace,
     /// A child subreaper that walks /proc (works everywhere on Linux).
     Subreaper,
-}
-
-/// A restart policy as typed on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum RestartWhen {
-    /// Never restart: any exit ends the run (Foreman's behaviour).
-    Never,
-    /// Restart after a non-zero exit or a death by signal.
-    OnFailure,
-    /// Restart after any exit.
-    Always,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,7 +185,8 @@ pub(crate) struct StartArgs {
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub(crate) timeout: Option<String>,
 
-    /// Color the output: `-c` forces it, as in Foreman
+    /// Color the output: `--color=WHEN` or `--color WHEN` (auto, always, never); `-c` or
+    /// `--color` alone forces it, as in Foreman
     #[arg(short = 'c', long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always", require_equals = true, overrides_with = "no_color")]
     pub(crate) color: Option<ColorWhen>,
 
@@ -232,6 +222,11 @@ pub(crate) struct StartArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) attach: Option<String>,
 
+    /// Leave out procman's own lines but errors and exits: no `started with pid`, no
+    /// `system` lines about signals, shutdown or state changes (docs/cli.md has the list)
+    #[arg(short = 'q', long)]
+    pub(crate) quiet: bool,
+
     #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,
 
@@ -247,11 +242,11 @@ pub(crate) struct StartArgs {
     /// How the app's processes are held together, so that none outlives procman: the
     /// strongest mechanism available (auto), or one asked for by name; asking for one that
     /// is not available is an error [default: auto]
-    #[arg(long, value_enum, value_name = "MECHANISM")]
+    #[arg(long, value_enum, value_name = "MECHANISM", overrides_with = "isolate")]
     pub(crate) containment: Option<ContainmentChoice>,
 
-    /// The same as `--containment=namespace`
-    #[arg(long, conflicts_with = "containment")]
+    /// The same as `--containment=namespace` (the later of the two wins)
+    #[arg(long, overrides_with = "containment")]
     pub(crate) isolate: bool,
 }
 

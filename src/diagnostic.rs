@@ -2,12 +2,15 @@
 //! style of `just` and rustc: what is wrong, where (`file:line:column`), the offending line, and
 //! what to do about it.
 //!
+//! The words every message shares live here too: a file's label, an I/O error, a size, a
+//! plural, a typo's suggestion.
+//!
 //! Everything that comes from the user is sanitized before it reaches the terminal: control
 //! characters and bidi overrides are escaped (a Procfile must not be able to move the cursor or
 //! hide text), and long lines are cut with `…` so a 1 MB line cannot flood the screen.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::{fmt, io};
 
 /// Most characters shown of an offending line; longer lines are windowed around the column.
 pub const MAX_SOURCE_CHARS: usize = 120;
@@ -216,12 +219,11 @@ impl Diagnostics {
         let hidden = self.len().saturating_sub(MAX_RENDERED);
         if hidden > 0 {
             let style = Style { color };
-            let plural = if hidden == 1 { "" } else { "s" };
+            let many = format!("{severity}s");
+            let noun = plural(hidden, severity, &many);
             out.push('\n');
             out.push_str(&style.paint(severity_color, severity));
-            out.push_str(
-                &style.paint(BOLD, &format!(": {hidden} more {severity}{plural} not shown")),
-            );
+            out.push_str(&style.paint(BOLD, &format!(": {hidden} more {noun} not shown")));
             out.push('\n');
         }
         out
@@ -288,6 +290,45 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// The last component of a path, for messages (`Procfile line 3 …`), sanitized.
+pub fn file_label(path: &Path) -> String {
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+    sanitize(&name.unwrap_or_else(|| path.display().to_string()), 80)
+}
+
+/// An I/O error in words, without Rust's `(os error 13)` suffix.
+pub fn describe_io(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "it does not exist".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => {
+            let text = error.to_string();
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// `64 KiB`, `4 MiB`.
+pub fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The noun for `n` things: `one` for 1, `many` for any other count (`1 instance`, `0
+/// instances`, `3 processes`).
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
 
 /// `text` made safe to print: control characters, bidi overrides and invisible format
 /// characters escaped, and cut to `max_chars` characters with a final `…`.

@@ -11,9 +11,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list};
+use crate::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
-use crate::text::{self, file_label};
 
 /// The file's name.
 pub const FILE_NAME: &str = ".foreman";
@@ -40,6 +40,8 @@ pub struct Setting {
     pub quoted: bool,
     /// The line, from 1.
     pub line: usize,
+    /// Where the value starts in the line (its opening quote, if quoted), from 1, in characters.
+    pub column: usize,
     /// The line's text, for messages.
     pub text: String,
 }
@@ -77,7 +79,7 @@ impl DotForeman {
 
     /// Parses `.foreman` bytes; `path` is used in messages. Every bad line is reported.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<DotForeman, Diagnostics> {
-        let text = text::decode(path, bytes, "a .foreman file")?;
+        let text = encoding::decode(path, bytes, "a .foreman file")?;
         let label = file_label(path);
         let lines: Vec<&str> = text.split('\n').collect();
         let mut settings: Vec<Setting> = Vec::new();
@@ -124,7 +126,7 @@ impl DotForeman {
                 continue;
             }
             match parse_line(line) {
-                Ok((key, None)) => {
+                Ok((key, None, _)) => {
                     let nested = lines[index + 1..]
                         .iter()
                         .find(|next| !next.trim().is_empty() && !next.trim_start().starts_with('#'))
@@ -141,7 +143,7 @@ impl DotForeman {
                     };
                     diagnostics.push(diagnostic);
                 }
-                Ok((key, Some((value, quoted)))) => {
+                Ok((key, Some((value, quoted)), column)) => {
                     if let Some(&previous) = first_line.get(&normalize(key)) {
                         diagnostics.push(
                             at(format!(
@@ -159,6 +161,7 @@ impl DotForeman {
                         value,
                         quoted,
                         line: number,
+                        column,
                         text: line.to_owned(),
                     });
                 }
@@ -266,8 +269,8 @@ fn not_supported(at: Diagnostic, label: &str, number: usize, what: &str) -> Diag
 /// A value and whether it was quoted; `None` for an empty or null value.
 type Value = Option<(String, bool)>;
 
-/// `key: value` → (key, value).
-fn parse_line(line: &str) -> Result<(&str, Value), Problem> {
+/// `key: value` → (key, value, the value's column from 1).
+fn parse_line(line: &str) -> Result<(&str, Value, usize), Problem> {
     if line == "-" || line.starts_with("- ") || line.starts_with("-\t") {
         return Err(Problem::NotSupported { what: "lists", column: 1 });
     }
@@ -291,7 +294,7 @@ fn parse_line(line: &str) -> Result<(&str, Value), Problem> {
     let after = &line[colon + 1..];
     let value = after.trim_start_matches([' ', '\t']);
     let column = line[..line.len() - value.len()].chars().count() + 1;
-    parse_value(value, column).map(|value| (key, value))
+    parse_value(value, column).map(|value| (key, value, column))
 }
 
 /// A scalar (plain, `'single'` or `"double"`) followed by an optional comment. `column` is

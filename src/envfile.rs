@@ -16,8 +16,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
-use crate::text;
 use syntax::{Line, Lookup, Quote};
 
 /// The largest env file read. Env files hold settings, not data; this still fits a few hundred
@@ -68,11 +68,6 @@ impl EnvFiles {
     pub fn pairs(&self) -> Vec<(String, String)> {
         self.vars.iter().map(|var| (var.key.clone(), var.value.clone())).collect()
     }
-}
-
-/// `-e a.env,b.env` as a list of paths (empty items are dropped).
-pub fn split_list(option: &str) -> Vec<PathBuf> {
-    option.split(',').filter(|item| !item.trim().is_empty()).map(PathBuf::from).collect()
 }
 
 /// Loads the env files: with `named` = `None`, `<root>/.env` if it exists (Foreman's default);
@@ -167,7 +162,7 @@ impl Reader {
 
     /// Reads one file's bytes; returns its assignments in file order.
     fn read(&mut self, path: &Path, bytes: &[u8]) -> Result<Vec<EnvVar>, Diagnostics> {
-        let text = text::decode(path, bytes, "an env file")?;
+        let text = encoding::decode(path, bytes, "an env file")?;
         self.env.files.push(path.to_path_buf());
         let has_bom = bytes.starts_with(b"\xef\xbb\xbf");
         let mut assignments = Vec::new();
@@ -273,7 +268,9 @@ impl Reader {
     fn origin(&self, name: &str, path: &Path) -> String {
         match self.positions.get(name).map(|&at| &self.env.vars[at]) {
             Some(var) if var.path == path => format!("set on line {}", var.line),
-            Some(var) => format!("set in {}:{}", text::file_label(&var.path), var.line),
+            Some(var) => {
+                format!("set in {}:{}", crate::diagnostic::file_label(&var.path), var.line)
+            }
             None => "from procman's environment".to_owned(),
         }
     }

@@ -1,13 +1,27 @@
-//! The errors the command line reports, rendered once in `main`, and their exit codes.
+//! The one error type of the command line, rendered once in `main`, and the one table of exit
+//! codes (also in docs/cli.md, whose table `tests/cli/exit_codes.rs` checks row by row):
 //!
-//! Exit codes (also in docs/cli.md): 0 success; 1 bad input or a failed operation; 2 a usage
-//! error (clap); 126 or 127 when `run` cannot execute its command; otherwise the status of the
-//! process that ended a `start` (see `commands::start::Ending`).
+//! | code | class |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | bad input, a failed export, a failed system operation, a control command that failed |
+//! | 2 | a usage error: clap's, or an argument clap cannot check ([`CliError::Usage`]) |
+//! | 126, 127 | `run` cannot execute its command ([`CliError::Exec`]) |
+//!
+//! `start` ends with the status of the process that ended the run (see
+//! `commands::start::Ending`); that is an outcome, not an error.
 
 use std::io;
 
-use crate::diagnostic::Diagnostics;
+use crate::control::client::CtlError;
+use crate::control::socket::BindError;
 use crate::export::ExportError;
+use procman::diagnostic::{Diagnostic, Diagnostics};
+
+/// The exit code of bad input and failed operations.
+pub(crate) const EXIT_FAILURE: i32 = 1;
+/// The exit code of a usage error, clap's own included.
+pub(crate) const EXIT_USAGE: i32 = 2;
 
 /// Everything that can stop a command before it does its job.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +29,9 @@ pub(crate) enum CliError {
     /// Bad input: Procfile, env files, formation, options, `.foreman`, config file.
     #[error("{}", .0.render(false))]
     Input(Diagnostics),
+    /// A command-line mistake that clap cannot see (`procman scale web=x`, an unknown signal).
+    #[error("{0}")]
+    Usage(String),
     /// An export that failed.
     #[error("{0}")]
     Export(#[from] ExportError),
@@ -28,9 +45,12 @@ pub(crate) enum CliError {
     /// `run` could not execute its command.
     #[error("{message}")]
     Exec { message: String, code: i32 },
-    /// A control command failed (no procman running, a refused request).
+    /// A control command failed: no procman running, a refused request, a broken connection.
     #[error("{0}")]
-    Control(String),
+    Control(#[from] CtlError),
+    /// `start` cannot listen on its control socket.
+    #[error("{0}")]
+    Socket(#[from] BindError),
 }
 
 impl From<Diagnostics> for CliError {
@@ -39,23 +59,32 @@ impl From<Diagnostics> for CliError {
     }
 }
 
+impl From<Diagnostic> for CliError {
+    fn from(diagnostic: Diagnostic) -> CliError {
+        CliError::Input(diagnostic.into())
+    }
+}
+
 impl CliError {
     pub(crate) fn io(context: impl Into<String>, error: io::Error) -> CliError {
         CliError::Io { context: context.into(), error }
     }
 
-    /// The exit code this error ends procman with.
+    /// The exit code this error ends procman with: the table above.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             CliError::Exec { code, .. } => *code,
+            CliError::Usage(_) => EXIT_USAGE,
             CliError::Input(_)
             | CliError::Export(_)
             | CliError::Io { .. }
-            | CliError::Control(_) => 1,
+            | CliError::Control(_)
+            | CliError::Socket(_) => EXIT_FAILURE,
         }
     }
 
-    /// The message for people, colored when `color`.
+    /// The message for people, colored when `color`: `error: ...`, the style of clap's errors
+    /// and of every diagnostic (which adds where and what to do).
     pub(crate) fn render(&self, color: bool) -> String {
         use owo_colors::OwoColorize;
         match self {
@@ -65,6 +94,34 @@ impl CliError {
                     if color { "error".red().bold().to_string() } else { "error".to_owned() };
                 format!("{label}: {other}\n")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// One error of each class, its exit code, and the one style they all render in.
+    #[test]
+    fn each_class_has_its_exit_code_and_every_error_renders_as_error_colon() {
+        let cases = [
+            (CliError::Input(Diagnostic::new("bad Procfile").into()), 1),
+            (CliError::Usage("expected NAME=COUNT".into()), 2),
+            (CliError::io("cannot write x", io::Error::other("disk full")), 1),
+            (CliError::Exec { message: "command not found: x".into(), code: 127 }, 127),
+            (CliError::Exec { message: "not executable: x".into(), code: 126 }, 126),
+            (CliError::Control(CtlError::NotRunning { path: PathBuf::from("s") }), 1),
+            (CliError::Control(CtlError::Refused("no".into())), 1),
+            (CliError::Socket(BindError::NotASocket { path: PathBuf::from("s") }), 1),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code(), code, "{error:?}");
+            let text = error.render(false);
+            assert!(text.starts_with("error: ") && text.ends_with('\n'), "{text:?}");
+            assert!(!text.contains("procman: error"), "{text:?}");
         }
     }
 }

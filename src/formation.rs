@@ -275,51 +275,64 @@ fn is_ruby_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
+/// `NAME=VALUE`, split at its first `=`, both sides trimmed; `None` without `=`. The one rule
+/// for the items of a formation, of `procman scale` and of the per-type supervision options
+/// (`--restart web=always`).
+pub fn split_assignment(item: &str) -> Option<(&str, &str)> {
+    item.split_once('=').map(|(name, value)| (name.trim(), value.trim()))
+}
+
 /// `name=count` → (name, count), or (message, help).
 fn parse_item(item: &str) -> Result<(&str, u32), (String, String)> {
     let example = "write `name=count` items separated by commas, e.g. `web=2,worker=1`";
-    let parts: Vec<&str> = item.split('=').collect();
-    let (name, count) = match parts.as_slice() {
-        [name] => {
-            return Err((
-                format!("`{}` in the formation has no count", fragment(name)),
-                format!("write `{}=1`", fragment(name)),
-            ));
-        }
-        [name, count] => (*name, *count),
-        _ => {
-            return Err((
-                format!("`{}` in the formation has more than one `=`", fragment(item)),
-                example.to_owned(),
-            ));
-        }
+    let Some((name, count)) = split_assignment(item) else {
+        return Err((
+            format!("`{}` in the formation has no count", fragment(item)),
+            format!("write `{}=1`", fragment(item)),
+        ));
     };
+    if count.contains('=') {
+        return Err((
+            format!("`{}` in the formation has more than one `=`", fragment(item)),
+            example.to_owned(),
+        ));
+    }
     if name.is_empty() {
         return Err((
             format!("`{}` in the formation has no process name", fragment(item)),
             example.to_owned(),
         ));
     }
+    if count.is_empty() {
+        let range = format!(
+            "a count is a whole number from 0 to {MAX_INSTANCES}, e.g. `{}=2`",
+            fragment(name)
+        );
+        return Err((format!("`{}` in the formation has no count", fragment(item)), range));
+    }
+    parse_count(name, count).map(|count| (name, count))
+}
+
+/// The count of process type `name` as a formation and `procman scale` take it: a whole number
+/// from 0 to [`MAX_INSTANCES`]; or (message, help) saying why not.
+pub fn parse_count(name: &str, count: &str) -> Result<u32, (String, String)> {
     let range =
         format!("a count is a whole number from 0 to {MAX_INSTANCES}, e.g. `{}=2`", fragment(name));
     let shown = fragment(count);
-    if count.is_empty() {
-        return Err((format!("`{}` in the formation has no count", fragment(item)), range));
-    }
     if let Some(digits) = count.strip_prefix('-')
         && !digits.is_empty()
         && digits.bytes().all(|byte| byte.is_ascii_digit())
     {
         return Err((format!("the count of `{}` is negative: `{shown}`", fragment(name)), range));
     }
-    if !count.bytes().all(|byte| byte.is_ascii_digit()) {
+    if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err((
             format!("the count of `{}` is not a whole number: `{shown}`", fragment(name)),
             range,
         ));
     }
     match count.parse::<u64>() {
-        Ok(value) if value <= u64::from(MAX_INSTANCES) => Ok((name, value as u32)),
+        Ok(value) if value <= u64::from(MAX_INSTANCES) => Ok(value as u32),
         _ => Err((
             format!("the count of `{}` is too large: `{shown}`", fragment(name)),
             format!("procman runs at most {MAX_INSTANCES} instances in all"),

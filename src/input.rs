@@ -16,7 +16,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, sanitize};
-use crate::text::{describe_io, size};
+
+pub mod encoding;
+use crate::diagnostic::{describe_io, size};
 
 /// Why a file could not be read.
 #[derive(Debug)]

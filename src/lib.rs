@@ -19,4 +19,3 @@ pub mod formation;
 pub mod input;
 pub mod procfile;
 pub mod shell;
-pub mod text;

@@ -1,32 +1,32 @@
 //! procman: run the processes of a Procfile, supervise them, and hand them to service managers.
 //!
-//! `main` parses the command line, merges `.foreman`, runs the command and renders any error
-//! once, with the exit code the error or the command decides (see `error.rs`).
+//! `main` parses the command line with `.foreman` (`options`), runs the command and renders any
+//! error once, with the exit code the error or the command decides (see `error.rs`).
+//!
+//! The parsers are the library target (`src/lib.rs`, so that the fuzz targets run the code
+//! procman runs); the binary names them as `procman::procfile`, `procman::diagnostic`...
+//! and its own modules as `crate::`.
 
+mod app_config;
 mod cli;
 mod commands;
-mod config;
-mod config_file;
 mod control;
 mod error;
 mod export;
+mod options;
 mod output;
 mod plan;
-mod settings;
 #[cfg(test)]
 mod test_support;
 
 use std::process::ExitCode;
 
-// The parsers live in the library target (`src/lib.rs`) so that the fuzz targets can reach them;
-// importing them here keeps every `crate::procfile::...` path in the binary as it was.
-use procman::{diagnostic, dotforeman, envfile, formation, input, procfile, shell, text};
-
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::commands::ctl;
 use crate::error::CliError;
+use crate::options::Origins;
 
 fn main() -> ExitCode {
     // Where `procman-guard` is missing, `procman start`'s guard process executes procman
@@ -34,14 +34,8 @@ fn main() -> ExitCode {
     if let Some(code) = supervise::guard::run_if_guard() {
         return ExitCode::from(code);
     }
-    let matches = Cli::command().get_matches();
-    let result = Cli::from_arg_matches(&matches)
-        .map_err(|error| error.exit())
-        .and_then(|mut cli| {
-            let sub = matches.subcommand().map(|(_, sub)| sub);
-            prepare(&mut cli, sub).map(|()| cli)
-        })
-        .and_then(|cli| dispatch(cli.command));
+    let result = options::parse(std::env::args_os().collect())
+        .and_then(|parsed| dispatch(parsed.cli.command, &parsed.origins));
     let code = match result {
         Ok(code) => code,
         Err(error) => {
@@ -53,21 +47,12 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
-/// Merges `.foreman` (read from the working directory, as Foreman does) under the options.
-fn prepare(cli: &mut Cli, sub: Option<&clap::ArgMatches>) -> Result<(), CliError> {
-    let Some(sub) = sub else { return Ok(()) };
-    if let Some(dot) = dotforeman::DotForeman::load(&config::current_dir())? {
-        config::apply_dotforeman(&mut cli.command, sub, &dot)?;
-    }
-    Ok(())
-}
-
-fn dispatch(command: Command) -> Result<i32, CliError> {
+fn dispatch(command: Command, origins: &Origins) -> Result<i32, CliError> {
     match command {
-        Command::Start(args) => commands::start::command(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Check(args) => commands::check::run(&args),
-        Command::Export(args) => commands::export::run(&args),
+        Command::Start(args) => commands::start::command(options::Start::resolve(&args, origins)?),
+        Command::Run(args) => commands::run::run(&options::Run::resolve(&args, origins)?),
+        Command::Check(args) => commands::check::run(&options::Check::resolve(&args)?),
+        Command::Export(args) => commands::export::run(options::Export::resolve(&args, origins)?),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "procman", &mut std::io::stdout());
             Ok(0)
@@ -77,11 +62,11 @@ fn dispatch(command: Command) -> Result<i32, CliError> {
             print!("{}", Cli::command().render_version());
             Ok(0)
         }
-        Command::Ps(args) => Ok(ctl::exit_code(ctl::ps(&args))),
-        Command::Attach(args) => Ok(ctl::exit_code(commands::attach::run(&args))),
-        Command::Restart(args) => Ok(ctl::exit_code(ctl::restart(&args))),
-        Command::Stop(args) => Ok(ctl::exit_code(ctl::stop(&args))),
-        Command::Scale(args) => Ok(ctl::exit_code(ctl::scale(&args))),
-        Command::Signal(args) => Ok(ctl::exit_code(ctl::signal(&args))),
+        Command::Ps(args) => ctl::ps(&args),
+        Command::Attach(args) => commands::attach::run(&args),
+        Command::Restart(args) => ctl::restart(&args),
+        Command::Stop(args) => ctl::stop(&args),
+        Command::Scale(args) => ctl::scale(&args),
+        Command::Signal(args) => ctl::signal(&args),
     }
 }

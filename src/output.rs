@@ -69,6 +69,9 @@ pub(crate) struct Format {
     pub(crate) color: bool,
     pub(crate) timestamps: bool,
     pub(crate) prefix: bool,
+    /// `-q/--quiet`: procman's own lines only for errors and exits ([`Printer::message`],
+    /// [`Printer::alert`]); the rest ([`Printer::note`], [`Printer::system`]) are left out.
+    pub(crate) quiet: bool,
     /// The width names are padded to (Foreman's rule, computed from the plan).
     pub(crate) width: usize,
 }
@@ -187,9 +190,9 @@ impl Printer {
         self.out.pollable_fd()
     }
 
-    /// Writes one of procman's own lines about process `name` (`web.1 | exited with code 3`).
-    /// With `--no-prefix` these go to standard error, so the child's structured output stays
-    /// clean.
+    /// Writes one of procman's own lines about instance `id` that `--quiet` keeps: an exit or
+    /// an error (`web.1 | exited with code 3`). With `--no-prefix` these go to standard error,
+    /// so the child's structured output stays clean.
     pub(crate) fn message(&mut self, id: &InstanceId, text: &str) -> io::Result<()> {
         self.say(Some(id), text)
     }
@@ -231,8 +234,27 @@ impl Printer {
         self.prefixes.get(id).map_or_else(String::new, |p| format!("{}{stamp}{}", p.start, p.rest))
     }
 
-    /// Writes a `system` line.
+    /// Writes one of procman's own lines about instance `id` that `--quiet` leaves out
+    /// (`web.1 | started with pid 42`).
+    pub(crate) fn note(&mut self, id: &InstanceId, text: &str) -> io::Result<()> {
+        if self.format.quiet {
+            return Ok(());
+        }
+        self.message(id, text)
+    }
+
+    /// Writes a `system` line about the run (a signal, the shutdown, a state change), which
+    /// `--quiet` leaves out.
     pub(crate) fn system(&mut self, text: &str) -> io::Result<()> {
+        if self.format.quiet {
+            return Ok(());
+        }
+        self.say(None, text)
+    }
+
+    /// Writes a `system` line that `--quiet` keeps: something went wrong (a process given up,
+    /// one that did not stop in time, the guard gone).
+    pub(crate) fn alert(&mut self, text: &str) -> io::Result<()> {
         self.say(None, text)
     }
 

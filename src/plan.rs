@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, fragment, sanitize};
-use crate::envfile::EnvFiles;
-use crate::formation::Formation;
-use crate::procfile::Procfile;
-use crate::shell;
+use procman::diagnostic::{Diagnostic, Diagnostics, fragment, sanitize};
+use procman::envfile::EnvFiles;
+use procman::formation::Formation;
+use procman::procfile::Procfile;
+use procman::shell;
 
 /// The base port when nothing sets one, as in Foreman.
 pub(crate) const DEFAULT_PORT: u16 = 5000;
@@ -98,7 +98,7 @@ pub(crate) struct Plan {
 }
 
 /// What a plan is built from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct PlanInput<'a> {
     /// The parsed Procfile.
     pub(crate) procfile: &'a Procfile,
@@ -108,8 +108,9 @@ pub(crate) struct PlanInput<'a> {
     pub(crate) env: &'a EnvFiles,
     /// The formation (`Formation::default()` when none was given).
     pub(crate) formation: &'a Formation,
-    /// `-p/--port`.
-    pub(crate) port: Option<u16>,
+    /// `-p/--port`, and where it was given ([`PortSource::Option`] or
+    /// [`PortSource::DotForeman`]).
+    pub(crate) port: Option<(u16, PortSource)>,
     /// `PORT` in procman's own environment, if it is set.
     pub(crate) inherited_port: Option<&'a str>,
 }
@@ -171,7 +172,7 @@ impl Plan {
     }
 
     /// Instance `number` (from 1) of `process`: its PORT (65535 past the end, which
-    /// [`Plan::check_ports`] refuses) and its PS.
+    /// [`Plan::check_ports`] refuses) and its PS. The one place an [`InstancePlan`] is made.
     pub(crate) fn instance(&self, process: &ProcessPlan, number: u32) -> InstancePlan {
         InstancePlan {
             process: process.name.clone(),
@@ -179,6 +180,16 @@ impl Plan {
             port: self.port(process.index, number).unwrap_or(u16::MAX),
             ps: format!("{}.{number}", process.name),
         }
+    }
+
+    /// [`Plan::instance`], or `None` when `number` is 0 or its PORT would be past 65535.
+    pub(crate) fn checked_instance(
+        &self,
+        process: &ProcessPlan,
+        number: u32,
+    ) -> Option<InstancePlan> {
+        let fits = number > 0 && self.port(process.index, number).is_some();
+        fits.then(|| self.instance(process, number))
     }
 
     /// Where the instances of `process` run: its `cwd` (config file) in the app root, else the
@@ -256,7 +267,9 @@ impl Plan {
             ));
             let diagnostic = match source {
                 PortSource::Option => diagnostic.with_origin("-p/--port", None),
-                PortSource::EnvFile { path, line } => diagnostic.at(path, *line),
+                PortSource::DotForeman { path, line } | PortSource::EnvFile { path, line } => {
+                    diagnostic.at(path, *line)
+                }
                 PortSource::Inherited => {
                     diagnostic.with_origin("$PORT (procman's environment)", None)
                 }
@@ -305,6 +318,13 @@ impl Plan {
 pub(crate) enum PortSource {
     /// `-p/--port`.
     Option,
+    /// `port` in `.foreman`.
+    DotForeman {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+    },
     /// `PORT` in an env file.
     EnvFile {
         /// The file.
@@ -322,6 +342,9 @@ impl PortSource {
     fn describe(&self) -> String {
         match self {
             PortSource::Option => "-p/--port".to_owned(),
+            PortSource::DotForeman { path, line } => {
+                format!("port in {}:{line}", sanitize(&path.display().to_string(), 200))
+            }
             PortSource::EnvFile { path, line } => {
                 format!("PORT in {}:{line}", sanitize(&path.display().to_string(), 200))
             }
@@ -333,8 +356,8 @@ impl PortSource {
 
 /// Where the base port comes from (an empty PORT counts as unset).
 fn port_source(input: &PlanInput<'_>) -> PortSource {
-    if input.port.is_some() {
-        PortSource::Option
+    if let Some((_, source)) = &input.port {
+        source.clone()
     } else if let Some(var) = input.env.get("PORT").filter(|var| !var.value.trim().is_empty()) {
         PortSource::EnvFile { path: var.path.clone(), line: var.line }
     } else if input.inherited_port.is_some_and(|text| !text.trim().is_empty()) {
@@ -349,15 +372,20 @@ fn port_source(input: &PlanInput<'_>) -> PortSource {
 fn base_port(input: &PlanInput<'_>) -> Result<u16, Diagnostics> {
     let help = "set PORT to a whole number from 0 to 65535, or pass -p/--port";
     match port_source(input) {
-        PortSource::Option => Ok(input.port.unwrap_or(DEFAULT_PORT)),
+        PortSource::Option | PortSource::DotForeman { .. } => {
+            Ok(input.port.as_ref().map_or(DEFAULT_PORT, |(port, _)| *port))
+        }
         PortSource::Default => Ok(DEFAULT_PORT),
         PortSource::EnvFile { path, line } => {
             let text = input.env.get("PORT").map_or("", |var| var.value.as_str());
             parse_port(text).map_err(|why| {
-                Diagnostic::new(format!("PORT in {}: {why}", crate::text::file_label(&path)))
-                    .at(&path, line)
-                    .with_help(help)
-                    .into()
+                Diagnostic::new(format!(
+                    "PORT in {}: {why}",
+                    procman::diagnostic::file_label(&path)
+                ))
+                .at(&path, line)
+                .with_help(help)
+                .into()
             })
         }
         PortSource::Inherited => {
@@ -395,12 +423,14 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
             .into()),
         Err(error) => Err(Diagnostic::new(format!(
             "the app root {shown} cannot be used: {}",
-            crate::text::describe_io(&error)
+            procman::diagnostic::describe_io(&error)
         ))
         .with_help("pass an existing directory with -d/--root")
         .into()),
     }
 }
+
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;

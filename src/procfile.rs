@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, fragment};
+use crate::diagnostic::{Diagnostic, Diagnostics, file_label, fragment, size};
+use crate::input::encoding;
 use crate::input::{self, ReadError};
-use crate::text::{self, file_label};
 
 /// The largest Procfile read, so `-f /dev/zero` fails at once.
 pub const MAX_PROCFILE_BYTES: u64 = 4 << 20;
@@ -61,7 +61,7 @@ impl Procfile {
 
     /// Parses Procfile bytes; `path` is used in messages only. Reports every bad line.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Procfile, Diagnostics> {
-        let text = text::decode(path, bytes, "a Procfile")?;
+        let text = encoding::decode(path, bytes, "a Procfile")?;
         let label = file_label(path);
         let mut entries: Vec<ProcfileEntry> = Vec::new();
         let mut first_line: HashMap<String, (usize, &str)> = HashMap::new();
@@ -399,7 +399,7 @@ fn too_long(path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
     Diagnostic::new(format!(
         "{label} line {number} is {} bytes long, more than the {} a Procfile line may have",
         line.len(),
-        text::size(MAX_LINE_BYTES as u64)
+        size(MAX_LINE_BYTES as u64)
     ))
     .at_line(path, number, line)
     .with_help("move the command into a script and call the script from the Procfile")

@@ -32,9 +32,9 @@ use procman::diagnostic::{Diagnostics, MAX_KEPT, MAX_RENDERED};
 use procman::dotforeman::DotForeman;
 use procman::envfile;
 use procman::formation::{Formation, MAX_INSTANCES};
+use procman::input::encoding;
 use procman::procfile::{self, Procfile};
 use procman::shell;
-use procman::text;
 
 /// The longest line, in characters, that rendering any diagnostic may print: messages, notes and
 /// help are cut at 1000 characters, source lines at 120, plus the gutter and the `error: ` tag.
@@ -113,7 +113,7 @@ pub fn procfile(data: &[u8]) {
     };
     check_procfile(&parsed);
     // Accepted bytes are UTF-8 text; each entry is on the line it names.
-    let Ok(text) = text::decode(path, data, "a Procfile") else {
+    let Ok(text) = encoding::decode(path, data, "a Procfile") else {
         panic!("parsed, but decoding fails");
     };
     let lines: Vec<&str> = text.split('\n').collect();
@@ -195,7 +195,7 @@ pub fn envfile(data: &[u8]) {
         }
     };
     check_warnings(&warnings);
-    let Ok(text) = text::decode(path, data, "an env file") else {
+    let Ok(text) = encoding::decode(path, data, "an env file") else {
         panic!("parsed, but the text does not decode")
     };
     let lines: Vec<&str> = text.split('\n').collect();

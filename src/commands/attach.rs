@@ -20,10 +20,10 @@ use std::os::unix::net::UnixStream;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::{Map, Value};
 
-use super::ctl::socket_of;
 use crate::cli::TargetArgs;
-use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::Request;
+use crate::control::client::{Client, TIMEOUT};
+use crate::error::CliError;
+use procman::control::proto::Request;
 
 /// The detach key: Ctrl-], as in telnet.
 pub(crate) const DETACH_KEY: u8 = 0x1d;
@@ -36,8 +36,8 @@ const ENDING_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIG
 /// # Errors
 /// No procman running, an unknown or busy instance, or a failure of the terminal or the
 /// connection.
-pub(crate) fn run(args: &TargetArgs) -> Result<i32, CtlError> {
-    let socket = socket_of(&args.control);
+pub(crate) fn run(args: &TargetArgs) -> Result<i32, CliError> {
+    let socket = crate::options::control_socket(&args.control);
     let mut client = Client::connect(&socket, TIMEOUT)?;
     let reply = client.request(&Request::Attach { target: args.target.clone() })?;
     let name = reply.get("process").and_then(Value::as_str).unwrap_or(&args.target).to_owned();
@@ -57,9 +57,9 @@ pub(crate) fn run(args: &TargetArgs) -> Result<i32, CtlError> {
         (true, false) => "; Ctrl-] then Enter, or Ctrl-D, detaches",
         (false, _) => "",
     };
-    let signals = SignalPipe::new().map_err(|e| terminal_error("cannot handle signals", &e))?;
+    let signals = SignalPipe::new().map_err(|e| terminal_error("cannot handle signals", e))?;
     let mode = if raw {
-        Some(RawMode::enter().map_err(|e| terminal_error("cannot set raw mode", &e))?)
+        Some(RawMode::enter().map_err(|e| terminal_error("cannot set raw mode", e))?)
     } else {
         None
     };
@@ -89,8 +89,8 @@ pub(crate) fn run(args: &TargetArgs) -> Result<i32, CtlError> {
     Ok(0)
 }
 
-fn terminal_error(what: &str, err: &io::Error) -> CtlError {
-    CtlError::Usage(format!("{what}: {err}"))
+fn terminal_error(what: &str, err: io::Error) -> CliError {
+    CliError::io(what, err)
 }
 
 /// How a relay ended.
@@ -155,7 +155,7 @@ struct Relay {
 }
 
 impl Relay {
-    fn run(&mut self, early: &[u8], signals: &SignalPipe) -> Result<Ending, CtlError> {
+    fn run(&mut self, early: &[u8], signals: &SignalPipe) -> Result<Ending, CliError> {
         self.show(early)?;
         let mut input_open = true;
         let mut buf = vec![0u8; 16 * 1024];
@@ -218,12 +218,12 @@ impl Relay {
         }
     }
 
-    fn send(&mut self, bytes: &[u8]) -> Result<(), CtlError> {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), CliError> {
         (&self.stream).write_all(bytes).map_err(|err| self.io("sending", err))
     }
 
     /// What the instance printed, as it came.
-    fn show(&self, bytes: &[u8]) -> Result<(), CtlError> {
+    fn show(&self, bytes: &[u8]) -> Result<(), CliError> {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -259,8 +259,8 @@ impl Relay {
         }
     }
 
-    fn io(&self, what: &str, source: io::Error) -> CtlError {
-        CtlError::Usage(format!("attached to {}: {what}: {source}", self.name))
+    fn io(&self, what: &str, source: io::Error) -> CliError {
+        CliError::io(format!("attached to {}: {what}", self.name), source)
     }
 }
 

@@ -1,20 +1,18 @@
 //! `procman check`: is the Procfile (and are the env files and the config file) valid? Where
 //! Foreman would read an env-file line differently, a warning says so.
 
-use crate::cli::CheckArgs;
-use crate::config::app_paths;
-use crate::config_file;
-use crate::diagnostic::Diagnostics;
-use crate::envfile::{self, EnvFiles};
+use crate::app_config;
 use crate::error::CliError;
-use crate::procfile::{Procfile, check_message};
-use crate::text::file_label;
+use crate::options::Check;
+use procman::diagnostic::{Diagnostics, file_label};
+use procman::envfile::{self, EnvFiles};
+use procman::procfile::{Procfile, check_message};
 
 /// Prints `valid procfile detected (web, worker)` (and, when there is a config file,
 /// `valid config file procman.json (web, db)`) or every problem found. Warnings go to standard
 /// error; with `--print-env` the environment follows, and the messages become `#` comments.
-pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
-    let paths = app_paths(&args.app)?;
+pub(crate) fn run(args: &Check) -> Result<i32, CliError> {
+    let paths = &args.paths;
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
@@ -25,7 +23,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<i32, CliError> {
             EnvFiles::default()
         }
     };
-    let config = match config_file::load(args.config.as_deref(), &paths.procfile) {
+    let config = match app_config::load(args.config.as_deref(), &paths.procfile) {
         Ok(config) => config,
         Err(errors) => {
             diagnostics.extend(errors);

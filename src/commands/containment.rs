@@ -9,8 +9,8 @@ use supervise::guard::{self, GuardOptions};
 use supervise::{CgroupError, CgroupTree, Signal};
 
 use crate::cli::ContainmentChoice;
-use crate::diagnostic::Diagnostic;
 use crate::error::CliError;
+use procman::diagnostic::Diagnostic;
 
 /// What was set up before the app starts.
 #[derive(Debug, Default)]

@@ -14,15 +14,13 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cli::{PlanArgs, RunArgs};
-use crate::config::{AppPaths, app_paths, load_plan};
-use crate::config_file;
-use crate::diagnostic::sanitize;
-use crate::envfile;
+use crate::app_config;
 use crate::error::CliError;
-use crate::plan::parse_port;
-use crate::procfile::Procfile;
-use crate::text::describe_io;
+use crate::options::Run;
+use crate::options::plan::{self, AppPaths, PlanOptions};
+use procman::diagnostic::{describe_io, sanitize};
+use procman::envfile;
+use procman::procfile::Procfile;
 
 /// What to execute.
 struct Launch {
@@ -32,15 +30,16 @@ struct Launch {
     umask: Option<u32>,
 }
 
-pub(crate) fn run(args: &RunArgs) -> Result<i32, CliError> {
-    let paths = app_paths(&args.app)?;
+pub(crate) fn run(args: &Run) -> Result<i32, CliError> {
     let process = match args.command.as_slice() {
-        [single] => single.to_str().filter(|name| is_process_type(&paths, name).unwrap_or(false)),
+        [single] => {
+            single.to_str().filter(|name| is_process_type(&args.paths, name).unwrap_or(false))
+        }
         _ => None,
     };
     let launch = match process {
-        Some(name) => process_launch(args, name)?,
-        None => command_launch(args, &paths)?,
+        Some(name) => process_launch(&args.plan, name)?,
+        None => command_launch(args)?,
     };
     let Some((program, rest)) = launch.argv.split_first() else {
         return Err(CliError::Exec { message: "nothing to run".to_owned(), code: 127 });
@@ -67,16 +66,15 @@ fn is_process_type(paths: &AppPaths, name: &str) -> Result<bool, CliError> {
     if procfile.get(name).is_some() {
         return Ok(true);
     }
-    let config = config_file::load(None, &paths.procfile)?;
+    let config = app_config::load(None, &paths.procfile)?;
     Ok(config.is_some_and(|config| config.process(name).is_some_and(|p| p.command.is_some())))
 }
 
 /// A process type, planned as `start NAME` plans it: its first instance's command, environment
 /// and working directory.
-fn process_launch(args: &RunArgs, name: &str) -> Result<Launch, CliError> {
-    let plan_args =
-        PlanArgs { env_files: args.env_files.clone(), formation: None, port: args.port.clone() };
-    let plan = load_plan(&args.app, &plan_args, &[name.to_owned()], None)?;
+fn process_launch(options: &PlanOptions, name: &str) -> Result<Launch, CliError> {
+    let options = PlanOptions { processes: vec![name.to_owned()], ..options.clone() };
+    let plan = plan::load(&options)?;
     let Some(process) = plan.process(name) else {
         return Err(CliError::Exec { message: format!("no process type {name}"), code: 127 });
     };
@@ -95,15 +93,11 @@ fn process_launch(args: &RunArgs, name: &str) -> Result<Launch, CliError> {
 }
 
 /// Any other command: the env files (and `-p` as PORT), in the working directory.
-fn command_launch(args: &RunArgs, paths: &AppPaths) -> Result<Launch, CliError> {
-    let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
-    let mut env = envfile::load(&paths.root, named)?.pairs();
-    if let Some(port) = &args.port {
-        let port = parse_port(port).map_err(|message| {
-            CliError::Input(
-                crate::diagnostic::Diagnostic::new(format!("-p/--port: {message}")).into(),
-            )
-        })?;
+fn command_launch(args: &Run) -> Result<Launch, CliError> {
+    let env_files = &args.plan.env_files;
+    let named = (!env_files.is_empty()).then_some(env_files.as_slice());
+    let mut env = envfile::load(&args.paths.root, named)?.pairs();
+    if let Some(port) = args.port()? {
         env.push(("PORT".to_owned(), port.to_string()));
     }
     Ok(Launch { argv: args.command.clone(), env, cwd: None, umask: None })

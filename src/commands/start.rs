@@ -22,43 +22,30 @@ use supervise::{
     Transition,
 };
 
-use crate::cli::{ColorWhen, ContainmentChoice, StartArgs, TtyWhen};
-use crate::commands::export::parse_timeout;
-use crate::config::load_plan;
+use crate::cli::TtyWhen;
+use crate::control::ControlServer;
 use crate::control::socket::BindError;
-use crate::control::{self, ControlServer};
-use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::CliError;
-use crate::formation::InstanceLimit;
-use crate::output::{Format, HIGH_WATER, Printer, use_color};
+use crate::options::Start;
+use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
+use procman::diagnostic::{Diagnostic, Diagnostics, plural};
+use procman::formation::InstanceLimit;
 use shutdown::{Drain, StopWatch};
 use terminal::Terminal;
-
-/// The stop timeout of process types that set none (Foreman's `-t` default).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the report of an exit waits for the spawns asked for before it to reach their
 /// `exec` (each is microseconds from it), so that their starts are reported first, as when
 /// Foreman started them one by one.
 const EXEC_WAIT: Duration = Duration::from_millis(200);
 
-/// `procman start`: plans, then runs until the app ends.
-pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
-    let mut plan = load_plan(&args.app, &args.plan, &args.processes, Some(&args.supervision))?;
-    // `-t` on the command line (or in `.foreman`) wins over the config file's stop_timeout.
-    if let Some(text) = &args.timeout {
-        let timeout = parse_timeout(text)?;
-        for process in &mut plan.processes {
-            process.settings.stop_timeout = Some(timeout);
-        }
-    }
+/// `procman start`: runs the planned app until it ends.
+pub(crate) fn command(options: Start) -> Result<i32, CliError> {
+    let Start { plan, format, socket, containment, can_die, tty, force_color, attach } = options;
     let plan = Arc::new(plan);
-    let tty = (args.tty.unwrap_or(TtyWhen::Auto), io::stdout().is_terminal());
-    // `--color=always` (or `-c`) asks for colors from the children too, whatever they write to.
-    let force_color = args.color == Some(ColorWhen::Always) && !args.no_color;
-    let specs = program_specs(&plan, DEFAULT_TIMEOUT, tty, force_color);
-    let attach = match &args.attach {
+    let tty = (tty, io::stdout().is_terminal());
+    let specs = program_specs(&plan, tty, force_color);
+    let attach = match &attach {
         Some(name) => Some(terminal::attach_target(&plan, name, tty)?),
         None => None,
     };
@@ -66,12 +53,6 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
             || p.settings.start_grace.is_some()
     });
-    let format = Format {
-        color: use_color(if args.no_color { Some(ColorWhen::Never) } else { args.color }),
-        timestamps: !args.no_timestamp,
-        prefix: !args.no_prefix,
-        width: plan.name_width(),
-    };
     // The formation must fit in the descriptors procman may open, checked before anything runs.
     let instance_limit = open_files_limit();
     let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
@@ -79,15 +60,9 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
         Diagnostics::from(Diagnostic::new(message).with_help(instance_limit.help()))
     })?;
     // Bound before anything starts: a second `procman start` here fails now, not half-way.
-    let control = if args.no_socket {
-        None
-    } else {
-        let path = control::socket_path(
-            args.socket.as_deref(),
-            args.app.procfile.as_deref(),
-            args.app.root.as_deref(),
-        );
-        match ControlServer::bind(&path) {
+    let control = match socket {
+        None => None,
+        Some(socket) => match ControlServer::bind(&socket.path) {
             Ok(mut server) => {
                 server.set_instance_limit(instance_limit);
                 Some(server)
@@ -95,7 +70,7 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
             // The default socket is a convenience: a read-only checkout or a deep path must not
             // stop an app that Foreman would run. A socket asked for with --socket must work.
             Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
-                if args.socket.is_none() =>
+                if !socket.named =>
             {
                 eprintln!(
                     "procman: warning: {error}; running without a control socket (`procman ps` \
@@ -103,20 +78,15 @@ pub(crate) fn command(args: &StartArgs) -> Result<i32, CliError> {
                 );
                 None
             }
-            Err(error) => return Err(CliError::Control(error.to_string())),
-        }
+            Err(error) => return Err(error.into()),
+        },
     };
-    let choice = if args.isolate {
-        ContainmentChoice::Namespace
-    } else {
-        args.containment.unwrap_or(ContainmentChoice::Auto)
-    };
-    let contained = super::containment::establish(choice)?;
+    let contained = super::containment::establish(containment)?;
     let guard_lost = contained.guard_lost;
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
-        can_die: args.supervision.can_die.iter().cloned().collect(),
+        can_die,
         verbose_states,
         control,
         guard_lost,
@@ -143,12 +113,7 @@ fn open_files_limit() -> InstanceLimit {
 /// keeps running), on a pty or on pipes as `tty` (`--tty`, and whether procman's output is a
 /// terminal) says. With `force_color`, `FORCE_COLOR` and `CLICOLOR_FORCE` tell the children to
 /// color too.
-fn program_specs(
-    plan: &Arc<Plan>,
-    timeout: Duration,
-    tty: (TtyWhen, bool),
-    force_color: bool,
-) -> Vec<ProgramSpec> {
+fn program_specs(plan: &Arc<Plan>, tty: (TtyWhen, bool), force_color: bool) -> Vec<ProgramSpec> {
     plan.processes
         .iter()
         .filter(|process| process.count > 0)
@@ -156,10 +121,9 @@ fn program_specs(
             let first = plan.instance(process, 1);
             let mut spec = ProgramSpec::new(process.name.as_str(), command_spec(plan, &first));
             spec.cwd = Some(plan.working_dir(process));
-            let settings = &process.settings;
             spec.stdin = StdinSpec::Host;
             spec.stderr = OutputSpec::MergeWithStdout;
-            if runs_on_pty(tty, settings.tty) {
+            if runs_on_pty(tty, process.settings.tty) {
                 spec.stdout = OutputSpec::Pty;
             } else {
                 spec.stdout = OutputSpec::Pipe;
@@ -175,24 +139,17 @@ fn program_specs(
                     spec.env.set(var, "1");
                 }
             }
-            let restart = settings.restart.unwrap_or(RestartPolicy::Never);
-            spec.restart = restart;
-            spec.stop_signal = settings.stop_signal.unwrap_or(Signal::TERM);
-            spec.stop_timeout = settings.stop_timeout.unwrap_or(timeout);
-            // Foreman's behaviour unless a restart policy asks otherwise: running from the
-            // first instant, and any failure to start ends the run at once.
-            let restarting = restart != RestartPolicy::Never;
-            spec.start_grace = settings.start_grace.unwrap_or(if restarting {
-                Duration::from_secs(1)
-            } else {
-                Duration::ZERO
-            });
-            spec.max_retries = settings.max_retries.unwrap_or(if restarting { 3 } else { 0 });
+            let settings = process.settings.for_start();
+            spec.restart = settings.restart;
+            spec.stop_signal = settings.stop_signal;
+            spec.stop_timeout = settings.stop_timeout;
+            spec.start_grace = settings.start_grace;
+            spec.max_retries = settings.max_retries;
             if let Some(backoff) = settings.backoff {
                 spec.backoff = backoff;
             }
-            if let Some(codes) = &settings.expected_exit_codes {
-                spec.expected_exit_codes.clone_from(codes);
+            if let Some(codes) = settings.expected_exit_codes {
+                spec.expected_exit_codes = codes;
             }
             spec.umask = settings.umask;
             spec.instances = process.count;
@@ -451,11 +408,11 @@ impl Session {
                     SignalReason::Kill if shutting_down => {
                         if !self.announced_kill {
                             self.announced_kill = true;
-                            let _ = printer.system("sending SIGKILL to all processes");
+                            let _ = printer.alert("sending SIGKILL to all processes");
                         }
                     }
                     SignalReason::Kill => {
-                        let _ = printer.system(&format!(
+                        let _ = printer.alert(&format!(
                             "{id} did not stop in time: sending SIGKILL (pid {pid})"
                         ));
                     }
@@ -476,10 +433,10 @@ impl Session {
             }
             Event::StraysKilled { pids } => {
                 let list: Vec<String> = pids.iter().map(u32::to_string).collect();
-                let _ = printer.system(&format!(
-                    "killed {} leftover descendant process{} (pid {})",
+                let _ = printer.alert(&format!(
+                    "killed {} leftover descendant {} (pid {})",
                     pids.len(),
-                    if pids.len() == 1 { "" } else { "es" },
+                    plural(pids.len(), "process", "processes"),
                     list.join(", ")
                 ));
             }
@@ -512,7 +469,7 @@ impl Session {
         let name = &t.id;
         // Foreman's lines, under the process's own name.
         if let (State::Starting, Some(pid)) = (t.to, t.pid) {
-            let _ = printer.message(name, &format!("started with pid {pid}"));
+            let _ = printer.note(name, &format!("started with pid {pid}"));
         }
         if let Some(error) = &t.spawn_error {
             let _ = printer.message(name, &error.message);
@@ -523,7 +480,10 @@ impl Session {
         }
         // Every state change in supervisord's words, once supervision options are in use
         // (Foreman's plain output otherwise; a backoff only happens with them anyway).
-        if self.policy.verbose_states || t.to == State::Backoff {
+        // A process given up is an error, which `--quiet` keeps.
+        if t.to == State::Fatal && self.policy.verbose_states {
+            let _ = printer.alert(&state_words(t));
+        } else if self.policy.verbose_states || t.to == State::Backoff {
             let _ = printer.system(&state_words(t));
         }
     }
@@ -577,7 +537,7 @@ impl Session {
             return;
         }
         if Some(signal) == self.policy.guard_lost {
-            let _ = printer.system("the guard process is gone: killing every process now");
+            let _ = printer.alert("the guard process is gone: killing every process now");
             self.stop_watch.cancel();
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
             // Nobody is left to wait for: SIGKILL to everything at once, no stop timeout.

@@ -2,8 +2,9 @@
 //! terminal's alternate screen, with a `%CPU` column computed between two samples.
 //!
 //! The terminal stays in its normal (cooked) mode, so Ctrl-C is a plain SIGINT: a handler
-//! sets a flag and cuts the one-second wait short, and the screen guard's `Drop` restores
-//! the terminal on every way out (Ctrl-C, an error, procman going away, a panic).
+//! (signal-hook's, which only sets a flag: no `unsafe` here) cuts the one-second wait short,
+//! and the screen guard's `Drop` restores the terminal on every way out (Ctrl-C, an error,
+//! procman going away, a panic).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -13,11 +14,11 @@ use std::time::Instant;
 use crossterm::cursor::{Hide, MoveTo, Show};
 use crossterm::style::Print;
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal as NixSignal, sigaction};
 
-use super::ctl::{duration, parse_ps, table};
+use super::ps_table::{duration, parse_ps, table};
 use crate::control::client::{Client, CtlError};
-use crate::control::proto::{ProcessInfo, Request};
+use crate::error::CliError;
+use procman::control::proto::{ProcessInfo, Request};
 
 /// CPU seconds of each instance (by name, with its pid, so a restart does not count as
 /// negative time) at one instant; the totals under the empty name.
@@ -25,17 +26,13 @@ type Sample = (Instant, HashMap<String, (Option<u32>, f64)>);
 
 /// Set by SIGINT, SIGTERM or SIGHUP: leave the loop.
 static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    // SIGWINCH only interrupts the wait, so the table is redrawn at the new size at once.
-    if signal != libc::SIGWINCH {
-        STOP.store(true, Ordering::SeqCst);
-    }
-}
+/// Set by SIGWINCH, which only interrupts the wait, so the table is redrawn at the new size at
+/// once.
+static RESIZED: AtomicBool = AtomicBool::new(false);
 
 /// Runs the watch until Ctrl-C (exit 0) or until procman goes away (exit 0, with a line
 /// saying so).
-pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
+pub(crate) fn run(client: &mut Client) -> Result<i32, CliError> {
     install_handlers()?;
     let mut screen = Screen::enter()?;
     let mut previous: Option<Sample> = None;
@@ -47,7 +44,7 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
                 println!("procman at {} has ended", path.display());
                 return Ok(0);
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(err.into()),
         };
         let reply = parse_ps(reply)?;
         let now = Instant::now();
@@ -69,7 +66,7 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
             duration(reply.procman.uptime_seconds)
         );
         text.push_str(&table(&reply, Some(&percent)));
-        screen.draw(&text).map_err(|e| CtlError::Usage(format!("cannot draw: {e}")))?;
+        screen.draw(&text).map_err(|e| CliError::io("cannot draw the table", e))?;
         let mut samples: HashMap<String, (Option<u32>, f64)> = reply
             .processes
             .iter()
@@ -78,20 +75,19 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, CtlError> {
         samples.insert(String::new(), (None, reply.total.cpu_seconds));
         previous = Some((now, samples));
         if !STOP.load(Ordering::SeqCst) {
-            // Returns early when a signal arrives (the handler has no SA_RESTART).
+            // Returns early when a signal arrives: sleep is never restarted after a handler.
             nix::unistd::sleep(1);
         }
     }
     Ok(0)
 }
 
-fn install_handlers() -> Result<(), CtlError> {
-    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
-    for signal in [NixSignal::SIGINT, NixSignal::SIGTERM, NixSignal::SIGHUP, NixSignal::SIGWINCH] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe, and this
-        // process installs no other handler for these signals.
-        unsafe { sigaction(signal, &action) }
-            .map_err(|e| CtlError::Usage(format!("cannot handle {signal}: {e}")))?;
+fn install_handlers() -> Result<(), CliError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+    for (signal, flag) in [(SIGINT, &STOP), (SIGTERM, &STOP), (SIGHUP, &STOP), (SIGWINCH, &RESIZED)]
+    {
+        signal_hook::flag::register(signal, flag)
+            .map_err(|e| CliError::io(format!("cannot handle signal {signal}"), e))?;
     }
     Ok(())
 }
@@ -102,10 +98,10 @@ struct Screen {
 }
 
 impl Screen {
-    fn enter() -> Result<Screen, CtlError> {
+    fn enter() -> Result<Screen, CliError> {
         let mut out = io::stdout();
         crossterm::execute!(out, EnterAlternateScreen, Hide)
-            .map_err(|e| CtlError::Usage(format!("cannot set up the terminal: {e}")))?;
+            .map_err(|e| CliError::io("cannot set up the terminal", e))?;
         Ok(Screen { out })
     }
 

@@ -20,14 +20,12 @@ use serde_json::{Map, Value};
 use supervise::{Driver, InstanceId, OutputSpec};
 
 use super::dispatch::{Target, resolve};
-use super::proto::{ErrorKind, Failure};
-use crate::diagnostic::closest;
+use procman::control::proto::{ErrorKind, Failure};
 
 /// The instance an `attach` request names: an instance (`web.2`), or a process type's first
-/// instance (`web`). An unknown name gets a suggestion when one is close.
+/// instance (`web`). An unknown name gets a suggestion when one is close (`resolve`'s).
 pub(super) fn target_instance(driver: &Driver, target: &str) -> Result<InstanceId, Failure> {
-    let resolved = resolve(driver, target).map_err(|failure| suggest(driver, target, failure))?;
-    match resolved {
+    match resolve(driver, target)? {
         Target::Instance(id) => Ok(id),
         Target::Group(name) => driver
             .supervisor()
@@ -43,24 +41,6 @@ pub(super) fn target_instance(driver: &Driver, target: &str) -> Result<InstanceI
                 )
             }),
     }
-}
-
-/// Adds `did you mean` to a not-found failure, unless it has one already.
-fn suggest(driver: &Driver, target: &str, mut failure: Failure) -> Failure {
-    if failure.kind != ErrorKind::NotFound || failure.message.contains("did you mean") {
-        return failure;
-    }
-    let names: Vec<String> = match target.parse::<InstanceId>() {
-        // `web.9` of a known `web`: its count is in the message already.
-        Ok(id) if driver.supervisor().spec(&id.group).is_some() => return failure,
-        Ok(_) => driver.snapshot().into_iter().map(|info| info.id.to_string()).collect(),
-        Err(_) => driver.supervisor().group_names().map(ToString::to_string).collect(),
-    };
-    let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
-    if let Some(close) = closest(target, &candidates) {
-        failure.message.push_str(&format!("; did you mean `{close}`?"));
-    }
-    failure
 }
 
 /// Why `id` cannot be attached now: another client has it, or procman's own terminal does.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::proto::{self, Request};
 use super::socket::{self, SocketProblem};
+use procman::control::proto::{self, Request};
 
 /// How long a command waits for procman before giving up.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,19 +53,6 @@ pub(crate) enum CtlError {
     /// The request was refused; the message is procman's.
     #[error("{0}")]
     Refused(String),
-    /// The command line asks for something impossible.
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl CtlError {
-    /// The exit code: 2 for a command-line mistake, 1 for everything else.
-    pub(crate) fn exit_code(&self) -> i32 {
-        match self {
-            CtlError::Usage(_) => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// A connection to a running procman.

@@ -12,8 +12,11 @@ use supervise::{
 };
 
 use super::RunCommand;
-use super::proto::{ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals};
-use crate::formation::InstanceLimit;
+use procman::control::proto::{
+    ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals,
+};
+use procman::diagnostic::{closest, fragment, plural};
+use procman::formation::InstanceLimit;
 
 /// The result of one request.
 #[derive(Debug, Default)]
@@ -73,7 +76,7 @@ pub(super) fn execute(
             Target::Group(name) => {
                 let count = instance_count(driver, &name);
                 driver.restart_group(&name).map_err(refused)?;
-                Ok(Outcome::message(format!("restarting {name} ({})", plural(count, "instance"))))
+                Ok(Outcome::message(format!("restarting {name} ({})", instances(count))))
             }
             Target::Instance(id) => {
                 // Asked by name: take it out of FATAL, as a restart of its type would.
@@ -272,7 +275,7 @@ pub(super) fn resolve(driver: &Driver, target: &str) -> Result<Target, Failure> 
         }
         if driver.supervisor().state(&id).is_none() {
             let count = instance_count(driver, group);
-            let message = format!("no instance `{id}` ({group} has {})", plural(count, "instance"));
+            let message = format!("no instance `{id}` ({group} has {})", instances(count));
             return Err(Failure::new(ErrorKind::NotFound, message));
         }
         return Ok(Target::Instance(id));
@@ -280,10 +283,16 @@ pub(super) fn resolve(driver: &Driver, target: &str) -> Result<Target, Failure> 
     Err(unknown(driver, target))
 }
 
+/// `no process named `wbe` (known: `web`, `worker`); did you mean `web`?`
 fn unknown(driver: &Driver, name: &str) -> Failure {
-    let known: Vec<String> = driver.supervisor().group_names().map(|n| format!("`{n}`")).collect();
+    let names: Vec<&str> = driver.supervisor().group_names().map(|n| &**n).collect();
+    let known: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
-    Failure::new(ErrorKind::NotFound, format!("no process named `{name}` (known: {known})"))
+    let mut message = format!("no process named `{}` (known: {known})", fragment(name));
+    if let Some(close) = closest(name, &names) {
+        message.push_str(&format!("; did you mean `{close}`?"));
+    }
+    Failure::new(ErrorKind::NotFound, message)
 }
 
 fn instance_count(driver: &Driver, group: &str) -> usize {
@@ -302,8 +311,9 @@ fn bad_request(message: String) -> Failure {
     Failure::new(ErrorKind::BadRequest, message)
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+/// `1 instance`, `3 instances`.
+fn instances(n: usize) -> String {
+    format!("{n} {}", plural(n, "instance", "instances"))
 }
 
 /// The event line for a supervisor event, if it is one the stream carries.
@@ -331,7 +341,7 @@ pub(super) fn event_message(event: &Event) -> Option<Value> {
         }
         _ => return None,
     }
-    object.insert("v".into(), super::proto::VERSION.into());
+    object.insert("v".into(), procman::control::proto::VERSION.into());
     Some(Value::Object(object))
 }
 

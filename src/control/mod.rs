@@ -1,8 +1,8 @@
 //! The control socket of a running `procman start`: `procman ps`, `restart`, `stop`, `scale`
 //! and `signal` talk to it from another terminal, and other tools can drive procman through it.
 //!
-//! - [`proto`]: the protocol, versioned JSON lines (documented in `docs/control.md`); it lives
-//!   in the library crate, so the fuzz targets reach it.
+//! - `procman::control::proto`: the protocol, versioned JSON lines (documented in
+//!   `docs/control.md`); it lives in the library crate, so the fuzz targets reach it.
 //! - [`socket`]: creating the socket file safely (mode 0600 before it listens, stale sockets
 //!   replaced, live ones refused) and checking who connects (`SO_PEERCRED`).
 //! - [`server`]: the listening side, driven by the supervisor's own poll loop: no thread, no
@@ -23,7 +23,6 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 pub(crate) use attach::relay_input;
-pub(crate) use procman::control::proto;
 pub(crate) use server::ControlServer;
 
 /// The socket's file name when none is given: beside the Procfile, hidden.

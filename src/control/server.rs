@@ -17,10 +17,10 @@ use std::time::Instant;
 
 use supervise::{Driver, Event, InstanceId, Interest, WatchId};
 
-use super::proto::{self, ErrorKind, Failure};
 use super::socket::{self, BindError, FileId};
 use super::{RunCommand, attach, dispatch};
-use crate::formation::InstanceLimit;
+use procman::control::proto::{self, ErrorKind, Failure};
+use procman::formation::InstanceLimit;
 
 /// Bounds on what one client may cost.
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +88,7 @@ impl ControlServer {
     }
 
     /// Sets how many instances `scale` may make in all (the run's limit; by default
-    /// [`crate::formation::MAX_INSTANCES`]).
+    /// [`procman::formation::MAX_INSTANCES`]).
     pub(crate) fn set_instance_limit(&mut self, limit: InstanceLimit) {
         self.instance_limit = limit;
     }

@@ -165,3 +165,10 @@ fn messages_notes_and_help_are_sanitized_too() {
     odd.column = Some(0);
     assert!(odd.render(false).contains(" 1 | abc\n   | ^\n"));
 }
+
+#[test]
+fn sizes_are_readable() {
+    assert_eq!(size(64 * 1024), "64 KiB");
+    assert_eq!(size(4 << 20), "4 MiB");
+    assert_eq!(size(1000), "1000 bytes");
+}

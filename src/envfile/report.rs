@@ -8,7 +8,7 @@ use std::path::Path;
 use super::syntax::{self, Assignment, Line, Lookup, Quote, TooLarge, is_key_char};
 use super::{MAX_TOTAL_BYTES, MAX_VALUE_BYTES};
 use crate::diagnostic::{Diagnostic, fragment, sanitize};
-use crate::text::{file_label, size};
+use crate::diagnostic::{file_label, size};
 
 /// The 1-based column, in characters, of byte offset `at` of `line`.
 fn column(line: &str, at: usize) -> usize {

@@ -337,8 +337,7 @@ fn loading_rules() {
     let env = load(root, None).expect("default .env");
     assert_eq!(env.pairs(), vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
 
-    let named =
-        split_list(&format!("{},{}", root.join("a.env").display(), root.join("b.env").display()));
+    let named = vec![root.join("a.env"), root.join("b.env")];
     let env = load(root, Some(&named)).expect("named files");
     // `-e` replaces the default .env; later files win at the first position.
     let pairs: Vec<(String, String)> =
@@ -353,11 +352,6 @@ fn loading_rules() {
     let rendered = error.render(false);
     assert!(rendered.contains("nope.env does not exist\n"), "{rendered}");
     assert!(rendered.contains(": it is a directory\n"), "{rendered}");
-}
-
-#[test]
-fn split_list_drops_empty_items() {
-    assert_eq!(split_list("a.env,,b.env,"), vec![PathBuf::from("a.env"), PathBuf::from("b.env")]);
 }
 
 #[test]

@@ -100,21 +100,15 @@ pub(super) fn instance_plans(plan: &Plan) -> Result<Vec<InstancePlan>, ExportErr
 }
 
 fn process_instances(plan: &Plan, process: &ProcessPlan) -> Result<Vec<InstancePlan>, ExportError> {
-    (1..=process.count)
-        .map(|number| {
-            let ps = format!("{}.{number}", process.name);
-            let port = port_of(plan, process, number)
-                .ok_or(ExportError::PortOverflow { ps: ps.clone(), base_port: plan.base_port })?;
-            Ok(InstancePlan { process: process.name.clone(), number, port, ps })
-        })
-        .collect()
+    (1..=process.count).map(|number| instance(plan, process, number)).collect()
 }
 
-fn port_of(plan: &Plan, process: &ProcessPlan, number: u32) -> Option<u16> {
-    if number == 0 {
-        return None;
-    }
-    plan.port(process.index, number)
+/// Instance `number` of `process`, or the error of a PORT past 65535.
+fn instance(plan: &Plan, process: &ProcessPlan, number: u32) -> Result<InstancePlan, ExportError> {
+    plan.checked_instance(process, number).ok_or_else(|| ExportError::PortOverflow {
+        ps: format!("{}.{number}", process.name),
+        base_port: plan.base_port,
+    })
 }
 
 /// Refuses control characters (newline, tab, escape, DEL, C1): no format can carry them
@@ -259,10 +253,7 @@ pub(super) fn resolve(plan: &Plan, options: &ExportOptions) -> Result<Export, Ex
         };
         let origin = format!("the config of process `{}`", process.name);
         let extra_env = clean_env(&process.env, &origin, format)?;
-        let port = port_of(plan, process, 1).ok_or(ExportError::PortOverflow {
-            ps: format!("{}.1", process.name),
-            base_port: plan.base_port,
-        })?;
+        let port = instance(plan, process, 1)?.port;
         processes.push(Proc {
             name: process.name.clone(),
             command: process.command.clone(),

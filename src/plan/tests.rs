@@ -1,7 +1,7 @@
 //! Unit tests of `plan.rs`, including the exact messages users see.
 
 use super::*;
-use crate::envfile;
+use procman::envfile;
 
 fn procfile(text: &str) -> Procfile {
     Procfile::parse(Path::new("Procfile"), text.as_bytes()).expect("valid Procfile")
@@ -35,7 +35,7 @@ fn build(case: Case) -> Result<Plan, Diagnostics> {
         root: Path::new("/app"),
         env: &env,
         formation: &formation,
-        port: case.port,
+        port: case.port.map(|port| (port, crate::plan::PortSource::Option)),
         inherited_port: case.inherited,
     })
 }

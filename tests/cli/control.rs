@@ -130,6 +130,15 @@ fn restart_takes_a_type_or_one_instance() {
     let unknown = ctl(&dir, &["restart", "db"]);
     assert_eq!(unknown.code(), Some(1));
     assert!(unknown.stderr().contains("no process named `db`"), "{}", unknown.stderr());
+    for command in [&["restart", "wrker"][..], &["stop", "wrker.1"], &["signal", "wrker", "USR2"]] {
+        let typo = ctl(&dir, command);
+        assert_eq!(typo.code(), Some(1), "{command:?}");
+        assert_eq!(
+            typo.stderr(),
+            "error: no process named `wrker` (known: `web`, `worker`); did you mean `worker`?\n",
+            "{command:?}"
+        );
+    }
     // The run went on through all of it.
     assert!(alive(run.pid()) && alive(worker));
     run.signal(libc::SIGINT);
@@ -325,7 +334,7 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
         assert_eq!(stale.code(), Some(1));
         assert_eq!(
             stale.stderr(),
-            "procman: error: no procman is running (stale socket .procman.sock left by a killed \
+            "error: no procman is running (stale socket .procman.sock left by a killed \
              run); the next `procman start` replaces it\n",
             "{command:?}"
         );
@@ -475,4 +484,84 @@ fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
     run.signal(libc::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143));
     while events.next().is_some() {}
+}
+
+/// `procman ps --watch` on a terminal, killed by pid when the test ends however it ends.
+struct Watch(std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ps_watch_redraws_until_ctrl_c_and_gives_the_terminal_back() {
+    use std::io::Read;
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    let dir = Dir::new();
+    dir.write("Procfile", "web: sleep 30\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp"]);
+    run.wait_for("web.1  | started with pid");
+    let size = nix::pty::Winsize { ws_row: 24, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+    let mut command = dir.command(&["ps", "--watch"]);
+    command.env("TERM", "xterm").stdout(std::process::Stdio::from(pty.slave));
+    let mut watch = Watch(command.spawn().expect("spawn procman ps --watch"));
+    // The child holds the only copy of the terminal's slave side now.
+    drop(command);
+    let (sender, screen) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut master = fs::File::from(pty.master);
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            if sender.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&seen).contains("Ctrl-C to quit") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match screen.recv_timeout(left) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(_) => panic!("no table within {WAIT:?}: {:?}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("web.1"), "{seen:?}");
+    let pid = nix::unistd::Pid::from_raw(watch.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let status = loop {
+        if let Some(status) = watch.0.try_wait().expect("wait") {
+            break status;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match screen.recv_timeout(left.min(std::time::Duration::from_millis(50))) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                panic!("ps --watch did not end on SIGINT")
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    };
+    assert_eq!(status.code(), Some(0));
+    // The reader ends when the terminal's last user is gone: everything written is in then.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match screen.recv_timeout(left) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("the terminal stayed open"),
+        }
+    }
+    // The alternate screen is left and the cursor shown again.
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.contains("\x1b[?1049l") && text.contains("\x1b[?25h"), "{text:?}");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait_exit().code(), Some(143));
 }

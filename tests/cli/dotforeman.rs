@@ -121,3 +121,65 @@ fn control_commands_find_the_run_through_dotforeman() {
     assert_code(&stop, 0);
     assert_exit(&mut run, 0);
 }
+
+#[test]
+fn a_bad_value_from_dotforeman_is_reported_at_its_line_not_as_a_flag() {
+    let dir = app();
+    let path = std::fs::canonicalize(dir.path()).expect("canonical").join(".foreman");
+    dir.write(".foreman", "# ports\nport: http\n");
+    let finished = dir.run(&["start"]);
+    assert_code(&finished, 1);
+    assert_eq!(
+        finished.stderr(),
+        format!(
+            "error: .foreman line 2: port: `http` is not a port number\n  --> {}:2:7\n   |\n 2 | \
+             port: http\n   |       ^^^^\n   = help: give a port number from 1 to 65535, e.g. \
+             `-p 3000`\n",
+            path.display()
+        )
+    );
+    // A formation's error points into the line.
+    dir.write(".foreman", "formation: web=1,wrker=2\n");
+    let finished = dir.run(&["start"]);
+    assert_code(&finished, 1);
+    assert!(
+        finished.stderr().starts_with(&format!(
+            "error: unknown process `wrker` in the formation\n  --> {}:1:18\n",
+            path.display()
+        )),
+        "{}",
+        finished.stderr()
+    );
+    // The same value typed names the option.
+    dir.write(".foreman", "");
+    let finished = dir.run(&["start", "--restart", "web=sometimes"]);
+    assert!(
+        finished.stderr().starts_with("error: --restart: `sometimes` is not a restart policy\n"),
+        "{}",
+        finished.stderr()
+    );
+    dir.write(".foreman", "restart: web=sometimes\n");
+    let finished = dir.run(&["start"]);
+    assert!(
+        finished
+            .stderr()
+            .starts_with("error: .foreman line 1: restart: `sometimes` is not a restart policy\n"),
+        "{}",
+        finished.stderr()
+    );
+}
+
+#[test]
+fn a_list_on_the_command_line_replaces_the_dotforeman_one() {
+    let dir = Dir::new();
+    write_script(&dir, "show.sh", "#!/bin/sh\necho \"$PS $GREETING\"\nexec sleep 30\n");
+    dir.write("Procfile", "web: ./show.sh\n");
+    dir.write("a.env", "GREETING=from-a\n");
+    dir.write("b.env", "GREETING=from-b\nOTHER=1\n");
+    dir.write(".foreman", "env: a.env,b.env\n");
+    let finished = dir.run(&["run", "printenv", "GREETING"]);
+    assert_eq!(finished.stdout(), "from-b\n");
+    let finished = dir.run(&["run", "-e", "a.env", "sh", "-c", "echo $GREETING ${OTHER:-none}"]);
+    assert_code(&finished, 0);
+    assert_eq!(finished.stdout(), "from-a none\n");
+}

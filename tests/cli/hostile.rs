@@ -215,7 +215,7 @@ fn scale_beyond_the_instance_limit_is_refused_cleanly_and_the_run_goes_on() {
     assert_eq!(refused.code(), Some(2), "{}", refused.stderr());
     assert_eq!(
         refused.stderr(),
-        "procman: error: the count of `web` is too large: 100000 (procman runs at most 1000 \
+        "error: the count of `web` is too large: `100000` (procman runs at most 1000 \
          instances in all)\n"
     );
     // Counts each within the limit, too many together: refused by procman.
@@ -223,7 +223,7 @@ fn scale_beyond_the_instance_limit_is_refused_cleanly_and_the_run_goes_on() {
     assert_eq!(refused.code(), Some(1), "{}", refused.stderr());
     assert_eq!(
         refused.stderr(),
-        "procman: error: scaling would make 1200 instances in total; procman runs at most 1000; \
+        "error: scaling would make 1200 instances in total; procman runs at most 1000; \
          lower the counts (`all=N` applies to every process type not named)\n"
     );
     let ps = ps_json(&dir);

@@ -19,9 +19,12 @@ mod supervision;
 #[allow(dead_code)]
 mod util;
 
+mod acceptance_11;
+mod acceptance_12;
 mod app_env;
 mod dotforeman;
 mod ergonomics;
+mod exit_codes;
 mod formation_cmd;
 mod lifecycle;
 mod parity;

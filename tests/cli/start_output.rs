@@ -155,8 +155,13 @@ fn dash_c_forces_foremans_colors() {
     assert_code(&finished, 0);
     assert_foreman_colors(&finished);
     // `-c` takes no value: what follows is the PROCESS argument.
-    let finished = dir.run(&["start", "-c", "web", "--no-timestamp"]);
-    assert_code(&finished, 0);
+    assert_web_alone_in_color(&dir.run(&["start", "-c", "web", "--no-timestamp"]));
+}
+
+/// `web` ran alone, in its color.
+#[track_caller]
+fn assert_web_alone_in_color(finished: &Finished) {
+    assert_code(finished, 0);
     assert!(
         finished.stdout().contains("\x1b[36mweb.1    | \x1b[0mhello\n"),
         "{:?}",
@@ -294,5 +299,62 @@ fn the_last_line_without_a_newline_is_printed() {
     assert_in_order(
         &lines_raw(&finished),
         &["web.1  | one", "web.1  | two", "web.1  | exited with code 0"],
+    );
+}
+
+#[test]
+fn color_takes_its_value_after_a_space_too() {
+    let dir = hello_app();
+    let finished = dir.run(&["start", "--color", "always"]);
+    assert_code(&finished, 0);
+    assert_foreman_colors(&finished);
+    let mut command = dir.command(&["start", "--color", "never"]);
+    command.env("CLICOLOR_FORCE", "1");
+    let finished = dir.run_with(command);
+    assert_code(&finished, 0);
+    assert!(!finished.stdout.contains(&0x1b), "{:?}", finished.stdout());
+    // `--color` followed by a name that is not a WHEN is still Foreman's flag and a PROCESS.
+    assert_web_alone_in_color(&dir.run(&["start", "--color", "web", "--no-timestamp"]));
+}
+
+#[test]
+fn quiet_keeps_the_childrens_lines_exits_and_errors_only() {
+    let dir = hello_app();
+    let finished = dir.run(&["start", "-q", "--no-timestamp"]);
+    assert_code(&finished, 0);
+    let out = lines(&finished);
+    assert_in_order(
+        &out,
+        &["web.1    | hello", "web.1    | exited with code 0", "worker.1 | terminated by SIGTERM"],
+    );
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(finished.stderr(), "");
+
+    // A process given up is an error: its exits and the FATAL line stay, the states and the
+    // retries do not.
+    let dir = Dir::new();
+    dir.write("Procfile", "crash: exit 1\n");
+    let finished = dir.run(&[
+        "start",
+        "--quiet",
+        "--no-socket",
+        "--restart",
+        "always",
+        "--backoff",
+        "10ms",
+        "--max-restarts",
+        "1",
+    ]);
+    assert_code(&finished, 1);
+    let out = lines(&finished);
+    assert_eq!(
+        out,
+        [
+            "crash.1 | exited with code 1",
+            "crash.1 | exited with code 1",
+            "system  | crash.1 gave up: entered FATAL state, too many start retries too quickly",
+        ],
+        "{}",
+        finished.stdout()
     );
 }

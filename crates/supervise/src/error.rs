@@ -25,6 +25,20 @@ pub enum SpecError {
     /// A backoff factor below 1 or not a number.
     #[error("the backoff factor of program `{0}` must be at least 1")]
     BadBackoff(String),
+    /// A readiness check that would poll without pause.
+    #[error("the readiness check of program `{0}` needs an interval above zero")]
+    BadReadinessInterval(String),
+    /// A dependency on a group that does not exist.
+    #[error("program `{program}` depends on `{dependency}`, which does not exist")]
+    UnknownDependency {
+        /// The dependant.
+        program: String,
+        /// The missing name.
+        dependency: String,
+    },
+    /// Groups that depend on each other in a circle, so none could start.
+    #[error("programs depend on each other in a cycle: {}", .0.join(" -> "))]
+    DependencyCycle(Vec<String>),
 }
 
 /// Text that does not name an instance (`web.2`); see [`InstanceId`]'s `FromStr`.

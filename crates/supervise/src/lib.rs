@@ -33,7 +33,8 @@
 //! Three layers, each usable on its own terms:
 //!
 //! - **The pure core**, [`Supervisor`]: every instance's state machine, the groups, restart
-//!   policies, backoff and shutdown. It performs no I/O and never reads a clock: each request
+//!   policies, backoff and shutdown, readiness timeouts, start order between groups and the
+//!   plan of a reload. It performs no I/O and never reads a clock: each request
 //!   (`start`, `stop`, `scale`...) and each observation (`spawned`, `spawn_failed`, `exited`,
 //!   `tick`) is a method call given the current monotonic time, `now`. What must happen in the
 //!   world comes out as [`Effect`]s (spawn this instance, send that signal), what happened as
@@ -49,8 +50,9 @@
 //!   self-pipe (SIGCHLD, plus the signals the host asks for) and every output pipe, assembles
 //!   output into whole lines, reaps every ended child, lets the core's time pass, carries out
 //!   the core's effects and queues [`Event`]s for the host: the core's, and those only it
-//!   produces (output, signals received, reaped strangers). It wakes only when a descriptor is
-//!   ready or a deadline is due: no busy polling, no periodic wake-up.
+//!   produces (output, signals received, reaped strangers). It carries out the readiness
+//!   checks. It wakes only when a descriptor is ready or a deadline is due: no busy polling,
+//!   no periodic wake-up.
 //!
 //! ## Driving it
 //!
@@ -88,6 +90,30 @@
 //! - at shutdown, the driver kills *every* descendant of the process that is not an instance
 //!   (see below), the host's own children included.
 //!
+//! ## Readiness, start order and reload
+//!
+//! - **Readiness** ([`ProgramSpec::readiness`], a [`Readiness`]): an instance of a group with
+//!   a check stays `Starting` until it is ready, then becomes `Running` (so `Running` means
+//!   ready); one not ready within the check's timeout is stopped ([`Notice::NotReady`]), and
+//!   that is a failed start (backoff or fatal). The core is told with [`Supervisor::ready`];
+//!   the driver's checks tell it for a port that accepts a connection, a command that exits
+//!   with 0 or a line of output that matches ([`ReadyCheck`]), and the host with
+//!   [`Driver::mark_ready`].
+//! - **Start order** ([`ProgramSpec::depends_on`], [`Dependency`], [`Condition`]): an
+//!   instance is spawned only when every instance of each dependency is started, ready, or
+//!   exited with success; until then it is [`State::Waiting`] and
+//!   [`InstanceInfo::waiting_for`] says for what. A dependency that fails for good gives the
+//!   start up ([`Notice::DependencyFailed`]). Cycles and unknown names are [`SpecError`]s
+//!   before anything starts ([`validate_specs`], [`Supervisor::add_groups`]). A shutdown
+//!   stops dependants first.
+//! - **Reload**: [`plan_reload`] is a pure function from two sets of specs to a
+//!   [`ReloadPlan`]; [`Supervisor::reload`] ([`Driver::reload`]) carries it out: changed
+//!   groups restart (one instance at a time, each ready before the next stops, when they have
+//!   a readiness check), added ones start, removed ones stop, counts scale, and every other
+//!   instance keeps its process. Instance hooks are compared by the launches they make.
+//!
+//! `docs/supervision.md` has the details and how procman's configuration maps onto them.
+//!
 //! ## Stopping and shutting down
 //!
 //! Stopping an instance sends its stop signal (default SIGTERM) to its process group and to
@@ -96,8 +122,9 @@
 //!
 //! 1. sends SIGTERM to every descendant that belongs to no instance (an orphan the
 //!    subreaper adopted), and makes the core refuse any start from then on;
-//! 2. stops every instance as above; pending retries and restarts are cancelled, and no spawn
-//!    is ever requested again;
+//! 2. stops every instance as above, groups in reverse dependency order (a group once every
+//!    group that depends on it is down); pending retries, restarts and rollouts are
+//!    cancelled, and no spawn is ever requested again;
 //! 3. once every instance is down, sweeps the process tree: every descendant still alive is
 //!    sent SIGKILL and reaped, for up to 2 seconds after the last new one appeared (up to 10
 //!    seconds while new ones keep appearing, as a re-forking daemon's do);
@@ -154,22 +181,29 @@
 //!
 //! | From | Input | To | Effects and notes |
 //! |---|---|---|---|
-//! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid) |
+//! | Stopped | `start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group; a reload's start of a group | Starting | `Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid). Every input that leads to `Starting` leads to `Waiting` instead while a dependency of the group does not meet its condition (below) |
 //! | Exited | `start`, `restart`, `start_group`, `restart_group`; `tick` at the automatic restart time | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count (a fresh budget); an automatic one keeps it |
 //! | Backoff | `tick` at the retry time; `start`, `restart`, `start_group`, `restart_group` (skip the delay) | Starting | `Spawn`. An explicit `start` or `restart` clears the retry count |
-//! | Starting | `spawned` when `start_grace` is zero | Running | Reported right after the `Starting` one; retries reset to 0 |
-//! | Starting | `tick` at `start_grace` after the spawn | Running | Retries reset to 0 |
+//! | Starting | `spawned` when `start_grace` is zero and the group has no readiness check | Running | Reported right after the `Starting` one; retries reset to 0 |
+//! | Starting | `tick` at `start_grace` after the spawn, without a readiness check | Running | Retries reset to 0 |
+//! | Starting | `ready` | Running | Retries reset to 0. With a readiness check, the only way to `Running`, so `Running` means ready; without one, it ends the start grace early |
+//! | Starting | `tick` at `readiness.timeout` after the spawn | Stopping | [`Notice::NotReady`] first; the stop signal as for a stop request. Once it exited, the start counts as failed (below) |
 //! | Starting | `exited` with an expected code (in `expected_exit_codes`) under `OnUnexpectedExit` | Exited | Not a failed start: the program did its job, and this policy never restarts an expected exit. Retries unchanged |
-//! | Starting | `exited` before the grace ends, or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one | Backoff | Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`) |
+//! | Starting | `exited` before the grace ends (or before `ready`, with a readiness check), or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one | Backoff | Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`) |
 //! | Starting | the same once retries > `max_retries`; or `spawn_failed` with a permanent error (`NotFound`, `NotExecutable`, `BadWorkingDir`, `BadRedirect`, `Other`) | Fatal | Retries + 1. With `max_retries = 3`, a program that never starts is started 4 times |
+//! | Stopping, after a readiness timeout | `exited`, and retries ≤ `max_retries` after counting this one | Backoff | A failed start: retries + 1, as above |
+//! | Stopping, after a readiness timeout | `exited`, once retries > `max_retries` | Fatal | Retries + 1 |
 //! | Starting | `spawn_failed` after a stop request arrived while the spawn was pending, or during shutdown | Stopped | Removed if a scale-down asked for it |
 //! | Running | `exited` | Exited | Restarted when the policy says so (`Always`; `OnUnexpectedExit` for a code outside `expected_exit_codes` or a death by signal; never for `Never`), the group is active, the instance is within the target and no shutdown is under way: at once, or at `started + backoff.initial` if that is later (at most one automatic start per `backoff.initial`) |
 //! | Starting, Running | a stop request | Stopping | `Signal` of `stop_signal` with [`SignalScope::Tree`]; SIGKILL due at `now + stop_timeout`. A stop that arrives while the spawn is pending is carried out once `spawned` is reported |
 //! | Stopping | `tick` at the stop timeout, or `kill_stopping` | Stopping | `Signal` of SIGKILL with [`SignalScope::Tree`], at most once (no transition) |
-//! | Stopping | `exited` | Stopped | Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up), or [`Event::Removed`] if a scale-down is |
+//! | Stopping | `exited` | Stopped | Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up, a reload's restart), or [`Event::Removed`] if a scale-down is |
 //! | Backoff | a stop request other than `restart` | Stopped | The retry is cancelled; retries are kept; removed by a scale-down |
 //! | Exited, with a restart pending | a stop request other than `restart` | Stopped | The restart is cancelled; removed by a scale-down |
-//! | Fatal | `reset`, `restart_group` | Stopped | Retries cleared (`restart_group` then starts it) |
+//! | Fatal | `reset`, `restart_group`; a reload's restart of an active group | Stopped | Retries cleared (`restart_group` and the reload then start it) |
+//! | Stopped, Exited, Backoff | an input that leads to `Starting` (above), while a dependency of the group does not meet its condition | Waiting | No spawn; [`Notice::Waiting`] names the dependencies. The retry count is kept (cleared by an explicit `start` or `restart`) |
+//! | Waiting | every dependency meets its condition (looked at after every call) | Starting | `Spawn`, reported with its outcome as above |
+//! | Waiting | a stop request other than `restart`; a dependency fails its condition for good | Stopped | For a failed dependency (fatal, or exited for good when the condition cannot accept it), [`Notice::DependencyFailed`] first. Removed by a scale-down |
 //!
 //! A scale-down removes an instance without a process (stopped, fatal, exited for good) at
 //! once, highest numbers first, without a transition, with [`Event::Removed`]. An exit counts
@@ -182,13 +216,16 @@
 //!
 //! | Request | Allowed from | Otherwise |
 //! |---|---|---|
-//! | `start` | Stopped, Exited, Backoff | `NotAllowed` (Starting, Running, Stopping, Fatal: `reset` first) |
-//! | `stop` | Starting, Running, Backoff, Exited with a restart pending | `NotAllowed` (Stopped, Stopping, Exited for good, Fatal) |
-//! | `restart` | every state but Fatal | `NotAllowed` |
+//! | `start` | Stopped, Exited, Backoff | `NotAllowed` (Waiting, Starting, Running, Stopping, Fatal: `reset` first) |
+//! | `stop` | Waiting, Starting, Running, Backoff, Exited with a restart pending | `NotAllowed` (Stopped, Stopping, Exited for good, Fatal) |
+//! | `restart` | every state but Fatal (a waiting instance goes on waiting) | `NotAllowed` |
 //! | `reset` | Fatal | `NotAllowed` |
 //! | `signal` | Starting, Running, Stopping | `NotAllowed` |
+//! | `ready` | Starting (Running: accepted, nothing changes) | `NotAllowed` |
 //! | any of the above while the instance's spawn is pending | | `SpawnPending` |
-//! | `start`, `restart`, `start_group`, `restart_group`, `scale` up, `add_group` after `shutdown` | | `ShuttingDown` |
+//! | `start`, `restart`, `start_group`, `restart_group`, `scale` up, `add_group`, `add_groups`, `reload` after `shutdown` | | `ShuttingDown` |
+//! | `add_group`, `add_groups`, `reload` with a spec or set that does not hold (bad name, duplicate, unknown dependency, cycle, a readiness interval of zero) | | `Spec(SpecError)`; nothing is added or changed |
+//! | `start_group`, `restart_group`, `scale` up of a group a reload is removing | | `UnknownGroup` |
 //! | `spawned`, `spawn_failed` without a pending spawn | | `NoSpawnPending` |
 //! | an unknown group or instance number | | `UnknownGroup`, `UnknownInstance` |
 #![warn(missing_docs)]
@@ -204,8 +241,10 @@ mod sys;
 
 // The core's own `Event` stays at `core::Event`: the root's is the driver's.
 pub use crate::core::{
-    Effect, ExitOwner, ExitStatus, InstanceId, InstanceInfo, Resources, SignalReason, SignalScope,
-    SpawnError, SpawnErrorKind, State, Supervisor, Transition,
+    Change, Condition, Dependency, DependencyFailure, Effect, ExitOwner, ExitStatus, GroupPlan,
+    InstanceId, InstanceInfo, Notice, ReloadAction, ReloadPlan, Resources, SignalReason,
+    SignalScope, SpawnError, SpawnErrorKind, State, Supervisor, Transition, Wait, plan_reload,
+    validate_specs,
 };
 pub use containment::{CgroupError, CgroupTree, Containment};
 pub use error::{GuardError, InstanceIdError, RequestError, SpecError};
@@ -213,8 +252,8 @@ pub use mio::Interest;
 pub use reactor::{Driver, DriverOptions, Event, Output, RawOutput, StdinError, Stream, WatchId};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::{
-    Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, OutputSpec, ProgramSpec, RestartPolicy,
-    StdinSpec,
+    Backoff, CommandSpec, EnvSpec, InstanceHook, Launch, LineMatcher, LineTest, OutputSpec,
+    ProgramSpec, Readiness, ReadyCheck, ReadyPort, RestartPolicy, StdinSpec,
 };
 
 /// Raises the soft limit on open descriptors to the hard limit (at most 1 Mi): each instance

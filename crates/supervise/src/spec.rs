@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::core::Dependency;
 use crate::signal::Signal;
+
+mod ready;
+pub use ready::{LineMatcher, LineTest, Readiness, ReadyCheck, ReadyPort};
 
 /// The program to execute and its arguments (`argv[1..]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,7 +224,7 @@ pub struct ProgramSpec {
     /// Exit codes that count as expected (default `[0]`).
     pub expected_exit_codes: Vec<i32>,
     /// How long an instance must stay up to count as started; an exit before that is a failed
-    /// start, retried with backoff.
+    /// start, retried with backoff. Unused with a readiness check, which decides instead.
     pub start_grace: Duration,
     /// How many failed starts in a row are retried before the instance becomes `Fatal`.
     pub max_retries: u32,
@@ -228,8 +232,15 @@ pub struct ProgramSpec {
     pub backoff: Backoff,
     /// The target number of instances.
     pub instances: u32,
-    /// Per-instance adjustments.
+    /// Per-instance adjustments. A reload compares what the hook makes of each instance
+    /// ([`ProgramSpec::launch`]), not the hook: it must give the same launch for the same
+    /// number every time it is called.
     pub instance_hook: Option<InstanceHook>,
+    /// When an instance counts as ready; `None` (the default): once up for `start_grace`.
+    pub readiness: Option<Readiness>,
+    /// Groups whose instances must meet a condition before an instance of this one is
+    /// spawned; stopped after this one at shutdown. Default: none.
+    pub depends_on: Vec<Dependency>,
 }
 
 impl fmt::Debug for ProgramSpec {
@@ -252,6 +263,8 @@ impl fmt::Debug for ProgramSpec {
             .field("backoff", &self.backoff)
             .field("instances", &self.instances)
             .field("instance_hook", &self.instance_hook.as_ref().map(|_| ".."))
+            .field("readiness", &self.readiness)
+            .field("depends_on", &self.depends_on)
             .finish()
     }
 }
@@ -259,7 +272,8 @@ impl fmt::Debug for ProgramSpec {
 impl ProgramSpec {
     /// A group of one instance of `command`, with the defaults: inherited environment and
     /// working directory, stdin from `/dev/null`, stdout and stderr piped, SIGTERM then SIGKILL
-    /// after 10 s, no restart, a 1 s start grace and 3 retries with exponential backoff.
+    /// after 10 s, no restart, a 1 s start grace and 3 retries with exponential backoff, no
+    /// readiness check and no dependencies.
     pub fn new(name: impl Into<Arc<str>>, command: CommandSpec) -> ProgramSpec {
         ProgramSpec {
             name: name.into(),
@@ -279,6 +293,8 @@ impl ProgramSpec {
             backoff: Backoff::default(),
             instances: 1,
             instance_hook: None,
+            readiness: None,
+            depends_on: Vec::new(),
         }
     }
 

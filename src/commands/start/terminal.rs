@@ -34,7 +34,7 @@ use super::live_line::LiveLine;
 
 use crate::cli::TtyWhen;
 use crate::control::relay_input;
-use crate::diagnostic::{Diagnostic, Diagnostics, closest};
+use procman::diagnostic::{Diagnostic, Diagnostics, closest};
 use crate::error::CliError;
 use crate::output::Printer;
 use crate::plan::Plan;

@@ -12,8 +12,8 @@ use supervise::{Event, ExitStatus, Launch, State};
 use super::{Rig, WAIT, shell, sleeper};
 use crate::control::RunCommand;
 use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::{PsReply, Request};
-use crate::formation::InstanceLimit;
+use procman::control::proto::{PsReply, Request};
+use procman::formation::InstanceLimit;
 
 fn ask(path: &std::path::Path, request: &Request) -> Result<Map<String, Value>, CtlError> {
     Client::connect(path, TIMEOUT)?.request(request)
@@ -53,7 +53,7 @@ fn control_ps_reports_every_instance_with_its_tree_stats() {
     assert_eq!(ps.total.running, 3);
     assert_eq!(ps.total.rss_bytes, ps.processes.iter().filter_map(|p| p.rss_bytes).sum::<u64>());
     assert_eq!(ps.procman.pid, std::process::id());
-    let table = crate::commands::ctl::table(&ps, None);
+    let table = crate::commands::ps_table::table(&ps, None);
     assert!(table.starts_with("NAME"), "{table}");
     assert!(table.contains("RUNNING"), "{table}");
     let last: Vec<&str> = table.lines().rev().take(2).collect();
@@ -154,12 +154,20 @@ fn control_unknown_names_are_not_found_and_change_nothing() {
             client.request(&Request::Restart { target: "nope".into() }),
             client.request(&Request::Stop { target: "web.7".into() }),
             client.request(&Request::Scale { counts }),
+            client.request(&Request::Restart { target: "wbe".into() }),
+            client.request(&Request::Stop { target: "wbe.1".into() }),
+            client.request(&Request::Signal { target: "Web".into(), signal: "USR1".into() }),
         ]
         .map(refused)
     });
     assert_eq!(answers[0], "no process named `nope` (known: `web`)");
     assert_eq!(answers[1], "no instance `web.7` (web has 1 instance)");
     assert_eq!(answers[2], "no process named `nope` (known: `web`)");
+    // A name close to a known one gets a suggestion, from `restart`, `stop` and `signal`.
+    for (answer, typed) in answers[3..].iter().zip(["wbe", "wbe", "Web"]) {
+        let expected = format!("no process named `{typed}` (known: `web`); did you mean `web`?");
+        assert_eq!(*answer, expected);
+    }
     assert_eq!(rig.driver.supervisor().target("web"), Some(1));
 }
 

@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 
 use super::Rig;
 use crate::control::client::{Client, CtlError, TIMEOUT};
-use crate::control::proto::Request;
 use crate::control::server::ControlServer;
 use crate::control::socket::BindError;
+use procman::control::proto::Request;
 
 /// Set in the environment of the helper that connects as another user.
 const PEER_HELPER: &str = "PROCMAN_TEST_PEER_SOCKET";
@@ -104,7 +104,7 @@ fn control_client_reports_a_missing_or_stale_socket() {
         Err(err @ CtlError::NotRunning { .. }) => {
             let text = err.to_string();
             assert!(text.starts_with("no procman is running here (no socket at "), "{text}");
-            assert_eq!(err.exit_code(), 1);
+            assert_eq!(crate::error::CliError::from(err).exit_code(), 1);
         }
         other => panic!("expected not running, got {other:?}"),
     }

@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::{WAIT, lock_drivers, sleeper};
 use crate::commands::start::{StartPolicy, run};
 use crate::control::client::{Client, TIMEOUT};
-use crate::control::proto::Request;
 use crate::control::server::ControlServer;
 use crate::output::Format;
+use procman::control::proto::Request;
 
 #[test]
 fn control_session_serves_requests_and_stop_all_ends_the_run() {
@@ -21,7 +21,7 @@ fn control_session_serves_requests_and_stop_all_ends_the_run() {
     let path = dir.path().join(".procman.sock");
     let server = ControlServer::bind(&path).expect("bind");
     let policy = StartPolicy {
-        format: Format { color: false, timestamps: false, prefix: true, width: 6 },
+        format: Format { color: false, timestamps: false, prefix: true, quiet: false, width: 6 },
         types: vec!["web".to_owned()],
         can_die: HashSet::new(),
         verbose_states: true,

@@ -7,22 +7,25 @@
 //! clock and no processes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::transitions;
 use super::types::{
-    Effect, Event, ExitStatus, InstanceId, InstanceInfo, SignalReason, SignalScope, SpawnError,
-    State, Transition,
+    Effect, Event, ExitStatus, InstanceId, SignalReason, SignalScope, SpawnError, State, Transition,
 };
-use crate::error::{RequestError, SpecError};
+use crate::error::RequestError;
 use crate::signal::Signal;
 use crate::spec::{ProgramSpec, RestartPolicy};
 
+mod groups;
 mod instance;
+mod order;
+mod readiness;
+mod reload;
 mod requests;
 
-use instance::{AfterSpawn, AfterStop, Instance, Phase, Process};
+use instance::{AfterSpawn, AfterStop, Instance, Phase, Process, StartEnd};
+use reload::Rollout;
 
 #[derive(Debug)]
 struct Group {
@@ -32,6 +35,33 @@ struct Group {
     /// restarts and scale-ups only start instances of an active group.
     active: bool,
     instances: BTreeMap<u32, Instance>,
+    /// A reload's restart of this group, in progress.
+    rollout: Option<Rollout>,
+    /// A reload removed the group: its instances are on their way out, and the group goes
+    /// once they are gone.
+    removing: bool,
+    /// The shutdown has stopped this group (after every group that depends on it was down).
+    stop_begun: bool,
+}
+
+impl Group {
+    fn new(spec: ProgramSpec) -> Group {
+        let instances = (1..=spec.instances).map(|n| (n, Instance::new())).collect();
+        Group {
+            target: spec.instances,
+            spec,
+            active: false,
+            instances,
+            rollout: None,
+            removing: false,
+            stop_begun: false,
+        }
+    }
+
+    /// Whether no instance has a process or a pending spawn.
+    fn is_down(&self) -> bool {
+        self.instances.values().all(|i| i.phase.is_down())
+    }
 }
 
 /// The pure, single-threaded supervisor of any number of independent groups.
@@ -63,68 +93,6 @@ impl Supervisor {
     /// An empty supervisor.
     pub fn new() -> Supervisor {
         Supervisor::default()
-    }
-
-    /// Adds a group, stopped. Its instances are created with numbers `1..=spec.instances`.
-    ///
-    /// # Errors
-    /// An invalid spec, a name already in use, or a shutdown in progress.
-    pub fn add_group(&mut self, spec: ProgramSpec) -> Result<(), RequestError> {
-        spec.validate()?;
-        if self.shutting_down {
-            return Err(RequestError::ShuttingDown);
-        }
-        if self.group_index(&spec.name).is_ok() {
-            return Err(RequestError::Spec(SpecError::DuplicateName(spec.name.to_string())));
-        }
-        let instances = (1..=spec.instances).map(|n| (n, Instance::new())).collect();
-        self.groups.push(Group { target: spec.instances, spec, active: false, instances });
-        Ok(())
-    }
-
-    /// The spec of a group.
-    pub fn spec(&self, group: &str) -> Option<&ProgramSpec> {
-        self.groups.iter().find(|g| &*g.spec.name == group).map(|g| &g.spec)
-    }
-
-    /// The names of the groups, in the order they were added.
-    pub fn group_names(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.groups.iter().map(|g| &g.spec.name)
-    }
-
-    /// The target instance count of a group.
-    pub fn target(&self, group: &str) -> Option<u32> {
-        self.groups.iter().find(|g| &*g.spec.name == group).map(|g| g.target)
-    }
-
-    /// The state of one instance.
-    pub fn state(&self, id: &InstanceId) -> Option<State> {
-        self.instance(id).ok().map(Instance::state)
-    }
-
-    /// Whether the instance will stay as it is until someone asks otherwise: stopped, fatal,
-    /// or exited with no automatic restart pending. A host that ends its run when a process
-    /// is gone for good (Foreman's rule) waits for this.
-    pub fn is_settled(&self, id: &InstanceId) -> bool {
-        self.instance(id).is_ok_and(|i| match i.phase {
-            Phase::Stopped | Phase::Fatal => true,
-            Phase::Exited { restart_at } => restart_at.is_none(),
-            Phase::Spawning { .. }
-            | Phase::Starting { .. }
-            | Phase::Running { .. }
-            | Phase::Stopping { .. }
-            | Phase::Backoff { .. } => false,
-        })
-    }
-
-    /// The instance that owns a live pid.
-    pub fn owner(&self, pid: u32) -> Option<&InstanceId> {
-        self.by_pid.get(&pid)
-    }
-
-    /// Every live pid with its instance.
-    pub fn live_pids(&self) -> impl Iterator<Item = (u32, &InstanceId)> {
-        self.by_pid.iter().map(|(pid, id)| (*pid, id))
     }
 
     /// Whether [`Supervisor::shutdown`] was called.
@@ -164,23 +132,28 @@ impl Supervisor {
     /// When no spawn was pending for `id` (a caller bug; nothing changes).
     pub fn spawned(&mut self, now: Instant, id: &InstanceId, pid: u32) -> Result<(), RequestError> {
         let (g, n) = self.locate_any(id)?;
-        let grace = self.groups[g].spec.start_grace;
+        let spec = &self.groups[g].spec;
+        let ends = match &spec.readiness {
+            Some(readiness) => StartEnd::Ready { timeout_at: readiness.timeout.map(|t| now + t) },
+            None => StartEnd::Grace(now + spec.start_grace),
+        };
         let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
         let Phase::Spawning { from, then } = instance.phase else {
             return Err(RequestError::NoSpawnPending(id.clone()));
         };
         let process = Process { pid, started_at: now };
-        instance.phase = Phase::Starting { process, running_at: now + grace };
+        instance.phase = Phase::Starting { process, ends };
         instance.starts += 1;
         instance.spawn_error = None;
         self.by_pid.insert(pid, id.clone());
         self.emit_transition(g, n, from, now, None, None);
-        if grace.is_zero() {
+        if ends == StartEnd::Grace(now) {
             self.enter_running(g, n, now);
         }
         if let Some(after) = then.stop() {
             self.begin_stop(g, n, now, after);
         }
+        self.reconcile(now);
         Ok(())
     }
 
@@ -206,6 +179,7 @@ impl Supervisor {
         self.emit_transition(g, n, from, now, None, None);
         self.fail_start(g, n, now, None, Some(error), then.stop());
         self.check_shutdown_complete();
+        self.reconcile(now);
         Ok(())
     }
 
@@ -238,24 +212,47 @@ impl Supervisor {
             }
             Phase::Starting { .. } => self.fail_start(g, n, now, exit, None, None),
             Phase::Running { .. } => self.after_running_exit(g, n, now, process, status),
+            // Stopped because it was not ready in time: a failed start (a shutdown since
+            // makes it a plain stop).
+            Phase::Stopping { then: AfterStop::FailStart, .. } if !self.shutting_down => {
+                self.fail_start(g, n, now, exit, None, None);
+            }
             Phase::Stopping { then, .. } => {
                 self.set_phase(g, n, Phase::Stopped);
                 self.emit_transition(g, n, State::Stopping, now, exit, None);
                 self.carry_out_after_stop(g, n, now, then);
             }
             Phase::Stopped
+            | Phase::Waiting
             | Phase::Spawning { .. }
             | Phase::Backoff { .. }
             | Phase::Exited { .. }
             | Phase::Fatal => {}
         }
         self.check_shutdown_complete();
+        self.reconcile(now);
         ExitOwner::Instance(id)
     }
 
-    /// Lets time pass: ends start grace periods, retries after backoff, performs pending
-    /// restarts and sends SIGKILL at stop timeouts that are due.
+    /// Lets time pass: ends start grace periods, stops instances not ready by their readiness
+    /// timeout, retries after backoff, performs pending restarts and sends SIGKILL at stop
+    /// timeouts that are due.
     pub fn tick(&mut self, now: Instant) {
+        // What a pass does can be due at once (a stop with a zero timeout, after a readiness
+        // timeout or in a shutdown's next group): passes go on until nothing is due. Each one
+        // moves every due instance further along a finite chain, so few are ever needed.
+        for _ in 0..8 {
+            let acted = self.tick_pass(now);
+            self.reconcile(now);
+            if !acted || self.next_deadline().is_none_or(|d| d > now) {
+                break;
+            }
+        }
+    }
+
+    /// One pass of [`Supervisor::tick`]; whether anything was due.
+    fn tick_pass(&mut self, now: Instant) -> bool {
+        let mut acted = false;
         for g in 0..self.groups.len() {
             let due: Vec<u32> = self.groups[g]
                 .instances
@@ -263,10 +260,16 @@ impl Supervisor {
                 .filter(|(_, i)| i.phase.deadline().is_some_and(|d| d <= now))
                 .map(|(n, _)| *n)
                 .collect();
+            acted |= !due.is_empty();
             for n in due {
                 let Some(instance) = self.groups[g].instances.get(&n) else { continue };
                 match instance.phase {
-                    Phase::Starting { .. } => self.enter_running(g, n, now),
+                    Phase::Starting { ends: StartEnd::Grace(_), .. } => {
+                        self.enter_running(g, n, now);
+                    }
+                    Phase::Starting { ends: StartEnd::Ready { .. }, .. } => {
+                        self.readiness_timeout(g, n, now);
+                    }
                     // A shutdown cancels pending retries and restarts: none is carried out.
                     Phase::Backoff { .. } | Phase::Exited { .. } if self.shutting_down => {
                         self.stop_quietly(g, n, now, AfterStop::Stay);
@@ -274,42 +277,14 @@ impl Supervisor {
                     Phase::Backoff { .. } | Phase::Exited { .. } => self.begin_spawn(g, n, now),
                     Phase::Stopping { .. } => self.send_kill(g, n, now),
                     Phase::Stopped
+                    | Phase::Waiting
                     | Phase::Spawning { .. }
                     | Phase::Running { .. }
                     | Phase::Fatal => {}
                 }
             }
         }
-    }
-
-    /// A plain-data view of every instance, groups in order and instances by number.
-    pub fn snapshot(&self, now: Instant) -> Vec<InstanceInfo> {
-        let mut out = Vec::new();
-        for group in &self.groups {
-            for (n, i) in &group.instances {
-                let state = i.state();
-                let started_at = i.started_at();
-                // While a spawn is pending (reported as Starting), the uptime still counts from
-                // the last start, as it did before the phases were an enum.
-                let uptime = match (state.has_process(), started_at) {
-                    (true, Some(at)) => now.saturating_duration_since(at),
-                    _ => Duration::ZERO,
-                };
-                out.push(InstanceInfo {
-                    id: InstanceId::new(group.spec.name.clone(), *n),
-                    state,
-                    pid: i.phase.process().map(|p| p.pid),
-                    retries: i.retries,
-                    restarts: i.starts.saturating_sub(1),
-                    started_at,
-                    uptime,
-                    last_exit: i.last_exit,
-                    spawn_error: i.spawn_error.clone(),
-                    resources: None,
-                });
-            }
-        }
-        out
+        acted
     }
 
     // ----- internals -----
@@ -323,6 +298,16 @@ impl Supervisor {
             .iter()
             .position(|g| &*g.spec.name == group)
             .ok_or_else(|| RequestError::UnknownGroup(group.to_owned()))
+    }
+
+    /// A group a request may start: not one a reload is removing (it is gone as far as
+    /// requests go).
+    fn group_to_change(&self, group: &str) -> Result<usize, RequestError> {
+        let g = self.group_index(group)?;
+        if self.groups[g].removing {
+            return Err(RequestError::UnknownGroup(group.to_owned()));
+        }
+        Ok(g)
     }
 
     /// Finds an instance for a request; refused while its spawn is pending, because the
@@ -356,7 +341,7 @@ impl Supervisor {
     }
 
     fn all_down(&self) -> bool {
-        self.groups.iter().flat_map(|g| g.instances.values()).all(|i| i.phase.is_down())
+        self.groups.iter().all(Group::is_down)
     }
 
     fn check_shutdown_complete(&mut self) {
@@ -404,8 +389,21 @@ impl Supervisor {
         }
     }
 
-    /// Requests a spawn; the `Starting` transition is reported with the outcome.
-    fn begin_spawn(&mut self, g: usize, n: u32, _now: Instant) {
+    /// Requests a spawn, or makes the instance wait while its group's dependencies do not meet
+    /// their conditions. The `Starting` transition is reported with the spawn's outcome.
+    fn begin_spawn(&mut self, g: usize, n: u32, now: Instant) {
+        if self.shutting_down {
+            return;
+        }
+        if !self.groups[g].spec.depends_on.is_empty() && !self.gate(g).is_open() {
+            self.enter_waiting(g, n, now);
+            return;
+        }
+        self.spawn_now(g, n);
+    }
+
+    /// Requests a spawn now, whatever the dependencies.
+    fn spawn_now(&mut self, g: usize, n: u32) {
         if self.shutting_down {
             return;
         }
@@ -423,8 +421,9 @@ impl Supervisor {
         self.emit_transition(g, n, State::Starting, now, None, None);
     }
 
-    /// An exit or a spawn failure while starting: backoff, or fatal once retries are exhausted
-    /// or when retrying cannot help. `stop` is a stop that arrived while the spawn was pending.
+    /// An exit or a spawn failure while starting, or the exit of an instance stopped for not
+    /// being ready in time: backoff, or fatal once retries are exhausted or when retrying
+    /// cannot help. `stop` is a stop that arrived while the spawn was pending.
     fn fail_start(
         &mut self,
         g: usize,
@@ -438,6 +437,8 @@ impl Supervisor {
         let backoff = self.groups[g].spec.backoff;
         let shutting_down = self.shutting_down;
         let Some(instance) = self.groups[g].instances.get_mut(&n) else { return };
+        // Starting (a pending spawn reads so), or Stopping after a readiness timeout.
+        let from = instance.state();
         let permanent = spawn_error.as_ref().is_some_and(|e| !e.is_transient());
         instance.retries += 1;
         instance.phase = if shutting_down || stop.is_some() {
@@ -447,7 +448,7 @@ impl Supervisor {
         } else {
             Phase::Backoff { retry_at: now + backoff.delay(instance.retries) }
         };
-        self.emit_transition(g, n, State::Starting, now, exit, spawn_error);
+        self.emit_transition(g, n, from, now, exit, spawn_error);
         if let Some(after) = stop {
             self.carry_out_after_stop(g, n, now, after);
         }
@@ -490,7 +491,8 @@ impl Supervisor {
     /// What follows a stop once the instance is down.
     fn carry_out_after_stop(&mut self, g: usize, n: u32, now: Instant, after: AfterStop) {
         match after {
-            AfterStop::Stay => {}
+            // A failed start is counted where the exit is reported, before this.
+            AfterStop::Stay | AfterStop::FailStart => {}
             AfterStop::Restart => self.begin_spawn(g, n, now),
             AfterStop::Remove => self.remove_instance(g, n),
         }
@@ -513,7 +515,7 @@ impl Supervisor {
             Phase::Spawning { then, .. } => *then = then.with_stop(remove),
             Phase::Starting { .. } | Phase::Running { .. } => self.begin_stop(g, n, now, after),
             Phase::Stopping { then, .. } => *then = then.superseded_by(after),
-            Phase::Backoff { .. } | Phase::Exited { restart_at: Some(_) } => {
+            Phase::Waiting | Phase::Backoff { .. } | Phase::Exited { restart_at: Some(_) } => {
                 let from = instance.state();
                 instance.phase = Phase::Stopped;
                 self.emit_transition(g, n, from, now, None, None);

@@ -1,6 +1,8 @@
 //! The pure core: no I/O, no clock. See the crate documentation for the transition table.
 
 mod machine;
+mod order;
+mod reload;
 mod transitions;
 mod types;
 
@@ -8,7 +10,10 @@ mod types;
 mod tests;
 
 pub use machine::{ExitOwner, Supervisor};
+pub use order::validate_specs;
+pub use reload::{Change, GroupPlan, ReloadAction, ReloadPlan, plan_reload};
 pub use types::{
-    Effect, Event, ExitStatus, InstanceId, InstanceInfo, Resources, SignalReason, SignalScope,
-    SpawnError, SpawnErrorKind, State, Transition,
+    Condition, Dependency, DependencyFailure, Effect, Event, ExitStatus, InstanceId, InstanceInfo,
+    Notice, Resources, SignalReason, SignalScope, SpawnError, SpawnErrorKind, State, Transition,
+    Wait,
 };

@@ -1,10 +1,15 @@
 //! Unit tests of the pure supervisor, one or more per row of the transition table, with a fake
 //! clock: time is `t0 + n`, nothing sleeps and no process is spawned. The property tests over
-//! random input sequences live in `tests/props.rs`; `tests/table.rs` checks that the docs show
+//! random input sequences live in `tests/props.rs` (with hand-picked ones in
+//! `tests/props/sequences.rs`); readiness, start order and reload have `tests/readiness.rs`,
+//! `tests/order.rs` and `tests/reload.rs`; `tests/table.rs` checks that the docs show
 //! the transition table of the code.
 #![allow(clippy::unwrap_used)]
 
+mod order;
 mod props;
+mod readiness;
+mod reload;
 mod table;
 
 use std::time::{Duration, Instant};

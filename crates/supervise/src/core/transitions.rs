@@ -18,16 +18,16 @@ pub(crate) struct Row {
     pub(crate) notes: &'static str,
 }
 
-use State::{Backoff, Exited, Fatal, Running, Starting, Stopped, Stopping};
+use State::{Backoff, Exited, Fatal, Running, Starting, Stopped, Stopping, Waiting};
 
 /// Every state change of an instance, and nothing else, is one of these rows.
 pub(crate) const TRANSITIONS: &[Row] = &[
     Row {
         from: &[Stopped],
         condition: "",
-        input: "`start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group",
+        input: "`start`, `restart`, `start_group`, `restart_group`; `scale` up of an active group; a reload's start of a group",
         to: Starting,
-        notes: "`Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid)",
+        notes: "`Spawn`. The transition is reported with the spawn's outcome (`spawned` gives the pid). Every input that leads to `Starting` leads to `Waiting` instead while a dependency of the group does not meet its condition (below)",
     },
     Row {
         from: &[Exited],
@@ -46,16 +46,30 @@ pub(crate) const TRANSITIONS: &[Row] = &[
     Row {
         from: &[Starting],
         condition: "",
-        input: "`spawned` when `start_grace` is zero",
+        input: "`spawned` when `start_grace` is zero and the group has no readiness check",
         to: Running,
         notes: "Reported right after the `Starting` one; retries reset to 0",
     },
     Row {
         from: &[Starting],
         condition: "",
-        input: "`tick` at `start_grace` after the spawn",
+        input: "`tick` at `start_grace` after the spawn, without a readiness check",
         to: Running,
         notes: "Retries reset to 0",
+    },
+    Row {
+        from: &[Starting],
+        condition: "",
+        input: "`ready`",
+        to: Running,
+        notes: "Retries reset to 0. With a readiness check, the only way to `Running`, so `Running` means ready; without one, it ends the start grace early",
+    },
+    Row {
+        from: &[Starting],
+        condition: "",
+        input: "`tick` at `readiness.timeout` after the spawn",
+        to: Stopping,
+        notes: "[`Notice::NotReady`] first; the stop signal as for a stop request. Once it exited, the start counts as failed (below)",
     },
     Row {
         from: &[Starting],
@@ -67,7 +81,7 @@ pub(crate) const TRANSITIONS: &[Row] = &[
     Row {
         from: &[Starting],
         condition: "",
-        input: "`exited` before the grace ends, or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one",
+        input: "`exited` before the grace ends (or before `ready`, with a readiness check), or `spawn_failed` with a transient error (`Resources`), and retries ≤ `max_retries` after counting this one",
         to: Backoff,
         notes: "Retries + 1; next attempt at `now + backoff.delay(retries)` (`initial`, × `factor` each time, capped at `max`)",
     },
@@ -77,6 +91,20 @@ pub(crate) const TRANSITIONS: &[Row] = &[
         input: "the same once retries > `max_retries`; or `spawn_failed` with a permanent error (`NotFound`, `NotExecutable`, `BadWorkingDir`, `BadRedirect`, `Other`)",
         to: Fatal,
         notes: "Retries + 1. With `max_retries = 3`, a program that never starts is started 4 times",
+    },
+    Row {
+        from: &[Stopping],
+        condition: "after a readiness timeout",
+        input: "`exited`, and retries ≤ `max_retries` after counting this one",
+        to: Backoff,
+        notes: "A failed start: retries + 1, as above",
+    },
+    Row {
+        from: &[Stopping],
+        condition: "after a readiness timeout",
+        input: "`exited`, once retries > `max_retries`",
+        to: Fatal,
+        notes: "Retries + 1",
     },
     Row {
         from: &[Starting],
@@ -111,7 +139,7 @@ pub(crate) const TRANSITIONS: &[Row] = &[
         condition: "",
         input: "`exited`",
         to: Stopped,
-        notes: "Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up), or [`Event::Removed`] if a scale-down is",
+        notes: "Then `Spawn` if a restart is pending (`restart`, `start_group`, scale back up, a reload's restart), or [`Event::Removed`] if a scale-down is",
     },
     Row {
         from: &[Backoff],
@@ -130,9 +158,30 @@ pub(crate) const TRANSITIONS: &[Row] = &[
     Row {
         from: &[Fatal],
         condition: "",
-        input: "`reset`, `restart_group`",
+        input: "`reset`, `restart_group`; a reload's restart of an active group",
         to: Stopped,
-        notes: "Retries cleared (`restart_group` then starts it)",
+        notes: "Retries cleared (`restart_group` and the reload then start it)",
+    },
+    Row {
+        from: &[Stopped, Exited, Backoff],
+        condition: "",
+        input: "an input that leads to `Starting` (above), while a dependency of the group does not meet its condition",
+        to: Waiting,
+        notes: "No spawn; [`Notice::Waiting`] names the dependencies. The retry count is kept (cleared by an explicit `start` or `restart`)",
+    },
+    Row {
+        from: &[Waiting],
+        condition: "",
+        input: "every dependency meets its condition (looked at after every call)",
+        to: Starting,
+        notes: "`Spawn`, reported with its outcome as above",
+    },
+    Row {
+        from: &[Waiting],
+        condition: "",
+        input: "a stop request other than `restart`; a dependency fails its condition for good",
+        to: Stopped,
+        notes: "For a failed dependency (fatal, or exited for good when the condition cannot accept it), [`Notice::DependencyFailed`] first. Removed by a scale-down",
     },
 ];
 

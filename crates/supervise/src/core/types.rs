@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::signal::Signal;
 
@@ -56,9 +56,14 @@ impl std::str::FromStr for InstanceId {
 pub enum State {
     /// Not running, and not asked to run.
     Stopped,
-    /// Spawned, and not yet up for the start grace period.
+    /// Asked to run, and waiting for its group's dependencies ([`crate::ProgramSpec::depends_on`])
+    /// to meet their conditions before it is spawned.
+    Waiting,
+    /// Spawned, and not yet up for the start grace period, or not yet ready when the group
+    /// has a readiness check.
     Starting,
-    /// Up for longer than the start grace period.
+    /// Up for longer than the start grace period, or ready when the group has a readiness
+    /// check (so with a check, `Running` means ready).
     Running,
     /// A start failed; waiting for the backoff delay before the next attempt.
     Backoff,
@@ -77,6 +82,7 @@ impl State {
     pub fn name(self) -> &'static str {
         match self {
             State::Stopped => "STOPPED",
+            State::Waiting => "WAITING",
             State::Starting => "STARTING",
             State::Running => "RUNNING",
             State::Backoff => "BACKOFF",
@@ -222,6 +228,50 @@ pub enum Event {
     Removed(InstanceId),
     /// Every instance is down after [`crate::Supervisor::shutdown`]. Reported once.
     ShutdownComplete,
+    /// Something the core decided about order, readiness or a reload.
+    Notice(Notice),
+}
+
+/// What the core decided about start order, readiness or a reload, besides state changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// An instance entered `Waiting`: these dependencies do not meet their condition yet.
+    Waiting {
+        /// The instance.
+        id: InstanceId,
+        /// The dependencies it waits for.
+        dependencies: Vec<Dependency>,
+    },
+    /// A dependency failed its condition for good, so the waiting instances of a group are
+    /// not started: they go back to `Stopped` (the transitions follow this event).
+    DependencyFailed(DependencyFailure),
+    /// An instance was not ready within its readiness timeout: it is stopped, and the start
+    /// counts as failed once it is down (the `Stopping` transition follows this event).
+    NotReady {
+        /// The instance.
+        id: InstanceId,
+        /// Its process.
+        pid: u32,
+        /// How long it was given.
+        waited: Duration,
+    },
+    /// A reload's restart of a group is done: every instance that ran was restarted (with a
+    /// readiness check, the last one is ready).
+    RolloutFinished {
+        /// The group.
+        group: Arc<str>,
+    },
+    /// A rolling restart stopped because a restarted instance became fatal: the instances not
+    /// restarted yet keep their old process.
+    RolloutHalted {
+        /// The group.
+        group: Arc<str>,
+        /// The instance that failed.
+        id: InstanceId,
+    },
+    /// A group a reload removed is gone: each of its instances was stopped and removed.
+    GroupRemoved(Arc<str>),
 }
 
 /// Whom a signal effect reaches.
@@ -276,6 +326,86 @@ pub struct InstanceInfo {
     pub spawn_error: Option<SpawnError>,
     /// Resource use of the instance's process tree, when the I/O layer measured it.
     pub resources: Option<crate::Resources>,
+    /// Whether it is ready: `None` when its group has no readiness check, else whether its
+    /// current process passed it (it is `Running`).
+    pub ready: Option<bool>,
+    /// What it waits for: its dependencies while `Waiting`, its readiness check while
+    /// `Starting` with one.
+    pub waiting_for: Option<Wait>,
+}
+
+/// What an instance waits for, for status displays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// These dependencies, whose condition is not met yet.
+    Dependencies(Vec<Dependency>),
+    /// Its readiness check, until `deadline` (`None`: no timeout).
+    Ready {
+        /// When the start fails if it is not ready by then.
+        deadline: Option<Instant>,
+    },
+}
+
+/// What an instance of a dependency must have done before a dependant is spawned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// It was spawned: it is `Starting` with a process, `Running`, or `Exited`.
+    Started,
+    /// It is ready: `Running` (with a readiness check, it passed it; without one, it was up
+    /// for its start grace).
+    Ready,
+    /// It has exited with an expected code (in its `expected_exit_codes`): a one-shot job,
+    /// such as a migration, that is done.
+    Exited,
+}
+
+impl Condition {
+    /// The lower-case name (`ready`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::Started => "started",
+            Condition::Ready => "ready",
+            Condition::Exited => "exited",
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the waiting instances of a group were not started: a dependency failed its condition
+/// for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DependencyFailure {
+    /// The group whose start was given up.
+    pub group: Arc<str>,
+    /// The instance of the dependency that failed.
+    pub dependency: InstanceId,
+    /// The condition it can no longer meet without someone's request.
+    pub condition: Condition,
+    /// Its state: `Fatal`, or `Exited` for good.
+    pub state: State,
+    /// How its last process ended, if it did.
+    pub exit: Option<ExitStatus>,
+}
+
+/// A group this one depends on, and the condition each of its instances must meet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    /// The group depended on.
+    pub group: Arc<str>,
+    /// What each of its instances must have done.
+    pub condition: Condition,
+}
+
+impl Dependency {
+    /// `group` must meet `condition`.
+    pub fn new(group: impl Into<Arc<str>>, condition: Condition) -> Dependency {
+        Dependency { group: group.into(), condition }
+    }
 }
 
 /// Memory and CPU of a process tree.

@@ -1,7 +1,7 @@
 //! What the driver tells its host: the core's events, passed on, and those only the driver
 //! produces (output, signals received, watched descriptors, reaped strangers, strays).
 
-use crate::core::{self, ExitStatus, InstanceId, SignalReason, Transition};
+use crate::core::{self, ExitStatus, InstanceId, Notice, SignalReason, Transition};
 use crate::signal::Signal;
 
 /// Something the host may want to know about; drained with [`crate::Driver::drain_events`].
@@ -67,6 +67,17 @@ pub enum Event {
     /// The input queue of an instance has emptied after a [`crate::Driver::write_stdin`] that
     /// could not take everything: offer the rest now.
     StdinReady(InstanceId),
+    /// See [`core::Event::Notice`].
+    Notice(Notice),
+    /// A readiness check could not be carried out for an instance (its port variable is
+    /// missing, its command cannot be spawned): it stays `Starting` until its readiness
+    /// timeout, unless the host marks it ready.
+    ReadinessCheckFailed {
+        /// The instance.
+        id: InstanceId,
+        /// What went wrong, naming what failed.
+        message: String,
+    },
 }
 
 impl From<core::Event> for Event {
@@ -78,6 +89,7 @@ impl From<core::Event> for Event {
             }
             core::Event::Removed(id) => Event::Removed(id),
             core::Event::ShutdownComplete => Event::ShutdownComplete,
+            core::Event::Notice(notice) => Event::Notice(notice),
         }
     }
 }

@@ -20,7 +20,8 @@ use crate::core::InstanceId;
 use crate::sys::pty::{self, WindowSize};
 use crate::sys::spawn::InputEnd;
 
-/// Tokens of input descriptors: this base plus the slot.
+/// Tokens of input descriptors: this base plus the slot (the layout of every token is in
+/// `reactor/mod.rs`).
 const INPUT_BASE: usize = 1 << 36;
 /// Tokens up to here are input descriptors (the watch tokens start far above).
 const INPUT_END: usize = INPUT_BASE + (1 << 32);

@@ -15,6 +15,8 @@ mod jobs;
 mod leftovers;
 mod lines;
 mod pipes;
+mod readiness;
+mod reload;
 mod terminal;
 
 use std::io;
@@ -44,6 +46,10 @@ pub use input::StdinError;
 use leftovers::GroupLeftovers;
 use pipes::PipeSet;
 
+// The poll tokens, by range: the signal pipe (0); output pipes (1 up, by slot); exec-status
+// pipes (`execs.rs`, from 1 << 32, by pid); instance inputs (`input.rs`, from 1 << 36, by
+// slot); readiness probes (`readiness.rs`, from 1 << 38, by slot); the cgroup's events (just
+// below 1 << 40); the host's watched descriptors (from 1 << 40). Each range holds 2^32 values.
 const SIGNAL_TOKEN: Token = Token(0);
 /// Tokens of watched descriptors start here; pipe tokens stay below.
 const WATCH_BASE: usize = 1 << 40;
@@ -163,6 +169,8 @@ pub struct Driver {
     inputs: InputSet,
     /// [`Driver::suspend`] stopped the app.
     suspended: bool,
+    /// The readiness checks under way.
+    probes: readiness::Probes,
 }
 
 impl std::fmt::Debug for Driver {
@@ -215,6 +223,7 @@ impl Driver {
             killing_all: false,
             inputs,
             suspended: false,
+            probes: readiness::Probes::default(),
         })
     }
 
@@ -363,7 +372,8 @@ impl Driver {
             return Some(Duration::ZERO);
         }
         let now = Instant::now();
-        let core = self.core.next_deadline();
+        let core =
+            [self.core.next_deadline(), self.probes.next_deadline()].into_iter().flatten().min();
         let sweep = match self.phase {
             // The cgroup tells when it is empty (a priority event); `/proc` tells nothing, so
             // without one the sweep looks again every round.
@@ -397,6 +407,7 @@ impl Driver {
         }
         let tokens: Vec<Token> = self.mio_events.iter().map(mio::event::Event::token).collect();
         let mut execs = Vec::new();
+        let mut probe_slots = Vec::new();
         for token in tokens {
             if token == SIGNAL_TOKEN {
                 if self.take_signals() {
@@ -408,6 +419,8 @@ impl Driver {
                 self.input_writable(slot);
             } else if token.0 >= WATCH_BASE {
                 self.events.push(Event::Ready(WatchId(token.0 - WATCH_BASE)));
+            } else if let Some(slot) = readiness::probe_slot(token) {
+                probe_slots.push(slot);
             } else if let Some(pid) = PendingExecs::pid_of(token) {
                 execs.push(pid);
             } else {
@@ -423,6 +436,7 @@ impl Driver {
         self.reap(now);
         self.core.tick(now);
         self.settle(now);
+        self.advance_probes(now, &probe_slots);
         self.advance_sweep(now);
         Ok(())
     }
@@ -515,7 +529,9 @@ impl Driver {
         // While spawns wait for their exec, output waits too: a formation's starts are all
         // reported before its first line, as when each spawn waited for its exec.
         let starting = self.options.starts_before_output && !self.execs.is_empty();
-        self.events.extend(self.pipes.read_round(|_| starting));
+        for event in self.pipes.read_round(|_| starting) {
+            self.push_event(event);
+        }
     }
 
     /// Reports the exec outcomes known so far, in spawn order, and moves the resulting events
@@ -548,6 +564,10 @@ impl Driver {
     /// before the news of its exit.
     fn reap(&mut self, now: Instant) {
         while let Some((pid, status)) = reap_one() {
+            if self.probes.owns(pid) {
+                self.probe_exited(now, pid, status);
+                continue;
+            }
             // Starts asked for before this exit are reported before it, as when spawning
             // waited for each exec: wait (bounded) for the pending execs, report them in
             // order, and only then this process's own start if it is still pending.
@@ -573,7 +593,9 @@ impl Driver {
     }
 
     fn drain_pipes_of(&mut self, pid: u32) {
-        self.events.extend(self.pipes.drain_pid(pid));
+        for event in self.pipes.drain_pid(pid) {
+            self.push_event(event);
+        }
     }
 
     /// Carries out the core's effects (which may cause more), then moves its events over.
@@ -632,6 +654,7 @@ impl Driver {
                 }
                 _ => {}
             }
+            self.track_readiness(&event, now);
             self.events.push(event.into());
         }
     }

@@ -278,8 +278,11 @@ impl Drop for TempDir {
 pub const LEADERLESS_PY: &str = include_str!("leaderless.py");
 
 /// A python3 to run [`LEADERLESS_PY`] with, or `None` after reporting the skip (a failure
-/// under `PROCMAN_REQUIRE_VALIDATORS`).
+/// under `PROCMAN_REQUIRE_VALIDATORS`). Takes [`LOCK`] while it probes (call it before
+/// [`Run::new`]): a driver of another test would otherwise reap the probe, and its lost status
+/// read as "python3 is missing".
 pub fn python3() -> Option<String> {
+    let _serial = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     for candidate in ["/usr/bin/python3", "python3"] {
         let ok = std::process::Command::new(candidate)
             .args(["-c", "import ctypes, threading"])

@@ -7,6 +7,8 @@ mod harness;
 mod jobs;
 mod lifecycle;
 mod output;
+mod readiness;
+mod reload;
 mod spawning;
 mod stdin;
 mod terminal;

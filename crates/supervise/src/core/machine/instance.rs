@@ -21,6 +21,8 @@ pub(super) enum AfterStop {
     Restart,
     /// Disappear (a scale-down).
     Remove,
+    /// Count a failed start (the instance was not ready in time): backoff or fatal.
+    FailStart,
 }
 
 impl AfterStop {
@@ -67,11 +69,22 @@ impl AfterSpawn {
     }
 }
 
+/// How a start ends well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StartEnd {
+    /// At the end of the start grace period.
+    Grace(Instant),
+    /// When the instance is reported ready; it fails at `timeout_at` if it is not.
+    Ready { timeout_at: Option<Instant> },
+}
+
 /// Where an instance is. Every variant but `Spawning` is the [`State`] of the same name;
 /// `Spawning` is reported as `Starting`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     Stopped,
+    /// Asked to run; its group's dependencies do not meet their conditions yet.
+    Waiting,
     /// A spawn was asked for ([`crate::Effect::Spawn`]) and its outcome is not reported yet.
     Spawning {
         /// The state the instance left, for the transition reported with the outcome:
@@ -81,8 +94,7 @@ pub(super) enum Phase {
     },
     Starting {
         process: Process,
-        /// The end of the start grace period.
-        running_at: Instant,
+        ends: StartEnd,
     },
     Running {
         process: Process,
@@ -109,6 +121,7 @@ impl Phase {
     pub(super) fn state(&self) -> State {
         match self {
             Phase::Stopped => State::Stopped,
+            Phase::Waiting => State::Waiting,
             Phase::Spawning { .. } | Phase::Starting { .. } => State::Starting,
             Phase::Running { .. } => State::Running,
             Phase::Stopping { .. } => State::Stopping,
@@ -125,6 +138,7 @@ impl Phase {
             | Phase::Running { process }
             | Phase::Stopping { process, .. } => Some(*process),
             Phase::Stopped
+            | Phase::Waiting
             | Phase::Spawning { .. }
             | Phase::Backoff { .. }
             | Phase::Exited { .. }
@@ -135,11 +149,16 @@ impl Phase {
     /// When [`crate::Supervisor::tick`] has something to do for this phase.
     pub(super) fn deadline(&self) -> Option<Instant> {
         match *self {
-            Phase::Starting { running_at, .. } => Some(running_at),
+            Phase::Starting { ends: StartEnd::Grace(running_at), .. } => Some(running_at),
+            Phase::Starting { ends: StartEnd::Ready { timeout_at }, .. } => timeout_at,
             Phase::Stopping { kill_at, .. } => kill_at,
             Phase::Backoff { retry_at } => Some(retry_at),
             Phase::Exited { restart_at } => restart_at,
-            Phase::Stopped | Phase::Spawning { .. } | Phase::Running { .. } | Phase::Fatal => None,
+            Phase::Stopped
+            | Phase::Waiting
+            | Phase::Spawning { .. }
+            | Phase::Running { .. }
+            | Phase::Fatal => None,
         }
     }
 

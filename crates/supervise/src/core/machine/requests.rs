@@ -17,7 +17,7 @@ impl Supervisor {
     /// An unknown group or a shutdown in progress.
     pub fn start_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
         self.refuse_during_shutdown()?;
-        let g = self.group_index(group)?;
+        let g = self.group_to_change(group)?;
         self.groups[g].active = true;
         let startable: Vec<u32> = self.groups[g]
             .instances
@@ -39,33 +39,39 @@ impl Supervisor {
                 _ => {}
             }
         }
+        self.reconcile(now);
         Ok(())
     }
 
-    /// Marks a group inactive and stops every instance that runs or waits to run.
+    /// Marks a group inactive and stops every instance that runs or waits to run; a reload's
+    /// rollout of the group ends there.
     ///
     /// # Errors
     /// An unknown group.
     pub fn stop_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
         let g = self.group_index(group)?;
         self.groups[g].active = false;
+        self.groups[g].rollout = None;
         let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
         for n in numbers {
             self.stop_quietly(g, n, now, AfterStop::Stay);
         }
         self.check_shutdown_complete();
+        self.reconcile(now);
         Ok(())
     }
 
     /// Restarts every instance of a group: running ones are stopped and started again, others
     /// are started. Fatal instances are reset first, since the caller asked for them by name.
+    /// A reload's rollout of the group ends there (everything is restarted anyway).
     ///
     /// # Errors
     /// An unknown group or a shutdown in progress.
     pub fn restart_group(&mut self, now: Instant, group: &str) -> Result<(), RequestError> {
         self.refuse_during_shutdown()?;
-        let g = self.group_index(group)?;
+        let g = self.group_to_change(group)?;
         self.groups[g].active = true;
+        self.groups[g].rollout = None;
         let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
         for n in numbers {
             let Some(instance) = self.groups[g].instances.get_mut(&n) else { continue };
@@ -76,11 +82,13 @@ impl Supervisor {
                     instance.phase = Phase::Stopped;
                     instance.retries = 0;
                     self.emit_transition(g, n, State::Fatal, now, None, None);
-                    self.restart(now, &self.id(g, n))?;
+                    self.restart_instance(now, g, n)?;
                 }
-                _ => self.restart(now, &self.id(g, n))?,
+                // `restart` would refuse an instance whose spawn is pending, handled above.
+                _ => self.restart_instance(now, g, n)?,
             }
         }
+        self.reconcile(now);
         Ok(())
     }
 
@@ -97,6 +105,7 @@ impl Supervisor {
             Phase::Stopped | Phase::Exited { .. } | Phase::Backoff { .. } => {
                 self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
+                self.reconcile(now);
                 Ok(())
             }
             _ => {
@@ -123,7 +132,8 @@ impl Supervisor {
         let (g, n) = self.locate(id)?;
         let instance = &self.groups[g].instances[&n];
         match instance.phase {
-            Phase::Starting { .. }
+            Phase::Waiting
+            | Phase::Starting { .. }
             | Phase::Running { .. }
             | Phase::Backoff { .. }
             | Phase::Exited { restart_at: Some(_) } => {}
@@ -134,18 +144,28 @@ impl Supervisor {
         }
         self.stop_quietly(g, n, now, AfterStop::Stay);
         self.check_shutdown_complete();
+        self.reconcile(now);
         Ok(())
     }
 
     /// Restarts one instance: a live one is stopped then started; a stopped, exited or backoff
     /// one is started at once; a stopping one is started again once it is down, unless a
-    /// scale-down is removing it.
+    /// scale-down is removing it; a waiting one goes on waiting.
     ///
     /// # Errors
     /// An unknown instance, a fatal one (reset it first), or a shutdown in progress.
     pub fn restart(&mut self, now: Instant, id: &InstanceId) -> Result<(), RequestError> {
         self.refuse_during_shutdown()?;
         let (g, n) = self.locate(id)?;
+        self.restart_instance(now, g, n)?;
+        self.reconcile(now);
+        Ok(())
+    }
+
+    /// [`Supervisor::restart`] of instance `n` of group `g`, without the pass of
+    /// [`Supervisor::reconcile`] (the caller makes it).
+    fn restart_instance(&mut self, now: Instant, g: usize, n: u32) -> Result<(), RequestError> {
+        let id = self.id(g, n);
         let instance = self.groups[g].instances.get_mut(&n).ok_or(RequestError::Internal)?;
         match &mut instance.phase {
             Phase::Starting { .. } | Phase::Running { .. } => {
@@ -157,10 +177,11 @@ impl Supervisor {
                 self.reset_retries(g, n);
                 self.begin_spawn(g, n, now);
             }
+            Phase::Waiting => {}
             // `locate` refuses an instance whose spawn is pending.
             Phase::Spawning { .. } | Phase::Fatal => {
                 let state = instance.state();
-                return Err(RequestError::NotAllowed { id: id.clone(), state, request: "restart" });
+                return Err(RequestError::NotAllowed { id, state, request: "restart" });
             }
         }
         Ok(())
@@ -180,6 +201,7 @@ impl Supervisor {
         instance.phase = Phase::Stopped;
         instance.retries = 0;
         self.emit_transition(g, n, State::Fatal, now, None, None);
+        self.reconcile(now);
         Ok(())
     }
 
@@ -188,9 +210,12 @@ impl Supervisor {
     /// once they are down.
     ///
     /// # Errors
-    /// An unknown group, or a scale-up during shutdown.
+    /// An unknown group (or one a reload removed), or a scale-up during shutdown.
     pub fn scale(&mut self, now: Instant, group: &str, target: u32) -> Result<(), RequestError> {
         let g = self.group_index(group)?;
+        if self.groups[g].removing && target > 0 {
+            return Err(RequestError::UnknownGroup(group.to_owned()));
+        }
         if target > self.groups[g].target {
             self.refuse_during_shutdown()?;
         }
@@ -228,6 +253,7 @@ impl Supervisor {
             }
         }
         self.check_shutdown_complete();
+        self.reconcile(now);
         Ok(())
     }
 
@@ -263,23 +289,32 @@ impl Supervisor {
     }
 
     /// Stops everything for good: every group becomes inactive, every live instance gets its
-    /// stop signal, pending retries and restarts are cancelled, and no spawn is ever requested
-    /// again. [`Event::ShutdownComplete`] follows once every instance is down.
+    /// stop signal, pending retries, restarts and rollouts are cancelled, and no spawn is ever
+    /// requested again. [`Event::ShutdownComplete`] follows once every instance is down.
+    ///
+    /// Groups stop in reverse dependency order: a group's instances get their stop signal once
+    /// every group that depends on it is down (without dependencies, all at once).
     pub fn shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
-        for g in 0..self.groups.len() {
-            self.groups[g].active = false;
-            let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
-            for n in numbers {
-                self.stop_quietly(g, n, now, AfterStop::Stay);
-            }
+        for group in &mut self.groups {
+            group.active = false;
+            group.rollout = None;
         }
+        self.reconcile(now);
         self.check_shutdown_complete();
     }
 
     /// Sends SIGKILL at once to every instance that is stopping (the second Ctrl-C), instead
-    /// of waiting for its stop timeout.
+    /// of waiting for its stop timeout. During a shutdown, groups still waiting for their
+    /// dependants to stop are stopped first, so that everything is killed.
     pub fn kill_stopping(&mut self, now: Instant) {
+        if self.shutting_down {
+            for g in 0..self.groups.len() {
+                if !self.groups[g].stop_begun {
+                    self.stop_whole_group(g, now);
+                }
+            }
+        }
         for g in 0..self.groups.len() {
             let numbers: Vec<u32> = self.groups[g].instances.keys().copied().collect();
             for n in numbers {
@@ -288,5 +323,6 @@ impl Supervisor {
                 }
             }
         }
+        self.check_shutdown_complete();
     }
 }

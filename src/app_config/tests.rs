@@ -2,7 +2,7 @@
 //! positions, merging into the Procfile, the formation and the plan, and precedence.
 
 use super::*;
-use crate::cli::{AppArgs, PlanArgs, SupervisionArgs};
+use crate::cli::{AppArgs, SupervisionArgs};
 
 fn parse(text: &str) -> Result<ConfigFile, String> {
     ConfigFile::parse(Path::new("procman.json"), text.as_bytes()).map_err(|d| d.render(false))
@@ -366,7 +366,7 @@ fn instances_apply_only_without_a_formation() {
     assert_eq!(counted.resolve(&procfile), Ok(vec![1, 0, 0]));
 }
 
-/// An app directory with a Procfile and a config file, planned through `config::load_plan`.
+/// An app directory with a Procfile and a config file, planned through `options::plan::load`.
 fn plan_with(
     procfile: &str,
     config: &str,
@@ -376,13 +376,16 @@ fn plan_with(
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("Procfile"), procfile).expect("Procfile");
     std::fs::write(dir.path().join(DEFAULT_NAME), config).expect("config");
-    let app = AppArgs { procfile: Some(dir.path().join("Procfile")), root: None };
-    let plan_args = PlanArgs {
-        env_files: Vec::new(),
+    // The working directory the configs below name (a missing one is an error of its own).
+    std::fs::create_dir(dir.path().join("sub")).expect("sub");
+    let options = crate::options::plan::PlanOptions {
+        app: AppArgs { procfile: Some(dir.path().join("Procfile")), root: None },
         formation: formation.map(str::to_owned),
         port: Some("5000".into()),
+        supervision: Some(flags),
+        ..Default::default()
     };
-    crate::config::load_plan(&app, &plan_args, &[], Some(&flags)).map_err(|d| d.render(false))
+    crate::options::plan::load(&options).map_err(|d| d.render(false))
 }
 
 #[test]
@@ -411,12 +414,8 @@ fn the_plan_carries_the_config_and_flags_win_over_it() {
     assert_eq!(plan.processes[1].settings.restart, Some(RestartPolicy::Always));
     // Foreman's PORT rule counts config-only types after the Procfile's.
     assert_eq!(plan.port(2, 2), Some(5201));
-    let db = crate::plan::InstancePlan {
-        process: "db".into(),
-        number: 2,
-        port: 5201,
-        ps: "db.2".into(),
-    };
+    let db = plan.instance(plan.process("db").expect("db"), 2);
+    assert_eq!((db.port, db.ps.as_str()), (5201, "db.2"));
     assert_eq!(plan.argv_for(&db).expect("argv").join(" "), "postgres -p 5201");
 }
 

@@ -1,39 +1,11 @@
-//! The text of the user's input files, checked before any parser sees it (reading them is
-//! [`crate::input`]'s job): NUL bytes (a binary file), invalid UTF-8 (named by line and byte
+//! The encoding of the user's input files, checked before any parser sees their text (reading
+//! them is [`crate::input`]'s job): NUL bytes (a binary file), invalid UTF-8 (named by line and byte
 //! offset), a UTF-8 byte-order mark (dropped, as Windows editors write one), and CRLF turned into
 //! LF as Foreman does.
 
-use std::io;
 use std::path::Path;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, sanitize};
-
-/// An I/O error in words, without Rust's `(os error 13)` suffix.
-pub fn describe_io(error: &io::Error) -> String {
-    match error.kind() {
-        io::ErrorKind::NotFound => "it does not exist".to_owned(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
-        _ => {
-            let text = error.to_string();
-            match text.find(" (os error") {
-                Some(cut) => text[..cut].to_owned(),
-                None => text,
-            }
-        }
-    }
-}
-
-/// `64 KiB`, `4 MiB`.
-pub fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
-        format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
-        format!("{} KiB", bytes >> 10)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
+use crate::diagnostic::{Diagnostic, Diagnostics, file_label};
 
 /// The file's text: BOM dropped, checked for NUL bytes and UTF-8, CRLF turned into LF.
 ///
@@ -82,12 +54,6 @@ pub fn decode(path: &Path, bytes: &[u8], kind: &str) -> Result<String, Diagnosti
         }
     };
     Ok(text.replace("\r\n", "\n"))
-}
-
-/// The last component of a path, for messages (`Procfile line 3 …`), sanitized.
-pub fn file_label(path: &Path) -> String {
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
-    sanitize(&name.unwrap_or_else(|| path.display().to_string()), 80)
 }
 
 /// Byte offset of the start of the line holding byte `at`.
@@ -158,12 +124,5 @@ mod tests {
             error.starts_with("error: Procfile is UTF-16 text; procman reads UTF-8\n"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn sizes_are_readable() {
-        assert_eq!(size(64 * 1024), "64 KiB");
-        assert_eq!(size(4 << 20), "4 MiB");
-        assert_eq!(size(1000), "1000 bytes");
     }
 }

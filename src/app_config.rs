@@ -21,19 +21,19 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, closest, fragment, list, sanitize};
-use crate::formation::{Formation, FormationItem, MAX_INSTANCES};
-use crate::input::{self, ReadError};
+use crate::plan::values::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
-use crate::procfile::{Procfile, ProcfileEntry};
-use crate::settings::{backoff_from, parse_duration, parse_restart};
-use crate::text::{self, file_label};
+use procman::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
+use procman::formation::{Formation, FormationItem, MAX_INSTANCES};
+use procman::input::encoding;
+use procman::input::{self, ReadError};
+use procman::procfile::{Procfile, ProcfileEntry};
 
 /// The config file's name when none is given: read from the Procfile's directory, if there.
 pub(crate) const DEFAULT_NAME: &str = "procman.json";
 /// The largest config file read.
 pub(crate) const MAX_CONFIG_BYTES: u64 = 1 << 20;
-/// The longest duration accepted anywhere (as `settings::parse_duration`): one year.
+/// The longest duration accepted anywhere (as `plan::values::parse_duration`): one year.
 const MAX_SECONDS: f64 = 86_400.0 * 365.0;
 
 /// A config file, read and checked.
@@ -96,7 +96,7 @@ pub(crate) fn load(
 impl ConfigFile {
     /// Parses the file's bytes; `path` is used in messages.
     pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigFile, Diagnostics> {
-        let text = text::decode(path, bytes, "a JSON config file")?;
+        let text = encoding::decode(path, bytes, "a JSON config file")?;
         let label = file_label(path);
         if text.trim().is_empty() {
             return Err(Diagnostic::new(format!("{label} is empty"))
@@ -203,8 +203,8 @@ impl ConfigFile {
         formation.origin = format!("`instances` in {}", file_label(&self.path));
     }
 
-    /// Fails for each `cwd` that is not a directory under `root` (for `check`: `start` finds
-    /// out when it spawns, and `export` may target another machine).
+    /// Fails for each `cwd` that is not a directory under `root` (for `check`, `start` and
+    /// `run`, before anything starts; not for `export`, which may target another machine).
     pub(crate) fn check_dirs(&self, root: &Path) -> Result<(), Diagnostics> {
         let mut diagnostics = Diagnostics::default();
         for process in &self.processes {
