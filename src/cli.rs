@@ -411,7 +411,8 @@ pub(crate) struct PsArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Redraw the table in place every second, like top
+    /// Redraw the table in place, like top: every second and at each change; keys restart, stop
+    /// or attach the selected instance
     #[arg(long, conflicts_with = "json")]
     pub(crate) watch: bool,
 }

@@ -16,6 +16,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::{Map, Value};
@@ -37,13 +38,21 @@ const ENDING_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIG
 /// No procman running, an unknown or busy instance, or a failure of the terminal or the
 /// connection.
 pub(crate) fn run(args: &TargetArgs) -> Result<i32, CliError> {
-    let socket = crate::options::control_socket(&args.control);
-    let mut client = Client::connect(&socket, TIMEOUT)?;
-    let reply = client.request(&Request::Attach { target: args.target.clone() })?;
-    let name = reply.get("process").and_then(Value::as_str).unwrap_or(&args.target).to_owned();
+    attach_to(&crate::options::control_socket(&args.control), &args.target)
+}
+
+/// Attaches this terminal to `target` of the procman at `socket`, until it is detached
+/// (`procman attach`, and the `a` key of `procman ps --watch`).
+///
+/// # Errors
+/// As for [`run`].
+pub(crate) fn attach_to(socket: &Path, target: &str) -> Result<i32, CliError> {
+    let mut client = Client::connect(socket, TIMEOUT)?;
+    let reply = client.request(&Request::Attach { target: target.to_owned() })?;
+    let name = reply.get("process").and_then(Value::as_str).unwrap_or(target).to_owned();
     let on_pty = reply.get("tty") == Some(&Value::Bool(true));
     // Best effort: without it the relay works, only the notices are missing.
-    let events = Client::connect(&socket, TIMEOUT)
+    let events = Client::connect(socket, TIMEOUT)
         .and_then(|mut events| events.request(&Request::Events).map(|_| events))
         .ok()
         .map(Client::into_stream);
@@ -122,19 +131,31 @@ impl Drop for RawMode {
     }
 }
 
-/// A socket pair the ending signals write to (signal-hook's self-pipe), polled with the rest.
+/// A socket pair the ending signals write to (signal-hook's self-pipe), polled with the rest;
+/// the handlers go when it drops.
 struct SignalPipe {
     read: UnixStream,
+    registered: Vec<signal_hook::SigId>,
 }
 
 impl SignalPipe {
     fn new() -> io::Result<SignalPipe> {
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;
+        let mut pipe = SignalPipe { read, registered: Vec::new() };
         for signal in ENDING_SIGNALS {
-            signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
+            let id = signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
+            pipe.registered.push(id);
         }
-        Ok(SignalPipe { read })
+        Ok(pipe)
+    }
+}
+
+impl Drop for SignalPipe {
+    fn drop(&mut self) {
+        for id in self.registered.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }
 

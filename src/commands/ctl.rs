@@ -38,7 +38,7 @@ pub(crate) fn ps(args: &PsArgs) -> Result<i32, CliError> {
             ));
         }
         let mut client = connect(&args.control)?;
-        return super::watch::run(&mut client);
+        return super::watch::run(&mut client, &crate::options::control_socket(&args.control));
     }
     let mut client = connect(&args.control)?;
     let reply = client.request(&Request::Ps)?;

@@ -22,6 +22,28 @@ pub(crate) fn table(
     reply: &PsReply,
     cpu_percent: Option<&dyn Fn(&ProcessInfo) -> String>,
 ) -> String {
+    let mut text = render(&table_rows(reply, cpu_percent));
+    if let Some(line) = containment_line(reply) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+/// `containment: cgroup (/sys/fs/cgroup/...)`, when the answer names one.
+pub(crate) fn containment_line(reply: &PsReply) -> Option<String> {
+    let mechanism = reply.procman.containment.as_ref()?;
+    Some(match &reply.procman.cgroup {
+        Some(path) => format!("containment: {mechanism} ({path})"),
+        None => format!("containment: {mechanism}"),
+    })
+}
+
+/// The table's cells: the header, a row per instance, the totals.
+pub(crate) fn table_rows(
+    reply: &PsReply,
+    cpu_percent: Option<&dyn Fn(&ProcessInfo) -> String>,
+) -> Vec<Vec<String>> {
     let mut header = vec!["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "CPU"];
     if cpu_percent.is_some() {
         header.push("%CPU");
@@ -59,15 +81,7 @@ pub(crate) fn table(
     }
     total.push(bytes(t.rss_bytes));
     rows.push(total);
-    let mut text = render(&rows);
-    if let Some(mechanism) = &reply.procman.containment {
-        text.push_str(&format!("containment: {mechanism}"));
-        if let Some(path) = &reply.procman.cgroup {
-            text.push_str(&format!(" ({path})"));
-        }
-        text.push('\n');
-    }
-    text
+    rows
 }
 
 /// A pseudo-instance holding the totals, for the `%CPU` callback: its name is empty.

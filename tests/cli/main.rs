@@ -42,3 +42,5 @@ mod terminals_jobs;
 #[cfg(target_os = "linux")]
 #[allow(dead_code)]
 mod terminals_pty;
+#[cfg(target_os = "linux")]
+mod terminals_watch;

@@ -34,10 +34,10 @@ use super::live_line::LiveLine;
 
 use crate::cli::TtyWhen;
 use crate::control::relay_input;
-use procman::diagnostic::{Diagnostic, Diagnostics, closest};
 use crate::error::CliError;
 use crate::output::Printer;
 use crate::plan::Plan;
+use procman::diagnostic::{Diagnostic, Diagnostics, closest};
 
 /// The most typed bytes waiting for the instance; reading stops until it takes them.
 const TYPED_LIMIT: usize = 64 * 1024;

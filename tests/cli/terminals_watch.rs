@@ -1,0 +1,65 @@
+//! `procman ps --watch` on real ptys: a 0x0 terminal and a 40-column one still show every
+//! instance, the run's changes show at once, and keys act on the selected instance.
+
+use crate::terminals_pty::{PtySession, cooked};
+use crate::util::Dir;
+
+#[test]
+fn ps_watch_on_a_0x0_terminal_shows_the_table() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: exec sleep 300\nworker: exec sleep 300\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp"]);
+    run.wait_for("worker.1 | started with pid");
+    let mut term = PtySession::start(dir.command(&["ps", "--watch"]), None, false);
+    term.wait_for("NAME");
+    term.wait_for("web.1");
+    term.wait_for("worker.1");
+    term.wait_for("TOTAL");
+    term.send(b"q");
+    assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
+    assert!(cooked(&term.modes()), "the terminal's modes are back");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait_exit().code(), Some(143));
+}
+
+#[test]
+fn ps_watch_at_40_columns_follows_a_scale_and_its_keys_act_on_the_selected_instance() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: exec sleep 300\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always"]);
+    run.wait_for("web.1  | started with pid");
+    let mut term = PtySession::start(dir.command(&["ps", "--watch"]), Some((40, 30)), false);
+    term.wait_for("> web.1 ");
+    // Narrow: the name and the memory stay, LAST EXIT goes.
+    let header = term.wait_for("NAME");
+    assert!(header.contains("MEM") && !header.contains("LAST EXIT"), "{header:?}");
+
+    // A change of the run shows (at once through the events stream; the table is also
+    // sampled every second).
+    let scaled = dir.run(&["scale", "web=12"]);
+    assert_eq!(scaled.code(), Some(0), "{}", scaled.stderr());
+    term.wait_for("web.12");
+
+    // j selects web.2, s stops it: the answer shows under the table, the run says so.
+    term.send(b"j");
+    term.wait_for("> web.2 ");
+    term.send(b"s");
+    term.wait_for("stopping web.2");
+    run.wait_for("stopping web.2, as requested over the control socket");
+    term.wait_for("STOPPED");
+
+    // a attaches this terminal to the selected instance; Ctrl-] comes back to the table.
+    term.send(b"k");
+    term.wait_for("> web.1 ");
+    term.send(b"a");
+    term.wait_for("attached to web.1");
+    term.send(b"\x1d");
+    term.wait_for("detached from web.1");
+    term.wait_for("> web.1 ");
+
+    term.send(b"\x03");
+    assert_eq!(term.wait_exit().code(), Some(0), "Ctrl-C is a key here: {}", term.transcript());
+    assert!(cooked(&term.modes()), "the terminal's modes are back");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait_exit().code(), Some(143));
+}
