@@ -86,7 +86,10 @@ impl Driver {
 
     pub(super) fn begin_sweep(&mut self, now: Instant) {
         if self.phase == Phase::Running {
-            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT, cap: now + SWEEP_CAP };
+            // With a cgroup everything left was killed with the tree and can start nothing: wait
+            // for it to die (seconds, on a loaded machine) so the tree can be removed.
+            let until = if self.cgroups.is_some() { now + SWEEP_CAP } else { now + SWEEP_LIMIT };
+            self.phase = Phase::Sweeping { until, cap: now + SWEEP_CAP };
             // Every instance is down: whatever is still in the cgroup tree is a stray.
             if let Some(cgroups) = &self.cgroups {
                 let left = cgroups.pids();

@@ -31,6 +31,9 @@ use crate::sys::tree::ProcessTable;
 /// uninterruptible sleep cannot die sooner).
 const CLEANUP_LIMIT: Duration = Duration::from_secs(2);
 
+/// How long the guard waits for a killed cgroup tree to empty so that it can remove it.
+const CGROUP_CLEANUP_LIMIT: Duration = Duration::from_secs(10);
+
 /// Set in a supervisor that is PID 1 of its own namespace ([`isolate`] then [`protect`]).
 static ISOLATED: AtomicBool = AtomicBool::new(false);
 
@@ -311,7 +314,10 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
         // (a leaderless process's leader, for one): the rounds reap.
         let tree = CgroupTree::open(path);
         let alive = |_: &[u32]| tree.is_populated().then(|| tree.pids());
-        if tree.kill().is_ok() && kill_until_gone(CLEANUP_LIMIT, alive, pause) {
+        // After `cgroup.kill` nothing in the tree can start anything: what is left is dying,
+        // which a loaded machine can take seconds to finish. Waiting longer here is what
+        // removes the tree rather than leaving it behind.
+        if tree.kill().is_ok() && kill_until_gone(CGROUP_CLEANUP_LIMIT, alive, pause) {
             let _ = tree.remove();
         }
     }

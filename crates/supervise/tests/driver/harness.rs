@@ -33,6 +33,9 @@ pub struct Run {
     pub driver: Driver,
     /// Every event, with the time it was drained.
     pub log: Vec<(Instant, Event)>,
+    /// What the test changed in the process (its standard input, say), put back after the
+    /// driver is dropped and before the next test may start (fields drop in this order).
+    held: Vec<Box<dyn std::any::Any>>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -47,7 +50,13 @@ impl Run {
         // A previous test that failed may have left zombies; this one starts clean.
         assert_no_zombies("before the test");
         let driver = Driver::new(options).expect("driver");
-        Run { driver, log: Vec::new(), _serial: serial }
+        Run { driver, log: Vec::new(), held: Vec::new(), _serial: serial }
+    }
+
+    /// Keeps `guard` until the driver is gone, still under [`LOCK`]: a change to the process
+    /// (descriptor 0 closed, say) is undone before another test's driver can exist.
+    pub fn hold(&mut self, guard: impl std::any::Any) {
+        self.held.push(Box::new(guard));
     }
 
     pub fn add(&mut self, spec: ProgramSpec) {
