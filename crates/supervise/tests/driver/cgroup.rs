@@ -41,7 +41,7 @@ fn a_daemon_that_left_the_tree_and_ignores_sigterm_dies_with_its_instance() {
     // own process exits on SIGTERM at once.
     run.add(sh(
         "web",
-        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &); exec sleep 30"#,
+        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &); exec sleep 300"#,
     ));
     run.driver.start_group("web").expect("start");
     let line = run.wait_line(&id("web", 1), |l| l.starts_with("pid="));
@@ -87,7 +87,7 @@ fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
         Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
     run.add(sh(
         "web",
-        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &); exec sleep 30"#,
+        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &); exec sleep 300"#,
     ));
     run.driver.start_group("web").expect("start");
     let line = run.wait_line(&id("web", 1), |l| l.starts_with("pid="));

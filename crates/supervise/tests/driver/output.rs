@@ -130,8 +130,7 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
         let exited = run.transitions(&id("host", 1)).iter().any(|t| t.to == State::Exited);
         if exited && !sent_signal {
             sent_signal = true;
-            // SAFETY: sends a signal the driver handles to this process.
-            unsafe { libc::kill(libc::getpid(), libc::SIGUSR2) };
+            crate::harness::kill(std::process::id(), libc::SIGUSR2);
         }
         if run.log.iter().any(|(_, e)| *e == Event::SignalReceived(Signal::USR2)) {
             run.driver.shutdown();
@@ -147,7 +146,7 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
 #[test]
 fn an_idle_driver_asks_for_no_wakeup() {
     let mut run = Run::new();
-    run.add(sh("idle", "exec sleep 30"));
+    run.add(sh("idle", "exec sleep 300"));
     run.driver.start_group("idle").expect("start");
     run.wait_state(&id("idle", 1), State::Running);
     run.turn();

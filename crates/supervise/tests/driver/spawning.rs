@@ -20,11 +20,11 @@ fn program(name: &str, program: impl Into<OsString>) -> ProgramSpec {
     spec
 }
 
-/// `sleep 30`, executed directly: nothing between the supervisor and the program.
+/// `sleep 300`, executed directly: nothing between the supervisor and the program.
 #[cfg(target_os = "linux")]
 fn sleeper(name: &str) -> ProgramSpec {
     let mut spec = program(name, "sleep");
-    spec.command = spec.command.args(["30"]);
+    spec.command = spec.command.args(["300"]);
     spec
 }
 
@@ -106,28 +106,27 @@ fn extra_descriptors(pid: u32) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// A descriptor opened without close-on-exec, closed on drop.
+/// A descriptor opened without close-on-exec (closed when dropped).
 #[cfg(target_os = "linux")]
-struct LeakyFd(libc::c_int);
+struct LeakyFd(std::os::fd::OwnedFd);
 
 #[cfg(target_os = "linux")]
 impl LeakyFd {
     fn open() -> LeakyFd {
-        // SAFETY: a NUL-terminated path; open has no other memory effects.
-        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
-        assert!(fd > 2, "open /dev/null");
-        // SAFETY: fcntl on a descriptor we own.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        assert_eq!(flags & libc::FD_CLOEXEC, 0, "the descriptor is inheritable");
+        use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
+        let fd = open("/dev/null", OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+            .expect("open /dev/null");
+        let flags = fcntl(&fd, FcntlArg::F_GETFD).expect("F_GETFD");
+        assert!(
+            !FdFlag::from_bits_truncate(flags).contains(FdFlag::FD_CLOEXEC),
+            "the descriptor is inheritable"
+        );
         LeakyFd(fd)
     }
-}
 
-#[cfg(target_os = "linux")]
-impl Drop for LeakyFd {
-    fn drop(&mut self) {
-        // SAFETY: closes the descriptor we opened, once.
-        unsafe { libc::close(self.0) };
+    fn number(&self) -> u32 {
+        use std::os::fd::AsRawFd;
+        u32::try_from(self.0.as_raw_fd()).expect("a descriptor number")
     }
 }
 
@@ -161,7 +160,7 @@ fn no_descriptor_beyond_0_1_2_leaks_into_a_child() {
         });
     }
     // The parent side does hold more (the extra one, the poll instance, the pipes).
-    assert!(descriptors(std::process::id()).contains(&u32::try_from(leaky.0).expect("fd")));
+    assert!(descriptors(std::process::id()).contains(&leaky.number()));
     run.finish();
     drop(leaky);
 }
