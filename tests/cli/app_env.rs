@@ -1,7 +1,6 @@
 //! Where the app is (`-f`, `-d`) and what environment its processes get (`.env`, `-e`).
 
-use crate::support::{assert_code, lines};
-use crate::util::{Dir, write_script};
+use crate::harness::{Dir, assert_code, write_script};
 
 /// A script that prints `NAME=value` (or `NAME=<unset>`) for each name it is given.
 const SHOW: &str = "#!/bin/sh\nfor name in \"$@\"; do\n  eval \"value=\\${$name-<unset>}\"\n  \
@@ -24,7 +23,7 @@ fn processes_run_in_the_procfile_directory_by_default() {
     let finished = dir.run(&["start", "-f", "app/Procfile"]);
     assert_code(&finished, 0);
     let expected = format!("web.1  | {}", canonical(&dir, "app"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert!(finished.lines().contains(&expected), "{}", finished.stdout());
 }
 
 #[test]
@@ -34,7 +33,7 @@ fn root_option_finds_the_procfile_and_sets_the_working_directory() {
     let finished = dir.run(&["start", "-d", "app"]);
     assert_code(&finished, 0);
     let expected = format!("web.1  | {}", canonical(&dir, "app"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert!(finished.lines().contains(&expected), "{}", finished.stdout());
 }
 
 #[test]
@@ -45,7 +44,7 @@ fn root_option_wins_over_the_procfile_directory() {
     let finished = dir.run(&["start", "-f", "conf/Procfile", "-d", "srv"]);
     assert_code(&finished, 0);
     let expected = format!("web.1  | {}", canonical(&dir, "srv"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert!(finished.lines().contains(&expected), "{}", finished.stdout());
 }
 
 #[test]
@@ -67,12 +66,12 @@ fn dot_env_in_the_root_is_read_and_may_be_absent() {
     show_app(&dir, "GREETING");
     let finished = dir.run(&["start"]);
     assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | GREETING=<unset>".to_owned()));
+    assert!(finished.lines().contains(&"web.1  | GREETING=<unset>".to_owned()));
 
     dir.write(".env", "GREETING=hello\n");
     let finished = dir.run(&["start"]);
     assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | GREETING=hello".to_owned()));
+    assert!(finished.lines().contains(&"web.1  | GREETING=hello".to_owned()));
 }
 
 #[test]
@@ -84,7 +83,7 @@ fn dot_env_is_read_from_the_root_not_the_working_directory() {
     dir.write(".env", "FROM=cwd\n");
     let finished = dir.run(&["start", "-f", "app/Procfile"]);
     assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | FROM=app".to_owned()), "{}", finished.stdout());
+    assert!(finished.lines().contains(&"web.1  | FROM=app".to_owned()), "{}", finished.stdout());
 }
 
 #[test]
@@ -97,7 +96,7 @@ fn later_env_files_win_and_the_default_is_not_read() {
     let finished = dir.run(&["start", "-e", "a.env,b.env"]);
     assert_code(&finished, 0);
     assert_eq!(
-        lines(&finished)[1..5],
+        finished.lines()[1..5],
         ["web.1  | A=from-a", "web.1  | B=from-b", "web.1  | C=from-b", "web.1  | D=<unset>"],
         "{}",
         finished.stdout()
@@ -128,7 +127,7 @@ fn env_file_values_override_the_inherited_environment() {
     command.env("SHARED", "inherited").env("INHERITED", "kept");
     let finished = dir.run_with(command);
     assert_code(&finished, 0);
-    let lines = lines(&finished);
+    let lines = finished.lines();
     assert!(lines.contains(&"web.1  | SHARED=from-file".to_owned()), "{lines:?}");
     assert!(lines.contains(&"web.1  | INHERITED=kept".to_owned()), "{lines:?}");
 }
@@ -145,7 +144,7 @@ fn env_syntax_export_quotes_comments_and_interpolation() {
     let finished = dir.run(&["start"]);
     assert_code(&finished, 0);
     assert_eq!(
-        lines(&finished)[1..8],
+        finished.lines()[1..8],
         [
             "web.1  | EXPORTED=yes",
             "web.1  | SINGLE=$HOME stays",
@@ -168,7 +167,7 @@ fn env_values_are_substituted_into_the_command() {
     let finished = dir.run(&["start"]);
     assert_code(&finished, 0);
     assert!(
-        lines(&finished).contains(&"web.1  | greeting=hello ps=web.1".to_owned()),
+        finished.lines().contains(&"web.1  | greeting=hello ps=web.1".to_owned()),
         "{}",
         finished.stdout()
     );

@@ -1,7 +1,6 @@
 //! `procman export` through the binary: the options reach the exporter and the files land.
 
-use crate::support::skip;
-use crate::util::Dir;
+use crate::harness::{Dir, skip};
 
 fn app(dir: &Dir) {
     dir.write("Procfile", "web: bundle exec puma -p $PORT\nworker: bundle exec sidekiq\n");

@@ -1,11 +1,10 @@
 //! Which processes `start` runs: all of them, `start web`, `start web=3`, `-m`/`--concurrency`,
 //! and the errors for unknown names and malformed counts.
 
-use crate::support::{assert_code, assert_exit};
-use crate::util::{Dir, Running, write_script};
+use crate::harness::{Dir, Running, Signal, assert_code, assert_exit, write_script};
 
 /// Prints its PS, then waits to be stopped.
-const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 30\n";
+const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 300\n";
 
 fn app(dir: &Dir) {
     write_script(dir, "up.sh", ANNOUNCE);
@@ -18,7 +17,7 @@ fn instances_seen(mut run: Running, expected: &[&str]) -> Vec<String> {
     for name in expected {
         run.wait_for(&format!("| up {name}"));
     }
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     assert_exit(&mut run, 143);
     let mut seen: Vec<String> = run
         .stdout_lines()

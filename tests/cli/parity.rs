@@ -5,21 +5,10 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-use crate::support::assert_code;
-use crate::util::{Dir, Finished};
+use crate::harness::{Dir, Finished, assert_code, procman, skip};
 
 // ISSUE_TABLE and FOREMAN_QUIRKS: each line with the value Foreman gives it.
 include!("../../src/envfile/tests/table.rs");
-
-/// Reports a test that cannot run here. CI sets `PROCMAN_REQUIRE_VALIDATORS=1` (`.ci/run`), and
-/// there it fails instead of skipping.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
-    );
-    println!("SKIPPED: {why}");
-}
 
 /// True when `foreman` runs; otherwise the test is skipped (and fails in CI).
 fn foreman_installed() -> bool {
@@ -68,7 +57,7 @@ fn every_env_table_row_reads_as_the_real_foreman_reads_it() {
     let text: String = rows.iter().map(|(line, _)| format!("{line}\n")).collect();
     dir.write(".env", &text);
     dir.write("Procfile", "web: true\n");
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     for (line, expected) in &rows {
         let key = line.split_once('=').map_or("", |(key, _)| key);
         assert_eq!(ours.get(key).map(String::as_str), Some(*expected), "procman, {line:?}");
@@ -131,7 +120,7 @@ fn check_warns_where_foreman_reads_a_line_differently_and_foreman_agrees() {
         ),
         "{stderr}"
     );
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     assert_eq!(ours.get("EXPORTED").map(String::as_str), Some("1"));
     assert_eq!(ours.get("COMMENTED").map(String::as_str), Some("value"));
     assert_eq!(ours.get("DERIVED").map(String::as_str), Some("app-db"));
@@ -159,7 +148,7 @@ fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values()
     assert_code(&finished, 0);
     let printed = finished.stdout();
     assert!(printed.starts_with("# valid procfile detected (web)\n# from .env"), "{printed}");
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     // The printed file, read again, gives the same variables to procman (and to Foreman).
     let again = Dir::new();
     again.write(".env", &printed);
@@ -167,7 +156,7 @@ fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values()
     let finished = again.run(&["check"]);
     assert_code(&finished, 0);
     assert!(!finished.stderr().contains("warning:"), "{}", finished.stderr());
-    let read_back = run_env(&again, &crate::util::procman());
+    let read_back = run_env(&again, &procman());
     for key in ["BASE", "URL", "SPACES", "QUOTES", "LINES", "DOLLAR", "EMPTY", "HASH"] {
         assert_eq!(read_back.get(key), ours.get(key), "{key}: {printed}");
     }

@@ -1,8 +1,7 @@
 //! The Procfile grammar end to end: what `check` accepts, the exact error for each line Foreman
 //! would have dropped, and `start` refusing to start anything when the Procfile is wrong.
 
-use crate::support::assert_code;
-use crate::util::Dir;
+use crate::harness::{Dir, assert_code};
 
 /// `procman check` on `procfile`; asserts it fails with code 1 and nothing on stdout; returns
 /// standard error.
@@ -187,7 +186,7 @@ fn start_starts_nothing_on_a_duplicate_name() {
     let dir = Dir::new();
     dir.write("Procfile", "web: touch web-ran\nweb: touch web-ran-2\n");
     let mut run = dir.spawn(&["start"]);
-    crate::support::assert_exit(&mut run, 1);
+    crate::harness::assert_exit(&mut run, 1);
     assert!(run.marked().is_empty(), "processes left: {:?}", run.marked());
     assert!(run.stdout_lines().is_empty(), "{}", run.transcript());
     assert!(!dir.path().join("web-ran").exists());
