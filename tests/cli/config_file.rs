@@ -14,8 +14,7 @@ const TRAPS: &str = "#!/bin/sh\n\
 /// Runs `procman start` (and `check`) with `config` as procman.json; both must fail, naming
 /// the error; returns `start`'s standard error.
 fn start_fails(config: &str) -> String {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     dir.write("procman.json", config);
     let done = dir.run(&["start", "--no-socket"]);
     assert_eq!(done.code(), Some(1), "{}", done.stderr());
@@ -92,8 +91,7 @@ fn errors_name_the_file_the_json_path_and_the_position() {
 
 #[test]
 fn an_explicit_config_must_exist_and_a_default_one_may_be_absent() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hi\n");
+    let dir = Dir::with_procfile("web: echo hi\n");
     let done = dir.run(&["start", "--no-socket", "--config", "missing.json"]);
     assert_eq!(done.code(), Some(1));
     assert!(
@@ -108,8 +106,7 @@ fn an_explicit_config_must_exist_and_a_default_one_may_be_absent() {
 
 #[test]
 fn the_config_sets_commands_instances_env_cwd_and_umask_and_defines_new_types() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo procfile-web\nworker: echo worker $PORT; sleep 300\n");
+    let dir = Dir::with_procfile("web: echo procfile-web\nworker: echo worker $PORT; sleep 300\n");
     dir.write("services/db/.keep", "");
     dir.write(
         "procman.json",
@@ -178,8 +175,7 @@ fn command_line_flags_win_over_the_config_file() {
     assert_eq!(run.lines_with(&["worker.1", "| got INT"]).len(), 1, "{}", run.transcript());
 
     // The config's restart policy applies, and a flag overrides it.
-    let dir = Dir::new();
-    dir.write("Procfile", "crash: exit 1\n");
+    let dir = Dir::with_procfile("crash: exit 1\n");
     dir.write(
         "procman.json",
         r#"{"processes": {"crash": {"restart": "always", "max_restarts": 2, "backoff": "10ms"}}}"#,
@@ -196,8 +192,7 @@ fn command_line_flags_win_over_the_config_file() {
 
 #[test]
 fn dotforeman_may_name_the_config_file() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo $GREETING\n");
+    let dir = Dir::with_procfile("web: echo $GREETING\n");
     dir.write("conf/procman.json", r#"{"processes": {"web": {"env": {"GREETING": "from-conf"}}}}"#);
     dir.write(".foreman", "config: conf/procman.json\n");
     let done = dir.run(&["start", "--no-socket"]);
@@ -209,8 +204,7 @@ fn dotforeman_may_name_the_config_file() {
 
 #[test]
 fn export_carries_the_config_into_the_units() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: bin/web\n");
+    let dir = Dir::with_procfile("web: bin/web\n");
     dir.write("sub/.keep", "");
     dir.write(
         "procman.json",
@@ -254,8 +248,7 @@ fn unit<'a>(out: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn check_reports_a_cwd_that_is_not_a_directory() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     dir.write("procman.json", "{\"processes\": {\n  \"web\": {\"cwd\": \"missing\"}\n}}\n");
     let check = dir.run(&["check"]);
     assert_eq!(check.code(), Some(1), "{}", check.stdout());

@@ -158,8 +158,7 @@ fn can_run(mode: Mode) -> bool {
         return false;
     }
     if let Mode::Cgroup = mode {
-        let dir = Dir::new();
-        dir.write("Procfile", "web: true\n");
+        let dir = Dir::with_procfile("web: true\n");
         let probe = dir.run(&["start", "--no-socket", "--containment=cgroup"]);
         if probe.code() != Some(0) {
             skip(&format!("no cgroup here: {}", probe.stderr()));

@@ -9,8 +9,8 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use crate::harness::{
-    Dir, Events, Signal, WAIT, alive, ctl, ctl_ok, instance, ps_json, ps_until, started_pid,
-    supervisor_pid, transition, wait_gone, write_script,
+    Dir, Events, Signal, WAIT, alive, ctl, ctl_ok, instance, ps_json, ps_until, supervisor_pid,
+    transition, wait_gone, write_script,
 };
 #[cfg(target_os = "linux")]
 use crate::harness::{kill, own_rss, parent_of, read_pid_file, wait_removed};
@@ -85,21 +85,19 @@ fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree()
     assert!(lines[2].starts_with("worker.1"), "{table}");
     assert!(lines[3].starts_with("TOTAL") && lines[3].contains("2/2 up"), "{table}");
     assert!(lines[3].contains("3 processes"), "{table}");
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn restart_takes_a_type_or_one_instance() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "-m", "web=2,worker=1"]);
     let web1 = run.started("web.1");
     let web2 = run.started("web.2");
     let worker = run.started("worker.1");
 
     assert_eq!(ctl_ok(&dir, &["restart", "web.1"]), "restarting web.1\n");
-    let new1 = started_pid(&run.wait_nth(&["web.1", "| started with pid"], 2));
+    let new1 = run.started_nth("web.1", 2);
     assert_ne!(new1, web1);
     assert!(wait_gone(&[web1], WAIT).is_empty());
     let ps = ps_json(&dir);
@@ -109,8 +107,8 @@ fn restart_takes_a_type_or_one_instance() {
     assert_eq!(instance(&ps, "web.2")["restarts"], 0);
 
     assert_eq!(ctl_ok(&dir, &["restart", "web"]), "restarting web (2 instances)\n");
-    let newer1 = started_pid(&run.wait_nth(&["web.1", "| started with pid"], 3));
-    let new2 = started_pid(&run.wait_nth(&["web.2", "| started with pid"], 2));
+    let newer1 = run.started_nth("web.1", 3);
+    let new2 = run.started_nth("web.2", 2);
     assert!(newer1 != new1 && new2 != web2);
     let ps = ps_until(&dir, "both web instances running again", |ps| {
         instance(ps, "web.1")["state"] == "running" && instance(ps, "web.2")["state"] == "running"
@@ -129,14 +127,12 @@ fn restart_takes_a_type_or_one_instance() {
     assert!(unknown.stderr().contains("no process named `db`"), "{}", unknown.stderr());
     // The run went on through all of it.
     assert!(alive(run.pid()) && alive(worker));
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn stop_of_one_instance_leaves_the_run_going_and_restart_brings_it_back() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "-m", "web=1,worker=2"]);
     let web = run.started("web.1");
     let worker1 = run.started("worker.1");
@@ -162,16 +158,16 @@ fn stop_of_one_instance_leaves_the_run_going_and_restart_brings_it_back() {
     assert!(again.stderr().contains("cannot stop `worker.1`: it is stopped"), "{}", again.stderr());
 
     ctl_ok(&dir, &["restart", "worker.1"]);
-    let back = started_pid(&run.wait_nth(&["worker.1", "| started with pid"], 2));
+    let back = run.started_nth("worker.1", 2);
     assert!(alive(back));
-    run.signal(Signal::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
 fn scale_up_gives_new_instances_foremans_ports_and_scale_down_removes_them() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo \"port $PORT ps $PS\"; exec sleep 300\nworker: echo \"port $PORT\"; exec sleep 300\n");
+    let dir = Dir::with_procfile(
+        "web: echo \"port $PORT ps $PS\"; exec sleep 300\nworker: echo \"port $PORT\"; exec sleep 300\n",
+    );
     let mut run = dir.spawn(&["start", "-p", "7000"]);
     run.wait_nth(&["web.1", "| port 7000 ps web.1"], 1);
     run.wait_nth(&["worker.1", "| port 7100"], 1);
@@ -194,8 +190,7 @@ fn scale_up_gives_new_instances_foremans_ports_and_scale_down_removes_them() {
 
     let bad = ctl(&dir, &["scale", "web=x"]);
     assert_eq!(bad.code(), Some(2), "{}", bad.stderr());
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 /// Reports USR1 and keeps going; sleeps in short steps so the trap runs soon.
@@ -228,14 +223,12 @@ fn signal_reaches_the_program_even_through_a_shell_line_and_the_run_goes_on() {
     assert!(run.lines_with(&["sending SIGTERM to all processes"]).is_empty());
     let bad = ctl(&dir, &["signal", "web", "SIGFOO"]);
     assert_eq!(bad.code(), Some(2), "{}", bad.stderr());
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn stop_without_a_name_ends_the_whole_run_with_0() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     let web = run.started("web.1");
     let worker = run.started("worker.1");
@@ -289,8 +282,7 @@ fn euid() -> u32 {
 #[cfg(target_os = "linux")]
 #[test]
 fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     let web = run.started("web.1");
     let supervisor = supervisor_pid(&dir);
@@ -327,8 +319,7 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
 
 #[test]
 fn a_live_socket_means_already_running_and_no_socket_opens_none() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     let web = run.started("web.1");
     let first = supervisor_pid(&dir);
@@ -349,8 +340,7 @@ fn a_live_socket_means_already_running_and_no_socket_opens_none() {
     ctl_ok(&dir, &["stop"]);
     run.wait_exit();
 
-    let lone = Dir::new();
-    lone.write("Procfile", "web: sleep 300\n");
+    let lone = Dir::with_procfile("web: sleep 300\n");
     let mut run = lone.spawn(&["start", "--no-socket"]);
     run.wait_nth(&["web.1", "| started with pid"], 1);
     assert!(!socket(&lone).exists());
@@ -363,8 +353,7 @@ fn a_live_socket_means_already_running_and_no_socket_opens_none() {
 
 #[test]
 fn a_socket_with_a_wider_mode_or_another_owner_is_refused() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     run.wait_nth(&["web.1", "| started with pid"], 1);
     fs::set_permissions(socket(&dir), fs::Permissions::from_mode(0o666)).expect("chmod");
@@ -397,8 +386,7 @@ fn a_socket_with_a_wider_mode_or_another_owner_is_refused() {
 
 #[test]
 fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\ncrash: exit 1\nflap: exit 2\n");
+    let dir = Dir::with_procfile("web: sleep 300\ncrash: exit 1\nflap: exit 2\n");
     let mut run = dir.spawn(&[
         "start",
         "--restart",
@@ -450,7 +438,6 @@ fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
     run.wait_nth(&["web.1 entered RUNNING state"], 2);
 
     // The whole run ends: subscribers see end of file.
-    run.signal(Signal::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
     while events.next().is_some() {}
 }

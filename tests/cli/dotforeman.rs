@@ -20,8 +20,7 @@ fn dotforeman_supplies_formation_port_and_timestamp() {
     let mut run = dir.spawn(&["start"]);
     run.wait_for("web.1    | web.1 6000");
     run.wait_for("web.2    | web.2 6001");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     let raw: Vec<String> = run.seen.iter().filter(|l| !l.stderr).map(|l| l.text.clone()).collect();
     // No timestamps, and no worker.
     assert!(raw.iter().all(|l| strip_time(l) == l), "{raw:?}");
@@ -35,8 +34,7 @@ fn the_command_line_wins_over_dotforeman() {
     let mut run = dir.spawn(&["start", "-m", "worker=1,web=0", "-p", "7000", "--timestamp"]);
     let line = run.wait_for("worker.1 | worker.1 7100");
     assert_ne!(strip_time(&line), line, "no timestamp on {line:?}");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     assert!(!run.transcript().contains("web.1 "), "{}", run.transcript());
 }
 
@@ -50,8 +48,7 @@ fn dotforeman_is_read_from_the_working_directory_only() {
     dir.write(".foreman", "port: 8000\n");
     let mut run = dir.spawn(&["start", "-f", "app/Procfile", "--no-timestamp"]);
     run.wait_for("web.1  | web.1 8000");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]

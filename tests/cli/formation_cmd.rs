@@ -1,7 +1,7 @@
 //! Which processes `start` runs: all of them, `start web`, `start web=3`, `-m`/`--concurrency`,
 //! and the errors for unknown names and malformed counts.
 
-use crate::harness::{Dir, Running, Signal, assert_code, assert_exit, write_script};
+use crate::harness::{Dir, Running, Signal, assert_code, write_script};
 
 /// Prints its PS, then waits to be stopped.
 const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 300\n";
@@ -17,8 +17,7 @@ fn instances_seen(mut run: Running, expected: &[&str]) -> Vec<String> {
     for name in expected {
         run.wait_for(&format!("| up {name}"));
     }
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     let mut seen: Vec<String> = run
         .stdout_lines()
         .iter()
@@ -79,8 +78,7 @@ fn concurrency_is_honchos_name_for_formation() {
 
 #[test]
 fn an_unknown_name_lists_the_known_ones() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\nworker: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\nworker: touch ran\n");
     let finished = dir.run(&["start", "wrker"]);
     assert_code(&finished, 1);
     assert_eq!(
@@ -102,8 +100,7 @@ fn an_unknown_name_lists_the_known_ones() {
 
 #[test]
 fn a_malformed_count_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\nworker: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\nworker: touch ran\n");
     let finished = dir.run(&["start", "-m", "web=x"]);
     assert_code(&finished, 1);
     assert_eq!(
@@ -129,8 +126,7 @@ fn a_malformed_count_is_an_error() {
 
 #[test]
 fn a_formation_that_starts_nothing_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     let finished = dir.run(&["start", "-m", "web=0"]);
     assert_code(&finished, 1);
     assert!(

@@ -132,8 +132,7 @@ fn a_process_that_cannot_start_midway_stops_everything_started() {
     // is reported, what started is stopped, nothing is left. The limit (200) holds 40 instances
     // by procman's own count, so the formation is not refused up front; 130 descriptors
     // inherited from the test are what it did not count on.
-    let dir = Dir::new();
-    dir.write("Procfile", "w: echo READY $PS; exec sleep 300\n");
+    let dir = Dir::with_procfile("w: echo READY $PS; exec sleep 300\n");
     let mut command = dir.command(&["start", "--no-socket", "-m", "w=40"]);
     limit_in_child(&mut command, Resource::RLIMIT_NOFILE, 200);
     inherit_descriptors(&mut command, 60, 130);
@@ -151,8 +150,7 @@ fn a_fork_refused_by_rlimit_nproc_stops_everything_started() {
     if !root_or_skip("running procman as another user with a process limit") {
         return;
     }
-    let dir = Dir::new();
-    dir.write("Procfile", "w: echo READY $PS; exec sleep 300\n");
+    let dir = Dir::with_procfile("w: echo READY $PS; exec sleep 300\n");
     make_world_readable(dir.path());
     // A user of this test run alone (no account needed): every process of that user counts
     // against the limit, and no other test run may start or end any meanwhile.
@@ -215,8 +213,8 @@ fn every_line_arrives_once_whole_and_in_order() {
 #[test]
 fn a_slow_reader_slows_the_children_and_loses_nothing() {
     const LINES: u32 = 30_000;
-    let dir = Dir::new();
-    dir.write("Procfile", format!("a: seq -f 'a-%g' 1 {LINES}\nb: seq -f 'b-%g' 1 {LINES}\n"));
+    let dir =
+        Dir::with_procfile(format!("a: seq -f 'a-%g' 1 {LINES}\nb: seq -f 'b-%g' 1 {LINES}\n"));
     let mut command = dir.command(&["start", "--no-socket", "--no-timestamp", "--can-die", "a,b"]);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut procman = dir.start(command);
@@ -253,8 +251,7 @@ fn a_pipe_held_open_outside_the_tree_does_not_keep_procman_waiting() {
     // Someone outside procman's tree (here: the test itself, through /proc/PID/fd/1) holds the
     // write end of a child's output pipe. Once the child is reaped and the shutdown is done,
     // procman stops reading that pipe and exits instead of waiting for an EOF that never comes.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo READY; exec sleep 300\n");
+    let dir = Dir::with_procfile("web: echo READY; exec sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-socket", "-t", "1"]);
     let line = run.wait_for("started with pid");
     let pid: u32 = line.rsplit(' ').next().and_then(|p| p.parse().ok()).expect("a pid");
@@ -263,8 +260,7 @@ fn a_pipe_held_open_outside_the_tree_does_not_keep_procman_waiting() {
         .write(true)
         .open(format!("/proc/{pid}/fd/1"))
         .expect("open the child's output pipe");
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
     drop(held);
     assert_no_leftovers(&run);
 }
@@ -279,8 +275,8 @@ fn as_pid_1_procman_reaps_adopted_orphans_and_honours_sigterm() {
     if !unshare_or_skip() {
         return;
     }
-    let dir = Dir::new();
-    dir.write("Procfile", format!("forker: {ABANDONING}\nsleeper: echo READY; exec sleep 300\n"));
+    let dir =
+        Dir::with_procfile(format!("forker: {ABANDONING}\nsleeper: echo READY; exec sleep 300\n"));
     let mut command = std::process::Command::new("unshare");
     command
         .args(["--pid", "--fork", "--mount-proc"])
@@ -311,8 +307,7 @@ fn as_pid_1_procman_reaps_adopted_orphans_and_honours_sigterm() {
 
 #[test]
 fn abandoned_grandchildren_never_linger_as_zombies() {
-    let dir = Dir::new();
-    dir.write("Procfile", format!("forker: {ABANDONING}\n"));
+    let dir = Dir::with_procfile(format!("forker: {ABANDONING}\n"));
     let mut run = dir.spawn(&["start", "--no-socket"]);
     let guard = run.pid();
     let supervisor = wait_children(guard);
@@ -342,8 +337,7 @@ fn assert_orphans_reaped(parents: &[u32]) {
 
 #[test]
 fn ten_thousand_instances_are_refused_before_anything_starts() {
-    let dir = Dir::new();
-    dir.write("Procfile", "w: sleep 300\n");
+    let dir = Dir::with_procfile("w: sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-socket", "-m", "w=10000"]);
     let status = run.wait_exit();
     assert_eq!(status.code(), Some(1));
@@ -353,8 +347,7 @@ fn ten_thousand_instances_are_refused_before_anything_starts() {
 
 #[test]
 fn a_missing_root_or_unreadable_env_file_starts_nothing() {
-    let dir = Dir::new();
-    dir.write("Procfile", "w: sleep 300\n");
+    let dir = Dir::with_procfile("w: sleep 300\n");
     std::fs::create_dir_all(dir.path().join("env-dir")).expect("mkdir");
     for args in [
         vec!["start", "--no-socket", "-d", "does-not-exist"],
@@ -386,8 +379,7 @@ fn isolated_the_namespace_dies_with_procman_even_by_sigkill() {
 
 #[test]
 fn sigquit_kills_at_once_and_leaves_nothing() {
-    let dir = Dir::new();
-    dir.write("Procfile", "stubborn: trap '' TERM; echo READY; while :; do sleep 1; done\n");
+    let dir = Dir::with_procfile("stubborn: trap '' TERM; echo READY; while :; do sleep 1; done\n");
     // A stop timeout far past the test's own bound: SIGQUIT must not wait for it.
     let mut run = dir.spawn(&["start", "--no-socket", "-t", "600"]);
     run.wait_for("READY");
@@ -447,8 +439,7 @@ fn a_reader_that_stops_reading_does_not_stop_procman_from_stopping_the_app() {
 /// (the promise is within 2 s for 1000, a figure bench/abrupt-end measures; here the bound is
 /// the test's, far below the 60 s stop timeout).
 fn a_large_start_cut_short_by_sigkill_leaves_nothing(containment: &str) {
-    let dir = Dir::new();
-    dir.write("Procfile", "w: trap '' TERM; while :; do sleep 1; done\n");
+    let dir = Dir::with_procfile("w: trap '' TERM; while :; do sleep 1; done\n");
     let arg = format!("--containment={containment}");
     let mut run = dir.spawn(&["start", "--no-socket", "-m", "w=500", "-t", "60", &arg]);
     // Part of the way in: the first 50 processes exist, the spawns go on.

@@ -33,8 +33,7 @@ fn refused_input(dir: &Dir, args: &[&str], named: &str) -> Duration {
 
 #[test]
 fn a_fifo_given_as_any_input_file_is_an_error_not_a_hang() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     fifo(&dir, "pipe");
     for args in [
         &["check", "-f", "pipe"][..],
@@ -53,8 +52,7 @@ fn a_fifo_given_as_any_input_file_is_an_error_not_a_hang() {
 #[test]
 fn a_fifo_planted_as_env_dotforeman_or_procman_json_is_an_error_not_a_hang() {
     for planted in [".env", ".foreman", "procman.json"] {
-        let dir = Dir::new();
-        dir.write("Procfile", "web: sleep 300\n");
+        let dir = Dir::with_procfile("web: sleep 300\n");
         let path = fifo(&dir, planted);
         let shown = path.display().to_string();
         // `.env` and `.foreman` are found through the app root, procman.json beside the Procfile.
@@ -68,8 +66,7 @@ fn a_fifo_planted_as_env_dotforeman_or_procman_json_is_an_error_not_a_hang() {
 
 #[test]
 fn dev_null_still_reads_as_an_empty_env_file() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hello\n");
+    let dir = Dir::with_procfile("web: echo hello\n");
     let finished = dir.run(&["check", "-e", "/dev/null"]);
     assert_code(&finished, 0);
     let finished = dir.run(&["check", "-e", "/dev/zero"]);
@@ -97,8 +94,7 @@ fn start_never_changes_a_mode_by_path_when_it_creates_its_socket() {
     if let Err(why) = strace_works() {
         return skip(&why);
     }
-    let dir = Dir::new();
-    dir.write("Procfile", "web: true\n");
+    let dir = Dir::with_procfile("web: true\n");
     let trace = dir.path().join("trace.txt");
     let mut command = Command::new("strace");
     command
@@ -127,8 +123,7 @@ fn start_never_changes_a_mode_by_path_when_it_creates_its_socket() {
 #[test]
 fn a_symlink_planted_at_the_socket_path_is_refused_and_its_target_untouched() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let target = dir.write("precious", "keep");
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     std::os::unix::fs::symlink(&target, dir.path().join(".procman.sock")).expect("symlink");
@@ -147,8 +142,7 @@ fn a_symlink_planted_at_the_socket_path_is_refused_and_its_target_untouched() {
 
 #[test]
 fn scale_beyond_the_instance_limit_is_refused_cleanly_and_the_run_goes_on() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     run.wait_nth(&["web.1", "| started with pid"], 1);
     run.wait_nth(&["worker.1", "| started with pid"], 1);
@@ -170,8 +164,7 @@ fn scale_beyond_the_instance_limit_is_refused_cleanly_and_the_run_goes_on() {
     );
     let ps = ps_json(&dir);
     assert_eq!(ps["total"]["instances"], 2, "nothing was scaled: {ps:#}");
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+    run.stop(Signal::SIGINT);
 }
 
 /// `sh -c 'ulimit ...; exec procman start ...'` in `dir`: procman under a limit of open files.
@@ -188,8 +181,7 @@ fn start_under_ulimit(dir: &Dir, ulimit: &str, args: &str) -> Command {
 
 #[test]
 fn a_formation_that_cannot_fit_in_the_open_files_limit_starts_nothing() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     // 64 descriptors in all (soft and hard): 40 instances need 96 + 2 × 40.
     let finished = dir.run_with(start_under_ulimit(&dir, "-n 64", "-m web=40"));
     assert_code(&finished, 1);
@@ -206,8 +198,7 @@ fn a_formation_that_cannot_fit_in_the_open_files_limit_starts_nothing() {
 
 #[test]
 fn the_soft_open_files_limit_is_raised_to_the_hard_one_before_the_formation_is_checked() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo up; exec sleep 300\n");
+    let dir = Dir::with_procfile("web: echo up; exec sleep 300\n");
     // A soft limit of 100 holds 2 instances; the hard one (the machine's) holds 12.
     let hard = Command::new("/bin/sh").args(["-c", "ulimit -Hn"]).output().expect("sh");
     let hard: u64 = String::from_utf8_lossy(&hard.stdout).trim().parse().unwrap_or(u64::MAX);
@@ -216,8 +207,7 @@ fn the_soft_open_files_limit_is_raised_to_the_hard_one_before_the_formation_is_c
     }
     let mut run = dir.spawn_with(start_under_ulimit(&dir, "-Sn 100", "-m web=12"));
     run.wait_nth(&["web.12", "| up"], 1);
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+    run.stop(Signal::SIGINT);
 }
 
 /// `procman start ARGS` with standard output to a pipe (or a socket) that nobody reads (the
@@ -347,8 +337,7 @@ fn a_second_signal_ends_procman_at_once_even_with_a_stalled_reader() {
 
 #[test]
 fn a_slow_stop_says_once_whom_it_waits_for_and_how_long() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: trap '' TERM; echo ready; exec sleep 1000\n");
+    let dir = Dir::with_procfile("web: trap '' TERM; echo ready; exec sleep 1000\n");
     let mut run = dir.spawn(&["start", "--no-socket", "-t", "30"]);
     let web = run.started("web.1");
     run.wait_nth(&["web.1", "| ready"], 1);
@@ -368,8 +357,7 @@ fn a_slow_stop_says_once_whom_it_waits_for_and_how_long() {
              to kill it now"
         )
     );
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130), "{}", run.transcript());
+    run.stop(Signal::SIGINT);
     assert_eq!(run.lines_with(&["waiting up to"]).len(), 1, "said once");
     assert!(run.transcript().contains("SIGINT received again: sending SIGKILL to all processes"));
 }

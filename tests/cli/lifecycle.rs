@@ -63,8 +63,7 @@ fn a_child_exiting_with_0_ends_the_run_with_0() {
 
 #[test]
 fn a_child_killed_by_a_signal_gives_128_plus_n() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     let pids = started(&mut run, &["web.1", "worker.1"]);
     kill(pids[0], Signal::SIGKILL);
@@ -77,8 +76,7 @@ fn a_child_killed_by_a_signal_gives_128_plus_n() {
 
 /// Starts a two-process app, sends `signal` to procman, checks the shutdown and the exit code.
 fn signal_ends_the_run(signal: Signal, name: &str, code: i32) {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     let pids = started(&mut run, &["web.1", "worker.1"]);
     run.signal(signal);
@@ -123,8 +121,7 @@ fn a_second_sigint_kills_at_once() {
     run.signal(Signal::SIGINT);
     run.wait_for("sending SIGTERM to all processes");
     run.wait_for("web.1      | terminated by SIGTERM");
-    run.signal(Signal::SIGINT);
-    assert_exit(&mut run, 130);
+    run.stop(Signal::SIGINT);
     assert_in_order(
         &run.stdout_lines(),
         &[
@@ -190,14 +187,12 @@ fn usr1_and_usr2_are_forwarded_and_the_run_goes_on() {
     assert!(!run.transcript().contains("sending SIGTERM"), "{}", run.transcript());
     // Foreman's one line per signal, not one per process.
     assert!(!run.transcript().contains("sending SIGUSR"), "{}", run.transcript());
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
 fn a_command_that_cannot_start_is_reported_and_nothing_is_left() {
-    let dir = Dir::new();
-    dir.write("Procfile", "worker: sleep 300\nweb: /nonexistent/bin\n");
+    let dir = Dir::with_procfile("worker: sleep 300\nweb: /nonexistent/bin\n");
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     assert_exit(&mut run, 127);
     let lines = run.stdout_lines();
@@ -228,8 +223,8 @@ fn a_command_that_cannot_start_is_reported_and_nothing_is_left() {
 
 #[test]
 fn a_shell_command_not_found_exits_127() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: no-such-program-here --flag > /dev/null\nworker: sleep 300\n");
+    let dir =
+        Dir::with_procfile("web: no-such-program-here --flag > /dev/null\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     assert_exit(&mut run, 127);
     assert!(run.stdout_lines().contains(&"web.1    | exited with code 127".to_owned()));
@@ -248,22 +243,19 @@ fn supervisor_of(run: &Running, child: u32) -> u32 {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_direct_command_reports_the_programs_own_pid() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
     let pid = started(&mut run, &["web.1"])[0];
     assert_eq!(wait_comm(pid, "sleep"), "sleep");
     supervisor_of(&run, pid);
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 // The guard's layout and the program's name, read from /proc (Linux).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_shell_command_gets_exec_so_the_pid_is_the_programs() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300 > /dev/null\nworker: A=1 sleep 301 2>&1\n");
+    let dir = Dir::with_procfile("web: sleep 300 > /dev/null\nworker: A=1 sleep 301 2>&1\n");
     let mut run = dir.spawn(&["start"]);
     let pids = started(&mut run, &["web.1", "worker.1"]);
     for pid in &pids {
@@ -280,8 +272,7 @@ fn a_shell_command_gets_exec_so_the_pid_is_the_programs() {
 fn children_read_standard_input_from_dev_null() {
     // procman's own standard input stays open (a pipe nobody writes to); `cat` still ends at
     // once, because its standard input is /dev/null, not procman's.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: cat\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: cat\nworker: sleep 300\n");
     let mut command = dir.command(&["start", "--no-timestamp"]);
     command.stdin(std::process::Stdio::piped());
     let mut run = dir.spawn_with(command);
@@ -292,8 +283,8 @@ fn children_read_standard_input_from_dev_null() {
 #[test]
 fn a_closed_output_ends_the_run_with_0() {
     // `procman start | head -n 1`: once nobody reads, procman stops everything and exits 0.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: while :; do echo tick; sleep 0.05; done\nworker: sleep 300\n");
+    let dir =
+        Dir::with_procfile("web: while :; do echo tick; sleep 0.05; done\nworker: sleep 300\n");
     let mut command = dir.command(&["start"]);
     command.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut procman = dir.start(command);
@@ -308,8 +299,7 @@ fn a_closed_output_ends_the_run_with_0() {
 
 #[test]
 fn a_bad_timeout_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     let finished = dir.run(&["start", "-t", "soon"]);
     assert_code(&finished, 1);
     assert_eq!(

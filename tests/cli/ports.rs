@@ -3,7 +3,7 @@
 
 #[cfg(target_os = "linux")]
 use crate::harness::wait_comm;
-use crate::harness::{Dir, Signal, assert_code, assert_exit, write_script};
+use crate::harness::{Dir, Signal, assert_code, write_script};
 
 /// Prints `PS PORT` from its environment, then waits to be stopped.
 const SHOW_AND_WAIT: &str = "#!/bin/sh\necho \"$PS $PORT\"\nexec sleep 300\n";
@@ -19,8 +19,7 @@ fn port_table_for_a_formation() {
     run.wait_for("a.1    | a.1 5000");
     run.wait_for("a.2    | a.2 5001");
     run.wait_for("b.1    | b.1 5100");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
@@ -32,8 +31,7 @@ fn a_count_zero_entry_keeps_its_slot() {
     run.wait_for("a.1    | a.1 5000");
     run.wait_for("c.1    | c.1 5200");
     run.wait_for("c.2    | c.2 5201");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     assert!(!run.transcript().contains("b.1"), "{}", run.transcript());
 
     // `start c` runs c alone, still at its own slot.
@@ -81,8 +79,7 @@ fn base_port_precedence() {
 
 #[test]
 fn a_port_past_65535_is_an_error_before_anything_starts() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch web-ran\nworker: touch worker-ran\n");
+    let dir = Dir::with_procfile("web: touch web-ran\nworker: touch worker-ran\n");
     let finished = dir.run(&["start", "-p", "65500"]);
     assert_code(&finished, 1);
     assert_eq!(finished.stdout(), "");
@@ -130,6 +127,5 @@ fn port_is_substituted_into_a_command_run_without_a_shell() {
     assert_eq!(wait_comm(pid, "sleep"), "sleep");
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
     assert_eq!(cmdline, b"sleep\x00300\x00");
-    run.signal(Signal::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }

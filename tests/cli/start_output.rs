@@ -7,9 +7,7 @@ use crate::harness::{
 
 /// An app whose `web` prints `hello` and exits (ending the run) while `worker` waits.
 fn hello_app() -> Dir {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hello\nworker: sleep 300\n");
-    dir
+    Dir::with_procfile("web: echo hello\nworker: sleep 300\n")
 }
 
 /// Whether `text` starts with a `HH:MM:SS ` timestamp.
@@ -46,8 +44,7 @@ fn prefix_shape_padding_and_system_lines() {
 #[test]
 fn padding_counts_the_widest_instance_number_and_every_entry() {
     // Foreman: W = max over all entries (count-0 ones too) of len(name) + len(max count) + 1.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo $PS\nworker: echo $PS\n");
+    let dir = Dir::with_procfile("web: echo $PS\nworker: echo $PS\n");
     let finished = dir.run(&["start", "-m", "web=10,worker=0", "--no-timestamp"]);
     assert_code(&finished, 0);
     let lines = finished.lines();
@@ -56,8 +53,7 @@ fn padding_counts_the_widest_instance_number_and_every_entry() {
     assert!(lines.contains(&"system    | sending SIGTERM to all processes".to_owned()));
 
     // A single short name still gets the minimum width of 6.
-    let dir = Dir::new();
-    dir.write("Procfile", "a: echo hi\n");
+    let dir = Dir::with_procfile("a: echo hi\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert!(finished.raw_lines().contains(&"a.1    | hi".to_owned()), "{}", finished.stdout());
@@ -76,8 +72,7 @@ fn no_timestamp_leaves_the_time_out() {
 
 #[test]
 fn no_prefix_prints_child_lines_raw_and_procmans_own_on_stderr() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo '{\"level\":\"info\"}'\nworker: sleep 300\n");
+    let dir = Dir::with_procfile("web: echo '{\"level\":\"info\"}'\nworker: sleep 300\n");
     let finished = dir.run(&["start", "--no-prefix"]);
     assert_code(&finished, 0);
     assert_eq!(finished.stdout(), "{\"level\":\"info\"}\n");
@@ -96,8 +91,7 @@ fn no_prefix_prints_child_lines_raw_and_procmans_own_on_stderr() {
 
 #[test]
 fn stdout_and_stderr_of_a_child_are_both_captured() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo to-out; echo to-err >&2; echo out-again\n");
+    let dir = Dir::with_procfile("web: echo to-out; echo to-err >&2; echo out-again\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert_in_order(
@@ -235,8 +229,7 @@ fn a_terminal_gets_colors_unless_no_color_or_never() {
 
 #[test]
 fn invalid_utf8_from_a_child_passes_through_untouched() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: printf 'a\\377\\376b\\300\\n'\n");
+    let dir = Dir::with_procfile("web: printf 'a\\377\\376b\\300\\n'\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert!(
@@ -251,8 +244,7 @@ fn invalid_utf8_from_a_child_passes_through_untouched() {
 
 #[test]
 fn a_200_kb_line_arrives_whole() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: head -c 204800 /dev/zero | tr '\\0' x; echo\n");
+    let dir = Dir::with_procfile("web: head -c 204800 /dev/zero | tr '\\0' x; echo\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     let expected = format!("web.1  | {}", "x".repeat(204_800));
@@ -266,8 +258,7 @@ fn a_200_kb_line_arrives_whole() {
 
 #[test]
 fn a_3_mb_line_without_newline_is_split_at_1_mib() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: head -c 3000000 /dev/zero | tr '\\0' x\n");
+    let dir = Dir::with_procfile("web: head -c 3000000 /dev/zero | tr '\\0' x\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     let pieces: Vec<usize> = finished
@@ -285,8 +276,7 @@ fn a_3_mb_line_without_newline_is_split_at_1_mib() {
 
 #[test]
 fn the_last_line_without_a_newline_is_printed() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: printf 'one\\ntwo'\n");
+    let dir = Dir::with_procfile("web: printf 'one\\ntwo'\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert_in_order(

@@ -36,8 +36,7 @@ fn position(lines: &[String], needle: &str) -> usize {
 
 #[test]
 fn a_crashing_process_is_retried_with_growing_backoff_then_fatal_ends_the_run() {
-    let dir = Dir::new();
-    dir.write("Procfile", "crash: echo start $(date +%s%N); exit 1\n");
+    let dir = Dir::with_procfile("crash: echo start $(date +%s%N); exit 1\n");
     let mut run = dir.spawn(&[
         "start",
         "--no-socket",
@@ -87,8 +86,7 @@ fn a_crashing_process_is_retried_with_growing_backoff_then_fatal_ends_the_run() 
 
 #[test]
 fn with_can_die_a_fatal_process_leaves_the_rest_running() {
-    let dir = Dir::new();
-    dir.write("Procfile", "crash: exit 1\nweb: sleep 300\n");
+    let dir = Dir::with_procfile("crash: exit 1\nweb: sleep 300\n");
     let mut run = dir.spawn(&[
         "start",
         "--restart",
@@ -160,8 +158,7 @@ fn on_failure_restarts_after_a_failure_but_not_after_success() {
     );
 
     // Once running (no grace), a clean exit is not restarted either, and a failure is.
-    let dir = Dir::new();
-    dir.write("Procfile", "ok: echo ran; exit 0\nbad: echo ran; exit 3\n");
+    let dir = Dir::with_procfile("ok: echo ran; exit 0\nbad: echo ran; exit 3\n");
     let mut run = dir.spawn(&[
         "start",
         "--no-socket",
@@ -250,8 +247,7 @@ fn the_start_grace_decides_running_and_running_resets_the_retries() {
         run.transcript()
     );
     assert!(run.lines_with(&["FATAL"]).is_empty(), "{}", run.transcript());
-    run.signal(Signal::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 /// An event's `time` in milliseconds since the epoch.
@@ -307,8 +303,7 @@ fn a_general_value_and_named_ones_mix_in_one_list() {
     assert_eq!(run.lines_with(&["clock.1", "| got QUIT"]).len(), 1, "{}", run.transcript());
 
     // Counts: `1,web=3` gives web 3 retries and the others 1.
-    let dir = Dir::new();
-    dir.write("Procfile", "crash: exit 1\nweb: exit 1\n");
+    let dir = Dir::with_procfile("crash: exit 1\nweb: exit 1\n");
     let mut run = dir.spawn(&[
         "start",
         "--no-socket",
@@ -334,8 +329,7 @@ fn a_general_value_and_named_ones_mix_in_one_list() {
 
 #[test]
 fn supervision_flags_are_checked_before_anything_starts() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 300\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     for (args, message) in [
         (&["--restart", "sometimes"][..], "--restart: `sometimes` is not a restart policy"),
         (&["--backoff", "web=fast"], "--backoff: `fast` is not a duration"),

@@ -39,6 +39,13 @@ impl Dir {
         Dir { tmp: tempfile::tempdir().expect("a temporary directory") }
     }
 
+    /// A directory holding an app: a Procfile of `procfile`.
+    pub(crate) fn with_procfile(procfile: impl AsRef<[u8]>) -> Dir {
+        let dir = Dir::new();
+        dir.write("Procfile", procfile);
+        dir
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.tmp.path()
     }
@@ -435,15 +442,33 @@ impl Running {
 
     /// Waits for `NAME | started with pid N` (the first for that instance) and returns N.
     pub(crate) fn started(&mut self, instance: &str) -> u32 {
+        self.started_nth(instance, 1)
+    }
+
+    /// Waits for the `n`th (from 1) `NAME | started with pid N` of `instance`; returns N.
+    pub(crate) fn started_nth(&mut self, instance: &str, n: usize) -> u32 {
+        let mut count = 0;
         let line = self.wait_until(
             |line| {
-                strip_time(line).split_once(" | ").is_some_and(|(who, what)| {
+                let hit = strip_time(line).split_once(" | ").is_some_and(|(who, what)| {
                     who.trim_end() == instance && what.starts_with("started with pid ")
-                })
+                });
+                count += usize::from(hit);
+                count >= n
             },
-            &format!("{instance} started"),
+            &format!("start {n} of {instance}"),
         );
         started_pid(&line)
+    }
+
+    /// Sends `signal` (SIGINT, SIGTERM, SIGHUP) to procman and asserts that the run ends with
+    /// the shell's code for it, 128 + its number.
+    #[track_caller]
+    pub(crate) fn stop(&mut self, signal: Signal) {
+        self.signal(signal);
+        let status = self.wait_exit();
+        let code = 128 + signal as i32;
+        assert_eq!(status.code(), Some(code), "after {signal}: {status:?}\n{}", self.transcript());
     }
 
     /// Waits for the first line `matches` accepts (lines seen before count too); returns it.

@@ -58,6 +58,14 @@ impl Run {
         self.driver.add_group(spec).expect("add group");
     }
 
+    /// Adds `spec`'s group and starts it; returns the id of its first instance.
+    pub fn start(&mut self, spec: ProgramSpec) -> InstanceId {
+        let name = spec.name.clone();
+        self.add(spec);
+        self.driver.start_group(&name).expect("start");
+        id(&name, 1)
+    }
+
     /// One turn of at most 100 ms, recording what it produced.
     pub fn turn(&mut self) {
         self.driver.turn(Some(TURN)).expect("turn");
@@ -107,6 +115,13 @@ impl Run {
             run.lines(id, None).iter().any(|l| test(l))
         });
         self.lines(id, None).into_iter().find(|l| test(l)).expect("just seen")
+    }
+
+    /// Waits for a line `pid=N` from the first instance of `group` (a test program announcing
+    /// a process it started) and returns N.
+    pub fn announced_pid(&mut self, group: &str) -> u32 {
+        let line = self.wait_line(&id(group, 1), |l| l.starts_with("pid="));
+        line["pid=".len()..].parse().expect("a pid")
     }
 
     /// Waits until process `pid` no longer exists (it died and was reaped by someone).

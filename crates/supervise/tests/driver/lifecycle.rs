@@ -181,8 +181,7 @@ fn restart_policy_always_restarts_a_crashing_program_no_faster_than_the_initial_
 #[test]
 fn scale_up_then_down_stops_the_highest_numbers_and_removes_them() {
     let mut run = Run::new();
-    run.add(sh("web", "exec sleep 300"));
-    run.driver.start_group("web").expect("start");
+    run.start(sh("web", "exec sleep 300"));
     run.wait_state(&id("web", 1), State::Running);
     run.driver.scale("web", 3).expect("scale up");
     run.wait_state(&id("web", 2), State::Running);
@@ -252,8 +251,7 @@ fn shutdown_stops_every_group_and_reports_completion_last() {
 #[test]
 fn run_hands_every_event_to_the_callback_until_the_shutdown_completes() {
     let mut run = Run::new();
-    run.add(sh("once", "echo hello"));
-    run.driver.start_group("once").expect("start");
+    run.start(sh("once", "echo hello"));
     let mut seen = Vec::new();
     run.driver
         .run(|driver, event| {

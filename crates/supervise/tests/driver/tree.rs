@@ -7,18 +7,12 @@ use supervise::State;
 
 use crate::harness::{Run, exists, id, sh, stat};
 
-/// Waits for the line `pid=N` and returns N.
-fn announced_pid(run: &mut Run, group: &str) -> u32 {
-    let line = run.wait_line(&id(group, 1), |l| l.starts_with("pid="));
-    line["pid=".len()..].parse().expect("a pid")
-}
-
 #[test]
 fn a_grandchild_in_the_same_process_group_is_killed_with_its_parent() {
     let mut run = Run::new();
     run.add(sh("web", "sleep 300 & echo pid=$!; wait"));
     run.driver.start_group("web").expect("start");
-    let grandchild = announced_pid(&mut run, "web");
+    let grandchild = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     let (_, ppid, pgrp, _) = stat(grandchild).expect("the grandchild runs");
     assert_eq!((ppid, pgrp), (parent, parent), "a child of the instance, in its group");
@@ -37,7 +31,7 @@ fn a_grandchild_that_left_the_group_with_setsid_is_killed_on_stop() {
     let mut run = Run::new();
     run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 300' & wait"#));
     run.driver.start_group("web").expect("start");
-    let escaped = announced_pid(&mut run, "web");
+    let escaped = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     let (_, ppid, pgrp, session) = stat(escaped).expect("the grandchild runs");
     assert_eq!(ppid, parent);
@@ -59,7 +53,7 @@ fn an_orphaned_setsid_grandchild_is_killed_on_shutdown() {
     // adopts it, and only the shutdown's tree walk can find it.
     run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 300' & exit 0"#));
     run.driver.start_group("web").expect("start");
-    let orphan = announced_pid(&mut run, "web");
+    let orphan = run.announced_pid("web");
     run.wait_state(&id("web", 1), State::Exited);
     run.wait_until("the orphan to be adopted", |_| {
         stat(orphan).is_some_and(|(_, ppid, _, _)| ppid == std::process::id())
@@ -88,8 +82,7 @@ fn shutdown_kills_descendants_of_every_kind() {
            wait"#,
     );
     spec.stop_timeout = std::time::Duration::from_millis(200);
-    run.add(spec);
-    run.driver.start_group("web").expect("start");
+    run.start(spec);
     run.wait_until("two grandchildren", |run| {
         run.lines(&id("web", 1), None).iter().filter(|l| l.starts_with("pid=")).count() == 2
     });
@@ -112,7 +105,7 @@ fn dropping_the_driver_kills_every_instance_tree() {
     let mut run = Run::new();
     run.add(sh("web", "sleep 300 & echo pid=$!; exec sleep 300"));
     run.driver.start_group("web").expect("start");
-    let grandchild = announced_pid(&mut run, "web");
+    let grandchild = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     // Dropped without a shutdown: the old driver must not leave anything running.
     let fresh = supervise::Driver::new(supervise::DriverOptions::default()).expect("driver");
