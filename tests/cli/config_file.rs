@@ -180,10 +180,11 @@ fn command_line_flags_win_over_the_config_file() {
         "procman.json",
         r#"{"processes": {"crash": {"restart": "always", "max_restarts": 2, "backoff": "10ms"}}}"#,
     );
-    let done = dir.run(&["start", "--no-socket"]);
+    // A start grace no failing start outlasts, however loaded the machine.
+    let done = dir.run(&["start", "--no-socket", "--start-grace", "60s"]);
     assert_eq!(done.code(), Some(1));
     assert_eq!(done.stdout().matches("| started with pid").count(), 3, "{}", done.stdout());
-    let done = dir.run(&["start", "--no-socket", "--max-restarts", "0"]);
+    let done = dir.run(&["start", "--no-socket", "--start-grace", "60s", "--max-restarts", "0"]);
     assert_eq!(done.stdout().matches("| started with pid").count(), 1, "{}", done.stdout());
     let done = dir.run(&["start", "--no-socket", "--restart", "never"]);
     assert_eq!(done.stdout().matches("| started with pid").count(), 1, "{}", done.stdout());

@@ -391,8 +391,9 @@ fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
         "start",
         "--restart",
         "always",
+        // crash and flap fail their starts however slowly a loaded machine runs them.
         "--start-grace",
-        "200ms",
+        "200ms,crash=60s,flap=60s",
         "--max-restarts",
         "crash=0,flap=5",
         "--backoff",

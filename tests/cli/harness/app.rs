@@ -91,21 +91,25 @@ impl Dir {
     /// Runs `command` to completion and returns its output. A procman still running after
     /// [`WAIT`] is killed (by pid, with everything it started) and the test fails with what
     /// it had written: a hang fails the test instead of hanging it.
-    pub(crate) fn run_with(&self, mut command: Command) -> Finished {
+    pub(crate) fn run_with(&self, command: Command) -> Finished {
+        self.run_within(command, WAIT)
+    }
+
+    /// [`Dir::run_with`], with `limit` in place of [`WAIT`] for procman to finish.
+    pub(crate) fn run_within(&self, mut command: Command, limit: Duration) -> Finished {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut procman = self.start(command);
         let stdout = Collector::read(procman.child.stdout.take());
         let stderr = Collector::read(procman.child.stderr.take());
-        let status = procman.wait_within(WAIT);
+        let status = procman.wait_within(limit);
         // Whatever procman started is gone before its output is read to the end: nothing of
         // the test's is left holding the pipes open.
         procman.end();
         let (stdout, stdout_closed) = stdout.finish(WAIT);
         let (stderr, stderr_closed) = stderr.finish(WAIT);
-        let shown = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         let Some(status) = status else {
             panic!(
-                "procman did not finish within {WAIT:?} and was killed\nstdout:\n{}\nstderr:\n{}",
+                "procman did not finish within {limit:?} and was killed\nstdout:\n{}\nstderr:\n{}",
                 shown(&stdout),
                 shown(&stderr)
             );
@@ -223,12 +227,25 @@ impl Drop for Procman {
     }
 }
 
+/// `bytes` as text for a failure message: the last 64 KiB at most (a test that failed with
+/// 100 MB of output would otherwise spend its time and memory printing it).
+fn shown(bytes: &[u8]) -> String {
+    const SHOWN: usize = 64 * 1024;
+    let tail = &bytes[bytes.len().saturating_sub(SHOWN)..];
+    let text = String::from_utf8_lossy(tail);
+    if tail.len() < bytes.len() {
+        format!("[{} bytes before this]\n{text}", bytes.len() - tail.len())
+    } else {
+        text.into_owned()
+    }
+}
+
 /// Reads `stream` (procman's output, say) until the text read so far satisfies `done`, all of
 /// it within [`WAIT`]; returns the text. The stream stays the test's, to keep open or close.
 pub(crate) fn read_until(
     stream: &mut (impl Read + std::os::fd::AsFd),
     what: &str,
-    done: impl Fn(&str) -> bool,
+    mut done: impl FnMut(&str) -> bool,
 ) -> String {
     let deadline = Instant::now() + WAIT;
     let mut text = Vec::new();
@@ -237,7 +254,7 @@ pub(crate) fn read_until(
         assert!(
             read > 0,
             "no {what} within {WAIT:?} (or the output ended); read:\n{}",
-            String::from_utf8_lossy(&text)
+            shown(&text)
         );
     }
     String::from_utf8_lossy(&text).into_owned()

@@ -15,7 +15,8 @@
 //! - [`checks`]: assertions on output, and tests that need a tool this machine lacks;
 //! - [`pty`]: `procman` with its output on a pseudo-terminal;
 //! - [`sys`]: the few things only `unsafe` code can do (what a child does between fork and
-//!   exec, the bytes waiting in a pipe), in one place.
+//!   exec, the bytes waiting in a pipe), in one place;
+//! - `tests`: the harness's own promises (a procman that hangs fails the test, and is killed).
 
 mod app;
 mod checks;
@@ -24,6 +25,8 @@ mod fixtures;
 mod procs;
 mod pty;
 mod sys;
+#[cfg(target_os = "linux")]
+mod tests;
 
 use std::time::Duration;
 
