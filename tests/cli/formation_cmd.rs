@@ -6,9 +6,11 @@ use crate::harness::{Dir, Running, Signal, assert_code, write_script};
 /// Prints its PS, then waits to be stopped.
 const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 300\n";
 
-fn app(dir: &Dir) {
-    write_script(dir, "up.sh", ANNOUNCE);
-    dir.write("Procfile", "web: ./up.sh\nworker: ./up.sh\nclock: ./up.sh\n");
+/// An app of three processes that announce themselves and stay.
+fn app() -> Dir {
+    let dir = Dir::with_procfile("web: ./up.sh\nworker: ./up.sh\nclock: ./up.sh\n");
+    write_script(&dir, "up.sh", ANNOUNCE);
+    dir
 }
 
 /// Waits for `up NAME` from each instance, stops the run with SIGTERM, and returns the
@@ -29,16 +31,14 @@ fn instances_seen(mut run: Running, expected: &[&str]) -> Vec<String> {
 
 #[test]
 fn start_runs_every_process_once() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(dir.spawn(&["start"]), &["web.1", "worker.1", "clock.1"]);
     assert_eq!(seen, ["clock.1", "web.1", "worker.1"]);
 }
 
 #[test]
 fn start_name_runs_only_that_process() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let run = dir.spawn(&["start", "worker"]);
     let transcript_check = instances_seen(run, &["worker.1"]);
     assert_eq!(transcript_check, ["worker.1"]);
@@ -46,16 +46,14 @@ fn start_name_runs_only_that_process() {
 
 #[test]
 fn start_name_equals_count_runs_that_many() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(dir.spawn(&["start", "web=3"]), &["web.1", "web.2", "web.3"]);
     assert_eq!(seen, ["web.1", "web.2", "web.3"]);
 }
 
 #[test]
 fn formation_with_all_and_zero() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(
         dir.spawn(&["start", "-m", "web=2,worker=0,all=1"]),
         &["web.1", "web.2", "clock.1"],
@@ -65,8 +63,7 @@ fn formation_with_all_and_zero() {
 
 #[test]
 fn concurrency_is_honchos_name_for_formation() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(
         dir.spawn(&["start", "--concurrency", "worker=2,clock=1"]),
         &["worker.1", "worker.2", "clock.1"],
