@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Event;
 use super::{Cgroups, Driver, Phase, SWEEP_CAP, SWEEP_LIMIT};
 use crate::signal::Signal;
-use crate::sys::reap::{kill_until_gone, signal_group, signal_process};
+use crate::sys::reap::{has_children, kill_until_gone, signal_group, signal_process};
 use crate::sys::tree::ProcessTable;
 
 impl Driver {
@@ -108,7 +108,10 @@ impl Driver {
         let table = ProcessTable::read();
         let strays = self.strays(&table);
         let populated = self.cgroups.as_ref().is_some_and(Cgroups::is_populated);
-        if (populated || !strays.is_empty()) && now < until {
+        // An empty scan of `/proc` is not the end: a process forked between the listing and
+        // the reading is in no scan. Without children (the subreaper's own), none is left.
+        let left = !strays.is_empty() || has_children();
+        if (populated || left) && now < until {
             for pid in &strays {
                 signal_process(*pid, Signal::KILL);
             }
