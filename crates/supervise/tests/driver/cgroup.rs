@@ -99,3 +99,19 @@ fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
     assert_eq!(run.driver.supervisor().state(&id("web", 1)), Some(State::Running));
     run.finish();
 }
+
+/// Two trees asked for under one name (every procman that is PID 1 of a namespace asks for
+/// `procman-1`) are two cgroups: sharing one, each run's stops and kills would reach the other's
+/// processes.
+#[test]
+fn a_name_already_taken_gets_a_tree_of_its_own() {
+    let Some(first) = tree("taken") else { return };
+    let name = first.path().file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+    let second = CgroupTree::create(&name).expect("a second tree");
+    assert_ne!(first.path(), second.path());
+    assert!(first.path().is_dir() && second.path().is_dir());
+    for tree in [first, second] {
+        tree.remove().expect("an empty tree is removed");
+        assert!(!tree.path().exists());
+    }
+}
