@@ -182,3 +182,18 @@ fn sizes_are_readable() {
     assert_eq!(size(4 << 20), "4 MiB");
     assert_eq!(size(1000), "1000 bytes");
 }
+
+proptest::proptest! {
+    /// The cut-off comparison gives the full distance whenever that is within the limit, and
+    /// says "beyond" exactly when it is not.
+    #[test]
+    fn the_cut_off_distance_agrees_with_the_full_one(
+        a in "[a-dé]{0,12}",
+        b in "[a-dé]{0,12}",
+        limit in 0usize..6,
+    ) {
+        let full = distance(&a, &b);
+        let within = distance_within(&a, &b, limit);
+        proptest::prop_assert_eq!(within, (full <= limit).then_some(full));
+    }
+}
