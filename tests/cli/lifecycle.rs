@@ -310,7 +310,7 @@ fn an_unusable_default_socket_path_only_costs_the_socket() {
     assert_code(&finished, 0);
     assert!(finished.stdout().contains("web.1  | hello\n"), "{}", finished.stdout());
     assert!(
-        finished.stderr().starts_with("procman: warning: the control socket path "),
+        finished.stderr().starts_with("warning: the control socket path "),
         "{}",
         finished.stderr()
     );
