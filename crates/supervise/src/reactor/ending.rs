@@ -94,10 +94,7 @@ impl Driver {
             if let Some(cgroups) = &self.cgroups {
                 let left = cgroups.pids();
                 cgroups.kill_all();
-                if !left.is_empty() {
-                    self.swept.extend(&left);
-                    self.events.push(Event::StraysKilled { pids: left });
-                }
+                self.swept.extend(&left);
             }
             self.advance_sweep(now);
         }
@@ -118,7 +115,6 @@ impl Driver {
             let new: Vec<u32> = strays.into_iter().filter(|p| !self.swept.contains(p)).collect();
             if !new.is_empty() {
                 self.swept.extend(&new);
-                self.events.push(Event::StraysKilled { pids: new });
                 // Still spawning (a re-forking daemon): keep at it while it does.
                 self.phase = Phase::Sweeping { until: (now + SWEEP_LIMIT).min(cap), cap };
             }
@@ -136,6 +132,12 @@ impl Driver {
             cgroups.remove_all();
         }
         self.phase = Phase::Finished;
+        // One report of the whole sweep, however many rounds it took.
+        if !self.swept.is_empty() {
+            let mut pids = std::mem::take(&mut self.swept);
+            pids.sort_unstable();
+            self.events.push(Event::StraysKilled { pids });
+        }
         self.events.push(Event::ShutdownComplete);
     }
 }

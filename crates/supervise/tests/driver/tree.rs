@@ -100,6 +100,46 @@ fn shutdown_kills_descendants_of_every_kind() {
     run.finish();
 }
 
+// Adopted orphans are found through /proc and the subreaper (Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_sweep_reports_every_stray_it_killed_once_just_before_the_end() {
+    let mut run = Run::new();
+    // Two orphans that ignore SIGTERM: only the sweep's SIGKILL ends them.
+    let orphan = r#"setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &"#;
+    run.add(sh("web", &format!("{orphan} {orphan} exit 0")));
+    run.driver.start_group("web").expect("start");
+    run.wait_until("two orphans", |run| {
+        run.lines(&id("web", 1), None).iter().filter(|l| l.starts_with("pid=")).count() == 2
+    });
+    let mut orphans: Vec<u32> = run
+        .lines(&id("web", 1), None)
+        .iter()
+        .filter_map(|l| l.strip_prefix("pid=")?.parse().ok())
+        .collect();
+    orphans.sort_unstable();
+    run.wait_state(&id("web", 1), State::Exited);
+
+    run.driver.shutdown();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    for pid in &orphans {
+        assert!(!exists(*pid), "{pid} survived the shutdown");
+    }
+    let reports: Vec<usize> = (0..run.log.len())
+        .filter(|&i| matches!(run.log[i].1, Event::StraysKilled { .. }))
+        .collect();
+    assert_eq!(reports.len(), 1, "one report of the sweep: {:#?}", run.log);
+    let Event::StraysKilled { pids } = &run.log[reports[0]].1 else { unreachable!() };
+    assert!(orphans.iter().all(|p| pids.contains(p)), "{orphans:?} in {pids:?}");
+    assert!(pids.windows(2).all(|w| w[0] < w[1]), "sorted, once each: {pids:?}");
+    assert!(
+        matches!(run.log.get(reports[0] + 1), Some((_, Event::ShutdownComplete))),
+        "the report comes just before the end: {:#?}",
+        run.log
+    );
+    run.finish();
+}
+
 #[test]
 fn dropping_the_driver_kills_every_instance_tree() {
     let mut run = Run::new();
