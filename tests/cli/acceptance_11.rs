@@ -6,8 +6,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::live::{ps_json, ps_until, wait_nth};
-use crate::util::{Dir, MARKER_VAR, WAIT, kill_marked, procman};
+use crate::harness::{Dir, MARKER_VAR, Signal, WAIT, kill_marked, procman, ps_json, ps_until};
 
 /// Seconds of CPU in one field of `times` (`0m1.520000s` from dash, `0m1.520s` from bash).
 fn seconds(field: &str) -> f64 {
@@ -77,7 +76,7 @@ fn a_key_given_twice_through_an_escape_is_refused_over_the_socket() {
     let dir = Dir::new();
     dir.write("Procfile", "web: sleep 60\n");
     let mut run = dir.spawn(&["start"]);
-    wait_nth(&mut run, &["web.1", "started with pid"], 1);
+    run.wait_nth(&["web.1", "started with pid"], 1);
     ps_until(&dir, "the socket answering", |ps| ps["ok"] == true);
 
     let mut stream =
@@ -99,7 +98,7 @@ fn a_key_given_twice_through_an_escape_is_refused_over_the_socket() {
     let ps = ps_json(&dir);
     let processes = ps["processes"].as_array().expect("processes");
     assert_eq!(processes.len(), 1, "the refused request changed the run: {ps:#}");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
 }
 

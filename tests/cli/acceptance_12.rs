@@ -1,7 +1,6 @@
 //! Issue 12, acceptance: behaviours that worked at the audit but that no test held.
 
-use crate::support::assert_code;
-use crate::util::Dir;
+use crate::harness::{Dir, assert_code};
 
 /// `run NAME` runs a type as `start` runs its first instance: the config file's `umask` too
 /// (docs/foreman.md says so), and a type only the config file defines gets the PORT of its

@@ -1,8 +1,7 @@
 //! Terminals: every process gets a standard input that stays open and empty, a pty with
 //! `--tty` (or `"tty": true`), pipes with `--tty=never`, and `PYTHONUNBUFFERED=1` on pipes.
 
-use crate::support::lines;
-use crate::util::Dir;
+use crate::harness::*;
 
 /// Reads its standard input without waiting: an input that is open and empty fails with
 /// "Resource temporarily unavailable" (and exit code 1); one at its end reads nothing and
@@ -16,7 +15,7 @@ fn standard_input_stays_open_and_empty_while_procman_reads_dev_null() {
     for tty in ["--tty=never", "--tty=always"] {
         // The harness starts procman with its standard input from /dev/null.
         let finished = dir.run(&["start", "--no-timestamp", tty]);
-        let lines = lines(&finished);
+        let lines = finished.lines();
         assert!(
             lines.iter().any(|l| l.contains("Resource temporarily unavailable")),
             "{tty}: {lines:?}"
@@ -36,7 +35,7 @@ fn start(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
     }
     let finished = dir.run_with(command);
     assert_eq!(finished.code(), Some(0), "{}", finished.stderr());
-    lines(&finished)
+    finished.lines()
 }
 
 #[test]
@@ -72,12 +71,10 @@ const WHAT_I_SEE: &str = "web: if [ -t 1 ]; then echo out=tty; else echo out=pip
 #[cfg(target_os = "linux")]
 #[test]
 fn under_a_terminal_children_get_ptys_by_default_and_pipes_with_tty_never() {
-    use crate::terminals_pty::PtySession;
-
     let dir = Dir::new();
     dir.write("Procfile", WHAT_I_SEE);
     let start = |args: &[&str]| {
-        let mut term = PtySession::start(dir.command(args), Some((100, 30)), false);
+        let mut term = PtySession::start(&dir, dir.command(args), Some((100, 30)), false);
         term.wait_for("system | sending SIGTERM to all processes");
         assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
         term.transcript()
@@ -98,10 +95,7 @@ const PYTHON_SERVER: &str =
 #[cfg(target_os = "linux")]
 #[test]
 fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
-    use crate::support::started_pid;
-    use crate::terminals_pty::{PtySession, state_of, tool_available};
-
-    if !tool_available("python3", "the unbuffered-output test") {
+    if !tool_or_skip("python3", "the unbuffered-output test") {
         return;
     }
     let dir = Dir::new();
@@ -109,7 +103,7 @@ fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
     // On a pty: Python line-buffers a terminal.
     let mut command = dir.command(&["start", "--no-timestamp", "--no-color"]);
     command.env_remove("PYTHONUNBUFFERED");
-    let mut term = PtySession::start(command, Some((100, 30)), true);
+    let mut term = PtySession::start(&dir, command, Some((100, 30)), true);
     let pid = started_pid(&term.wait_for("started with pid"));
     term.wait_for("web.1  | ready to serve");
     assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
@@ -123,8 +117,7 @@ fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
     let pid = started_pid(&run.wait_for("started with pid"));
     run.wait_for("web.1  | ready to serve");
     assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
 
 /// Says whether it got a terminal, then waits on its input, which stays open.
@@ -135,13 +128,10 @@ const PTY_OR_PIPE: &str =
 #[cfg(target_os = "linux")]
 #[test]
 fn when_ptys_run_out_the_rest_run_on_pipes_after_one_warning() {
-    use crate::terminals_pty::tool_available;
-
-    if !nix::unistd::geteuid().is_root() {
-        crate::support::skip("a devpts instance of its own (with 2 ptys) needs root");
+    if !root_or_skip("a devpts instance of its own (with 2 ptys)") {
         return;
     }
-    if !tool_available("unshare", "a devpts instance of its own") {
+    if !tool_or_skip("unshare", "a devpts instance of its own") {
         return;
     }
     let dir = Dir::new();
@@ -151,7 +141,7 @@ fn when_ptys_run_out_the_rest_run_on_pipes_after_one_warning() {
         "mount -t devpts -o newinstance,ptmxmode=0666,max=2 devpts /dev/pts && \
          mount --bind /dev/pts/ptmx /dev/ptmx && exec {} start --no-timestamp --tty=always \
          --no-socket -m web=4",
-        crate::util::procman().display()
+        procman().display()
     );
     let mut command = std::process::Command::new("unshare");
     command
@@ -162,8 +152,7 @@ fn when_ptys_run_out_the_rest_run_on_pipes_after_one_warning() {
     for n in 1..=4 {
         run.wait_for(&format!("web.{n}  | got-"));
     }
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
+    run.stop(Signal::SIGTERM);
     let lines = run.stdout_lines();
     let count = |text: &str| lines.iter().filter(|l| l.ends_with(text)).count();
     assert_eq!((count("got-a-tty"), count("got-pipes")), (2, 2), "{lines:?}");

@@ -3,8 +3,7 @@
 
 use nix::sys::termios::LocalFlags;
 
-use crate::terminals_pty::{PtySession, cooked, started_pids, state_of};
-use crate::util::{Dir, alive};
+use crate::harness::*;
 
 /// Answers each line it reads, after a prompt that ends in no newline.
 const GREETER: &str = "web: sh -c 'printf \"name? \"; while read name; do echo \"hello $name\"; printf \"name? \"; done'\n";
@@ -17,14 +16,11 @@ fn attach_round_trips_a_line_and_ctrl_bracket_detaches() {
     let started = run.wait_for("| started with pid");
     let pid = started_pids(&started)[0].1;
 
-    let mut term = PtySession::start(dir.command(&["attach", "web"]), Some((100, 30)), false);
+    let mut term = PtySession::start(&dir, dir.command(&["attach", "web"]), Some((100, 30)), false);
     term.wait_for("attached to web.1 (pid ");
     term.wait_for("Ctrl-] detaches");
     // Raw mode: every key goes to the program, whose pty echoes and edits.
-    let modes = term.modes();
-    assert!(
-        !modes.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG)
-    );
+    assert!(raw(&term.modes()));
 
     term.send(b"alice\r");
     term.wait_for("hello alice");
@@ -51,14 +47,13 @@ fn attach_round_trips_a_line_and_ctrl_bracket_detaches() {
     assert!(alive(pid), "web.1 keeps running");
 
     // And another terminal may attach now.
-    let mut again = PtySession::start(dir.command(&["attach", "web.1"]), None, false);
+    let mut again = PtySession::start(&dir, dir.command(&["attach", "web.1"]), None, false);
     again.wait_for("attached to web.1");
     again.send(b"bob\r");
     again.wait_for("hello bob");
     again.send(b"\x1d");
     assert_eq!(again.wait_exit().code(), Some(0));
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
     assert!(!run.transcript().contains("| exited"), "{}", run.transcript());
 }
 
@@ -68,7 +63,7 @@ fn attach_on_pipes_keeps_the_terminals_line_mode() {
     dir.write("Procfile", GREETER);
     let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=never"]);
     run.wait_for("| started with pid");
-    let mut term = PtySession::start(dir.command(&["attach", "web.1"]), None, false);
+    let mut term = PtySession::start(&dir, dir.command(&["attach", "web.1"]), None, false);
     term.wait_for("Ctrl-] then Enter, or Ctrl-D, detaches");
     assert!(cooked(&term.modes()), "no echo would come from pipes: the terminal keeps its own");
     term.send(b"carol\n");
@@ -77,12 +72,11 @@ fn attach_on_pipes_keeps_the_terminals_line_mode() {
     term.send(b"\x04");
     term.wait_for("detached from web.1");
     assert_eq!(term.wait_exit().code(), Some(0));
-    let mut term = PtySession::start(dir.command(&["attach", "web.1"]), None, false);
+    let mut term = PtySession::start(&dir, dir.command(&["attach", "web.1"]), None, false);
     term.wait_for("attached to web.1");
     term.send(b"dave\n");
     term.wait_for("hello dave");
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
@@ -90,7 +84,7 @@ fn start_attach_gives_procmans_terminal_to_the_first_instance() {
     let dir = Dir::new();
     dir.write("Procfile", format!("{GREETER}worker: exec sleep 300\n"));
     let command = dir.command(&["start", "--no-timestamp", "--no-color", "--attach", "web"]);
-    let mut term = PtySession::start(command, Some((100, 30)), true);
+    let mut term = PtySession::start(&dir, command, Some((100, 30)), true);
     term.wait_for("worker.1 | started with pid");
     // The prompt shows before any newline: the live line under the view.
     term.wait_for("web.1    | name? ");

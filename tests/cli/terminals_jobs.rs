@@ -4,9 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::parent_of;
-use crate::terminals_pty::{PtySession, started_pids, state_of, tool_available, wait_states};
-use crate::util::{Dir, procman};
+use crate::harness::*;
 
 /// Three instances: two on a pty of their own (procman's output is a terminal), each leading
 /// its own process group or session, so the terminal's SIGTSTP never reaches them.
@@ -14,7 +12,7 @@ const APP: &str = "web: exec sleep 300\nworker: sh -c 'sleep 300 & wait'\n";
 
 #[test]
 fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
-    if !tool_available("bash", "the job control test (an interactive shell)") {
+    if !tool_or_skip("bash", "the job control test (an interactive shell)") {
         return;
     }
     let dir = Dir::new();
@@ -26,7 +24,7 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
         .env("PS1", "shell> ")
         .env("TERM", "dumb")
         .env_remove("NO_COLOR");
-    let mut term = PtySession::start(shell, Some((120, 40)), true);
+    let mut term = PtySession::start(&dir, shell, Some((120, 40)), true);
     term.wait_for("shell> ");
     let command =
         format!("{} start --no-timestamp --no-color -m all=1,web=2\n", procman().display());
@@ -47,7 +45,7 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
     let mut everything = pids.clone();
     everything.extend([supervisor, guard]);
     wait_states(&everything, true);
-    let worker_child = descendants_of(pids[2]);
+    let worker_child = wait_children(pids[2]);
     assert_eq!(worker_child.len(), 1, "sleep under the worker's shell");
     wait_states(&worker_child, true);
     term.wait_for("shell> ");
@@ -79,34 +77,24 @@ fn sigtstp_and_sigcont_to_the_pid_the_shell_knows_stop_and_resume_the_app() {
     assert_eq!(pids.len(), 3, "{text}");
     wait_states(&pids, false);
 
-    run.signal(libc::SIGTSTP);
+    run.signal(Signal::SIGTSTP);
     run.wait_for("SIGTSTP received: stopped");
     let mut everything = pids.clone();
     everything.push(run.pid());
     wait_states(&everything, true);
 
-    run.signal(libc::SIGCONT);
+    run.signal(Signal::SIGCONT);
     run.wait_for("SIGCONT received: resumed");
     wait_states(&everything, false);
 
     // A stopped job ends as a shell's `kill` ends one (SIGTERM, then SIGCONT so it can act on
     // it): the shutdown resumes the app, whose processes then get their stop signal.
-    run.signal(libc::SIGTSTP);
+    run.signal(Signal::SIGTSTP);
     run.wait_for("SIGTSTP received: stopped");
     wait_states(&everything, true);
-    run.signal(libc::SIGTERM);
-    run.signal(libc::SIGCONT);
+    run.signal(Signal::SIGTERM);
+    run.signal(Signal::SIGCONT);
     run.wait_for("SIGTERM received, starting shutdown");
     assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
     assert!(run.marked().is_empty(), "nothing is left: {:?}", run.marked());
-}
-
-/// The live children of `pid`.
-fn descendants_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| parent_of(*p) == Some(pid))
-        .collect()
 }

@@ -1,8 +1,7 @@
 //! `procman ps --watch` on real ptys: a 0x0 terminal and a 40-column one still show every
 //! instance, the run's changes show at once, and keys act on the selected instance.
 
-use crate::terminals_pty::{PtySession, cooked};
-use crate::util::Dir;
+use crate::harness::*;
 
 #[test]
 fn ps_watch_on_a_0x0_terminal_shows_the_table() {
@@ -10,7 +9,7 @@ fn ps_watch_on_a_0x0_terminal_shows_the_table() {
     dir.write("Procfile", "web: exec sleep 300\nworker: exec sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     run.wait_for("worker.1 | started with pid");
-    let mut term = PtySession::start(dir.command(&["ps", "--watch"]), None, false);
+    let mut term = PtySession::start(&dir, dir.command(&["ps", "--watch"]), None, false);
     term.wait_for("NAME");
     term.wait_for("web.1");
     term.wait_for("worker.1");
@@ -18,8 +17,7 @@ fn ps_watch_on_a_0x0_terminal_shows_the_table() {
     term.send(b"q");
     assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
     assert!(cooked(&term.modes()), "the terminal's modes are back");
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
@@ -28,7 +26,7 @@ fn ps_watch_at_40_columns_follows_a_scale_and_its_keys_act_on_the_selected_insta
     dir.write("Procfile", "web: exec sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always"]);
     run.wait_for("web.1  | started with pid");
-    let mut term = PtySession::start(dir.command(&["ps", "--watch"]), Some((40, 30)), false);
+    let mut term = PtySession::start(&dir, dir.command(&["ps", "--watch"]), Some((40, 30)), false);
     term.wait_for("> web.1 ");
     // Narrow: the name and the memory stay, LAST EXIT goes.
     let header = term.wait_for("NAME");
@@ -60,6 +58,5 @@ fn ps_watch_at_40_columns_follows_a_scale_and_its_keys_act_on_the_selected_insta
     term.send(b"\x03");
     assert_eq!(term.wait_exit().code(), Some(0), "Ctrl-C is a key here: {}", term.transcript());
     assert!(cooked(&term.modes()), "the terminal's modes are back");
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
