@@ -16,6 +16,7 @@ use nix::sys::termios::{LocalFlags, Termios, tcgetattr};
 use super::WAIT;
 use super::app::{Dir, Procman};
 use super::checks::contains_at;
+use super::sys::resize_terminal;
 
 /// Runs `procman args` with standard output on a pseudo-terminal (and standard error piped);
 /// returns everything written to the terminal and the exit status. `env` is added to the
@@ -138,6 +139,11 @@ impl PtySession {
                 ),
             }
         }
+    }
+
+    /// Resizes the terminal to `columns` x `rows` (its foreground process group gets SIGWINCH).
+    pub(crate) fn resize(&self, columns: u16, rows: u16) {
+        resize_terminal(&self.master, columns, rows);
     }
 
     /// Everything written so far.

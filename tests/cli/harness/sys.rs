@@ -51,3 +51,15 @@ pub(crate) fn unread_bytes(stream: impl AsFd) -> usize {
     let rc = unsafe { libc::ioctl(stream.as_fd().as_raw_fd(), libc::FIONREAD, &raw mut count) };
     if rc == 0 { usize::try_from(count).unwrap_or(0) } else { 0 }
 }
+
+nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, nix::pty::Winsize);
+
+/// Gives the terminal whose master is `master` a window of `columns` x `rows`; the kernel
+/// then sends SIGWINCH to its foreground process group, as a terminal emulator's resize does.
+pub(crate) fn resize_terminal(master: impl AsFd, columns: u16, rows: u16) {
+    let size = nix::pty::Winsize { ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads one Winsize, borrowed for the call; the descriptor is borrowed,
+    // so open.
+    unsafe { set_window_size(master.as_fd().as_raw_fd(), &raw const size) }
+        .expect("resize the terminal");
+}
