@@ -9,18 +9,41 @@ use crate::harness::*;
 const PEEK_STDIN: &str = "web: dd iflag=nonblock count=1 2>&1\n";
 
 #[test]
-fn standard_input_stays_open_and_empty_while_procman_reads_dev_null() {
-    let dir = Dir::new();
-    dir.write("Procfile", PEEK_STDIN);
+fn standard_input_stays_open_and_empty_while_procmans_is_dev_null_or_closed() {
+    let dir = Dir::with_procfile(PEEK_STDIN);
     for tty in ["--tty=never", "--tty=always"] {
         // The harness starts procman with its standard input from /dev/null.
-        let finished = dir.run(&["start", "--no-timestamp", tty]);
-        let lines = finished.lines();
-        assert!(
-            lines.iter().any(|l| l.contains("Resource temporarily unavailable")),
-            "{tty}: {lines:?}"
-        );
-        assert_eq!(finished.code(), Some(1), "{tty}: {lines:?}");
+        let dev_null = dir.run(&["start", "--no-timestamp", tty]);
+        // A shell starts it with descriptor 0 closed.
+        let mut command = std::process::Command::new("sh");
+        command
+            .args(["-c", "exec \"$0\" start --no-timestamp \"$1\" <&-"])
+            .arg(procman())
+            .arg(tty)
+            .current_dir(dir.path());
+        let closed = dir.run_with(command);
+        for (stdin, finished) in [("/dev/null", dev_null), ("closed", closed)] {
+            let lines = finished.lines();
+            assert!(
+                lines.iter().any(|l| l.contains("Resource temporarily unavailable")),
+                "{tty}, stdin {stdin}: {lines:?}\n{}",
+                finished.stderr()
+            );
+            assert_eq!(finished.code(), Some(1), "{tty}, stdin {stdin}: {lines:?}");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn standard_input_stays_open_and_empty_while_procmans_is_a_terminal() {
+    let dir = Dir::with_procfile(PEEK_STDIN);
+    for tty in ["--tty=never", "--tty=always"] {
+        let command = dir.command(&["start", "--no-timestamp", "--no-color", tty]);
+        let mut term = PtySession::start(&dir, command, Some((100, 30)), true);
+        term.wait_for("web.1  | dd: error reading");
+        term.wait_for("Resource temporarily unavailable");
+        assert_eq!(term.wait_exit().code(), Some(1), "{tty}: {}", term.transcript());
     }
 }
 
@@ -106,7 +129,7 @@ fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
     let mut term = PtySession::start(&dir, command, Some((100, 30)), true);
     let pid = started_pid(&term.wait_for("started with pid"));
     term.wait_for("web.1  | ready to serve");
-    assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
+    assert!(alive(pid), "shown while it runs");
     term.send(b"\x03");
     assert_eq!(term.wait_exit().code(), Some(130), "{}", term.transcript());
 
@@ -116,7 +139,7 @@ fn a_python_childs_unflushed_print_shows_while_it_runs_on_a_pty_and_on_pipes() {
     let mut run = dir.spawn_with(command);
     let pid = started_pid(&run.wait_for("started with pid"));
     run.wait_for("web.1  | ready to serve");
-    assert!(state_of(pid).is_some_and(|s| s != 'Z'), "shown while it runs");
+    assert!(alive(pid), "shown while it runs");
     run.stop(Signal::SIGTERM);
 }
 
@@ -162,4 +185,59 @@ fn when_ptys_run_out_the_rest_run_on_pipes_after_one_warning() {
         warnings[0].contains("it runs on pipes, as will the next processes until a pty is free"),
         "{warnings:?}"
     );
+}
+
+/// Says its window each time it changes.
+#[cfg(target_os = "linux")]
+const WINDOW_WATCHER: &str = "web: trap 'echo window=$(stty size)' WINCH; echo ready; \
+     sleep 300 & while :; do wait; done\n";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_ptys_window_follows_procmans_terminal_when_it_is_resized() {
+    let dir = Dir::with_procfile(WINDOW_WATCHER);
+    let command = dir.command(&["start", "--no-timestamp", "--no-color"]);
+    let mut term = PtySession::start(&dir, command, Some((100, 30)), true);
+    term.wait_for("web.1  | ready");
+    // The window is procman's, less the prefix (`web.1  | `, 9 columns).
+    term.resize(120, 40);
+    term.wait_for("web.1  | window=40 111");
+    term.resize(60, 20);
+    term.wait_for("web.1  | window=20 51");
+    term.send(b"\x03");
+    assert_eq!(term.wait_exit().code(), Some(130), "{}", term.transcript());
+}
+
+#[test]
+fn on_a_pty_crlf_becomes_lf_and_a_carriage_return_redraw_shows_what_was_drawn_last() {
+    let dir = Dir::with_procfile("web: printf 'one\\r\\ntwo\\n10%%\\r50%%\\r100%%\\ndone\\n'\n");
+    let finished = dir.run(&["start", "--no-timestamp", "--no-socket", "--tty=always"]);
+    assert_code(&finished, 0);
+    let out = finished.lines();
+    let shown: Vec<&str> = out
+        .iter()
+        .filter(|l| l.starts_with("web.1  | ") && !l.contains("with"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(shown, ["web.1  | one", "web.1  | two", "web.1  | 100%", "web.1  | done"]);
+    assert!(!finished.stdout.contains(&b'\r'), "{:?}", finished.stdout());
+}
+
+#[test]
+fn children_are_told_to_color_only_with_color_always() {
+    let dir = Dir::with_procfile("web: echo \"force=$FORCE_COLOR clicolor=$CLICOLOR_FORCE\"\n");
+    let seen = |args: &[&str]| -> String {
+        let mut all = vec!["start", "--no-timestamp", "--no-socket", "--tty=never"];
+        all.extend(args);
+        let finished = dir.run(&all);
+        assert_code(&finished, 0);
+        let line = finished.lines().into_iter().find(|l| l.contains("force="));
+        line.unwrap_or_else(|| panic!("{args:?}: {}", finished.stdout()))
+    };
+    for always in [&["--color=always"][..], &["--color", "always"]] {
+        assert!(seen(always).ends_with("force=1 clicolor=1"), "{always:?}");
+    }
+    for other in [&[][..], &["--color=auto"], &["--color=never"]] {
+        assert!(seen(other).ends_with("| force= clicolor="), "{other:?}");
+    }
 }

@@ -15,17 +15,8 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
     if !tool_or_skip("bash", "the job control test (an interactive shell)") {
         return;
     }
-    let dir = Dir::new();
-    dir.write("Procfile", APP);
-    let mut shell = Command::new("bash");
-    shell
-        .args(["--norc", "--noprofile", "--noediting", "-i"])
-        .current_dir(dir.path())
-        .env("PS1", "shell> ")
-        .env("TERM", "dumb")
-        .env_remove("NO_COLOR");
-    let mut term = PtySession::start(&dir, shell, Some((120, 40)), true);
-    term.wait_for("shell> ");
+    let dir = Dir::with_procfile(APP);
+    let mut term = interactive_bash(&dir);
     let command =
         format!("{} start --no-timestamp --no-color -m all=1,web=2\n", procman().display());
     term.send(command.as_bytes());
@@ -35,8 +26,11 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
     let supervisor = parent_of(pids[0]).expect("the supervisor");
     let guard = parent_of(supervisor).expect("the guard");
     assert_eq!(parent_of(guard), Some(term.pid()), "the guard is the shell's job");
-    // The worker's own child, which is not an instance, is stopped too.
     wait_states(&pids, false);
+    // The worker's own child, which is not an instance, is stopped too (once its shell has
+    // started it: a shell stopped first would never fork it).
+    let worker_child = wait_children(pids[2]);
+    assert_eq!(worker_child.len(), 1, "sleep under the worker's shell");
 
     term.send(b"\x1a");
     term.wait_for("SIGTSTP received: stopped");
@@ -44,15 +38,12 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
     assert!(stopped.contains("procman start"), "the shell's job is stopped: {stopped}");
     let mut everything = pids.clone();
     everything.extend([supervisor, guard]);
+    everything.extend(&worker_child);
     wait_states(&everything, true);
-    let worker_child = wait_children(pids[2]);
-    assert_eq!(worker_child.len(), 1, "sleep under the worker's shell");
-    wait_states(&worker_child, true);
     term.wait_for("shell> ");
 
     term.send(b"fg\n");
     term.wait_for("SIGCONT received: resumed");
-    everything.extend(&worker_child);
     wait_states(&everything, false);
 
     // Ctrl-C still ends the run, as before.
@@ -63,7 +54,7 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
     term.wait_for("status=130");
     term.send(b"exit\n");
     term.wait_exit();
-    assert!(pids.iter().all(|p| state_of(*p).is_none_or(|s| s == 'Z')), "the app is gone");
+    assert!(wait_gone(&everything, WAIT).is_empty(), "the app is gone");
 }
 
 #[test]
@@ -97,4 +88,57 @@ fn sigtstp_and_sigcont_to_the_pid_the_shell_knows_stop_and_resume_the_app() {
     run.wait_for("SIGTERM received, starting shutdown");
     assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
     assert!(run.marked().is_empty(), "nothing is left: {:?}", run.marked());
+}
+
+/// An interactive bash on a pty of its own, at its prompt (`shell> `).
+fn interactive_bash(dir: &Dir) -> PtySession {
+    let mut shell = Command::new("bash");
+    shell
+        .args(["--norc", "--noprofile", "--noediting", "-i"])
+        .current_dir(dir.path())
+        .env("PS1", "shell> ")
+        .env("TERM", "dumb")
+        .env_remove("NO_COLOR");
+    let mut term = PtySession::start(dir, shell, Some((120, 40)), true);
+    term.wait_for("shell> ");
+    term
+}
+
+/// Answers each line it reads.
+const GREETER: &str = "web: sh -c 'while read name; do echo \"hello $name\"; done'\n";
+
+#[test]
+fn fg_gives_start_attach_its_terminal_modes_and_input_back() {
+    if !tool_or_skip("bash", "the job control test (an interactive shell)") {
+        return;
+    }
+    let dir = Dir::with_procfile(GREETER);
+    let mut term = interactive_bash(&dir);
+    let command = format!("{} start --no-timestamp --no-color --attach web\n", procman().display());
+    term.send(command.as_bytes());
+    term.wait_for("web.1  | started with pid");
+    term.wait_modes("start --attach's modes", cbreak);
+    term.send(b"amy\r");
+    term.wait_for("web.1  | hello amy");
+
+    // Ctrl-Z: the shell has its terminal back, as it was.
+    term.send(b"\x1a");
+    term.wait_for("SIGTSTP received: stopped");
+    term.wait_for("shell> ");
+    assert!(cooked(&term.modes()), "the shell's modes at its prompt");
+
+    // fg: procman takes the terminal again, in its own modes, and what is typed still goes to
+    // web.1.
+    term.send(b"fg\n");
+    term.wait_for("SIGCONT received: resumed");
+    term.wait_modes("start --attach's modes again", cbreak);
+    term.send(b"bo\r");
+    term.wait_for("web.1  | hello bo");
+
+    term.send(b"\x03");
+    term.wait_for("SIGINT received");
+    term.wait_for("shell> ");
+    assert!(cooked(&term.modes()), "the shell's modes at its prompt");
+    term.send(b"exit\n");
+    term.wait_exit();
 }

@@ -123,7 +123,7 @@ mod linux {
     }
 
     /// The state letter of `pid` (`R`, `S`, `T` for stopped...), `None` once it is gone.
-    pub(crate) fn state_of(pid: u32) -> Option<char> {
+    fn state_of(pid: u32) -> Option<char> {
         stat(pid).map(|stat| stat.state)
     }
 

@@ -159,6 +159,19 @@ impl PtySession {
         tcgetattr(&self.master).expect("the pty's modes")
     }
 
+    /// Waits (bounded) until the terminal's modes satisfy `check`: a program sets them with no
+    /// output to wait on, so they are read again every few milliseconds.
+    #[track_caller]
+    pub(crate) fn wait_modes(&mut self, what: &str, check: impl Fn(&Termios) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !check(&self.modes()) {
+            if Instant::now() >= deadline {
+                panic!("the terminal never had {what} within {WAIT:?}:\n{}", self.transcript());
+            }
+            thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Waits (bounded) for the program to exit; fails the test with what the terminal shows
     /// if it does not.
     #[track_caller]
@@ -200,4 +213,11 @@ pub(crate) fn cooked(modes: &Termios) -> bool {
 /// Whether the modes are raw: no line editing, no echo, no signal keys.
 pub(crate) fn raw(modes: &Termios) -> bool {
     !modes.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG)
+}
+
+/// Whether the modes are `start --attach`'s on a pty: no line editing, no echo (the
+/// instance's pty does both), but Ctrl-C and Ctrl-Z still signals.
+pub(crate) fn cbreak(modes: &Termios) -> bool {
+    modes.local_flags.contains(LocalFlags::ISIG)
+        && !modes.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO)
 }
