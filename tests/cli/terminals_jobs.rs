@@ -59,13 +59,14 @@ fn ctrl_z_at_the_shell_stops_the_whole_app_and_fg_resumes_it() {
 
 #[test]
 fn sigtstp_and_sigcont_to_the_pid_the_shell_knows_stop_and_resume_the_app() {
-    let dir = Dir::new();
-    dir.write("Procfile", APP);
+    // One more, which ignores SIGTSTP: it gets SIGSTOP.
+    let dir = Dir::with_procfile(format!("{APP}stubborn: trap '' TSTP; exec sleep 300\n"));
     let mut run = dir.spawn(&["start", "--no-timestamp", "-m", "all=1,web=2"]);
-    run.wait_for("worker.1 | started with pid");
+    let stubborn = run.started("stubborn.1");
     let text = run.transcript();
     let pids: Vec<u32> = started_pids(&text).into_iter().map(|(_, p)| p).collect();
-    assert_eq!(pids.len(), 3, "{text}");
+    assert_eq!(pids.len(), 4, "{text}");
+    assert_eq!(wait_comm(stubborn, "sleep"), "sleep", "SIGTSTP ignored, sleep runs");
     wait_states(&pids, false);
 
     run.signal(Signal::SIGTSTP);
