@@ -23,7 +23,7 @@ fn attach_round_trips_a_line_and_ctrl_bracket_detaches() {
     term.send(b"alice\r");
     term.wait_for("hello alice");
     // The main view shows it too, prefixed.
-    run.wait_for("| hello alice");
+    run.wait_line_of("web.1", "hello alice");
 
     // One terminal at a time: a second one is refused, and says why.
     let second = dir.run(&["attach", "web.1"]);
@@ -118,4 +118,59 @@ fn start_attach_needs_a_known_name_and_a_terminal() {
         "{}",
         finished.stderr()
     );
+}
+
+#[test]
+fn attach_stays_through_a_restart_and_ends_when_the_instance_is_removed() {
+    let dir = Dir::with_procfile(GREETER);
+    let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always"]);
+    let first = run.started("web.1");
+    let mut term =
+        PtySession::start(&dir, dir.command(&["attach", "web.1"]), Some((100, 30)), false);
+    term.wait_for("attached to web.1");
+    term.send(b"fay\r");
+    term.wait_for("hello fay");
+
+    // A restart: the terminal says so and stays attached, to the new process.
+    ctl_ok(&dir, &["restart", "web.1"]);
+    term.wait_for("[procman] web.1 was terminated by SIGTERM");
+    term.wait_for("still attached");
+    let second = run.started_nth("web.1", 2);
+    term.wait_for(&format!("[procman] web.1 started with pid {second}"));
+    assert_ne!(first, second);
+    term.send(b"gus\r");
+    term.wait_for("hello gus");
+    run.wait_line_of("web.1", "hello gus");
+
+    // Removed: the command ends, and says why; the terminal is as it was.
+    ctl_ok(&dir, &["scale", "web=0"]);
+    term.wait_for("procman closed the connection (web.1 was removed, or the run ended)");
+    assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
+    assert!(cooked(&term.modes()), "the terminal's modes are back");
+    run.stop(Signal::SIGTERM);
+}
+
+#[test]
+fn attach_with_piped_input_sends_it_and_ends() {
+    let dir = Dir::with_procfile(GREETER);
+    let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=never"]);
+    run.started("web.1");
+    let mut command = dir.command(&["attach", "web.1"]);
+    command.stdin(std::process::Stdio::piped());
+    let mut attach = dir.start(command);
+    let mut input = attach.child.stdin.take().expect("attach's input");
+    std::io::Write::write_all(&mut input, b"hal\nivy\n").expect("write to attach");
+    drop(input);
+    assert_eq!(attach.wait().code(), Some(0));
+    run.wait_for("hello hal");
+    run.wait_for("hello ivy");
+    // The instance's input stays open: it runs on, and reads what comes next.
+    let again = dir.run_with({
+        let mut command = dir.command(&["attach", "web.1"]);
+        command.stdin(std::fs::File::open(dir.write("names", "joe\n")).expect("names"));
+        command
+    });
+    assert_code(&again, 0);
+    run.wait_for("hello joe");
+    run.stop(Signal::SIGTERM);
 }

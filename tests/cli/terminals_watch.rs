@@ -65,7 +65,7 @@ fn ps_watch_at_40_columns_follows_a_scale_and_its_keys_act_on_the_selected_insta
     term.wait_for("attached to web.1");
     term.send(b"zed\r");
     term.wait_for("hello zed");
-    run.wait_for("web.1  | hello zed");
+    run.wait_line_of("web.1", "hello zed");
     assert!(run.lines_with(&["web.2", "hello zed"]).is_empty(), "{}", run.transcript());
     term.send(b"\x1d");
     term.wait_for("detached from web.1");

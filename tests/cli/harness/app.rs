@@ -457,6 +457,20 @@ impl Running {
         )
     }
 
+    /// Waits for a line of `instance` (`web.1  | ...`) that ends with `text`: what a program
+    /// prints after a prompt typed ahead of it ends up on the prompt's line.
+    pub(crate) fn wait_line_of(&mut self, instance: &str, text: &str) -> String {
+        let what = format!("a line of {instance} ending with {text:?}");
+        self.wait_until(
+            |line| {
+                strip_time(line)
+                    .split_once(" | ")
+                    .is_some_and(|(who, what)| who.trim_end() == instance && what.ends_with(text))
+            },
+            &what,
+        )
+    }
+
     /// Waits for `NAME | started with pid N` (the first for that instance) and returns N.
     pub(crate) fn started(&mut self, instance: &str) -> u32 {
         self.started_nth(instance, 1)
