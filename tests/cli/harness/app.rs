@@ -457,6 +457,7 @@ impl Running {
         )
     }
 
+    #[cfg(target_os = "linux")]
     /// Waits for a line of `instance` (`web.1  | ...`) that ends with `text`: what a program
     /// prints after a prompt typed ahead of it ends up on the prompt's line.
     pub(crate) fn wait_line_of(&mut self, instance: &str, text: &str) -> String {
@@ -594,6 +595,7 @@ pub(crate) fn started_pid(line: &str) -> u32 {
     })
 }
 
+#[cfg(target_os = "linux")]
 /// The instances and pids of the `NAME | started with pid N` lines of `text`, in order.
 pub(crate) fn started_pids(text: &str) -> Vec<(String, u32)> {
     text.lines()

@@ -55,6 +55,7 @@ pub(crate) fn skip(why: &str) {
     println!("SKIPPED: {why}");
 }
 
+#[cfg(target_os = "linux")]
 /// Whether `program --version` runs; says why the test skips (see [`skip`]) when it does not.
 pub(crate) fn tool_or_skip(program: &str, needed_for: &str) -> bool {
     let found = std::process::Command::new(program)

@@ -52,8 +52,10 @@ pub(crate) fn unread_bytes(stream: impl AsFd) -> usize {
     if rc == 0 { usize::try_from(count).unwrap_or(0) } else { 0 }
 }
 
+#[cfg(target_os = "linux")]
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, nix::pty::Winsize);
 
+#[cfg(target_os = "linux")]
 /// Gives the terminal whose master is `master` a window of `columns` x `rows`; the kernel
 /// then sends SIGWINCH to its foreground process group, as a terminal emulator's resize does.
 pub(crate) fn resize_terminal(master: impl AsFd, columns: u16, rows: u16) {
