@@ -234,7 +234,7 @@ fn children_are_told_to_color_only_with_color_always() {
         let line = finished.lines().into_iter().find(|l| l.contains("force="));
         line.unwrap_or_else(|| panic!("{args:?}: {}", finished.stdout()))
     };
-    for always in [&["--color=always"][..], &["--color", "always"]] {
+    for always in [&["--color=always"][..], &["--color", "always"], &["-c"]] {
         assert!(seen(always).ends_with("force=1 clicolor=1"), "{always:?}");
     }
     for other in [&[][..], &["--color=auto"], &["--color=never"]] {
