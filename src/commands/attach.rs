@@ -88,9 +88,7 @@ pub(crate) fn attach_to(socket: &Path, target: &str) -> Result<i32, CliError> {
         Ok(Ending::Detached) => eprintln!("procman: detached from {name}; it keeps running"),
         Ok(Ending::InputEnded) => {}
         Ok(Ending::Closed) => {
-            eprintln!(
-                "procman: procman closed the connection ({name} was removed, or the run ended)"
-            );
+            eprintln!("procman: connection closed ({name} was removed, or the run ended)");
         }
         Ok(Ending::Signal) => eprintln!("procman: detached from {name} (signal)"),
         Err(err) => return Err(err),

@@ -144,7 +144,7 @@ fn attach_stays_through_a_restart_and_ends_when_the_instance_is_removed() {
 
     // Removed: the command ends, and says why; the terminal is as it was.
     ctl_ok(&dir, &["scale", "web=0"]);
-    term.wait_for("procman closed the connection (web.1 was removed, or the run ended)");
+    term.wait_for("connection closed (web.1 was removed, or the run ended)");
     assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
     assert!(cooked(&term.modes()), "the terminal's modes are back");
     run.stop(Signal::SIGTERM);
