@@ -108,6 +108,9 @@ pub(super) fn with_settings(root: &Path) -> Plan {
         expected_exit_codes: Some(vec![0, 3]),
         umask: Some(0o027),
         tty: Some(true),
+        // Start order and readiness have snapshots of their own (`order.rs`).
+        ready: None,
+        depends_on: Vec::new(),
     };
     plan.processes[1].settings.restart = Some(RestartPolicy::Never);
     plan.processes[1].settings.stop_signal = Some(Signal::QUIT);
