@@ -6,6 +6,8 @@
 //! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
+mod order;
+mod reload;
 mod shutdown;
 
 use std::collections::HashSet;
@@ -22,6 +24,7 @@ use supervise::{
 
 use crate::cli::TtyWhen;
 use crate::control::ControlServer;
+use crate::control::reload::{Reload, summary};
 use crate::control::socket::BindError;
 use crate::error::CliError;
 use crate::options::Start;
@@ -29,6 +32,7 @@ use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
 use procman::diagnostic::{Diagnostic, Diagnostics, plural};
 use procman::formation::InstanceLimit;
+pub(crate) use reload::Reloader;
 use shutdown::{Drain, StopWatch};
 
 /// How long the report of an exit waits for the spawns asked for before it to reach their
@@ -38,15 +42,14 @@ const EXEC_WAIT: Duration = Duration::from_millis(200);
 
 /// `procman start`: runs the planned app until it ends.
 pub(crate) fn command(options: Start) -> Result<i32, CliError> {
-    let Start { plan, format, socket, containment, can_die, tty } = options;
+    let Start { plan, format, socket, containment, can_die, tty, source, reload_signal } = options;
     let plan = Arc::new(plan);
-    let specs = program_specs(&plan, (tty, io::stdout().is_terminal()));
-    let verbose_states = plan.processes.iter().any(|p| {
-        p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
-            || p.settings.start_grace.is_some()
-    });
+    let verbose_states = verbose_states(&plan);
     // The formation must fit in the descriptors procman may open, checked before anything runs.
     let instance_limit = open_files_limit();
+    let reloader =
+        Reloader::new(source, (tty, io::stdout().is_terminal()), instance_limit, Arc::clone(&plan));
+    let specs = reloader.specs();
     let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
     instance_limit.check(total, "the formation asks for").map_err(|message| {
         Diagnostics::from(Diagnostic::new(message).with_help(instance_limit.help()))
@@ -83,8 +86,19 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         control,
         guard_lost,
         cgroup: contained.cgroup,
+        reload: Some(reloader),
+        reload_signal,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
+}
+
+/// Report STARTING → RUNNING and the like when some restart policy or start grace is in use;
+/// Foreman's plain output otherwise.
+fn verbose_states(plan: &Plan) -> bool {
+    plan.processes.iter().any(|p| {
+        p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
+            || p.settings.start_grace.is_some()
+    })
 }
 
 /// Raises the soft limit of open files to the hard one (large formations need more descriptors
@@ -138,6 +152,7 @@ fn program_specs(plan: &Arc<Plan>, tty: (TtyWhen, bool)) -> Vec<ProgramSpec> {
             }
             spec.umask = settings.umask;
             spec.instances = process.count;
+            order::apply(&mut spec, process, plan);
             let plan = Arc::clone(plan);
             let index = process.index;
             spec.instance_hook = Some(Arc::new(move |n, launch: &mut Launch| {
@@ -232,6 +247,10 @@ pub(crate) struct StartPolicy {
     pub(crate) guard_lost: Option<Signal>,
     /// The cgroup tree that holds the app, if it runs in one.
     pub(crate) cgroup: Option<supervise::CgroupTree>,
+    /// How the run reloads itself (`procman reload`); `None`: it does not.
+    pub(crate) reload: Option<Reloader>,
+    /// The signal that reloads instead of stopping (`--reload-signal`).
+    pub(crate) reload_signal: Option<Signal>,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -261,8 +280,10 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         follow_window_size(&mut driver, &policy.format);
     }
     let names: Vec<String> = specs.iter().map(|s| s.name.to_string()).collect();
-    for spec in specs {
-        driver.add_group(spec).map_err(io::Error::other)?;
+    // In any order: a group may depend on one added after it.
+    driver.add_groups(specs).map_err(io::Error::other)?;
+    for line in policy.reload.as_ref().map(|r| order::skipped(r.plan())).unwrap_or_default() {
+        let _ = printer.system(&line);
     }
     let mut session = Session {
         policy,
@@ -365,6 +386,9 @@ impl Session {
             }
             Event::State(transition) => {
                 self.report(printer, &transition);
+                if let Some(line) = order::ready_line(driver, &transition) {
+                    let _ = printer.system(&line);
+                }
                 self.apply_run_policy(driver, printer, &transition);
             }
             Event::Signal { id, pid, signal, reason } => {
@@ -393,6 +417,9 @@ impl Session {
                 }
             }
             Event::SignalReceived(signal) => self.on_signal(driver, printer, signal),
+            // A type a reload removes is named once, when it is gone.
+            Event::Removed(id)
+                if self.policy.reload.as_ref().is_some_and(|r| r.removes(&id.group)) => {}
             Event::Removed(id) => {
                 let _ = printer.system(&format!("{id} removed (scaled down)"));
             }
@@ -407,7 +434,8 @@ impl Session {
             }
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
-                    let commands = control.on_ready(watch, driver);
+                    let reload = self.policy.reload.as_mut().map(|r| r as &mut dyn Reload);
+                    let commands = control.on_ready(watch, driver, reload);
                     self.policy.control = Some(control);
                     for command in commands {
                         self.control_command(driver, printer, command);
@@ -419,6 +447,17 @@ impl Session {
                     "warning: no pty for {id} ({reason}): it runs on pipes, as will the next \
                      processes until a pty is free"
                 ));
+            }
+            Event::Notice(notice) => {
+                if let (Some(reloader), supervise::Notice::GroupRemoved(group)) =
+                    (self.policy.reload.as_mut(), &notice)
+                {
+                    reloader.removed(group);
+                }
+                order::report(printer, driver, &notice);
+            }
+            Event::ReadinessCheckFailed { id, message } => {
+                order::check_failed(printer, &id, &message);
             }
             Event::ShutdownComplete | Event::Reaped { .. } => {}
             _ => {}
@@ -460,7 +499,11 @@ impl Session {
         if !gone {
             return;
         }
-        if self.policy.can_die.contains(&*t.id.group) {
+        // A one-shot job others wait for (`"depends_on": {"migrate": "exited"}`) did its job.
+        let done = t.to == State::Exited && t.expected == Some(true);
+        if self.policy.can_die.contains(&*t.id.group)
+            || (done && order::awaited_exit(driver, &t.id.group))
+        {
             let all_settled = driver
                 .supervisor()
                 .snapshot(std::time::Instant::now())
@@ -490,6 +533,10 @@ impl Session {
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
             // Nobody is left to wait for: SIGKILL to everything at once, no stop timeout.
             driver.kill_all();
+            return;
+        }
+        if Some(signal) == self.policy.reload_signal {
+            self.reload(driver, printer, &format!("{signal} received"));
             return;
         }
         let name = signal.name().unwrap_or("signal");
@@ -554,6 +601,42 @@ impl Session {
             }
             crate::control::RunCommand::Notice(text) => {
                 let _ = printer.system(&text);
+            }
+            crate::control::RunCommand::Reloaded(result) => {
+                self.reloaded(printer, "as requested over the control socket", result);
+            }
+        }
+    }
+
+    /// Reloads the run (`--reload-signal`), saying so with `why`.
+    fn reload(&mut self, driver: &mut Driver, printer: &mut Printer, why: &str) {
+        let result = match self.policy.reload.as_mut() {
+            Some(reloader) => reloader
+                .reload(driver)
+                .map(|plan| summary(&plan))
+                .map_err(|d| d.list.first().map(|d| d.message.clone()).unwrap_or_default()),
+            None => Err("this run cannot reload".to_owned()),
+        };
+        self.reloaded(printer, why, result);
+    }
+
+    /// Says what a reload did, and takes up the new plan's settings.
+    fn reloaded(&mut self, printer: &mut Printer, why: &str, result: Result<String, String>) {
+        match result {
+            Ok(summary) => {
+                let _ = printer.system(&format!("reloaded ({why}): {summary}"));
+                if let Some(reloader) = &self.policy.reload {
+                    self.policy.verbose_states = verbose_states(reloader.plan());
+                    for line in order::skipped(reloader.plan()) {
+                        let _ = printer.system(&line);
+                    }
+                }
+            }
+            Err(why_not) => {
+                let _ = printer.alert(&format!(
+                    "reload refused ({why}): {why_not}; nothing changed (`procman check` shows \
+                     every problem)"
+                ));
             }
         }
     }

@@ -229,6 +229,73 @@ pub(crate) struct Start {
     pub(crate) can_die: HashSet<String>,
     /// When processes run on a pty (`--tty`).
     pub(crate) tty: TtyWhen,
+    /// What the plan was made from, for `procman reload`.
+    pub(crate) source: PlanSource,
+    /// The signal that reloads instead of stopping (`--reload-signal`).
+    pub(crate) reload_signal: Option<supervise::Signal>,
+}
+
+/// What `start` planned from: its options (the command line with `.foreman` in it, as parsed
+/// when the run began), kept so that `procman reload` reads the same files the same way.
+#[derive(Clone, Debug)]
+pub(crate) struct PlanSource {
+    app: AppArgs,
+    plan: PlanArgs,
+    supervision: SupervisionArgs,
+    processes: Vec<String>,
+    timeout: Option<String>,
+    origins: Origins,
+}
+
+impl PlanSource {
+    fn of(args: &StartArgs, origins: &Origins) -> PlanSource {
+        PlanSource {
+            app: args.app.clone(),
+            plan: args.plan.clone(),
+            supervision: args.supervision.clone(),
+            processes: args.processes.clone(),
+            timeout: args.timeout.clone(),
+            origins: origins.clone(),
+        }
+    }
+
+    fn planned(&self, check_dirs: bool) -> Planned<'_> {
+        Planned {
+            app: &self.app,
+            plan: &self.plan,
+            supervision: &self.supervision,
+            processes: &self.processes,
+            timeout: self.timeout.as_deref(),
+            origins: &self.origins,
+            check_dirs,
+        }
+    }
+
+    /// The plan `start` runs: the Procfile, env files and config file read now.
+    fn plan(&self) -> Result<Plan, Diagnostics> {
+        planned(self.planned(false), plan::load).map(|(plan, _)| plan)
+    }
+
+    /// The plan of a reload: read as [`PlanSource::plan`] does, every `cwd` checked as
+    /// `check` checks it (a reload is refused rather than half applied).
+    pub(crate) fn reload(&self) -> Result<Plan, Diagnostics> {
+        planned(self.planned(true), plan::load).map(|(plan, _)| plan)
+    }
+}
+
+/// `--reload-signal`: the signals procman listens to that do not stop it.
+fn reload_signal(text: Option<&str>) -> Result<Option<supervise::Signal>, CliError> {
+    use supervise::Signal;
+    let Some(text) = text else { return Ok(None) };
+    let allowed = [Signal::HUP, Signal::USR1, Signal::USR2];
+    match text.parse::<Signal>() {
+        Ok(signal) if allowed.contains(&signal) => Ok(Some(signal)),
+        _ => Err(CliError::Usage(format!(
+            "--reload-signal: `{}` cannot reload; use HUP (or USR1 or USR2, which are then no \
+             longer forwarded to the processes)",
+            procman::diagnostic::fragment(text)
+        ))),
+    }
 }
 
 /// `start`'s control socket.
@@ -242,17 +309,9 @@ pub(crate) struct ControlSocket {
 
 impl Start {
     pub(crate) fn resolve(args: &StartArgs, origins: &Origins) -> Result<Start, CliError> {
-        let (plan, _) = planned(
-            Planned {
-                app: &args.app,
-                plan: &args.plan,
-                supervision: &args.supervision,
-                processes: &args.processes,
-                timeout: args.timeout.as_deref(),
-                origins,
-            },
-            plan::load,
-        )?;
+        let source = PlanSource::of(args, origins);
+        let plan = source.plan()?;
+        let reload_signal = reload_signal(args.reload_signal.as_deref())?;
         let color = if args.no_color { Some(ColorWhen::Never) } else { args.color };
         let format = Format {
             color: use_color(color),
@@ -276,7 +335,7 @@ impl Start {
         };
         let can_die = args.supervision.can_die.iter().cloned().collect();
         let tty = args.tty.unwrap_or(TtyWhen::Auto);
-        Ok(Start { plan, format, socket, containment, can_die, tty })
+        Ok(Start { plan, format, socket, containment, can_die, tty, source, reload_signal })
     }
 }
 
@@ -303,6 +362,7 @@ impl Export {
                 processes: &[],
                 timeout: args.timeout.as_deref(),
                 origins,
+                check_dirs: false,
             },
             plan::load_for_export,
         )?;
@@ -402,6 +462,8 @@ struct Planned<'a> {
     processes: &'a [String],
     timeout: Option<&'a str>,
     origins: &'a Origins,
+    /// Check every `cwd` (`reload`).
+    check_dirs: bool,
 }
 
 /// The plan and the `-t` timeout over it, with every error of both.
@@ -419,6 +481,7 @@ fn planned(
         supervision: Some(given.supervision.clone()),
         timeout: timeout.as_ref().ok().copied().flatten(),
         origins: given.origins.clone(),
+        check_dirs: given.check_dirs,
     });
     match (plan, timeout) {
         (Ok(plan), Ok(timeout)) => Ok((plan, timeout)),

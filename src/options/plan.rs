@@ -33,6 +33,8 @@ pub(crate) struct PlanOptions {
     pub(crate) timeout: Option<Duration>,
     /// Where `.foreman` set any of these.
     pub(crate) origins: Origins,
+    /// Check that every `cwd` of the config file is a directory (`reload`, as `check` does).
+    pub(crate) check_dirs: bool,
 }
 
 /// Where the Procfile is and where processes run.
@@ -125,6 +127,11 @@ fn load_in(paths: AppPaths, options: &PlanOptions) -> Result<Plan, Diagnostics> 
     };
     if let Some(config) = &config {
         config.extend_procfile(&mut procfile)?;
+        let types: Vec<&str> = procfile.entries.iter().map(|e| e.name.as_str()).collect();
+        config.check_order(&types)?;
+        if options.check_dirs {
+            config.check_dirs(&paths.root)?;
+        }
         let given = !options.processes.is_empty() || options.formation.is_some();
         config.apply_instances(&mut formation, given);
     }
