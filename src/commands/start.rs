@@ -686,11 +686,17 @@ fn stop_announcement(driver: &Driver) -> String {
         }
     }
     let first = signals.first().map(|(_, s)| *s).unwrap_or(Signal::TERM);
+    // The library stops dependants before what they depend on.
+    let supervisor = driver.supervisor();
+    let ordered = supervisor
+        .group_names()
+        .any(|name| supervisor.spec(name).is_some_and(|spec| !spec.depends_on.is_empty()));
+    let order = if ordered { ", dependants first" } else { "" };
     if signals.iter().all(|(_, s)| *s == first) {
-        return format!("sending {first} to all processes");
+        return format!("sending {first} to all processes{order}");
     }
     let parts: Vec<String> = signals.iter().map(|(name, s)| format!("{s} to {name}")).collect();
-    format!("sending stop signals: {}", parts.join(", "))
+    format!("sending stop signals{order}: {}", parts.join(", "))
 }
 
 #[cfg(test)]

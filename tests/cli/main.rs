@@ -28,6 +28,8 @@ mod lifecycle;
 mod parity;
 mod ports;
 mod procfile_errors;
+mod readiness;
+mod reload;
 mod run_cmd;
 mod start_output;
 #[allow(dead_code)]
