@@ -259,7 +259,7 @@ impl PlanSource {
         }
     }
 
-    fn planned(&self, check_dirs: bool) -> Planned<'_> {
+    fn planned(&self) -> Planned<'_> {
         Planned {
             app: &self.app,
             plan: &self.plan,
@@ -267,19 +267,13 @@ impl PlanSource {
             processes: &self.processes,
             timeout: self.timeout.as_deref(),
             origins: &self.origins,
-            check_dirs,
         }
     }
 
-    /// The plan `start` runs: the Procfile, env files and config file read now.
-    fn plan(&self) -> Result<Plan, Diagnostics> {
-        planned(self.planned(false), plan::load).map(|(plan, _)| plan)
-    }
-
-    /// The plan of a reload: read as [`PlanSource::plan`] does, every `cwd` checked as
-    /// `check` checks it (a reload is refused rather than half applied).
-    pub(crate) fn reload(&self) -> Result<Plan, Diagnostics> {
-        planned(self.planned(true), plan::load).map(|(plan, _)| plan)
+    /// The plan `start` runs, and each reload: the Procfile, env files and config file read
+    /// now, every `cwd` checked (a reload is refused rather than half applied).
+    pub(crate) fn plan(&self) -> Result<Plan, Diagnostics> {
+        planned(self.planned(), plan::load).map(|(plan, _)| plan)
     }
 }
 
@@ -362,7 +356,6 @@ impl Export {
                 processes: &[],
                 timeout: args.timeout.as_deref(),
                 origins,
-                check_dirs: false,
             },
             plan::load_for_export,
         )?;
@@ -462,8 +455,6 @@ struct Planned<'a> {
     processes: &'a [String],
     timeout: Option<&'a str>,
     origins: &'a Origins,
-    /// Check every `cwd` (`reload`).
-    check_dirs: bool,
 }
 
 /// The plan and the `-t` timeout over it, with every error of both.
@@ -481,7 +472,6 @@ fn planned(
         supervision: Some(given.supervision.clone()),
         timeout: timeout.as_ref().ok().copied().flatten(),
         origins: given.origins.clone(),
-        check_dirs: given.check_dirs,
     });
     match (plan, timeout) {
         (Ok(plan), Ok(timeout)) => Ok((plan, timeout)),

@@ -4,17 +4,10 @@
 //! end it), a cycle is an error before anything starts, and the stop runs in reverse
 //! dependency order. Every wait is on a line, a pid or procman's own state, never a sleep.
 
-use crate::live::{ctl, ctl_ok, instance, lines_with, ps_json, ps_until, started_pid, wait_nth};
-use crate::support::{assert_exit, fifo, release, skip};
-use crate::util::{Dir, alive};
-
-/// The index of the first line holding every one of `needles`, for order checks.
-fn position(lines: &[String], needles: &[&str]) -> usize {
-    lines
-        .iter()
-        .position(|line| needles.iter().all(|needle| line.contains(needle)))
-        .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{}", lines.join("\n")))
-}
+use crate::harness::{
+    Dir, Signal, alive, assert_exit, ctl, ctl_ok, fifo, instance, position, ps_json, ps_until,
+    release, skip,
+};
 
 #[test]
 fn a_worker_that_depends_on_a_ready_web_starts_only_after_its_log_line() {
@@ -22,8 +15,8 @@ fn a_worker_that_depends_on_a_ready_web_starts_only_after_its_log_line() {
     fifo(&dir, "gate");
     dir.write(
         "Procfile",
-        "web: echo booting; read _ < gate; echo \"listening on $PORT\"; exec sleep 30\n\
-         worker: echo worker up; exec sleep 30\n",
+        "web: echo booting; read _ < gate; echo \"listening on $PORT\"; exec sleep 300\n\
+         worker: echo worker up; exec sleep 300\n",
     );
     dir.write(
         "procman.json",
@@ -32,7 +25,7 @@ fn a_worker_that_depends_on_a_ready_web_starts_only_after_its_log_line() {
     );
     let mut run = dir.spawn(&["start"]);
     run.wait_for("worker.1 waits for web (ready)");
-    wait_nth(&mut run, &["web.1", "| booting"], 1);
+    run.wait_nth(&["web.1", "| booting"], 1);
 
     // web runs but is not ready; worker has no process and says what it waits for.
     let ps = ps_json(&dir);
@@ -54,12 +47,12 @@ fn a_worker_that_depends_on_a_ready_web_starts_only_after_its_log_line() {
     assert!(worker_row.contains("WAITING") && worker_row.ends_with("web (ready)"), "{table}");
     let web_row = table.lines().find(|l| l.starts_with("web.1")).unwrap_or_default();
     assert!(web_row.contains("STARTING  no") && web_row.contains("ready check ("), "{table}");
-    assert!(lines_with(&run, &["worker.1", "| started with pid"]).is_empty());
+    assert!(run.lines_with(&["worker.1", "| started with pid"]).is_empty());
 
     release(&dir.path().join("gate"));
     run.wait_for("web.1 is ready");
-    let worker_pid = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
-    wait_nth(&mut run, &["worker.1", "| worker up"], 1);
+    let worker_pid = run.started("worker.1");
+    run.wait_nth(&["worker.1", "| worker up"], 1);
     let lines = run.stdout_lines();
     let listening = position(&lines, &["| listening on 5000"]);
     let ready = position(&lines, &["web.1 is ready"]);
@@ -69,8 +62,7 @@ fn a_worker_that_depends_on_a_ready_web_starts_only_after_its_log_line() {
     assert_eq!(instance(&ps, "web.1")["ready"], true);
     assert_eq!(instance(&ps, "worker.1")["pid"], worker_pid);
     assert_eq!(instance(&ps, "worker.1")["ready"], serde_json::Value::Null, "no check");
-    run.signal(libc::SIGINT);
-    assert_exit(&mut run, 130);
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
@@ -79,18 +71,18 @@ fn a_migration_with_exited_gates_the_web_and_its_success_does_not_end_the_run() 
     fifo(&dir, "gate");
     dir.write(
         "Procfile",
-        "migrate: read _ < gate; echo migrated; exit 0\nweb: echo web up; exec sleep 30\n",
+        "migrate: read _ < gate; echo migrated; exit 0\nweb: echo web up; exec sleep 300\n",
     );
     dir.write("procman.json", r#"{"processes": {"web": {"depends_on": {"migrate": "exited"}}}}"#);
     let mut run = dir.spawn(&["start"]);
     run.wait_for("web.1 waits for migrate (exited)");
-    wait_nth(&mut run, &["migrate.1", "| started with pid"], 1);
+    run.started("migrate.1");
     assert_eq!(instance(&ps_json(&dir), "web.1")["state"], "waiting");
 
     release(&dir.path().join("gate"));
-    wait_nth(&mut run, &["migrate.1", "| exited with code 0"], 1);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    wait_nth(&mut run, &["web.1", "| web up"], 1);
+    run.wait_nth(&["migrate.1", "| exited with code 0"], 1);
+    let web = run.started("web.1");
+    run.wait_nth(&["web.1", "| web up"], 1);
     let lines = run.stdout_lines();
     assert!(position(&lines, &["| migrated"]) < position(&lines, &["web.1", "| started with pid"]));
     // Foreman's rule would have ended the run at the migration's exit.
@@ -98,27 +90,26 @@ fn a_migration_with_exited_gates_the_web_and_its_success_does_not_end_the_run() 
     assert_eq!(instance(&ps, "migrate.1")["state"], "exited");
     assert_eq!(instance(&ps, "web.1")["state"], "running");
     assert!(alive(web) && alive(run.pid()));
-    assert!(lines_with(&run, &["sending SIGTERM to all processes"]).is_empty());
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    assert!(run.lines_with(&["sending SIGTERM to all processes"]).is_empty());
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
 fn a_failed_migration_ends_the_run_and_its_dependants_never_start() {
     let dir = Dir::new();
-    dir.write("Procfile", "migrate: echo failing; exit 3\nweb: exec sleep 30\n");
+    dir.write("Procfile", "migrate: echo failing; exit 3\nweb: exec sleep 300\n");
     dir.write("procman.json", r#"{"processes": {"web": {"depends_on": {"migrate": "exited"}}}}"#);
     let mut run = dir.spawn(&["start", "--no-socket"]);
     assert_exit(&mut run, 3);
     let transcript = run.transcript();
-    assert!(!lines_with(&run, &["migrate.1", "| exited with code 3"]).is_empty(), "{transcript}");
-    assert!(lines_with(&run, &["web.1", "| started with pid"]).is_empty(), "{transcript}");
+    assert!(!run.lines_with(&["migrate.1", "| exited with code 3"]).is_empty(), "{transcript}");
+    assert!(run.lines_with(&["web.1", "| started with pid"]).is_empty(), "{transcript}");
 }
 
 #[test]
 fn a_cycle_or_an_unknown_name_is_an_error_before_anything_starts() {
     let dir = Dir::new();
-    dir.write("Procfile", "web: touch web-ran; exec sleep 30\nworker: exec sleep 30\n");
+    dir.write("Procfile", "web: touch web-ran; exec sleep 300\nworker: exec sleep 300\n");
     dir.write(
         "procman.json",
         "{\"processes\": {\n  \"web\": {\"depends_on\": [\"worker\"]},\n  \"worker\": \
@@ -168,10 +159,10 @@ fn the_stop_runs_in_reverse_dependency_order() {
     );
     let mut run = dir.spawn(&["start"]);
     for name in ["db.1", "web.1", "worker.1"] {
-        wait_nth(&mut run, &[name, "up"], 1);
+        run.wait_nth(&[name, "up"], 1);
     }
     ctl_ok(&dir, &["stop"]);
-    wait_nth(&mut run, &["worker.1", "| worker got TERM"], 1);
+    run.wait_nth(&["worker.1", "| worker got TERM"], 1);
     // worker is stopping and holds on: web and db have not been asked to stop yet.
     let ps = ps_json(&dir);
     assert_eq!(instance(&ps, "worker.1")["state"], "stopping", "{ps:#}");
@@ -185,7 +176,7 @@ fn the_stop_runs_in_reverse_dependency_order() {
     let db = position(&lines, &["db got TERM"]);
     assert!(worker < web && web < db, "{}", run.transcript());
     assert!(position(&lines, &["worker.1", "| exited with code 0"]) < web, "{}", run.transcript());
-    assert!(lines_with(&run, &["sending SIGTERM to all processes, dependants first"]).len() == 1);
+    assert!(run.lines_with(&["sending SIGTERM to all processes, dependants first"]).len() == 1);
     assert!(position(&lines, &["web.1", "| exited with code 0"]) < db, "{}", run.transcript());
 }
 
@@ -215,7 +206,7 @@ fn an_instance_with_a_stdin_pipe_and_a_port_check_becomes_ready() {
     );
     dir.write(
         "Procfile",
-        "web: read _ < gate-$PS; exec python3 listen.py\nworker: exec sleep 30\n",
+        "web: read _ < gate-$PS; exec python3 listen.py\nworker: exec sleep 300\n",
     );
     dir.write(
         "procman.json",
@@ -223,21 +214,20 @@ fn an_instance_with_a_stdin_pipe_and_a_port_check_becomes_ready() {
             "worker": {"depends_on": {"web": "ready"}}}}"#,
     );
     let mut run = dir.spawn(&["start", "--tty=never", "-p", "47310"]);
-    wait_nth(&mut run, &["web.2", "| started with pid"], 1);
-    assert!(lines_with(&run, &["web.1 is ready"]).is_empty(), "nothing listens yet");
+    run.started("web.2");
+    assert!(run.lines_with(&["web.1 is ready"]).is_empty(), "nothing listens yet");
     release(&dir.path().join("gate-web.1"));
     release(&dir.path().join("gate-web.2"));
     run.wait_for("web.1 is ready");
     run.wait_for("web.2 is ready");
-    started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
-    assert_eq!(lines_with(&run, &["| stdin open"]).len(), 2, "{}", run.transcript());
+    run.started("worker.1");
+    assert_eq!(run.lines_with(&["| stdin open"]).len(), 2, "{}", run.transcript());
     let ps = ps_json(&dir);
     assert_eq!(
         (&instance(&ps, "web.1")["ready"], &instance(&ps, "web.2")["ready"]),
         (&true.into(), &true.into())
     );
-    run.signal(libc::SIGINT);
-    assert_exit(&mut run, 130);
+    run.stop(Signal::SIGINT);
     let refused = ctl(&dir, &["ps"]);
     assert_eq!(refused.code(), Some(1), "the run is over");
 }

@@ -59,7 +59,7 @@ impl Reloader {
 
 impl Reload for Reloader {
     fn reload(&mut self, driver: &mut Driver) -> Result<ReloadPlan, Diagnostics> {
-        let plan = Arc::new(self.source.reload()?);
+        let plan = Arc::new(self.source.plan()?);
         let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
         self.limit.check(total, "the new formation asks for").map_err(|message| {
             Diagnostics::from(Diagnostic::new(message).with_help(self.limit.help()))
