@@ -103,7 +103,64 @@ fn a_failed_migration_ends_the_run_and_its_dependants_never_start() {
     assert_exit(&mut run, 3);
     let transcript = run.transcript();
     assert!(!run.lines_with(&["migrate.1", "| exited with code 3"]).is_empty(), "{transcript}");
+    let message =
+        "web not started: migrate.1 is EXITED (exit code 3) and will not exit with success";
+    assert_eq!(run.lines_with(&[message]).len(), 1, "{transcript}");
     assert!(run.lines_with(&["web.1", "| started with pid"]).is_empty(), "{transcript}");
+}
+
+#[test]
+fn a_dependency_never_ready_is_retried_then_given_up_and_its_dependants_never_start() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo booting; exec sleep 300\nworker: exec sleep 300\n");
+    dir.write(
+        "procman.json",
+        r#"{"processes": {
+            "web": {"restart": "on-failure", "max_restarts": 1,
+                    "ready": {"log": "never said", "timeout": "1s"}},
+            "worker": {"depends_on": {"web": "ready"}}}}"#,
+    );
+    let mut run = dir.spawn(&["start", "--no-socket"]);
+    // web is stopped (SIGTERM) at each timeout; the last stop ends the run with its code.
+    assert_exit(&mut run, 143);
+    let transcript = run.transcript();
+    let timeouts = run.lines_with(&["web.1 was not ready within 1s: stopping it (pid "]);
+    assert_eq!(timeouts.len(), 2, "a failed start, retried once: {transcript}");
+    assert_eq!(run.lines_with(&["web.1", "| started with pid"]).len(), 2, "{transcript}");
+    assert_eq!(run.lines_with(&["web.1 gave up: entered FATAL state"]).len(), 1, "{transcript}");
+    let message = "worker not started: web.1 is FATAL (killed by SIGTERM) and will not be ready";
+    assert_eq!(run.lines_with(&[message]).len(), 1, "{transcript}");
+    assert!(run.lines_with(&["worker.1", "| started with pid"]).is_empty(), "{transcript}");
+}
+
+#[test]
+fn a_command_check_holds_dependants_until_it_exits_0() {
+    let dir = Dir::new();
+    dir.write("Procfile", "db: echo db up; exec sleep 300\napp: echo app up; exec sleep 300\n");
+    // The check runs in the instance's working directory, the app root here.
+    dir.write(
+        "procman.json",
+        r#"{"processes": {"db": {"ready": {"command": "test -e db-ready", "interval": "50ms"}},
+            "app": {"depends_on": {"db": "ready"}}}}"#,
+    );
+    let mut run = dir.spawn(&["start"]);
+    run.wait_for("app.1 waits for db (ready)");
+    let db = run.started("db.1");
+    run.wait_nth(&["db.1", "| db up"], 1);
+    let ps = ps_json(&dir);
+    assert_eq!(
+        (&instance(&ps, "db.1")["state"], &instance(&ps, "db.1")["ready"]),
+        (&"starting".into(), &false.into())
+    );
+    assert_eq!(instance(&ps, "app.1")["state"], "waiting", "{ps:#}");
+    assert!(run.lines_with(&["app.1", "| started with pid"]).is_empty());
+
+    dir.write("db-ready", "");
+    run.wait_for(&format!("db.1 is ready (pid {db})"));
+    run.started("app.1");
+    let lines = run.stdout_lines();
+    assert!(position(&lines, &["db.1 is ready"]) < position(&lines, &["app.1", "| started"]));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]

@@ -77,6 +77,15 @@ fn reload_keeps_unchanged_pids_restarts_a_changed_type_starts_an_added_and_stops
     dir.write("procman.json", r#"{"processes": {"db": {"env": {"DB_POOL": "5"}}}}"#);
     assert_eq!(ctl_ok(&dir, &["reload"]), "restarted db (env)\nkept web, clock\n");
     run.started_nth("db.1", 2);
+    // A changed count scales the type: clock.1 keeps its process, clock.2 starts.
+    let clock = pids(&dir, &["clock.1"]);
+    dir.write(
+        "procman.json",
+        r#"{"processes": {"db": {"env": {"DB_POOL": "5"}}, "clock": {"instances": 2}}}"#,
+    );
+    assert_eq!(ctl_ok(&dir, &["reload"]), "scaled clock to 2\nkept db, web\n");
+    run.started("clock.2");
+    assert_eq!(pids(&dir, &["clock.1"]), clock, "{}", run.transcript());
     dir.write(".env", "GREETING=hi\n");
     assert_eq!(ctl_ok(&dir, &["reload"]), "restarted db (env), web (env), clock (env)\n");
     let again = ctl_ok(&dir, &["reload"]);

@@ -101,13 +101,18 @@ pub(super) fn report(printer: &mut Printer, driver: &Driver, notice: &Notice) {
             if let Some(exit) = failure.exit {
                 let _ = write!(text, " ({})", exit_words(exit));
             }
-            let _ = write!(text, " and will not be {}", failure.condition);
+            let _ = write!(text, " and {}", never_meets(failure.condition));
             printer.alert(&text)
         }
-        Notice::NotReady { id, pid, waited } => printer.alert(&format!(
-            "{id} was not ready within {}: stopping it (pid {pid})",
-            seconds(*waited)
-        )),
+        Notice::NotReady { id, pid, waited } => {
+            // The timeout as configured, not as measured (a few milliseconds more).
+            let spec = driver.supervisor().spec(&id.group);
+            let timeout = spec.and_then(|s| s.readiness.as_ref()).and_then(|r| r.timeout);
+            printer.alert(&format!(
+                "{id} was not ready within {}: stopping it (pid {pid})",
+                seconds(timeout.unwrap_or(*waited))
+            ))
+        }
         // Without a readiness check, a restart is over once it is asked for; the stops and
         // starts say the rest.
         Notice::RolloutFinished { group }
@@ -124,6 +129,15 @@ pub(super) fn report(printer: &mut Printer, driver: &Driver, notice: &Notice) {
         }
         _ => Ok(()),
     };
+}
+
+/// What a failed dependency will not do: `will not be ready`.
+fn never_meets(condition: Condition) -> &'static str {
+    match condition {
+        Condition::Started => "will not start",
+        Condition::Ready => "will not be ready",
+        Condition::Exited => "will not exit with success",
+    }
 }
 
 /// `db (ready), migrate (exited)`.
