@@ -24,7 +24,7 @@ use supervise::{
 
 use crate::cli::TtyWhen;
 use crate::control::ControlServer;
-use crate::control::reload::{Reload, summary};
+use crate::control::reload::{Reload, refusal, summary};
 use crate::control::socket::BindError;
 use crate::error::CliError;
 use crate::options::Start;
@@ -614,7 +614,7 @@ impl Session {
             Some(reloader) => reloader
                 .reload(driver)
                 .map(|plan| summary(&plan))
-                .map_err(|d| d.list.first().map(|d| d.message.clone()).unwrap_or_default()),
+                .map_err(|problems| refusal(&problems)),
             None => Err("this run cannot reload".to_owned()),
         };
         self.reloaded(printer, why, result);

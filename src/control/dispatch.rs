@@ -217,12 +217,11 @@ fn reload_run(
             Ok(outcome)
         }
         Err(diagnostics) => {
-            let first = diagnostics.list.first().map(|d| d.message.clone()).unwrap_or_default();
             // The client prints `error: ` before the message: the text is then `check`'s.
             let text = diagnostics.render(false);
             let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_owned();
             Ok(Outcome {
-                commands: vec![RunCommand::Reloaded(Err(first))],
+                commands: vec![RunCommand::Reloaded(Err(reload::refusal(&diagnostics)))],
                 refusal: Some(Failure::new(ErrorKind::InvalidConfig, text)),
                 ..Outcome::default()
             })

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use supervise::{Driver, GroupPlan, ReloadAction, ReloadPlan};
 
-use procman::diagnostic::Diagnostics;
+use procman::diagnostic::{Diagnostics, plural};
 
 /// What reloads a run: re-read the Procfile, the env files and the config file as the run
 /// first read them, and hand the new specs to the driver.
@@ -93,6 +93,22 @@ pub(crate) fn summary(plan: &ReloadPlan) -> String {
         .map(|(verb, names)| format!("{verb} {names}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The run's line about a refused reload: the first problem and where it is, and how many
+/// more there are (the client shows them all, as `check` does).
+pub(crate) fn refusal(problems: &Diagnostics) -> String {
+    let Some(first) = problems.list.first() else {
+        return "the new configuration has errors".to_owned();
+    };
+    let mut text = first.message.clone();
+    if let Some(at) = first.location() {
+        text = format!("{text} (at {at})");
+    }
+    match problems.len() - 1 {
+        0 => text,
+        more => format!("{text}, and {more} more {}", plural(more, "problem", "problems")),
+    }
 }
 
 /// `web (command, env)`, `web (stop_timeout; 2 to 3 instances)`.

@@ -111,19 +111,15 @@ fn reload_refuses_a_broken_config_with_checks_messages_and_leaves_every_pid_as_i
             "procman.json",
             "{\"processes\": {\"web\": {\"instances\": 3, \"depends_on\": [\"worker\"]},\n  \
              \"worker\": {\"depends_on\": [\"web\"]}}}\n",
-            "--> procman.json:1:40",
+            "procman.json:1:40",
         ),
         (
             "procman.json",
             r#"{"processes": {"web": {"ready": {"log": "(unclosed"}}}}"#,
-            "--> procman.json:1:52",
+            "procman.json:1:52",
         ),
-        (
-            "procman.json",
-            r#"{"processes": {"web": {"cwd": "no/such/dir"}}}"#,
-            "--> procman.json:1:24",
-        ),
-        ("Procfile", "web: exec sleep 300\nworker exec sleep 300\n", "--> Procfile:2\n"),
+        ("procman.json", r#"{"processes": {"web": {"cwd": "no/such/dir"}}}"#, "procman.json:1:24"),
+        ("Procfile", "web: exec sleep 300\nworker exec sleep 300\n", "Procfile:2"),
     ];
     for (refusal, (file, text, location)) in broken.into_iter().enumerate() {
         let good = std::fs::read_to_string(dir.path().join(file)).unwrap_or_default();
@@ -133,9 +129,12 @@ fn reload_refuses_a_broken_config_with_checks_messages_and_leaves_every_pid_as_i
         let refused = ctl(&dir, &["reload"]);
         assert_eq!(refused.code(), Some(1), "{text}: {}", refused.stdout());
         assert_eq!(refused.stderr(), check.stderr(), "reload says what check says: {text}");
-        assert!(refused.stderr().contains(location), "{location}: {}", refused.stderr());
+        let arrow = format!("--> {location}\n");
+        assert!(refused.stderr().contains(&arrow), "{location}: {}", refused.stderr());
         assert!(refused.stdout().is_empty());
-        run.wait_nth(&["reload refused (as requested over the control socket): "], refusal + 1);
+        let line =
+            run.wait_nth(&["reload refused (as requested over the control socket): "], refusal + 1);
+        assert!(line.contains(&format!(" (at {location}); nothing changed")), "{line}");
         assert_eq!(pids(&dir, &["web.1", "web.2", "worker.1"]), before, "{text}");
         dir.write(file, good);
     }
