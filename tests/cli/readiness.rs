@@ -270,9 +270,15 @@ fn an_instance_with_a_stdin_pipe_and_a_port_check_becomes_ready() {
         r#"{"processes": {"web": {"instances": 2, "ready": {"port": "$PORT", "interval": "50ms"}},
             "worker": {"depends_on": {"web": "ready"}}}}"#,
     );
-    let mut run = dir.spawn(&["start", "--tty=never", "-p", "47310"]);
+    let base = two_free_ports().to_string();
+    let mut run = dir.spawn(&["start", "--tty=never", "-p", &base]);
     run.started("web.2");
-    assert!(run.lines_with(&["web.1 is ready"]).is_empty(), "nothing listens yet");
+    // Nothing listens yet: the probes fail, and worker waits.
+    let ps = ps_json(&dir);
+    for name in ["web.1", "web.2"] {
+        assert_eq!(instance(&ps, name)["ready"], false, "{ps:#}");
+    }
+    assert_eq!(instance(&ps, "worker.1")["state"], "waiting", "{ps:#}");
     release(&dir.path().join("gate-web.1"));
     release(&dir.path().join("gate-web.2"));
     run.wait_for("web.1 is ready");
@@ -287,4 +293,17 @@ fn an_instance_with_a_stdin_pipe_and_a_port_check_becomes_ready() {
     run.stop(Signal::SIGINT);
     let refused = ctl(&dir, &["ps"]);
     assert_eq!(refused.code(), Some(1), "the run is over");
+}
+
+/// A port P such that P and P + 1 are free on 127.0.0.1 now (web.1 and web.2 get them), so
+/// that no other program on this machine answers a probe meant for them.
+fn two_free_ports() -> u16 {
+    for _ in 0..100 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = first.local_addr().expect("its address").port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no two consecutive free ports on 127.0.0.1");
 }
