@@ -24,7 +24,7 @@ use supervise::{
 
 use crate::cli::TtyWhen;
 use crate::control::ControlServer;
-use crate::control::reload::{Reload, refusal, summary};
+use crate::control::reload::Reload;
 use crate::control::socket::BindError;
 use crate::error::CliError;
 use crate::options::Start;
@@ -33,7 +33,7 @@ use crate::plan::{InstancePlan, Plan};
 use procman::diagnostic::{Diagnostic, Diagnostics, plural};
 use procman::formation::InstanceLimit;
 pub(crate) use reload::Reloader;
-use shutdown::{Drain, StopWatch};
+use shutdown::{Drain, StopWatch, stop_announcement};
 
 /// How long the report of an exit waits for the spawns asked for before it to reach their
 /// `exec` (each is microseconds from it), so that their starts are reported first, as when
@@ -607,39 +607,6 @@ impl Session {
             }
         }
     }
-
-    /// Reloads the run (`--reload-signal`), saying so with `why`.
-    fn reload(&mut self, driver: &mut Driver, printer: &mut Printer, why: &str) {
-        let result = match self.policy.reload.as_mut() {
-            Some(reloader) => reloader
-                .reload(driver)
-                .map(|plan| summary(&plan))
-                .map_err(|problems| refusal(&problems)),
-            None => Err("this run cannot reload".to_owned()),
-        };
-        self.reloaded(printer, why, result);
-    }
-
-    /// Says what a reload did, and takes up the new plan's settings.
-    fn reloaded(&mut self, printer: &mut Printer, why: &str, result: Result<String, String>) {
-        match result {
-            Ok(summary) => {
-                let _ = printer.system(&format!("reloaded ({why}): {summary}"));
-                if let Some(reloader) = &self.policy.reload {
-                    self.policy.verbose_states = verbose_states(reloader.plan());
-                    for line in order::skipped(reloader.plan()) {
-                        let _ = printer.system(&line);
-                    }
-                }
-            }
-            Err(why_not) => {
-                let _ = printer.alert(&format!(
-                    "reload refused ({why}): {why_not}; nothing changed (`procman check` shows \
-                     every problem)"
-                ));
-            }
-        }
-    }
 }
 
 /// A state change in supervisord's words: `web.1 entered RUNNING state`.
@@ -675,28 +642,6 @@ fn exit_words(status: Option<ExitStatus>) -> String {
         Some(ExitStatus::Signaled(signal)) => format!("terminated by {signal}"),
         None => "died a mysterious death".to_owned(),
     }
-}
-
-/// `sending SIGTERM to all processes`, or the list when the stop signals differ.
-fn stop_announcement(driver: &Driver) -> String {
-    let mut signals: Vec<(String, Signal)> = Vec::new();
-    for name in driver.supervisor().group_names() {
-        if let Some(spec) = driver.supervisor().spec(name) {
-            signals.push((name.to_string(), spec.stop_signal));
-        }
-    }
-    let first = signals.first().map(|(_, s)| *s).unwrap_or(Signal::TERM);
-    // The library stops dependants before what they depend on.
-    let supervisor = driver.supervisor();
-    let ordered = supervisor
-        .group_names()
-        .any(|name| supervisor.spec(name).is_some_and(|spec| !spec.depends_on.is_empty()));
-    let order = if ordered { ", dependants first" } else { "" };
-    if signals.iter().all(|(_, s)| *s == first) {
-        return format!("sending {first} to all processes{order}");
-    }
-    let parts: Vec<String> = signals.iter().map(|(name, s)| format!("{s} to {name}")).collect();
-    format!("sending stop signals{order}: {}", parts.join(", "))
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use supervise::{Driver, ProgramSpec, ReloadAction, ReloadPlan};
 
+use super::{Session, order, verbose_states};
 use crate::cli::TtyWhen;
-use crate::control::reload::Reload;
+use crate::control::reload::{Reload, refusal, summary};
 use crate::options::PlanSource;
+use crate::output::Printer;
 use crate::plan::Plan;
 use procman::diagnostic::{Diagnostic, Diagnostics};
 use procman::formation::InstanceLimit;
@@ -74,5 +76,45 @@ impl Reload for Reloader {
         self.plan = plan;
         self.removing.extend(applied.names(&ReloadAction::Stop).cloned());
         Ok(applied)
+    }
+}
+
+impl Session {
+    /// Reloads the run (`--reload-signal`), saying so with `why`.
+    pub(super) fn reload(&mut self, driver: &mut Driver, printer: &mut Printer, why: &str) {
+        let result = match self.policy.reload.as_mut() {
+            Some(reloader) => reloader
+                .reload(driver)
+                .map(|plan| summary(&plan))
+                .map_err(|problems| refusal(&problems)),
+            None => Err("this run cannot reload".to_owned()),
+        };
+        self.reloaded(printer, why, result);
+    }
+
+    /// Says what a reload did, and takes up the new plan's settings.
+    pub(super) fn reloaded(
+        &mut self,
+        printer: &mut Printer,
+        why: &str,
+        result: Result<String, String>,
+    ) {
+        match result {
+            Ok(summary) => {
+                let _ = printer.system(&format!("reloaded ({why}): {summary}"));
+                if let Some(reloader) = &self.policy.reload {
+                    self.policy.verbose_states = verbose_states(reloader.plan());
+                    for line in order::skipped(reloader.plan()) {
+                        let _ = printer.system(&line);
+                    }
+                }
+            }
+            Err(why_not) => {
+                let _ = printer.alert(&format!(
+                    "reload refused ({why}): {why_not}; nothing changed (`procman check` shows \
+                     every problem)"
+                ));
+            }
+        }
     }
 }
