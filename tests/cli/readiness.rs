@@ -284,7 +284,12 @@ fn an_instance_with_a_stdin_pipe_and_a_port_check_becomes_ready() {
     run.wait_for("web.1 is ready");
     run.wait_for("web.2 is ready");
     run.started("worker.1");
-    assert_eq!(run.lines_with(&["| stdin open"]).len(), 2, "{}", run.transcript());
+    // Each listener says whether its stdin was open once it listens, which may be after the
+    // probe connected.
+    for name in ["web.1", "web.2"] {
+        let said = run.wait_nth(&[name, "| stdin "], 1);
+        assert!(said.ends_with("| stdin open"), "{}", run.transcript());
+    }
     let ps = ps_json(&dir);
     assert_eq!(
         (&instance(&ps, "web.1")["ready"], &instance(&ps, "web.2")["ready"]),
