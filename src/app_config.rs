@@ -310,7 +310,8 @@ fn json_error(path: &Path, text: &str, json_path: &str, error: &serde_json::Erro
             "struct RawProcess",
             "an object such as {\"command\": \"bin/web\", \"instances\": 2}",
         )
-        .replace("struct BackoffObject", "an object with initial, factor and max");
+        .replace("struct BackoffObject", "an object with initial, factor and max")
+        .replace("struct ReadyObject", "an object such as {\"port\": 5432}");
     let reason = reason.as_str();
     let (message, help) = match error.classify() {
         Category::Syntax | Category::Eof => (
@@ -389,10 +390,15 @@ const PROCESS_KEYS: &[&str] = &[
     "backoff",
     "start_grace",
     "tty",
+    "ready",
+    "depends_on",
 ];
 
 /// What to do about an error at `json_path`.
 fn help_for(json_path: &str, reason: &str) -> String {
+    if let Some(help) = order::help_for(json_path, reason) {
+        return help;
+    }
     if let Some(rest) = reason.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
         let keys: &[&str] = if json_path.starts_with("processes.") && !json_path.contains("backoff")
@@ -441,6 +447,7 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(&fragment(text)).unwrap_or_else(|_| format!("\"{}\"", fragment(text)))
 }
 
+mod order;
 mod raw;
 
 use raw::*;

@@ -144,6 +144,12 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  procman signal web USR2")]
     Signal(SignalArgs),
 
+    /// Make a running `procman start` read its Procfile, env files and config file again and
+    /// apply the difference: changed types restart, added ones start, removed ones stop, the
+    /// rest keep running
+    #[command(after_help = "Example:\n  procman reload")]
+    Reload(ControlArgs),
+
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  procman completions bash > /etc/bash_completion.d/procman")]
     Completions {
@@ -248,6 +254,11 @@ pub(crate) struct StartArgs {
     /// The same as `--containment=namespace` (the later of the two wins)
     #[arg(long, overrides_with = "containment")]
     pub(crate) isolate: bool,
+
+    /// Reload on this signal (HUP) instead of stopping, as `procman reload` does [default:
+    /// none: SIGHUP stops the run, as in Foreman]
+    #[arg(long, value_name = "SIGNAL")]
+    pub(crate) reload_signal: Option<String>,
 }
 
 /// Restart policies and stop behaviour; each accepts `VALUE` for every process or

@@ -67,5 +67,6 @@ fn dispatch(command: Command, origins: &Origins) -> Result<i32, CliError> {
         Command::Stop(args) => ctl::stop(&args),
         Command::Scale(args) => ctl::scale(&args),
         Command::Signal(args) => ctl::signal(&args),
+        Command::Reload(args) => ctl::reload(&args),
     }
 }

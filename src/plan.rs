@@ -47,6 +47,10 @@ pub(crate) struct Settings {
     pub(crate) umask: Option<u32>,
     /// Run on a pseudo-terminal (config file; `--tty=always|never` overrides it).
     pub(crate) tty: Option<bool>,
+    /// When an instance counts as ready (config file).
+    pub(crate) ready: Option<startup::Ready>,
+    /// The types that must be started, ready or done before this one starts (config file).
+    pub(crate) depends_on: Vec<startup::DependsOn>,
 }
 
 /// One Procfile entry, resolved.
@@ -430,6 +434,7 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
     }
 }
 
+pub(crate) mod startup;
 pub(crate) mod values;
 
 #[cfg(test)]

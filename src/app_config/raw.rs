@@ -3,6 +3,10 @@
 
 use super::*;
 
+mod startup;
+
+use startup::{DependsOnValue, ReadyValue};
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
@@ -81,6 +85,8 @@ pub(super) struct RawProcess {
     backoff: Option<BackoffValue>,
     start_grace: Option<DurationValue>,
     tty: Option<bool>,
+    ready: Option<ReadyValue>,
+    depends_on: Option<DependsOnValue>,
 }
 
 impl RawProcess {
@@ -103,6 +109,8 @@ impl RawProcess {
                     .map(|codes| codes.into_iter().map(|c| c.0).collect()),
                 umask: self.umask.map(|u| u.0),
                 tty: self.tty,
+                ready: self.ready.map(|r| r.0),
+                depends_on: self.depends_on.map(|d| d.0).unwrap_or_default(),
             },
         }
     }

@@ -469,3 +469,5 @@ fn check_dirs_points_at_the_cwd_of_the_right_process() {
     let good = parse(r#"{"processes": {"web": {"cwd": "sub"}}}"#).expect("valid");
     assert_eq!(good.check_dirs(dir.path()), Ok(()));
 }
+
+mod startup;

@@ -34,8 +34,14 @@ pub(crate) fn run(args: &Check) -> Result<i32, CliError> {
         Ok(procfile) => {
             // A config file type without a command anywhere is only found against the Procfile.
             if let Some(config) = &config {
-                if let Err(errors) = config.extend_procfile(&mut procfile.clone()) {
-                    diagnostics.extend(errors);
+                let mut extended = procfile.clone();
+                match config.extend_procfile(&mut extended) {
+                    Ok(()) => {
+                        let types: Vec<&str> =
+                            extended.entries.iter().map(|e| e.name.as_str()).collect();
+                        diagnostics.extend(config.check_order(&types).err().unwrap_or_default());
+                    }
+                    Err(errors) => diagnostics.extend(errors),
                 }
                 if let Err(errors) = config.check_dirs(&paths.root) {
                     diagnostics.extend(errors);

@@ -1,4 +1,4 @@
-//! `procman ps`, `restart`, `stop`, `scale` and `signal`: the client commands that drive a
+//! `procman ps`, `restart`, `stop`, `scale`, `signal` and `reload`: the client commands that drive a
 //! running `procman start` through its control socket.
 //!
 //! Each returns the exit code (0) or the error `main` renders: a [`CtlError`] from the socket
@@ -98,6 +98,18 @@ pub(crate) fn signal(args: &SignalArgs) -> Result<i32, CliError> {
     let request =
         Request::Signal { target: args.target.clone(), signal: signal.as_raw().to_string() };
     simple(&args.control, &request)
+}
+
+/// `procman reload`: what was restarted (and why), started, stopped, scaled and kept, one
+/// line each.
+///
+/// # Errors
+/// No procman running, or the new configuration refused (with `check`'s messages).
+pub(crate) fn reload(args: &ControlArgs) -> Result<i32, CliError> {
+    let mut client = connect(args)?;
+    let reply = client.request(&Request::Reload)?;
+    let lines: Vec<&str> = message_of(&reply, "reloaded").split("; ").collect();
+    print(&format!("{}\n", lines.join("\n")))
 }
 
 /// One request, one line of confirmation.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::control::client::CtlError;
-use procman::control::proto::{ProcessInfo, PsReply};
+use procman::control::proto::{ProcessInfo, PsReply, WaitingFor};
 
 /// A `ps` answer, typed.
 pub(crate) fn parse_ps(reply: Map<String, Value>) -> Result<PsReply, CtlError> {
@@ -17,7 +17,9 @@ pub(crate) fn parse_ps(reply: Map<String, Value>) -> Result<PsReply, CtlError> {
 }
 
 /// The `ps` table, with the app's totals last. With `cpu_percent` (from `--watch`, which has
-/// two samples to compare), a `%CPU` column too.
+/// two samples to compare), a `%CPU` column too. A `READY` column when some type has a
+/// readiness check, and a `WAITING FOR` column when some instance waits: without
+/// `"ready"` and `"depends_on"`, the table is what it always was.
 pub(crate) fn table(
     reply: &PsReply,
     cpu_percent: Option<&dyn Fn(&ProcessInfo) -> String>,
@@ -44,38 +46,57 @@ pub(crate) fn table_rows(
     reply: &PsReply,
     cpu_percent: Option<&dyn Fn(&ProcessInfo) -> String>,
 ) -> Vec<Vec<String>> {
-    let mut header = vec!["NAME", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "CPU"];
+    let checked = reply.processes.iter().any(|p| p.ready.is_some());
+    let waiting = reply.processes.iter().any(|p| p.waiting_for.is_some());
+    let mut header = vec!["NAME", "PID", "STATE"];
+    if checked {
+        header.push("READY");
+    }
+    header.extend(["UPTIME", "RESTARTS", "LAST EXIT", "CPU"]);
     if cpu_percent.is_some() {
         header.push("%CPU");
     }
     header.push("MEM");
+    if waiting {
+        header.push("WAITING FOR");
+    }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for p in &reply.processes {
         let mut row = vec![
             p.process.clone(),
             p.pid.map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
             p.state.to_ascii_uppercase(),
+        ];
+        if checked {
+            row.push(ready(p.ready).to_owned());
+        }
+        row.extend([
             if p.pid.is_some() { duration(p.uptime_seconds) } else { "-".to_owned() },
             p.restarts.to_string(),
             last_exit(p),
             p.cpu_seconds.map_or_else(|| "-".to_owned(), cpu),
-        ];
+        ]);
         if let Some(percent) = cpu_percent {
             row.push(percent(p));
         }
         row.push(p.rss_bytes.map_or_else(|| "-".to_owned(), bytes));
+        if waiting {
+            row.push(p.waiting_for.as_ref().map_or_else(String::new, waiting_words));
+        }
         rows.push(row);
     }
     let t = &reply.total;
-    let mut total = vec![
-        "TOTAL".to_owned(),
-        String::new(),
-        format!("{}/{} up", t.running, t.instances),
+    let mut total =
+        vec!["TOTAL".to_owned(), String::new(), format!("{}/{} up", t.running, t.instances)];
+    if checked {
+        total.push(String::new());
+    }
+    total.extend([
         String::new(),
         String::new(),
         format!("{} processes", t.processes),
         cpu(t.cpu_seconds),
-    ];
+    ]);
     if let Some(percent) = cpu_percent {
         total.push(percent(&total_info(reply)));
     }
@@ -109,6 +130,8 @@ fn empty_info() -> ProcessInfo {
         cpu_seconds: None,
         rss_bytes: None,
         tree_processes: None,
+        ready: None,
+        waiting_for: None,
     }
 }
 
@@ -139,6 +162,30 @@ fn render(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `yes`, `no`, or `-` without a check.
+fn ready(ready: Option<bool>) -> &'static str {
+    match ready {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+}
+
+/// `db (ready), migrate (exited)`, or `ready check (55s left)`.
+fn waiting_words(waiting: &WaitingFor) -> String {
+    match waiting {
+        WaitingFor::Dependencies(dependencies) => dependencies
+            .iter()
+            .map(|d| format!("{} ({})", d.kind, d.condition))
+            .collect::<Vec<_>>()
+            .join(", "),
+        WaitingFor::ReadyCheck { seconds_left: Some(left) } => {
+            format!("ready check ({} left)", duration(left.ceil()))
+        }
+        WaitingFor::ReadyCheck { seconds_left: None } => "ready check".to_owned(),
+    }
 }
 
 fn last_exit(p: &ProcessInfo) -> String {
@@ -190,6 +237,16 @@ mod tests {
     use super::*;
     use procman::control::proto::{ServerInfo, Totals};
 
+    fn server(containment: Option<&str>, cgroup: Option<&str>) -> ServerInfo {
+        ServerInfo {
+            pid: 1,
+            version: "0.1.0".into(),
+            uptime_seconds: 1.0,
+            containment: containment.map(str::to_owned),
+            cgroup: cgroup.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn control_cli_units_are_human() {
         assert_eq!(duration(42.9), "42s");
@@ -230,13 +287,7 @@ mod tests {
             ..empty_info()
         };
         let reply = PsReply {
-            procman: ServerInfo {
-                pid: 1,
-                version: "0.1.0".into(),
-                uptime_seconds: 1.0,
-                containment: Some("cgroup".into()),
-                cgroup: Some("/sys/fs/cgroup/procman-1".into()),
-            },
+            procman: server(Some("cgroup"), Some("/sys/fs/cgroup/procman-1")),
             processes: vec![web, worker],
             total: Totals {
                 instances: 2,
@@ -262,5 +313,44 @@ containment: cgroup (/sys/fs/cgroup/procman-1)
             "{watched}"
         );
         assert!(watched.lines().any(|l| l.starts_with("TOTAL") && l.contains("9.0")), "{watched}");
+    }
+
+    #[test]
+    fn control_cli_ps_table_shows_ready_and_what_an_instance_waits_for() {
+        use procman::control::proto::DependencyInfo;
+        let db = ProcessInfo {
+            process: "db.1".into(),
+            kind: "db".into(),
+            index: 1,
+            pid: Some(41),
+            state: "starting".into(),
+            uptime_seconds: 2.0,
+            ready: Some(false),
+            waiting_for: Some(WaitingFor::ReadyCheck { seconds_left: Some(27.3) }),
+            ..empty_info()
+        };
+        let web = ProcessInfo {
+            process: "web.1".into(),
+            kind: "web".into(),
+            index: 1,
+            state: "waiting".into(),
+            waiting_for: Some(WaitingFor::Dependencies(vec![
+                DependencyInfo { kind: "db".into(), condition: "ready".into() },
+                DependencyInfo { kind: "migrate".into(), condition: "exited".into() },
+            ])),
+            ..empty_info()
+        };
+        let reply = PsReply {
+            procman: server(None, None),
+            processes: vec![db, web],
+            total: Totals { instances: 2, running: 1, ..Totals::default() },
+        };
+        let expected = "\
+NAME   PID  STATE     READY  UPTIME  RESTARTS  LAST EXIT    CPU    MEM  WAITING FOR
+db.1    41  STARTING  no     2s             0  -            -      -    ready check (28s left)
+web.1    -  WAITING   -      -              0  -            -      -    db (ready), migrate (exited)
+TOTAL       1/2 up                             0 processes  0.00s  0K
+";
+        assert_eq!(table(&reply, None), expected);
     }
 }

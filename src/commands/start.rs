@@ -7,6 +7,8 @@
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
 mod live_line;
+mod order;
+mod reload;
 mod shutdown;
 mod terminal;
 
@@ -24,6 +26,7 @@ use supervise::{
 
 use crate::cli::TtyWhen;
 use crate::control::ControlServer;
+use crate::control::reload::Reload;
 use crate::control::socket::BindError;
 use crate::error::CliError;
 use crate::options::Start;
@@ -31,7 +34,8 @@ use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
 use procman::diagnostic::{Diagnostic, Diagnostics, plural};
 use procman::formation::InstanceLimit;
-use shutdown::{Drain, StopWatch};
+pub(crate) use reload::Reloader;
+use shutdown::{Drain, StopWatch, stop_announcement};
 use terminal::Terminal;
 
 /// How long the report of an exit waits for the spawns asked for before it to reach their
@@ -41,20 +45,29 @@ const EXEC_WAIT: Duration = Duration::from_millis(200);
 
 /// `procman start`: runs the planned app until it ends.
 pub(crate) fn command(options: Start) -> Result<i32, CliError> {
-    let Start { plan, format, socket, containment, can_die, tty, force_color, attach } = options;
+    let Start {
+        plan,
+        format,
+        socket,
+        containment,
+        can_die,
+        tty,
+        force_color,
+        attach,
+        source,
+        reload_signal,
+    } = options;
     let plan = Arc::new(plan);
     let tty = (tty, io::stdout().is_terminal());
-    let specs = program_specs(&plan, tty, force_color);
     let attach = match &attach {
         Some(name) => Some(terminal::attach_target(&plan, name, tty)?),
         None => None,
     };
-    let verbose_states = plan.processes.iter().any(|p| {
-        p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
-            || p.settings.start_grace.is_some()
-    });
+    let verbose_states = verbose_states(&plan);
     // The formation must fit in the descriptors procman may open, checked before anything runs.
     let instance_limit = open_files_limit();
+    let reloader = Reloader::new(source, tty, force_color, instance_limit, Arc::clone(&plan));
+    let specs = reloader.specs();
     let total: u64 = plan.processes.iter().map(|p| u64::from(p.count)).sum();
     instance_limit.check(total, "the formation asks for").map_err(|message| {
         Diagnostics::from(Diagnostic::new(message).with_help(instance_limit.help()))
@@ -92,8 +105,19 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         guard_lost,
         cgroup: contained.cgroup,
         attach,
+        reload: Some(reloader),
+        reload_signal,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
+}
+
+/// Report STARTING → RUNNING and the like when some restart policy or start grace is in use;
+/// Foreman's plain output otherwise.
+fn verbose_states(plan: &Plan) -> bool {
+    plan.processes.iter().any(|p| {
+        p.settings.restart.is_some_and(|r| r != RestartPolicy::Never)
+            || p.settings.start_grace.is_some()
+    })
 }
 
 /// Raises the soft limit of open files to the hard one (large formations need more descriptors
@@ -153,6 +177,7 @@ fn program_specs(plan: &Arc<Plan>, tty: (TtyWhen, bool), force_color: bool) -> V
             }
             spec.umask = settings.umask;
             spec.instances = process.count;
+            order::apply(&mut spec, process, plan);
             let plan = Arc::clone(plan);
             let index = process.index;
             spec.instance_hook = Some(Arc::new(move |n, launch: &mut Launch| {
@@ -252,6 +277,10 @@ pub(crate) struct StartPolicy {
     pub(crate) cgroup: Option<supervise::CgroupTree>,
     /// The instance procman's terminal input goes to (`--attach`), and whether it has a pty.
     pub(crate) attach: Option<(InstanceId, bool)>,
+    /// How the run reloads itself (`procman reload`); `None`: it does not.
+    pub(crate) reload: Option<Reloader>,
+    /// The signal that reloads instead of stopping (`--reload-signal`).
+    pub(crate) reload_signal: Option<Signal>,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -284,8 +313,10 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         follow_window_size(&mut driver, &policy.format);
     }
     let names: Vec<String> = specs.iter().map(|s| s.name.to_string()).collect();
-    for spec in specs {
-        driver.add_group(spec).map_err(io::Error::other)?;
+    // In any order: a group may depend on one added after it.
+    driver.add_groups(specs).map_err(io::Error::other)?;
+    for line in policy.reload.as_ref().map(|r| order::skipped(r.plan())).unwrap_or_default() {
+        let _ = printer.system(&line);
     }
     let terminal = Terminal::new(policy.attach.clone())?;
     let mut session = Session {
@@ -400,6 +431,9 @@ impl Session {
             }
             Event::State(transition) => {
                 self.report(printer, &transition);
+                if let Some(line) = order::ready_line(driver, &transition) {
+                    let _ = printer.system(&line);
+                }
                 self.apply_run_policy(driver, printer, &transition);
             }
             Event::Signal { id, pid, signal, reason } => {
@@ -428,6 +462,9 @@ impl Session {
                 }
             }
             Event::SignalReceived(signal) => self.on_signal(driver, printer, signal),
+            // A type a reload removes is named once, when it is gone.
+            Event::Removed(id)
+                if self.policy.reload.as_ref().is_some_and(|r| r.removes(&id.group)) => {}
             Event::Removed(id) => {
                 let _ = printer.system(&format!("{id} removed (scaled down)"));
             }
@@ -445,7 +482,8 @@ impl Session {
             Event::RawOutput(raw) => self.terminal.on_raw_output(&raw),
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
-                    let commands = control.on_ready(watch, driver);
+                    let reload = self.policy.reload.as_mut().map(|r| r as &mut dyn Reload);
+                    let commands = control.on_ready(watch, driver, reload);
                     self.policy.control = Some(control);
                     for command in commands {
                         self.control_command(driver, printer, command);
@@ -457,6 +495,17 @@ impl Session {
                     "warning: no pty for {id} ({reason}): it runs on pipes, as will the next \
                      processes until a pty is free"
                 ));
+            }
+            Event::Notice(notice) => {
+                if let (Some(reloader), supervise::Notice::GroupRemoved(group)) =
+                    (self.policy.reload.as_mut(), &notice)
+                {
+                    reloader.removed(group);
+                }
+                order::report(printer, driver, &notice);
+            }
+            Event::ReadinessCheckFailed { id, message } => {
+                order::check_failed(printer, &id, &message);
             }
             Event::ShutdownComplete | Event::Reaped { .. } => {}
             _ => {}
@@ -498,7 +547,11 @@ impl Session {
         if !gone {
             return;
         }
-        if self.policy.can_die.contains(&*t.id.group) {
+        // A one-shot job others wait for (`"depends_on": {"migrate": "exited"}`) did its job.
+        let done = t.to == State::Exited && t.expected == Some(true);
+        if self.policy.can_die.contains(&*t.id.group)
+            || (done && order::awaited_exit(driver, &t.id.group))
+        {
             let all_settled = driver
                 .supervisor()
                 .snapshot(std::time::Instant::now())
@@ -542,6 +595,10 @@ impl Session {
             self.ending.get_or_insert(Ending::Signal(Signal::KILL));
             // Nobody is left to wait for: SIGKILL to everything at once, no stop timeout.
             driver.kill_all();
+            return;
+        }
+        if Some(signal) == self.policy.reload_signal {
+            self.reload(driver, printer, &format!("{signal} received"));
             return;
         }
         let name = signal.name().unwrap_or("signal");
@@ -607,6 +664,9 @@ impl Session {
             crate::control::RunCommand::Notice(text) => {
                 let _ = printer.system(&text);
             }
+            crate::control::RunCommand::Reloaded(result) => {
+                self.reloaded(printer, "as requested over the control socket", result);
+            }
         }
     }
 }
@@ -644,22 +704,6 @@ fn exit_words(status: Option<ExitStatus>) -> String {
         Some(ExitStatus::Signaled(signal)) => format!("terminated by {signal}"),
         None => "died a mysterious death".to_owned(),
     }
-}
-
-/// `sending SIGTERM to all processes`, or the list when the stop signals differ.
-fn stop_announcement(driver: &Driver) -> String {
-    let mut signals: Vec<(String, Signal)> = Vec::new();
-    for name in driver.supervisor().group_names() {
-        if let Some(spec) = driver.supervisor().spec(name) {
-            signals.push((name.to_string(), spec.stop_signal));
-        }
-    }
-    let first = signals.first().map(|(_, s)| *s).unwrap_or(Signal::TERM);
-    if signals.iter().all(|(_, s)| *s == first) {
-        return format!("sending {first} to all processes");
-    }
-    let parts: Vec<String> = signals.iter().map(|(name, s)| format!("{s} to {name}")).collect();
-    format!("sending stop signals: {}", parts.join(", "))
 }
 
 #[cfg(test)]

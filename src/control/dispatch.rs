@@ -9,11 +9,14 @@ use std::time::{Instant, SystemTime};
 use serde_json::{Map, Value};
 use supervise::{
     Containment, Driver, Event, InstanceId, InstanceInfo, RequestError, Signal, State, Transition,
+    Wait,
 };
 
 use super::RunCommand;
+use super::reload::{self, Reload};
 use procman::control::proto::{
-    ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals,
+    DependencyInfo, ErrorKind, Failure, ProcessInfo, PsReply, Request, ServerInfo, Totals,
+    WaitingFor,
 };
 use procman::diagnostic::{closest, fragment, plural};
 use procman::formation::InstanceLimit;
@@ -32,6 +35,9 @@ pub(super) struct Outcome {
     pub(super) hold: bool,
     /// Relay raw bytes between the connection and this instance from now on.
     pub(super) attach: Option<InstanceId>,
+    /// Answer with this error instead, the run's commands carried out all the same (a refused
+    /// `reload` is news for the run's output too).
+    pub(super) refusal: Option<Failure>,
 }
 
 impl Outcome {
@@ -69,8 +75,10 @@ pub(super) fn execute(
     request: Request,
     driver: &mut Driver,
     context: &Context,
+    reload: Option<&mut (dyn Reload + '_)>,
 ) -> Result<Outcome, Failure> {
     match request {
+        Request::Reload => reload_run(driver, reload),
         Request::Ps => ps(driver, context.started),
         Request::Restart { target } => match resolve(driver, &target)? {
             Target::Group(name) => {
@@ -199,9 +207,39 @@ fn start(driver: &mut Driver, target: &str) -> Result<Outcome, Failure> {
     }
 }
 
+/// `reload`: the run re-reads its files; the answer lists what was restarted (with why),
+/// started, stopped, scaled and kept. A new configuration with errors is refused whole, with
+/// `check`'s messages, and nothing changes.
+fn reload_run(
+    driver: &mut Driver,
+    reload: Option<&mut (dyn Reload + '_)>,
+) -> Result<Outcome, Failure> {
+    let Some(reload) = reload else {
+        return Err(Failure::new(ErrorKind::Refused, "this run cannot reload"));
+    };
+    match reload.reload(driver) {
+        Ok(plan) => {
+            let mut outcome = Outcome { fields: reload::answer(&plan), ..Outcome::default() };
+            outcome.commands.push(RunCommand::Reloaded(Ok(reload::summary(&plan))));
+            Ok(outcome)
+        }
+        Err(diagnostics) => {
+            // The client prints `error: ` before the message: the text is then `check`'s.
+            let text = diagnostics.render(false);
+            let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_owned();
+            Ok(Outcome {
+                commands: vec![RunCommand::Reloaded(Err(reload::refusal(&diagnostics)))],
+                refusal: Some(Failure::new(ErrorKind::InvalidConfig, text)),
+                ..Outcome::default()
+            })
+        }
+    }
+}
+
 fn ps(driver: &Driver, started: Instant) -> Result<Outcome, Failure> {
     let infos = driver.snapshot();
-    let processes: Vec<ProcessInfo> = infos.iter().map(process_info).collect();
+    let now = Instant::now();
+    let processes: Vec<ProcessInfo> = infos.iter().map(|info| process_info(info, now)).collect();
     let mut total = Totals::default();
     for (info, process) in infos.iter().zip(&processes) {
         total.instances += 1;
@@ -234,7 +272,7 @@ fn ps(driver: &Driver, started: Instant) -> Result<Outcome, Failure> {
     Ok(outcome)
 }
 
-fn process_info(info: &InstanceInfo) -> ProcessInfo {
+fn process_info(info: &InstanceInfo, now: Instant) -> ProcessInfo {
     let (code, signal) = exit_fields(info.last_exit);
     ProcessInfo {
         process: info.id.to_string(),
@@ -251,6 +289,25 @@ fn process_info(info: &InstanceInfo) -> ProcessInfo {
         cpu_seconds: info.resources.map(|r| r.cpu.as_secs_f64()),
         rss_bytes: info.resources.map(|r| r.rss_bytes),
         tree_processes: info.resources.map(|r| r.processes),
+        ready: info.ready,
+        waiting_for: info.waiting_for.as_ref().map(|wait| waiting_for(wait, now)),
+    }
+}
+
+fn waiting_for(wait: &Wait, now: Instant) -> WaitingFor {
+    match wait {
+        Wait::Dependencies(dependencies) => WaitingFor::Dependencies(
+            dependencies
+                .iter()
+                .map(|d| DependencyInfo {
+                    kind: d.group.to_string(),
+                    condition: d.condition.name().to_owned(),
+                })
+                .collect(),
+        ),
+        Wait::Ready { deadline } => WaitingFor::ReadyCheck {
+            seconds_left: deadline.map(|at| at.saturating_duration_since(now).as_secs_f64()),
+        },
     }
 }
 

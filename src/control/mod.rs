@@ -9,11 +9,13 @@
 //!   blocking call, bounded buffers, so a misbehaving client can never stall the run.
 //! - [`dispatch`]: what each command does to the [`supervise::Driver`].
 //! - [`attach`]: a connection that becomes an instance's terminal.
+//! - [`reload`]: `reload`, which the run carries out ([`reload::Reload`]), and its answer.
 //! - [`client`]: the connecting side, used by `procman ps` and friends.
 
 mod attach;
 pub(crate) mod client;
 mod dispatch;
+pub(crate) mod reload;
 mod server;
 pub(crate) mod socket;
 
@@ -37,6 +39,9 @@ pub(crate) enum RunCommand {
     /// A line for the run's output as a `system` message: what a client asked for, or a
     /// connection that was refused.
     Notice(String),
+    /// A reload a client asked for was carried out (its summary) or refused (why), for the
+    /// run's output.
+    Reloaded(Result<String, String>),
 }
 
 /// The default socket path for a Procfile: `.procman.sock` in the Procfile's directory. A

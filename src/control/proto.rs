@@ -21,8 +21,9 @@ pub const VERSION: u64 = 1;
 pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// The commands, as spelled in `cmd`.
-pub const COMMANDS: &[&str] =
-    &["ps", "restart", "stop", "start", "scale", "signal", "stop-all", "events", "attach"];
+pub const COMMANDS: &[&str] = &[
+    "ps", "restart", "stop", "start", "scale", "signal", "stop-all", "events", "attach", "reload",
+];
 
 /// A request, after its envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub enum Request {
     /// instance): after the answer, the connection carries raw bytes both ways
     /// (docs/control.md, `attach`).
     Attach { target: String },
+    /// Re-read the Procfile, the env files and the config file, and apply the difference.
+    Reload,
 }
 
 impl Request {
@@ -78,6 +81,8 @@ pub enum ErrorKind {
     NotFound,
     /// The supervisor refused in the current state (stopping a stopped instance, say).
     Refused,
+    /// `reload` found errors in the new configuration; nothing changed.
+    InvalidConfig,
     /// The request line exceeded [`MAX_REQUEST`]; the connection is closed.
     TooLarge,
     /// The peer is not the user procman runs as; the connection is closed.
@@ -95,6 +100,7 @@ impl ErrorKind {
             ErrorKind::UnknownCommand => "unknown-command",
             ErrorKind::NotFound => "not-found",
             ErrorKind::Refused => "refused",
+            ErrorKind::InvalidConfig => "invalid-config",
             ErrorKind::TooLarge => "too-large",
             ErrorKind::PermissionDenied => "permission-denied",
             ErrorKind::Busy => "busy",
@@ -359,6 +365,32 @@ pub struct ProcessInfo {
     pub rss_bytes: Option<u64>,
     /// How many processes the instance's tree holds.
     pub tree_processes: Option<u32>,
+    /// Whether it passed its readiness check; `None` when its type has none.
+    #[serde(default)]
+    pub ready: Option<bool>,
+    /// What it waits for before it is spawned, or before it counts as ready.
+    #[serde(default)]
+    pub waiting_for: Option<WaitingFor>,
+}
+
+/// What an instance waits for, in a `ps` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingFor {
+    /// `WAITING`: these dependencies, whose condition is not met yet.
+    Dependencies(Vec<DependencyInfo>),
+    /// `STARTING` with a readiness check: the check, for at most this long.
+    ReadyCheck { seconds_left: Option<f64> },
+}
+
+/// One dependency in a `ps` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyInfo {
+    /// The process type waited for.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `started`, `ready` or `exited`.
+    pub condition: String,
 }
 
 /// The app's totals in a `ps` answer.
@@ -430,6 +462,7 @@ mod tests {
             Request::Signal { target: "web".into(), signal: "USR1".into() },
             Request::Scale { counts: BTreeMap::from([("web".to_owned(), 2)]) },
             Request::Events,
+            Request::Reload,
         ];
         for request in requests {
             let text = request.to_line(42);

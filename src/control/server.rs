@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use supervise::{Driver, Event, InstanceId, Interest, WatchId};
 
+use super::reload::Reload;
 use super::socket::{self, BindError, FileId};
 use super::{RunCommand, attach, dispatch};
 use procman::control::proto::{self, ErrorKind, Failure};
@@ -111,15 +112,21 @@ impl ControlServer {
     }
 
     /// Handles readiness of one of the server's descriptors (others are ignored): accepts
-    /// connections, answers complete requests, writes what is queued. Returns what the run
-    /// itself must do.
-    pub(crate) fn on_ready(&mut self, watch: WatchId, driver: &mut Driver) -> Vec<RunCommand> {
+    /// connections, answers complete requests, writes what is queued. `reload` carries out a
+    /// `reload` request (`None`: refused). Returns what the run itself must do.
+    pub(crate) fn on_ready(
+        &mut self,
+        watch: WatchId,
+        driver: &mut Driver,
+        reload: Option<&mut (dyn Reload + '_)>,
+    ) -> Vec<RunCommand> {
         let mut commands = Vec::new();
+        let mut run = Run { driver, reload, commands: &mut commands };
         if Some(watch) == self.listen_watch {
-            self.accept_all(driver, &mut commands);
+            self.accept_all(&mut run);
         } else if let Some(mut conn) = self.conns.remove(&watch) {
-            self.service(&mut conn, driver, &mut commands);
-            self.keep_or_close(watch, conn, driver);
+            self.service(&mut conn, &mut run);
+            self.keep_or_close(watch, conn, run.driver);
         }
         commands
     }
@@ -138,8 +145,11 @@ impl ControlServer {
             Event::StdinReady(id) => {
                 // The instance took what waited: relay the rest, and read the client again.
                 if let Some((watch, mut conn)) = self.take_attached(id) {
-                    self.service(&mut conn, driver, &mut Vec::new());
-                    self.keep_or_close(watch, conn, driver);
+                    // An attached connection sends no requests: nothing for the run to do.
+                    let mut commands = Vec::new();
+                    let mut run = Run { driver, reload: None, commands: &mut commands };
+                    self.service(&mut conn, &mut run);
+                    self.keep_or_close(watch, conn, run.driver);
                 }
                 return;
             }
@@ -190,7 +200,7 @@ impl ControlServer {
         self.conns.remove(&watch).map(|conn| (watch, conn))
     }
 
-    fn accept_all(&mut self, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+    fn accept_all(&mut self, run: &mut Run<'_, '_>) {
         loop {
             let Some(listener) = &self.listener else { return };
             let stream = match listener.accept() {
@@ -201,18 +211,18 @@ impl ControlServer {
                 Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(err) => {
                     // Out of descriptors, most likely. The next connection wakes us again.
-                    commands.push(RunCommand::Notice(format!(
+                    run.commands.push(RunCommand::Notice(format!(
                         "cannot accept a control connection: {err}"
                     )));
                     return;
                 }
             };
-            self.admit(stream, driver, commands);
+            self.admit(stream, run);
         }
     }
 
     /// Checks who connected and starts serving them, or tells them why not.
-    fn admit(&mut self, stream: UnixStream, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+    fn admit(&mut self, stream: UnixStream, run: &mut Run<'_, '_>) {
         if stream.set_nonblocking(true).is_err() {
             return;
         }
@@ -220,7 +230,7 @@ impl ControlServer {
         let refusal = match socket::peer_uid(&conn.stream) {
             Ok(uid) if socket::peer_allowed(uid, self.euid) => None,
             Ok(uid) => {
-                commands.push(RunCommand::Notice(format!(
+                run.commands.push(RunCommand::Notice(format!(
                     "refused a control connection from uid {uid}: only uid {} (or root) may \
                      control this procman",
                     self.euid
@@ -246,21 +256,19 @@ impl ControlServer {
             return;
         }
         let interest = Interest::READABLE.add(Interest::WRITABLE);
-        let Ok(watch) = driver.watch(conn.stream.as_raw_fd(), interest) else { return };
-        let mut commands_here = Vec::new();
+        let Ok(watch) = run.driver.watch(conn.stream.as_raw_fd(), interest) else { return };
         // Data may have arrived before the registration; the edge would be lost otherwise.
-        self.service(&mut conn, driver, &mut commands_here);
-        commands.extend(commands_here);
-        self.keep_or_close(watch, conn, driver);
+        self.service(&mut conn, run);
+        self.keep_or_close(watch, conn, run.driver);
     }
 
     /// Reads everything available, answering each complete line as soon as it is read (so
     /// only a partial line is ever buffered), and writes what is queued.
-    fn service(&mut self, conn: &mut Conn, driver: &mut Driver, commands: &mut Vec<RunCommand>) {
+    fn service(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>) {
         let mut chunk = [0u8; 8192];
         while !conn.broken && !conn.eof {
             if let Some(id) = &conn.attached {
-                attach::relay_input(driver, id, &mut conn.input);
+                attach::relay_input(run.driver, id, &mut conn.input);
                 // What the instance has not taken waits, and nothing more is read until it
                 // has (`StdinReady`): the client is held back by its socket.
                 if !conn.input.is_empty() {
@@ -272,7 +280,7 @@ impl ControlServer {
                 Ok(n) => {
                     conn.input.extend_from_slice(&chunk[..n]);
                     if conn.attached.is_none() {
-                        self.answer_lines(conn, driver, commands);
+                        self.answer_lines(conn, run);
                     }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
@@ -283,12 +291,7 @@ impl ControlServer {
         conn.flush();
     }
 
-    fn answer_lines(
-        &mut self,
-        conn: &mut Conn,
-        driver: &mut Driver,
-        commands: &mut Vec<RunCommand>,
-    ) {
+    fn answer_lines(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>) {
         while let Some(end) = conn.input.iter().position(|b| *b == b'\n') {
             let raw: Vec<u8> = conn.input.drain(..=end).collect();
             if raw.len() > self.limits.max_request + 1 {
@@ -302,14 +305,22 @@ impl ControlServer {
             }
             let response = match proto::parse_request(text) {
                 Err((id, failure)) => proto::error_response(id, &failure),
-                Ok((id, request)) => match dispatch::execute(request, driver, &self.context()) {
-                    Ok(outcome) => match self.attach(conn, outcome.attach.as_ref(), driver) {
+                Ok((id, request)) => match dispatch::execute(
+                    request,
+                    run.driver,
+                    &self.context(),
+                    run.reload.as_deref_mut(),
+                ) {
+                    Ok(outcome) => match self.attach(conn, outcome.attach.as_ref(), run.driver) {
                         Err(failure) => proto::error_response(id, &failure),
                         Ok(()) => {
                             conn.subscribed |= outcome.subscribe;
                             conn.hold |= outcome.hold;
-                            commands.extend(outcome.commands);
-                            proto::ok_response(id, outcome.fields)
+                            run.commands.extend(outcome.commands);
+                            match outcome.refusal {
+                                Some(failure) => proto::error_response(id, &failure),
+                                None => proto::ok_response(id, outcome.fields),
+                            }
                         }
                     },
                     Err(failure) => proto::error_response(id, &failure),
@@ -388,6 +399,13 @@ impl ControlServer {
             self.conns.insert(watch, conn);
         }
     }
+}
+
+/// What serving requests reaches of the run: its driver, its reload, and what it must do.
+struct Run<'a, 'r> {
+    driver: &'a mut Driver,
+    reload: Option<&'a mut (dyn Reload + 'r)>,
+    commands: &'a mut Vec<RunCommand>,
 }
 
 impl Drop for ControlServer {

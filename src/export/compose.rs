@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use minijinja::Value;
-use supervise::RestartPolicy;
+use supervise::{Condition, RestartPolicy};
 
-use super::ExportError;
 use super::files::OutFile;
-use super::model::{Export, signal_name};
+use super::model::{Export, Proc, signal_name};
 use super::render::{Renderer, env_list, header, map};
+use super::{ExportError, Format, order};
 
 /// A compose duration: `5s`, or `1500ms`.
 fn duration(d: Duration) -> String {
@@ -36,6 +36,38 @@ fn project_name(app: &str) -> Result<String, ExportError> {
     }
 }
 
+/// The service's `depends_on`, as `{name, condition}` maps: `service_started`,
+/// `service_healthy` (for a dependency with a healthcheck; one without it only starts) or
+/// `service_completed_successfully`.
+fn depends_on(export: &Export, process: &Proc) -> Value {
+    order::dependencies(export, process)
+        .map(|(dependency, target)| {
+            let checked = order::expressible(target, Format::Compose).is_some();
+            let condition = match dependency.condition {
+                Condition::Exited => "service_completed_successfully",
+                Condition::Ready if checked => "service_healthy",
+                Condition::Ready | Condition::Started => "service_started",
+            };
+            map([
+                ("name", Value::from(dependency.name.as_str())),
+                ("condition", Value::from(condition)),
+            ])
+        })
+        .collect()
+}
+
+/// The service's healthcheck from its readiness check: the test, its interval, and
+/// procman's timeout as the start period (failures before it do not count).
+fn healthcheck(process: &Proc) -> Value {
+    let Some(ready) = order::expressible(process, Format::Compose) else { return Value::from(()) };
+    let Some(test) = order::probe(&ready.check) else { return Value::from(()) };
+    map([
+        ("test", Value::from(test)),
+        ("interval", Value::from(duration(ready.interval.unwrap_or(order::DEFAULT_INTERVAL)))),
+        ("start_period", Value::from(duration(ready.timeout.unwrap_or(order::DEFAULT_TIMEOUT)))),
+    ])
+}
+
 /// Renders the compose file.
 pub(super) fn render(
     export: &Export,
@@ -44,7 +76,10 @@ pub(super) fn render(
     let mut services = Vec::new();
     for process in &export.processes {
         let settings = &process.settings;
+        // A job others wait for to exit runs once (`service_completed_successfully`).
+        let one_shot = order::one_shot(export, &process.name);
         let restart = match (settings.restart, settings.max_retries) {
+            _ if one_shot && !order::retries_failures(process) => "no".to_owned(),
             (None | Some(RestartPolicy::Always), _) => "always".to_owned(),
             (Some(RestartPolicy::OnUnexpectedExit), Some(n)) => format!("on-failure:{n}"),
             (Some(RestartPolicy::OnUnexpectedExit), None) => "on-failure".to_owned(),
@@ -68,6 +103,8 @@ pub(super) fn render(
             ("stop_signal", Value::from(format!("SIG{}", signal_name(process.stop_signal())))),
             ("stop_grace", Value::from(duration(process.stop_timeout(export)))),
             ("count", Value::from(process.count)),
+            ("depends_on", depends_on(export, process)),
+            ("healthcheck", healthcheck(process)),
         ]));
     }
     let context = map([

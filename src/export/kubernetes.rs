@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 use minijinja::Value;
 
 use super::files::OutFile;
-use super::model::{Export, ceil_secs};
+use super::model::{Export, Proc, ceil_secs};
+use super::order;
 use super::render::{Renderer, env_list, header, map};
 use super::{ExportError, Format};
+use crate::plan::startup::{ReadyCheck, ReadyPort};
 
 /// A DNS-1035 label (what a Service name must be): lower case, `_` and `.` turned into `-`.
 fn dns_label(what: &str, name: &str) -> Result<String, ExportError> {
@@ -28,6 +30,28 @@ fn dns_label(what: &str, name: &str) -> Result<String, ExportError> {
                 .to_owned(),
         })
     }
+}
+
+/// The container's readiness probe from its readiness check: `tcpSocket` for a port,
+/// `exec` for a command, every `interval` (in whole seconds, at least 1).
+fn probe(process: &Proc) -> Value {
+    let Some(ready) = order::expressible(process, Format::Kubernetes) else {
+        return Value::from(());
+    };
+    let period = ceil_secs(ready.interval.unwrap_or(order::DEFAULT_INTERVAL)).max(1);
+    let (port, command) = match &ready.check {
+        ReadyCheck::Port(ReadyPort::Number(port)) => (Some(*port), None),
+        ReadyCheck::Port(ReadyPort::Variable(name)) => {
+            (order::kubernetes_port(process, name), None)
+        }
+        ReadyCheck::Command(command) => (None, Some(command.as_str())),
+        ReadyCheck::Log(_) => return Value::from(()),
+    };
+    map([
+        ("port", port.map_or(Value::from(()), Value::from)),
+        ("command", command.map_or(Value::from(()), Value::from)),
+        ("period", Value::from(period)),
+    ])
 }
 
 /// Renders the manifests.
@@ -62,6 +86,7 @@ pub(super) fn render(
             ("port", Value::from(process.port)),
             ("env", env_list(&process.extra_env)),
             ("listens", Value::from(process.listens())),
+            ("probe", probe(process)),
         ]));
     }
     let context = map([

@@ -15,6 +15,7 @@ mod inittab;
 mod kubernetes;
 mod launchd;
 mod model;
+mod order;
 mod owners;
 mod render;
 mod runit;
@@ -231,6 +232,7 @@ pub(crate) fn run(
         export_files(&export, &mut renderer, options, out)?
     };
     report.warnings.extend(warnings.flatten());
+    report.warnings.extend(order::warnings(&export, options.format));
     Ok(report)
 }
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 use minijinja::Value;
 use supervise::{Backoff, RestartPolicy};
 
-use super::ExportError;
 use super::files::OutFile;
 use super::model::{Export, Proc, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
+use super::{ExportError, Format, order};
 
 /// Foreman's `RestartSec=`, used when the user set no backoff.
 const FOREMAN_RESTART_SEC: Duration = Duration::from_secs(14);
@@ -59,11 +59,32 @@ fn opt(value: Option<String>) -> Value {
 
 fn service_context(export: &Export, process: &Proc) -> Value {
     let settings = &process.settings;
+    // A job others wait for to exit runs once (`Type=oneshot`, which takes no
+    // `Restart=always`): units `After=` it start once it exited with success.
+    let one_shot = order::one_shot(export, &process.name);
     let restart = match settings.restart {
+        _ if one_shot && order::retries_failures(process) => "on-failure",
+        _ if one_shot => "no",
         None | Some(RestartPolicy::Always) => "always",
         Some(RestartPolicy::OnUnexpectedExit) => "on-failure",
         Some(RestartPolicy::Never) => "no",
     };
+    // Every instance of each type it depends on: `After=` orders the start, `Requires=` gives
+    // it up when one of them fails to start (procman's "its dependants never start").
+    let after: Vec<String> = order::dependencies(export, process)
+        .flat_map(|(_, target)| {
+            target.instances.iter().map(|i| format!("{}-{}.service", export.app, i.ps))
+        })
+        .collect();
+    // A unit counts as started once `ExecStartPost=` is done: it waits for the check.
+    let ready = order::expressible(process, Format::Systemd).filter(|_| !one_shot);
+    let ready_exec = ready.and_then(|ready| {
+        let probe = order::probe(&ready.check)?;
+        let interval = order::decimal_seconds(ready.interval.unwrap_or(order::DEFAULT_INTERVAL));
+        Some(format!("until ({probe}) >/dev/null 2>&1; do sleep {interval}; done"))
+    });
+    let timeout_start =
+        ready.map(|ready| time_span(ready.timeout.unwrap_or(order::DEFAULT_TIMEOUT)));
     let restart_sec = settings.backoff.map_or(FOREMAN_RESTART_SEC, |b| b.initial);
     let steps = settings.backoff.as_ref().and_then(restart_steps);
     let steps_supported = export.systemd_version.is_some_and(|v| v >= RESTART_STEPS_SINCE);
@@ -122,6 +143,10 @@ fn service_context(export: &Export, process: &Proc) -> Value {
         ("cwd", Value::from(process.cwd.as_str())),
         ("command", Value::from(process.command.as_str())),
         ("env", env_list(&process.env)),
+        ("one_shot", Value::from(one_shot)),
+        ("after", Value::from(after)),
+        ("ready_exec", opt(ready_exec)),
+        ("timeout_start", opt(timeout_start)),
     ])
 }
 

@@ -233,6 +233,67 @@ pub(crate) struct Start {
     pub(crate) force_color: bool,
     /// The process type whose first instance gets procman's terminal input (`--attach`).
     pub(crate) attach: Option<String>,
+    /// What the plan was made from, for `procman reload`.
+    pub(crate) source: PlanSource,
+    /// The signal that reloads instead of stopping (`--reload-signal`).
+    pub(crate) reload_signal: Option<supervise::Signal>,
+}
+
+/// What `start` planned from: its options (the command line with `.foreman` in it, as parsed
+/// when the run began), kept so that `procman reload` reads the same files the same way.
+#[derive(Clone, Debug)]
+pub(crate) struct PlanSource {
+    app: AppArgs,
+    plan: PlanArgs,
+    supervision: SupervisionArgs,
+    processes: Vec<String>,
+    timeout: Option<String>,
+    origins: Origins,
+}
+
+impl PlanSource {
+    fn of(args: &StartArgs, origins: &Origins) -> PlanSource {
+        PlanSource {
+            app: args.app.clone(),
+            plan: args.plan.clone(),
+            supervision: args.supervision.clone(),
+            processes: args.processes.clone(),
+            timeout: args.timeout.clone(),
+            origins: origins.clone(),
+        }
+    }
+
+    fn planned(&self) -> Planned<'_> {
+        Planned {
+            app: &self.app,
+            plan: &self.plan,
+            supervision: &self.supervision,
+            processes: &self.processes,
+            timeout: self.timeout.as_deref(),
+            origins: &self.origins,
+        }
+    }
+
+    /// The plan `start` runs, and each reload: the Procfile, env files and config file read
+    /// now, every `cwd` checked (a reload is refused rather than half applied).
+    pub(crate) fn plan(&self) -> Result<Plan, Diagnostics> {
+        planned(self.planned(), plan::load).map(|(plan, _)| plan)
+    }
+}
+
+/// `--reload-signal`: the signals procman listens to that do not stop it.
+fn reload_signal(text: Option<&str>) -> Result<Option<supervise::Signal>, CliError> {
+    use supervise::Signal;
+    let Some(text) = text else { return Ok(None) };
+    let allowed = [Signal::HUP, Signal::USR1, Signal::USR2];
+    match text.parse::<Signal>() {
+        Ok(signal) if allowed.contains(&signal) => Ok(Some(signal)),
+        _ => Err(CliError::Usage(format!(
+            "--reload-signal: `{}` cannot reload; use HUP (or USR1 or USR2, which are then no \
+             longer forwarded to the processes)",
+            procman::diagnostic::fragment(text)
+        ))),
+    }
 }
 
 /// `start`'s control socket.
@@ -246,17 +307,9 @@ pub(crate) struct ControlSocket {
 
 impl Start {
     pub(crate) fn resolve(args: &StartArgs, origins: &Origins) -> Result<Start, CliError> {
-        let (plan, _) = planned(
-            Planned {
-                app: &args.app,
-                plan: &args.plan,
-                supervision: &args.supervision,
-                processes: &args.processes,
-                timeout: args.timeout.as_deref(),
-                origins,
-            },
-            plan::load,
-        )?;
+        let source = PlanSource::of(args, origins);
+        let plan = source.plan()?;
+        let reload_signal = reload_signal(args.reload_signal.as_deref())?;
         let color = if args.no_color { Some(ColorWhen::Never) } else { args.color };
         let format = Format {
             color: use_color(color),
@@ -282,7 +335,18 @@ impl Start {
         let tty = args.tty.unwrap_or(TtyWhen::Auto);
         let force_color = color == Some(ColorWhen::Always);
         let attach = args.attach.clone();
-        Ok(Start { plan, format, socket, containment, can_die, tty, force_color, attach })
+        Ok(Start {
+            plan,
+            format,
+            socket,
+            containment,
+            can_die,
+            tty,
+            force_color,
+            attach,
+            source,
+            reload_signal,
+        })
     }
 }
 

@@ -135,8 +135,11 @@ fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, D
     };
     if let Some(config) = &config {
         config.extend_procfile(&mut procfile)?;
+        let types: Vec<&str> = procfile.entries.iter().map(|e| e.name.as_str()).collect();
+        config.check_order(&types)?;
         if here == Here::Runs {
-            // Found now, not by the spawn of a process after others have started.
+            // Found now, not by the spawn of a process after others have started (nor half
+            // way through a reload).
             config.check_dirs(&paths.root)?;
         }
         let given = !options.processes.is_empty() || options.formation.is_some();

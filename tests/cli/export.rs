@@ -115,8 +115,12 @@ fn the_location_holds_only_the_service_managers_files() {
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     let units = dir.path().join("units");
     assert_eq!(files(&units), ["shop-web.1.service", "shop-worker.1.service", "shop.target"]);
-    // systemd-analyze over every file of the directory, as an admin would run it.
-    let all: Vec<std::path::PathBuf> = files(&units).iter().map(|f| units.join(f)).collect();
+    verify_units(&units);
+}
+
+/// systemd-analyze over every file of `units`, as an admin would run it.
+fn verify_units(units: &std::path::Path) {
+    let all: Vec<std::path::PathBuf> = files(units).iter().map(|f| units.join(f)).collect();
     match std::process::Command::new("systemd-analyze").arg("verify").args(&all).output() {
         Ok(verify) => assert!(
             verify.status.success(),
@@ -125,6 +129,73 @@ fn the_location_holds_only_the_service_managers_files() {
         ),
         Err(error) => skip(&format!("systemd-analyze not installed: {error}")),
     }
+}
+
+/// The example of docs/config.md: a migration that web waits for, web ready when its PORT
+/// accepts a connection, worker ready on a log line and waiting for web to be ready.
+fn app_with_order() -> Dir {
+    let dir =
+        Dir::with_procfile("migrate: bin/migrate\nweb: bin/web -p $PORT\nworker: bin/worker\n");
+    dir.write(
+        "procman.json",
+        r#"{"processes": {
+            "web": {"depends_on": {"migrate": "exited"}, "ready": {"port": "$PORT", "timeout": "30s"}},
+            "worker": {"depends_on": {"web": "ready"}, "ready": {"log": "^ready"}}}}"#,
+    );
+    dir
+}
+
+const LOG_CHECK_DROPPED: &str =
+    "warning: the log-line readiness check of worker (\"^ready\") is dropped";
+
+#[test]
+fn exports_carry_start_order_and_readiness_and_say_what_they_drop() {
+    let dir = app_with_order();
+    let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "root"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let units = dir.path().join("units");
+    let unit = |name: &str| std::fs::read_to_string(units.join(name)).expect("unit");
+    let migrate = unit("shop-migrate.1.service");
+    assert!(migrate.contains("Type=oneshot\nRemainAfterExit=yes\n"), "{migrate}");
+    let web = unit("shop-web.1.service");
+    assert!(
+        web.contains("After=shop-migrate.1.service\nRequires=shop-migrate.1.service\n"),
+        "{web}"
+    );
+    assert!(web.contains("ExecStartPost=") && web.contains("TimeoutStartSec=30s"), "{web}");
+    let worker = unit("shop-worker.1.service");
+    assert!(worker.contains("After=shop-web.1.service\nRequires=shop-web.1.service\n"), "{worker}");
+    assert!(!worker.contains("ExecStartPost="), "a log-line check has no unit form: {worker}");
+    assert!(out.stderr().contains(LOG_CHECK_DROPPED), "{}", out.stderr());
+    verify_units(&units);
+
+    let out = dir.run(&["export", "compose", "compose", "-a", "shop", "--dry-run"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let compose = out.stdout();
+    for needed in [
+        "    depends_on:\n      migrate:\n        condition: service_completed_successfully\n",
+        "    depends_on:\n      web:\n        condition: service_healthy\n",
+        "    healthcheck:\n",
+    ] {
+        assert!(compose.contains(needed), "{needed:?} missing:\n{compose}");
+    }
+    assert!(out.stderr().contains(LOG_CHECK_DROPPED), "{}", out.stderr());
+
+    let args = ["export", "kubernetes", "k8s", "-a", "shop", "--image", "shop:1", "--dry-run"];
+    let out = dir.run(&args);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    // web's own PORT (5100: Foreman's 100 per type), probed over TCP.
+    let probe = "readinessProbe:\n            tcpSocket:\n              port: 5100\n";
+    assert!(out.stdout().contains(probe), "{}", out.stdout());
+    assert_eq!(out.stdout().matches("readinessProbe:").count(), 1, "{}", out.stdout());
+    assert!(
+        out.stderr().contains(
+            "warning: kubernetes has no start order between Deployments: the depends_on of \
+             web, worker is dropped"
+        ),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ mod lifecycle;
 mod parity;
 mod ports;
 mod procfile_errors;
+mod readiness;
+mod reload;
 mod run_cmd;
 mod start_output;
 mod supervision;

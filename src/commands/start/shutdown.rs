@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use supervise::{Driver, State};
+use supervise::{Driver, Signal, State};
 
 use crate::output::{Discarded, Printer};
 use procman::diagnostic::plural;
@@ -162,6 +162,28 @@ fn dropped_message(dropped: Discarded, hurried: bool, limit: Duration) -> Option
         "standard error did not take them".to_owned()
     };
     Some(format!("procman: dropped {}: {why}", parts.join(" and ")))
+}
+
+/// `sending SIGTERM to all processes`, or the list when the stop signals differ.
+pub(super) fn stop_announcement(driver: &Driver) -> String {
+    let mut signals: Vec<(String, Signal)> = Vec::new();
+    for name in driver.supervisor().group_names() {
+        if let Some(spec) = driver.supervisor().spec(name) {
+            signals.push((name.to_string(), spec.stop_signal));
+        }
+    }
+    let first = signals.first().map(|(_, s)| *s).unwrap_or(Signal::TERM);
+    // The library stops dependants before what they depend on.
+    let supervisor = driver.supervisor();
+    let ordered = supervisor
+        .group_names()
+        .any(|name| supervisor.spec(name).is_some_and(|spec| !spec.depends_on.is_empty()));
+    let order = if ordered { ", dependants first" } else { "" };
+    if signals.iter().all(|(_, s)| *s == first) {
+        return format!("sending {first} to all processes{order}");
+    }
+    let parts: Vec<String> = signals.iter().map(|(name, s)| format!("{s} to {name}")).collect();
+    format!("sending stop signals{order}: {}", parts.join(", "))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod attach;
 mod commands;
+mod reload;
 mod security;
 mod session;
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use supervise::{CommandSpec, Driver, DriverOptions, Event, InstanceId, ProgramSpec, State};
 
 use super::RunCommand;
+use super::reload::Reload;
 use super::server::ControlServer;
 
 /// The longest any single wait may take before the test fails.
@@ -52,6 +54,8 @@ pub(super) struct Rig {
     pub(super) commands: Vec<RunCommand>,
     /// Every event other than readiness, in order.
     pub(super) events: Vec<Event>,
+    /// What carries out `reload` requests (`None`: they are refused).
+    pub(super) reload: Option<Box<dyn Reload>>,
     // Last, so it is released after the driver has cleaned up.
     _lock: MutexGuard<'static, ()>,
 }
@@ -71,7 +75,16 @@ impl Rig {
         for name in &names {
             driver.start_group(name).expect("start");
         }
-        Rig { driver, server, path, dir, commands: Vec::new(), events: Vec::new(), _lock: lock }
+        Rig {
+            driver,
+            server,
+            path,
+            dir,
+            commands: Vec::new(),
+            events: Vec::new(),
+            reload: None,
+            _lock: lock,
+        }
     }
 
     /// One turn of the loop, as the session runs it.
@@ -82,7 +95,8 @@ impl Rig {
             self.server.publish(&event, &mut self.driver);
             match event {
                 Event::Ready(watch) => {
-                    let commands = self.server.on_ready(watch, &mut self.driver);
+                    let reload = self.reload.as_deref_mut();
+                    let commands = self.server.on_ready(watch, &mut self.driver, reload);
                     self.commands.extend(commands);
                 }
                 other => self.events.push(other),
@@ -141,7 +155,7 @@ impl Rig {
             .iter()
             .filter_map(|c| match c {
                 RunCommand::Notice(text) => Some(text.clone()),
-                RunCommand::StopAll => None,
+                RunCommand::StopAll | RunCommand::Reloaded(_) => None,
             })
             .collect()
     }

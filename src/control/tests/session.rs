@@ -29,6 +29,8 @@ fn control_session_serves_requests_and_stop_all_ends_the_run() {
         guard_lost: None,
         cgroup: None,
         attach: None,
+        reload: None,
+        reload_signal: None,
     };
     let client_path = path.clone();
     let client = std::thread::spawn(move || {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::order::with_order;
 use super::{export, ok, options, representative, temp};
 use crate::export::{ExportError, Format};
 use crate::plan::Plan;
@@ -29,6 +30,22 @@ struct ComposeService {
     stop_signal: String,
     stop_grace_period: String,
     deploy: ComposeDeploy,
+    depends_on: Option<BTreeMap<String, ComposeDependency>>,
+    healthcheck: Option<ComposeHealthcheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComposeDependency {
+    condition: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComposeHealthcheck {
+    test: Vec<String>,
+    interval: String,
+    start_period: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +180,27 @@ struct Container {
     env_from: Vec<EnvFrom>,
     env: Vec<EnvVar>,
     ports: Option<Vec<ContainerPort>>,
+    readiness_probe: Option<Probe>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Probe {
+    tcp_socket: Option<TcpSocket>,
+    exec: Option<ExecAction>,
+    period_seconds: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TcpSocket {
+    port: u16,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecAction {
+    command: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,4 +365,49 @@ fn kubernetes_needs_an_image_and_valid_names() {
         message,
         "process name `WEB` cannot be used: it gives the Kubernetes name `shop-web` of another process type"
     );
+}
+
+#[test]
+fn compose_and_kubernetes_carry_start_order_and_readiness_in_their_own_fields() {
+    let mut plan = with_order(Path::new("/srv/shop"));
+    plan.processes[3].settings.ready = Some(crate::plan::startup::Ready {
+        check: crate::plan::startup::ReadyCheck::Command("bin/rails db:migrate:status".into()),
+        interval: None,
+        timeout: None,
+    });
+    let (file, _) = compose(&plan, Some("registry.example/shop:1.4.2"));
+    let condition = |service: &str, on: &str| {
+        file.services[service].depends_on.as_ref().map(|d| d[on].condition.clone())
+    };
+    assert_eq!(condition("web", "migrate").as_deref(), Some("service_completed_successfully"));
+    assert_eq!(condition("worker", "web").as_deref(), Some("service_healthy"));
+    assert!(file.services["worker"].depends_on.as_ref().is_some_and(|d| d.len() == 1));
+    let health = file.services["web"].healthcheck.as_ref().expect("web's healthcheck");
+    assert_eq!(health.test[0], "CMD-SHELL");
+    assert_eq!(uncompose(&health.test[1]), "bash -c ': </dev/tcp/localhost/${PORT}'");
+    assert_eq!((health.interval.as_str(), health.start_period.as_str()), ("1s", "30s"));
+    assert!(file.services["worker"].healthcheck.is_none(), "a log line is no healthcheck");
+    assert_eq!(file.services["migrate"].restart, "no", "a one-shot job runs once");
+
+    let resources = kubernetes(&plan);
+    let probes: Vec<Option<&Probe>> = resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Deployment { spec, .. } => {
+                Some(spec.template.spec.containers[0].readiness_probe.as_ref())
+            }
+            _ => None,
+        })
+        .collect();
+    let web = probes[0].expect("web's probe");
+    assert_eq!(web.tcp_socket.as_ref().map(|t| t.port), Some(5000), "web's own PORT");
+    assert!(web.exec.is_none());
+    assert_eq!(web.period_seconds, 1);
+    assert!(probes[1].is_none(), "worker's log line is no probe");
+    let migrate = probes[3].expect("migrate's probe");
+    assert_eq!(
+        migrate.exec.as_ref().map(|e| e.command.clone()),
+        Some(vec!["/bin/sh".into(), "-c".into(), "bin/rails db:migrate:status".into()])
+    );
+    assert!(migrate.tcp_socket.is_none());
 }

@@ -5,6 +5,7 @@ mod cluster;
 mod escaping;
 mod files;
 mod foreman;
+mod order;
 mod safety;
 mod snapshots;
 mod validators;

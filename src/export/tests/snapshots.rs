@@ -11,7 +11,7 @@ use crate::export::Format;
 use crate::plan::{Plan, Settings};
 
 /// The dry-run output of `format` for `plan`.
-fn dry_run(
+pub(super) fn dry_run(
     plan: &Plan,
     format: Format,
     configure: impl FnOnce(&mut crate::export::ExportOptions),
@@ -27,7 +27,7 @@ fn dry_run(
     ok(export(plan, &options)).1
 }
 
-fn snapshot(name: &str, text: &str) {
+pub(super) fn snapshot(name: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
@@ -108,6 +108,9 @@ pub(super) fn with_settings(root: &Path) -> Plan {
         expected_exit_codes: Some(vec![0, 3]),
         umask: Some(0o027),
         tty: Some(true),
+        // Start order and readiness have snapshots of their own (`order.rs`).
+        ready: None,
+        depends_on: Vec::new(),
     };
     plan.processes[1].settings.restart = Some(RestartPolicy::Never);
     plan.processes[1].settings.stop_signal = Some(Signal::QUIT);

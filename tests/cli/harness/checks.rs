@@ -35,6 +35,15 @@ pub(crate) fn assert_in_order(lines: &[String], expected: &[&str]) {
     }
 }
 
+/// The index of the first of `lines` holding every one of `needles`, for checks of order.
+#[track_caller]
+pub(crate) fn position(lines: &[String], needles: &[&str]) -> usize {
+    lines
+        .iter()
+        .position(|line| needles.iter().all(|needle| line.contains(needle)))
+        .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{}", lines.join("\n")))
+}
+
 /// Whether `haystack` contains `needle`.
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     contains_at(haystack, needle).is_some()
