@@ -6,7 +6,9 @@
 //! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
+mod devloop;
 mod shutdown;
+mod watch;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -27,6 +29,7 @@ use crate::error::CliError;
 use crate::options::Start;
 use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
+use devloop::DevLoop;
 use procman::diagnostic::{Diagnostic, Diagnostics, plural};
 use procman::formation::InstanceLimit;
 use shutdown::{Drain, StopWatch};
@@ -38,7 +41,7 @@ const EXEC_WAIT: Duration = Duration::from_millis(200);
 
 /// `procman start`: runs the planned app until it ends.
 pub(crate) fn command(options: Start) -> Result<i32, CliError> {
-    let Start { plan, format, socket, containment, can_die, tty } = options;
+    let Start { plan, format, socket, containment, can_die, tty, logs } = options;
     let plan = Arc::new(plan);
     let specs = program_specs(&plan, (tty, io::stdout().is_terminal()));
     let verbose_states = plan.processes.iter().any(|p| {
@@ -75,6 +78,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
     };
     let contained = super::containment::establish(containment)?;
     let guard_lost = contained.guard_lost;
+    let devloop = DevLoop::new(&plan, logs);
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
@@ -83,6 +87,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         control,
         guard_lost,
         cgroup: contained.cgroup,
+        devloop,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
 }
@@ -232,6 +237,8 @@ pub(crate) struct StartPolicy {
     pub(crate) guard_lost: Option<Signal>,
     /// The cgroup tree that holds the app, if it runs in one.
     pub(crate) cgroup: Option<supervise::CgroupTree>,
+    /// Log files and restart on change.
+    pub(crate) devloop: DevLoop,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -284,6 +291,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         let _ = driver.start_group(name);
         session.handle_events(&mut driver, &mut printer);
     }
+    session.policy.devloop.arm(&mut driver, &mut printer);
     // What ran only to start (the command line, the Procfile, the first spawns) leaves
     // procman's resident memory.
     supervise::release_startup_pages();
@@ -294,12 +302,18 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         }
         // A reader that does not keep up holds the children back through their pipes, not
         // through a blocked write: the loop stays free for signals and timers.
-        driver.pause_output(printer.backlog() >= HIGH_WATER);
+        let devloop = &mut session.policy.devloop;
+        driver.pause_output(printer.backlog() >= HIGH_WATER || devloop.is_backed_up());
         watch_output(&mut driver, &printer, &mut stdout_watched);
-        driver.turn(session.stop_watch.wake_in(Instant::now()))?;
+        let now = Instant::now();
+        let wake =
+            [session.stop_watch.wake_in(now), devloop.wake_in(now)].into_iter().flatten().min();
+        driver.turn(wake)?;
         session.handle_events(&mut driver, &mut printer);
         session.stop_watch.announce_if_due(&driver, &mut printer);
+        session.policy.devloop.after_turn(&mut driver, &mut printer);
     }
+    session.policy.devloop.finish(&mut printer);
     // The app is gone. What is still queued goes out while the reader takes it; a reader that
     // stopped reading, or a second signal, gets it dropped (with a count) instead of a procman
     // that never ends. If the guard is gone, procman must go at once: one second in all.
@@ -361,6 +375,7 @@ impl Session {
         // is noticed at the next flush and ends the run.
         match event {
             Event::Output(output) => {
+                self.policy.devloop.output(&output);
                 let _ = printer.output(&output.id, &output.data);
             }
             Event::State(transition) => {
@@ -405,6 +420,7 @@ impl Session {
                     list.join(", ")
                 ));
             }
+            Event::Ready(watch) if self.policy.devloop.on_ready(watch) => {}
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
                     let commands = control.on_ready(watch, driver);

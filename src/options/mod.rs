@@ -13,6 +13,7 @@
 //!   its line rather than as if it had been typed.
 
 pub(crate) mod arguments;
+pub(crate) mod logs;
 pub(crate) mod plan;
 pub(crate) mod supervision;
 
@@ -32,6 +33,7 @@ use crate::cli::{
 };
 use crate::error::CliError;
 use crate::export::{ExportOptions, Format as ExportFormat};
+use crate::output::logfile::LogConfig;
 use crate::output::{Format, use_color};
 use crate::plan::Plan;
 pub(crate) use arguments::Key;
@@ -229,6 +231,8 @@ pub(crate) struct Start {
     pub(crate) can_die: HashSet<String>,
     /// When processes run on a pty (`--tty`).
     pub(crate) tty: TtyWhen,
+    /// The log files besides the terminal (`--log-dir`...), if any.
+    pub(crate) logs: Option<LogConfig>,
 }
 
 /// `start`'s control socket.
@@ -276,7 +280,8 @@ impl Start {
         };
         let can_die = args.supervision.can_die.iter().cloned().collect();
         let tty = args.tty.unwrap_or(TtyWhen::Auto);
-        Ok(Start { plan, format, socket, containment, can_die, tty })
+        let logs = logs::resolve(&args.logs, &plan.logs, origins)?;
+        Ok(Start { plan, format, socket, containment, can_die, tty, logs })
     }
 }
 
