@@ -25,6 +25,7 @@ mod ergonomics;
 mod exit_codes;
 mod formation_cmd;
 mod lifecycle;
+mod logs;
 mod parity;
 mod ports;
 mod procfile_errors;
@@ -33,3 +34,4 @@ mod start_output;
 #[allow(dead_code)]
 mod support;
 mod terminals;
+mod watch;

@@ -36,16 +36,25 @@ impl DevLoop {
         DevLoop { logs, watch, excluded, notices }
     }
 
-    /// Starts watching (after the first starts: a large tree takes a moment to walk).
+    /// Starts watching (after the first starts: a large tree takes a moment to walk), and
+    /// says what each type watches.
     pub(crate) fn arm(&mut self, driver: &mut Driver, printer: &mut Printer) {
-        if let Some(watch) = self.watch.as_mut()
-            && let Err(error) = watch.arm(driver)
-        {
-            self.notices.push(format!(
-                "warning: cannot watch files for changes ({}): no restart on change in this run",
-                procman::diagnostic::describe_io(&error)
-            ));
-            self.watch = None;
+        if let Some(watch) = self.watch.as_mut() {
+            match watch.arm(driver) {
+                Ok(()) => {
+                    for line in watch.summary() {
+                        let _ = printer.system(&line);
+                    }
+                }
+                Err(error) => {
+                    self.notices.push(format!(
+                        "warning: cannot watch files for changes ({}): no restart on change in \
+                         this run",
+                        procman::diagnostic::describe_io(&error)
+                    ));
+                    self.watch = None;
+                }
+            }
         }
         self.say(printer);
     }

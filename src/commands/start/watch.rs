@@ -18,7 +18,7 @@ mod backend;
 mod backend;
 mod rules;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -205,10 +205,12 @@ impl FileWatch {
         if self.token != Some(watch) {
             return false;
         }
-        let mut changes = Vec::new();
-        self.backend.read(&mut changes);
+        let mut read = Vec::new();
+        self.backend.read(&mut read);
+        let mut changes = VecDeque::from(read);
         let now = Instant::now();
-        while let Some(change) = changes.pop() {
+        // In order: the first file that changed is the one the restart line names.
+        while let Some(change) = changes.pop_front() {
             match change {
                 Change::Overflow => {
                     for rules in &self.rules {
@@ -218,7 +220,9 @@ impl FileWatch {
                 Change::DirGone(dir) => self.backend.remove_tree(&dir),
                 Change::Path { path, new_dir } => {
                     if new_dir && PER_DIRECTORY {
-                        self.walk(&path, true, &mut changes);
+                        let mut found = Vec::new();
+                        self.walk(&path, true, &mut found);
+                        changes.extend(found);
                     }
                     for rules in &self.rules {
                         if let Some(relative) = rules.counts(&path) {
@@ -229,6 +233,23 @@ impl FileWatch {
             }
         }
         true
+    }
+
+    /// What each type watches, for its line once armed: `web: watching src/**/*.rb for
+    /// changes (12 directories)`.
+    pub(crate) fn summary(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .map(|rules| {
+                let dirs = self.backend.watched().filter(|d| rules.wants(d) == Want::Yes).count();
+                format!(
+                    "{}: watching {} for changes ({dirs} {})",
+                    rules.group,
+                    rules.patterns().join(", "),
+                    procman::diagnostic::plural(dirs, "directory", "directories")
+                )
+            })
+            .collect()
     }
 
     /// When the next restart is due.
@@ -298,7 +319,7 @@ fn note(
 /// The message for a reached limit of inotify watches, with the sysctl that raises it.
 fn limit_reached(dir: &Path) -> String {
     let current = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-        .map(|text| format!(" ({})", text.trim()))
+        .map(|text| format!(" = {}", text.trim()))
         .unwrap_or_default();
     format!(
         "warning: cannot watch {} for changes: the system's limit of inotify watches is reached \

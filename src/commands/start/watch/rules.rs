@@ -14,6 +14,7 @@ use std::time::Duration;
 use globset::{GlobSet, GlobSetBuilder};
 
 use crate::plan::devloop::{WatchSettings, glob};
+use procman::diagnostic::sanitize;
 
 /// A directory name that is never watched, wherever it is.
 const ALWAYS_IGNORED: &str = ".git";
@@ -25,6 +26,8 @@ pub(super) struct Rules {
     pub(super) group: String,
     /// Its working directory, absolute and without links: the globs are relative to it.
     base: PathBuf,
+    /// The globs as written, for messages.
+    patterns: Vec<String>,
     watch: GlobSet,
     ignore: GlobSet,
     /// `ignore`, and each `X/**` of it as `X` too: a directory these match is not descended
@@ -87,6 +90,7 @@ impl Rules {
         Ok(Rules {
             group: group.to_owned(),
             base: base.to_owned(),
+            patterns: settings.patterns.iter().map(|p| sanitize(p, 200)).collect(),
             watch,
             ignore,
             prune,
@@ -98,6 +102,10 @@ impl Rules {
 
     pub(super) fn base(&self) -> &Path {
         &self.base
+    }
+
+    pub(super) fn patterns(&self) -> &[String] {
+        &self.patterns
     }
 
     pub(super) fn roots(&self) -> &[Root] {

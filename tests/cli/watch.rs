@@ -1,0 +1,262 @@
+//! Issue 14, §3: restart on change through the real binary. A touched watched file restarts its
+//! type (a new pid, the `system` line naming the file); an ignored one does not, which the next
+//! watched change proves (the first restart line names that file alone); a large tree costs
+//! inotify watches on one descriptor, not descriptors; the limit of inotify watches is said.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::live::started_pid;
+use crate::support::skip;
+use crate::util::{Dir, Running, procman};
+
+/// A `web` that watches Ruby files under `src/` (but `src/tmp/`), and an `other` that watches
+/// nothing; both sleep.
+fn app() -> Dir {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: exec sleep 300\nother: exec sleep 300\n");
+    dir.write(
+        "procman.json",
+        r#"{"processes": {"web": {"watch": ["src/**/*.rb", "config/*.yml"],
+            "watch_ignore": ["src/tmp/**", "**/*.tmp.rb"], "watch_debounce": "100ms"}}}"#,
+    );
+    dir.write("src/app.rb", "");
+    dir.write("src/tmp/cache.rb", "");
+    dir.write("config/app.yml", "");
+    dir
+}
+
+/// `touch`: a new modification time, the way editors and `touch` change a file.
+fn touch(path: &Path) {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open");
+    file.set_modified(std::time::SystemTime::now()).expect("set the modification time");
+}
+
+/// A line's text, after its `HH:MM:SS name | ` prefix.
+fn text_of(line: &str) -> &str {
+    line.split_once(" | ").map_or(line, |(_, text)| text)
+}
+
+/// Waits for the `n`th `started with pid` line of `name` and returns its pid.
+fn nth_start(run: &mut Running, name: &str, n: usize) -> u32 {
+    let name = format!("{name} ");
+    let line = crate::live::wait_nth(run, &[&name, "| started with pid"], n);
+    started_pid(&line)
+}
+
+/// The restart lines seen so far, from their text on (`web: src/app.rb changed, ...`).
+fn restarts(run: &Running) -> Vec<String> {
+    crate::live::lines_with(run, &["changed, restarting"])
+        .iter()
+        .map(|line| text_of(line).to_owned())
+        .collect()
+}
+
+#[test]
+fn a_watched_change_restarts_its_type_and_an_ignored_one_does_not() {
+    let dir = app();
+    let mut run = dir.spawn(&["start", "--no-socket"]);
+    run.wait_for("web: watching src/**/*.rb, config/*.yml for changes");
+    let web = nth_start(&mut run, "web.1", 1);
+    let other = nth_start(&mut run, "other.1", 1);
+
+    // Ignored: by a glob of its directory, by a glob of its name, under .git, unmatched.
+    touch(&dir.path().join("src/tmp/cache.rb"));
+    touch(&dir.path().join("src/x.tmp.rb"));
+    std::fs::create_dir_all(dir.path().join("src/.git")).expect("mkdir");
+    touch(&dir.path().join("src/.git/hook.rb"));
+    touch(&dir.path().join("src/notes.txt"));
+    // The fence: a watched change after them. Had any of them counted, the first restart
+    // line would name it (first) or count it (`and N other files`).
+    let touched = Instant::now();
+    touch(&dir.path().join("src/app.rb"));
+    let line = run.wait_for("changed, restarting");
+    assert!(line.contains(" system "), "{line}");
+    assert_eq!(text_of(&line), "web: src/app.rb changed, restarting");
+    let restarted = nth_start(&mut run, "web.1", 2);
+    let latency = touched.elapsed();
+    assert_ne!(restarted, web, "web.1 has a new pid");
+    println!("touch to new pid: {latency:?}");
+
+    // A file in a directory made after the start, two levels down: its directory is watched
+    // as it appears, and the file counts.
+    std::fs::create_dir_all(dir.path().join("src/models/admin")).expect("mkdir");
+    touch(&dir.path().join("src/models/admin/user.rb"));
+    crate::live::wait_nth(&mut run, &["changed, restarting"], 2);
+    let third = nth_start(&mut run, "web.1", 3);
+    assert_ne!(third, restarted);
+    assert_eq!(restarts(&run)[1], "web: src/models/admin/user.rb changed, restarting");
+
+    // One glob's directory alone: config/*.yml.
+    touch(&dir.path().join("config/app.yml"));
+    crate::live::wait_nth(&mut run, &["changed, restarting"], 3);
+    nth_start(&mut run, "web.1", 4);
+    assert_eq!(restarts(&run)[2], "web: config/app.yml changed, restarting");
+
+    run.signal(libc::SIGTERM);
+    run.wait_exit();
+    let starts = crate::live::lines_with(&run, &["other.1 ", "| started with pid"]);
+    assert_eq!(starts.len(), 1, "other watches nothing and kept pid {other}: {starts:?}");
+    assert_eq!(restarts(&run).len(), 3, "{}", run.transcript());
+}
+
+#[test]
+fn a_burst_of_changes_restarts_once_and_counts_them() {
+    let dir = app();
+    let mut run = dir.spawn(&["start", "--no-socket", "web"]);
+    run.wait_for("web: watching");
+    let web = nth_start(&mut run, "web.1", 1);
+    for n in 0..20 {
+        touch(&dir.path().join(format!("src/file{n}.rb")));
+    }
+    let line = run.wait_for("changed, restarting");
+    let text = text_of(&line);
+    assert!(
+        text.starts_with("web: src/file") && text.ends_with(" other files changed, restarting"),
+        "{line}"
+    );
+    assert_ne!(nth_start(&mut run, "web.1", 2), web);
+    run.signal(libc::SIGTERM);
+    run.wait_exit();
+    // 20 files within the debounce: the restarts are far fewer than the files.
+    assert!(restarts(&run).len() < 5, "{}", run.transcript());
+}
+
+/// Descriptors procman holds, from /proc.
+#[cfg(target_os = "linux")]
+fn descriptors(pid: u32) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("/proc/PID/fd")
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .collect()
+}
+
+/// The inotify watches procman holds (`inotify wd:` lines of the inotify descriptor's fdinfo).
+#[cfg(target_os = "linux")]
+fn inotify_watches(pid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().contains("inotify"))
+        })
+        .filter_map(|e| {
+            std::fs::read_to_string(format!(
+                "/proc/{pid}/fdinfo/{}",
+                e.file_name().to_string_lossy()
+            ))
+            .ok()
+        })
+        .map(|info| info.lines().filter(|l| l.starts_with("inotify wd:")).count())
+        .sum()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tree_of_many_files_costs_watches_on_one_descriptor() {
+    let dir = Dir::new();
+    // The tree goes on a tmpfs when there is one: 20,000 files on a disk shared with other
+    // builds take tens of seconds to create. The type's cwd is the tree.
+    let tree = match std::fs::metadata("/dev/shm") {
+        Ok(meta) if meta.is_dir() => tempfile::tempdir_in("/dev/shm"),
+        _ => tempfile::tempdir_in(dir.path()),
+    }
+    .expect("a directory for the tree");
+    dir.write("Procfile", "web: exec sleep 300\n");
+    // 20,000 files in 400 directories (and a vendor tree of 100 more, ignored).
+    for d in 0..400 {
+        let sub = tree.path().join(format!("src/pkg{}/mod{d}", d % 20));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        for f in 0..50 {
+            std::fs::File::create(sub.join(format!("f{f}.rb"))).expect("create");
+        }
+    }
+    for d in 0..100 {
+        std::fs::create_dir_all(tree.path().join(format!("src/vendor/lib{d}"))).expect("mkdir");
+    }
+    // Without the guard, the pid the test started is the supervisor's.
+    let start = || {
+        let mut command = dir.command(&["start", "--no-socket"]);
+        command.env("PROCMAN_NO_GUARD", "1");
+        dir.spawn_with(command)
+    };
+    let config = |watch: &str| {
+        let cwd = serde_json::Value::from(tree.path().to_string_lossy().into_owned());
+        format!(r#"{{"processes": {{"web": {{"cwd": {cwd}{watch}}}}}}}"#)
+    };
+    dir.write("procman.json", config(""));
+    let mut without = start();
+    without.wait_for("started with pid");
+    let baseline = descriptors(without.pid()).len();
+    without.signal(libc::SIGTERM);
+    without.wait_exit();
+
+    dir.write("procman.json", config(r#", "watch": "src/**/*.rb", "watch_ignore": "src/vendor""#));
+    let mut run = start();
+    // The cwd, src/, 20 packages and 400 modules.
+    run.wait_for("web: watching src/**/*.rb for changes (422 directories)");
+    let held = descriptors(run.pid());
+    assert!(
+        held.len() <= baseline + 1,
+        "{} descriptors with the watch, {baseline} without: {held:?}",
+        held.len()
+    );
+    assert_eq!(inotify_watches(run.pid()), 422, "one watch per directory, none per file");
+    touch(&tree.path().join("src/pkg7/mod387/f49.rb"));
+    run.wait_for("web: src/pkg7/mod387/f49.rb changed, restarting");
+    run.signal(libc::SIGTERM);
+    run.wait_exit();
+}
+
+/// `procman start` under `unshare` with the user namespace's limit of inotify watches at
+/// `limit`.
+#[cfg(target_os = "linux")]
+fn start_with_watch_limit(dir: &Dir, limit: u32) -> Option<Running> {
+    let probe = Command::new("unshare")
+        .args(["-Ur", "sh", "-c", "echo 1 > /proc/sys/user/max_inotify_watches"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        skip(
+            "the limit of inotify watches needs `unshare -Ur` and /proc/sys/user/max_inotify_watches",
+        );
+        return None;
+    }
+    let script = format!(
+        "echo {limit} > /proc/sys/user/max_inotify_watches && exec \"$0\" start --no-socket"
+    );
+    let mut command = Command::new("unshare");
+    command
+        .args(["-Ur", "sh", "-c", &script])
+        .arg(procman())
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("FORCE_COLOR")
+        .stdin(Stdio::null());
+    Some(dir.spawn_with(command))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_limit_of_inotify_watches_is_said_with_the_sysctl_and_the_run_goes_on() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo up; exec sleep 300\n");
+    dir.write("procman.json", r#"{"processes": {"web": {"watch": "src/**/*.rb"}}}"#);
+    for d in 0..10 {
+        std::fs::create_dir_all(dir.path().join(format!("src/d{d}"))).expect("mkdir");
+    }
+    let Some(mut run) = start_with_watch_limit(&dir, 4) else { return };
+    let warning = run.wait_for("limit of inotify watches is reached");
+    assert!(warning.contains("sudo sysctl fs.inotify.max_user_watches="), "{warning}");
+    assert!(warning.contains("system | warning: cannot watch "), "{warning}");
+    run.wait_for("web.1  | up");
+    run.wait_for("web: watching src/**/*.rb for changes (4 directories)");
+    run.signal(libc::SIGTERM);
+    run.wait_exit();
+    let said = crate::live::lines_with(&run, &["limit of inotify watches"]);
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+}
