@@ -209,8 +209,8 @@ impl ConfigFile {
         formation.origin = format!("`instances` in {}", file_label(&self.path));
     }
 
-    /// Fails for each `cwd` that is not a directory under `root` (for `check`: `start` finds
-    /// out when it spawns, and `export` may target another machine).
+    /// Fails for each `cwd` that is not a directory under `root` (for `check`, `start` and
+    /// `run`, before anything starts; not for `export`, which may target another machine).
     pub(crate) fn check_dirs(&self, root: &Path) -> Result<(), Diagnostics> {
         let mut diagnostics = Diagnostics::default();
         for process in &self.processes {

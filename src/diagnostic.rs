@@ -467,15 +467,27 @@ pub fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
         // The distance is at least the difference in length.
         .filter(|known| known.chars().count().abs_diff(length) <= limit)
         .take(MAX_CANDIDATES)
-        .map(|known| (distance(name, known), *known))
-        .filter(|&(distance, _)| distance <= limit)
+        .filter_map(|known| distance_within(name, known, limit).map(|d| (d, *known)))
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, known)| known)
+}
+
+/// [`distance`], when it is at most `limit`: the rows of the matrix never decrease their
+/// smallest value, so the comparison stops as soon as a row has none within the limit (a
+/// formation of many unknown names against a large Procfile stays cheap).
+fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let d = edit_distance(a, b, limit);
+    (d <= limit).then_some(d)
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), in
 /// characters; long inputs are not compared (they are not typos).
 pub fn distance(a: &str, b: &str) -> usize {
+    edit_distance(a, b, usize::MAX)
+}
+
+/// The distance, or some value above `limit` once it is certain to exceed it.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len() > 64 || b.len() > 64 {
@@ -494,6 +506,12 @@ pub fn distance(a: &str, b: &str) -> usize {
                 best = best.min(before[j - 2] + 1);
             }
             row[j] = best;
+        }
+        // A swap reaches back two rows, so both must be past the limit to stop.
+        if row.iter().min().is_some_and(|&m| m > limit)
+            && previous.iter().min().is_some_and(|&m| m > limit)
+        {
+            return limit.saturating_add(1);
         }
         std::mem::swap(&mut before, &mut previous);
         std::mem::swap(&mut previous, &mut row);

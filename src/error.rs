@@ -98,6 +98,17 @@ impl CliError {
     }
 }
 
+/// Whether procman's own messages on standard error are colored: a terminal that shows color.
+pub(crate) fn stderr_color() -> bool {
+    supports_color::on(supports_color::Stream::Stderr).is_some()
+}
+
+/// Prints a warning about the run on standard error in the style of every other message:
+/// `warning: ...`, as errors are `error: ...`.
+pub(crate) fn warn(text: &str) {
+    eprint!("{}", Diagnostic::new(text).render_warning(stderr_color()));
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

@@ -39,8 +39,7 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(code) => code,
         Err(error) => {
-            let color = supports_color::on(supports_color::Stream::Stderr).is_some();
-            eprint!("{}", error.render(color));
+            eprint!("{}", error.render(error::stderr_color()));
             error.exit_code()
         }
     };

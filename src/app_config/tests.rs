@@ -379,6 +379,8 @@ fn plan_with(
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("Procfile"), procfile).expect("Procfile");
     std::fs::write(dir.path().join(DEFAULT_NAME), config).expect("config");
+    // The working directory the configs below name (a missing one is an error of its own).
+    std::fs::create_dir(dir.path().join("sub")).expect("sub");
     let options = crate::options::plan::PlanOptions {
         app: AppArgs { procfile: Some(dir.path().join("Procfile")), root: None },
         formation: formation.map(str::to_owned),

@@ -45,8 +45,7 @@ pub(crate) fn run(args: &Check) -> Result<i32, CliError> {
                 return Err(CliError::Input(diagnostics));
             }
             if !env.warnings.is_empty() {
-                let color = supports_color::on(supports_color::Stream::Stderr).is_some();
-                eprint!("{}", env.warnings.render_warnings(color));
+                eprint!("{}", env.warnings.render_warnings(crate::error::stderr_color()));
             }
             let comment = if args.print_env { "# " } else { "" };
             println!("{comment}{}", check_message(&procfile));

@@ -16,7 +16,7 @@ pub(crate) fn run(options: Export) -> Result<i32, CliError> {
     let report = export::run(&plan, &options, &mut out)?;
     let _ = out.flush();
     for warning in &report.warnings {
-        eprintln!("procman: warning: {warning}");
+        crate::error::warn(warning);
     }
     Ok(0)
 }

@@ -67,10 +67,10 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
             Err(error @ (BindError::Create { .. } | BindError::PathTooLong { .. }))
                 if !socket.named =>
             {
-                eprintln!(
-                    "procman: warning: {error}; running without a control socket (`procman ps` \
-                     and the other control commands cannot reach this run)"
-                );
+                crate::error::warn(&format!(
+                    "{error}; running without a control socket (`procman ps` and the other \
+                     control commands cannot reach this run)"
+                ));
                 None
             }
             Err(error) => return Err(error.into()),

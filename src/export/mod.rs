@@ -170,7 +170,8 @@ impl ExportOptions {
             user_template_root: std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(|home| Path::new(&home).join(".procman/templates")),
-            timeout: DEFAULT_TIMEOUT,
+            // Foreman's `-t` default, written as `TimeoutStopSec=5`: the same as `start`'s.
+            timeout: crate::options::supervision::DEFAULT_STOP_TIMEOUT,
             dry_run: false,
             force: false,
             image: None,
@@ -178,9 +179,6 @@ impl ExportOptions {
         }
     }
 }
-
-/// Foreman's default stop timeout (`-t`), written as `TimeoutStopSec=5`.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What an export did (or, for a dry run, would do).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -80,13 +80,23 @@ fn locate(app: &AppArgs) -> AppPaths {
 /// [`load`] for `export`: the app root need not exist here (see [`locate`]); the Procfile and
 /// the env files must.
 pub(crate) fn load_for_export(options: &PlanOptions) -> Result<Plan, Diagnostics> {
-    load_in(locate(&options.app).canonical(), options).map_err(|errors| relocate(errors, options))
+    load_in(locate(&options.app).canonical(), options, Here::Elsewhere)
+        .map_err(|errors| relocate(errors, options))
 }
 
 /// Reads the Procfile, env files and config file and builds the plan. Settings come from the
 /// config file, then the supervision options and the timeout override them.
 pub(crate) fn load(options: &PlanOptions) -> Result<Plan, Diagnostics> {
-    load_in(app_paths(&options.app)?, options).map_err(|errors| relocate(errors, options))
+    load_in(app_paths(&options.app)?, options, Here::Runs)
+        .map_err(|errors| relocate(errors, options))
+}
+
+/// Whether the app runs on this machine (`start`, `run`: the config file's working
+/// directories must exist before anything starts) or elsewhere (`export`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Here {
+    Runs,
+    Elsewhere,
 }
 
 /// Errors about the formation's text, moved to the `.foreman` line it came from, if it did.
@@ -94,7 +104,7 @@ fn relocate(errors: Diagnostics, options: &PlanOptions) -> Diagnostics {
     options.origins.of(Key::Formation).relocate(errors, FORMATION)
 }
 
-fn load_in(paths: AppPaths, options: &PlanOptions) -> Result<Plan, Diagnostics> {
+fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!options.env_files.is_empty()).then_some(options.env_files.as_slice());
@@ -125,6 +135,10 @@ fn load_in(paths: AppPaths, options: &PlanOptions) -> Result<Plan, Diagnostics> 
     };
     if let Some(config) = &config {
         config.extend_procfile(&mut procfile)?;
+        if here == Here::Runs {
+            // Found now, not by the spawn of a process after others have started.
+            config.check_dirs(&paths.root)?;
+        }
         let given = !options.processes.is_empty() || options.formation.is_some();
         config.apply_instances(&mut formation, given);
     }

@@ -1,7 +1,6 @@
 //! Where the app is (`-f`, `-d`) and what environment its processes get (`.env`, `-e`).
 
-use crate::support::{assert_code, lines};
-use crate::util::{Dir, write_script};
+use crate::harness::{Dir, assert_code, write_script};
 
 /// A script that prints `NAME=value` (or `NAME=<unset>`) for each name it is given.
 const SHOW: &str = "#!/bin/sh\nfor name in \"$@\"; do\n  eval \"value=\\${$name-<unset>}\"\n  \
@@ -17,24 +16,28 @@ fn show_app(dir: &Dir, names: &str) {
     dir.write("Procfile", format!("web: ./show.sh {names}\n"));
 }
 
+/// Runs `procman ARGS` to its end in `dir` and asserts that it succeeded and that `web.1`
+/// printed `line`.
+#[track_caller]
+fn assert_web_printed(dir: &Dir, args: &[&str], line: &str) {
+    let finished = dir.run(args);
+    assert_code(&finished, 0);
+    let expected = format!("web.1  | {line}");
+    assert!(finished.lines().contains(&expected), "no {expected:?} in:\n{}", finished.stdout());
+}
+
 #[test]
 fn processes_run_in_the_procfile_directory_by_default() {
     let dir = Dir::new();
     dir.write("app/Procfile", "web: pwd\n");
-    let finished = dir.run(&["start", "-f", "app/Procfile"]);
-    assert_code(&finished, 0);
-    let expected = format!("web.1  | {}", canonical(&dir, "app"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert_web_printed(&dir, &["start", "-f", "app/Procfile"], &canonical(&dir, "app"));
 }
 
 #[test]
 fn root_option_finds_the_procfile_and_sets_the_working_directory() {
     let dir = Dir::new();
     dir.write("app/Procfile", "web: pwd\n");
-    let finished = dir.run(&["start", "-d", "app"]);
-    assert_code(&finished, 0);
-    let expected = format!("web.1  | {}", canonical(&dir, "app"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert_web_printed(&dir, &["start", "-d", "app"], &canonical(&dir, "app"));
 }
 
 #[test]
@@ -42,16 +45,16 @@ fn root_option_wins_over_the_procfile_directory() {
     let dir = Dir::new();
     dir.write("conf/Procfile", "web: pwd\n");
     dir.write("srv/.keep", "");
-    let finished = dir.run(&["start", "-f", "conf/Procfile", "-d", "srv"]);
-    assert_code(&finished, 0);
-    let expected = format!("web.1  | {}", canonical(&dir, "srv"));
-    assert!(lines(&finished).contains(&expected), "{}", finished.stdout());
+    assert_web_printed(
+        &dir,
+        &["start", "-f", "conf/Procfile", "-d", "srv"],
+        &canonical(&dir, "srv"),
+    );
 }
 
 #[test]
 fn a_missing_root_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     let finished = dir.run(&["start", "-d", "nowhere"]);
     assert_code(&finished, 1);
     assert_eq!(
@@ -65,14 +68,10 @@ fn a_missing_root_is_an_error() {
 fn dot_env_in_the_root_is_read_and_may_be_absent() {
     let dir = Dir::new();
     show_app(&dir, "GREETING");
-    let finished = dir.run(&["start"]);
-    assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | GREETING=<unset>".to_owned()));
+    assert_web_printed(&dir, &["start"], "GREETING=<unset>");
 
     dir.write(".env", "GREETING=hello\n");
-    let finished = dir.run(&["start"]);
-    assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | GREETING=hello".to_owned()));
+    assert_web_printed(&dir, &["start"], "GREETING=hello");
 }
 
 #[test]
@@ -82,9 +81,7 @@ fn dot_env_is_read_from_the_root_not_the_working_directory() {
     dir.write("app/Procfile", "web: ./show.sh FROM\n");
     dir.write("app/.env", "FROM=app\n");
     dir.write(".env", "FROM=cwd\n");
-    let finished = dir.run(&["start", "-f", "app/Procfile"]);
-    assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"web.1  | FROM=app".to_owned()), "{}", finished.stdout());
+    assert_web_printed(&dir, &["start", "-f", "app/Procfile"], "FROM=app");
 }
 
 #[test]
@@ -97,7 +94,7 @@ fn later_env_files_win_and_the_default_is_not_read() {
     let finished = dir.run(&["start", "-e", "a.env,b.env"]);
     assert_code(&finished, 0);
     assert_eq!(
-        lines(&finished)[1..5],
+        finished.lines()[1..5],
         ["web.1  | A=from-a", "web.1  | B=from-b", "web.1  | C=from-b", "web.1  | D=<unset>"],
         "{}",
         finished.stdout()
@@ -106,8 +103,7 @@ fn later_env_files_win_and_the_default_is_not_read() {
 
 #[test]
 fn a_missing_named_env_file_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     dir.write("a.env", "A=1\n");
     let finished = dir.run(&["start", "-e", "a.env,missing.env"]);
     assert_code(&finished, 1);
@@ -128,7 +124,7 @@ fn env_file_values_override_the_inherited_environment() {
     command.env("SHARED", "inherited").env("INHERITED", "kept");
     let finished = dir.run_with(command);
     assert_code(&finished, 0);
-    let lines = lines(&finished);
+    let lines = finished.lines();
     assert!(lines.contains(&"web.1  | SHARED=from-file".to_owned()), "{lines:?}");
     assert!(lines.contains(&"web.1  | INHERITED=kept".to_owned()), "{lines:?}");
 }
@@ -145,7 +141,7 @@ fn env_syntax_export_quotes_comments_and_interpolation() {
     let finished = dir.run(&["start"]);
     assert_code(&finished, 0);
     assert_eq!(
-        lines(&finished)[1..8],
+        finished.lines()[1..8],
         [
             "web.1  | EXPORTED=yes",
             "web.1  | SINGLE=$HOME stays",
@@ -162,22 +158,14 @@ fn env_syntax_export_quotes_comments_and_interpolation() {
 
 #[test]
 fn env_values_are_substituted_into_the_command() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo greeting=$GREETING ps=$PS\n");
+    let dir = Dir::with_procfile("web: echo greeting=$GREETING ps=$PS\n");
     dir.write(".env", "GREETING=hello\n");
-    let finished = dir.run(&["start"]);
-    assert_code(&finished, 0);
-    assert!(
-        lines(&finished).contains(&"web.1  | greeting=hello ps=web.1".to_owned()),
-        "{}",
-        finished.stdout()
-    );
+    assert_web_printed(&dir, &["start"], "greeting=hello ps=web.1");
 }
 
 #[test]
 fn a_line_foreman_would_ignore_is_an_error_naming_file_and_line() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     dir.write(".env", "# settings\nGREETING = hello world\n");
     let finished = dir.run(&["start"]);
     assert_code(&finished, 1);

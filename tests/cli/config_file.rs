@@ -2,8 +2,7 @@
 //! `--config`), its errors with JSON paths, config-only process types, precedence, `check` and
 //! `export`.
 
-use crate::live::{lines_with, wait_nth};
-use crate::util::{Dir, write_script};
+use crate::harness::{Dir, Signal, write_script};
 
 /// A program that reports which of INT and TERM it received, then exits 0.
 const TRAPS: &str = "#!/bin/sh\n\
@@ -15,8 +14,7 @@ const TRAPS: &str = "#!/bin/sh\n\
 /// Runs `procman start` (and `check`) with `config` as procman.json; both must fail, naming
 /// the error; returns `start`'s standard error.
 fn start_fails(config: &str) -> String {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\nworker: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     dir.write("procman.json", config);
     let done = dir.run(&["start", "--no-socket"]);
     assert_eq!(done.code(), Some(1), "{}", done.stderr());
@@ -93,8 +91,7 @@ fn errors_name_the_file_the_json_path_and_the_position() {
 
 #[test]
 fn an_explicit_config_must_exist_and_a_default_one_may_be_absent() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hi\n");
+    let dir = Dir::with_procfile("web: echo hi\n");
     let done = dir.run(&["start", "--no-socket", "--config", "missing.json"]);
     assert_eq!(done.code(), Some(1));
     assert!(
@@ -109,17 +106,16 @@ fn an_explicit_config_must_exist_and_a_default_one_may_be_absent() {
 
 #[test]
 fn the_config_sets_commands_instances_env_cwd_and_umask_and_defines_new_types() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo procfile-web\nworker: echo worker $PORT; sleep 30\n");
+    let dir = Dir::with_procfile("web: echo procfile-web\nworker: echo worker $PORT; sleep 300\n");
     dir.write("services/db/.keep", "");
     dir.write(
         "procman.json",
         r#"{
   "processes": {
-    "web": {"command": "echo \"web $PORT $GREETING\"; sleep 30", "instances": 2,
+    "web": {"command": "echo \"web $PORT $GREETING\"; sleep 300", "instances": 2,
             "env": {"GREETING": "hello"}},
     "worker": {"instances": 0},
-    "db": {"command": "echo \"db $PORT $(pwd) $(umask)\"; sleep 30", "cwd": "services/db",
+    "db": {"command": "echo \"db $PORT $(pwd) $(umask)\"; sleep 300", "cwd": "services/db",
            "umask": "027"}
   }
 }"#,
@@ -132,31 +128,31 @@ fn the_config_sets_commands_instances_env_cwd_and_umask_and_defines_new_types() 
     );
 
     let mut run = dir.spawn(&["start", "--no-socket"]);
-    wait_nth(&mut run, &["web.1", "| web 5000 hello"], 1);
-    wait_nth(&mut run, &["web.2", "| web 5001 hello"], 1);
+    run.wait_nth(&["web.1", "| web 5000 hello"], 1);
+    run.wait_nth(&["web.2", "| web 5001 hello"], 1);
     // db comes after the Procfile's two entries: PORT 5000 + 2 × 100.
-    let db = wait_nth(&mut run, &["db.1", "| db 5200"], 1);
+    let db = run.wait_nth(&["db.1", "| db 5200"], 1);
     let cwd = dir.path().canonicalize().expect("canonical").join("services/db");
     assert!(db.ends_with(&format!("{} 0027", cwd.display())), "{db}");
-    run.signal(libc::SIGINT);
+    run.signal(Signal::SIGINT);
     run.wait_exit();
-    assert!(lines_with(&run, &["procfile-web"]).is_empty(), "{}", run.transcript());
-    assert!(lines_with(&run, &["worker.1"]).is_empty(), "instances 0: {}", run.transcript());
+    assert!(run.lines_with(&["procfile-web"]).is_empty(), "{}", run.transcript());
+    assert!(run.lines_with(&["worker.1"]).is_empty(), "instances 0: {}", run.transcript());
 
     // A formation wins over `instances`, and may name a config-only type.
     let mut run = dir.spawn(&["start", "--no-socket", "-m", "db=1,worker=1"]);
-    wait_nth(&mut run, &["db.1", "| db 5200"], 1);
-    wait_nth(&mut run, &["worker.1", "| worker 5100"], 1);
-    run.signal(libc::SIGINT);
+    run.wait_nth(&["db.1", "| db 5200"], 1);
+    run.wait_nth(&["worker.1", "| worker 5100"], 1);
+    run.signal(Signal::SIGINT);
     run.wait_exit();
-    assert!(lines_with(&run, &["web.1"]).is_empty(), "{}", run.transcript());
+    assert!(run.lines_with(&["web.1"]).is_empty(), "{}", run.transcript());
 
     // `start web` takes the config's count of web.
     let mut run = dir.spawn(&["start", "--no-socket", "web"]);
-    wait_nth(&mut run, &["web.2", "| web 5001 hello"], 1);
-    run.signal(libc::SIGINT);
+    run.wait_nth(&["web.2", "| web 5001 hello"], 1);
+    run.signal(Signal::SIGINT);
     run.wait_exit();
-    assert!(lines_with(&run, &["db.1"]).is_empty(), "{}", run.transcript());
+    assert!(run.lines_with(&["db.1"]).is_empty(), "{}", run.transcript());
 }
 
 #[test]
@@ -171,24 +167,24 @@ fn command_line_flags_win_over_the_config_file() {
     // The config's INT for both, but the command line's TERM for web.
     let mut run =
         dir.spawn(&["start", "--no-socket", "--config", "other.json", "--stop-signal", "web=TERM"]);
-    wait_nth(&mut run, &["web.1", "| ready"], 1);
-    wait_nth(&mut run, &["worker.1", "| ready"], 1);
-    run.signal(libc::SIGTERM);
+    run.wait_nth(&["web.1", "| ready"], 1);
+    run.wait_nth(&["worker.1", "| ready"], 1);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
-    assert_eq!(lines_with(&run, &["web.1", "| got TERM"]).len(), 1, "{}", run.transcript());
-    assert_eq!(lines_with(&run, &["worker.1", "| got INT"]).len(), 1, "{}", run.transcript());
+    assert_eq!(run.lines_with(&["web.1", "| got TERM"]).len(), 1, "{}", run.transcript());
+    assert_eq!(run.lines_with(&["worker.1", "| got INT"]).len(), 1, "{}", run.transcript());
 
     // The config's restart policy applies, and a flag overrides it.
-    let dir = Dir::new();
-    dir.write("Procfile", "crash: exit 1\n");
+    let dir = Dir::with_procfile("crash: exit 1\n");
     dir.write(
         "procman.json",
         r#"{"processes": {"crash": {"restart": "always", "max_restarts": 2, "backoff": "10ms"}}}"#,
     );
-    let done = dir.run(&["start", "--no-socket"]);
+    // A start grace no failing start outlasts, however loaded the machine.
+    let done = dir.run(&["start", "--no-socket", "--start-grace", "60s"]);
     assert_eq!(done.code(), Some(1));
     assert_eq!(done.stdout().matches("| started with pid").count(), 3, "{}", done.stdout());
-    let done = dir.run(&["start", "--no-socket", "--max-restarts", "0"]);
+    let done = dir.run(&["start", "--no-socket", "--start-grace", "60s", "--max-restarts", "0"]);
     assert_eq!(done.stdout().matches("| started with pid").count(), 1, "{}", done.stdout());
     let done = dir.run(&["start", "--no-socket", "--restart", "never"]);
     assert_eq!(done.stdout().matches("| started with pid").count(), 1, "{}", done.stdout());
@@ -197,8 +193,7 @@ fn command_line_flags_win_over_the_config_file() {
 
 #[test]
 fn dotforeman_may_name_the_config_file() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo $GREETING\n");
+    let dir = Dir::with_procfile("web: echo $GREETING\n");
     dir.write("conf/procman.json", r#"{"processes": {"web": {"env": {"GREETING": "from-conf"}}}}"#);
     dir.write(".foreman", "config: conf/procman.json\n");
     let done = dir.run(&["start", "--no-socket"]);
@@ -210,8 +205,7 @@ fn dotforeman_may_name_the_config_file() {
 
 #[test]
 fn export_carries_the_config_into_the_units() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: bin/web\n");
+    let dir = Dir::with_procfile("web: bin/web\n");
     dir.write("sub/.keep", "");
     dir.write(
         "procman.json",
@@ -255,8 +249,7 @@ fn unit<'a>(out: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn check_reports_a_cwd_that_is_not_a_directory() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     dir.write("procman.json", "{\"processes\": {\n  \"web\": {\"cwd\": \"missing\"}\n}}\n");
     let check = dir.run(&["check"]);
     assert_eq!(check.code(), Some(1), "{}", check.stdout());

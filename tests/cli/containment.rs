@@ -6,15 +6,15 @@
 //! The app holds the two daemons that escape a walk of `/proc`: one whose main thread has
 //! exited while another thread runs on (its `/proc/PID/stat` reads `Z`), and one that
 //! re-forks into a new session, its parent exiting, generation after generation (capped).
-//! Survivors are found by the marker in the environment of any live *thread*, since a
-//! leaderless process shows no environment under its own pid.
+//! Survivors are found by the marker in their environment, read for a leaderless process
+//! through a thread that still runs (it shows no environment under its own pid).
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
-use std::time::{Duration, Instant};
 
-use crate::guarantees::{children_of, kill, make_world_readable};
-use crate::util::{Dir, MARKER_VAR, Running};
+use crate::harness::{
+    Dir, Running, Signal, WAIT, describe, kill, make_world_readable, root_or_skip, skip,
+    wait_children, wait_unmarked, write_script,
+};
 
 /// The leaderless daemon: once its main thread is gone, the other thread says so.
 const LEADERLESS_PY: &str = include_str!("../../crates/supervise/tests/driver/leaderless.py");
@@ -85,10 +85,11 @@ fn ten_runs(mode: Mode, ending: Ending) {
         end(&run, ending);
         let status = run.wait_exit();
         check_status(status, ending, &run);
-        let left = survivors_after(&run.marker, Duration::from_secs(2));
+        let left = wait_unmarked(run.marker(), WAIT);
         assert!(
             left.is_empty(),
-            "{mode:?}, {ending:?}, run {round}: survivors {left:?}\n{}",
+            "{mode:?}, {ending:?}, run {round}: survivors {}\n{}",
+            describe(&left),
             run.transcript()
         );
     }
@@ -96,13 +97,13 @@ fn ten_runs(mode: Mode, ending: Ending) {
 
 fn end(run: &Running, ending: Ending) {
     match ending {
-        Ending::Sigint => run.signal(libc::SIGINT),
-        Ending::Sigterm => run.signal(libc::SIGTERM),
-        Ending::KillGuard => run.signal(libc::SIGKILL),
+        Ending::Sigint => run.signal(Signal::SIGINT),
+        Ending::Sigterm => run.signal(Signal::SIGTERM),
+        Ending::KillGuard => run.signal(Signal::SIGKILL),
         Ending::KillSupervisor => {
-            let supervisor = children_of(run.pid());
+            let supervisor = wait_children(run.pid());
             assert_eq!(supervisor.len(), 1, "the guard has one child, the supervisor");
-            kill(supervisor[0], libc::SIGKILL);
+            kill(supervisor[0], Signal::SIGKILL);
         }
     }
 }
@@ -111,7 +112,7 @@ fn check_status(status: std::process::ExitStatus, ending: Ending, run: &Running)
     let expected = match ending {
         Ending::Sigint => status.code() == Some(130),
         Ending::Sigterm => status.code() == Some(143),
-        Ending::KillGuard => status.signal() == Some(libc::SIGKILL),
+        Ending::KillGuard => status.signal() == Some(Signal::SIGKILL as i32),
         Ending::KillSupervisor => status.code() == Some(137),
     };
     assert!(expected, "{ending:?}: exit {status:?}\n{}", run.transcript());
@@ -121,7 +122,7 @@ fn check_status(status: std::process::ExitStatus, ending: Ending, run: &Running)
 fn daemon_app() -> Dir {
     let dir = Dir::new();
     dir.write("leaderless.py", LEADERLESS_PY);
-    crate::util::write_script(&dir, "refork.sh", REFORK_SH);
+    write_script(&dir, "refork.sh", REFORK_SH);
     dir.write(
         "Procfile",
         "leaderless: (setsid python3 leaderless.py &); exec sleep 300\n\
@@ -136,18 +137,8 @@ fn start(dir: &Dir, mode: Mode) -> Running {
     // python3 from the system, where `nobody` can reach it.
     command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
     if mode.unprivileged() {
-        // SAFETY: setgroups/setgid/setuid are async-signal-safe and change only this child.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(NOBODY) != 0
-                    || libc::setuid(NOBODY) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // std drops the supplementary groups too when it changes the user.
+        command.uid(NOBODY).gid(NOBODY);
     }
     dir.spawn_with(command)
 }
@@ -160,83 +151,21 @@ pub(crate) fn can_run(mode: Mode) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !python {
-        return skip("the daemons need /usr/bin/python3");
+        skip("the daemons need /usr/bin/python3");
+        return false;
     }
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip(&format!("{mode:?} needs root (to have a cgroup, or to become nobody)"));
+    if !root_or_skip(&format!("{mode:?} (to have a cgroup, or to become nobody)")) {
+        return false;
     }
     if let Mode::Cgroup = mode {
-        let dir = Dir::new();
-        dir.write("Procfile", "web: true\n");
+        let dir = Dir::with_procfile("web: true\n");
         let probe = dir.run(&["start", "--no-socket", "--containment=cgroup"]);
         if probe.code() != Some(0) {
-            return skip(&format!("no cgroup here: {}", probe.stderr()));
+            skip(&format!("no cgroup here: {}", probe.stderr()));
+            return false;
         }
     }
     true
-}
-
-pub(crate) fn skip(why: &str) -> bool {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
-    );
-    println!("SKIPPED: {why}");
-    false
-}
-
-/// Waits (bounded) until no live thread carries `marker`; returns the pids still alive.
-pub(crate) fn survivors_after(marker: &str, limit: Duration) -> Vec<u32> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = survivors(marker);
-        if left.is_empty() || Instant::now() >= deadline {
-            kill_all(&left);
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Processes with a live thread whose environment holds the marker.
-fn survivors(marker: &str) -> Vec<u32> {
-    let needle = format!("{MARKER_VAR}={marker}\0");
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(tasks) = std::fs::read_dir(entry.path().join("task")) else { continue };
-        let marked = tasks.flatten().any(|task| live(&task.path()) && has(&task.path(), &needle));
-        if marked {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn live(task: &Path) -> bool {
-    std::fs::read_to_string(task.join("stat"))
-        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')))
-}
-
-fn has(task: &Path, needle: &str) -> bool {
-    std::fs::read(task.join("environ")).is_ok_and(|mut environ| {
-        environ.push(0);
-        environ.windows(needle.len()).any(|w| w == needle.as_bytes())
-    })
-}
-
-fn kill_all(pids: &[u32]) {
-    for pid in pids {
-        kill(*pid, libc::SIGKILL);
-    }
 }
 
 #[test]

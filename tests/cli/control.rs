@@ -8,12 +8,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use crate::live::{
-    Events, ctl, ctl_ok, instance, lines_with, ps_json, ps_until, started_pid, transition, wait_nth,
+use crate::harness::{
+    Dir, Events, Signal, WAIT, alive, ctl, ctl_ok, instance, ps_json, ps_until, supervisor_pid,
+    transition, wait_gone, write_script,
 };
-use crate::util::{Dir, WAIT, alive, wait_gone, write_script};
 #[cfg(target_os = "linux")]
-use crate::{live::wait_removed, util::read_pid_file};
+use crate::harness::{kill, own_rss, parent_of, read_pid_file, wait_removed};
 
 fn socket(dir: &Dir) -> PathBuf {
     dir.path().join(".procman.sock")
@@ -24,18 +24,25 @@ fn socket(dir: &Dir) -> PathBuf {
 #[test]
 fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree() {
     let dir = Dir::new();
-    // web's own program is a shell; its child burns some CPU, says so, then stays as `sleep`
-    // (exec keeps the CPU time on the same process).
+    // web's own program is a shell; its child burns CPU until the kernel has counted two
+    // clock ticks of it (however slowly a loaded machine runs it), says so, then stays as
+    // `sleep` (exec keeps the CPU time on the same process).
     write_script(
         &dir,
         "burn.sh",
-        "#!/bin/sh\ni=0; while [ $i -lt 50000 ]; do i=$((i+1)); done\necho burned\nexec sleep 30\n",
+        "#!/bin/sh\n\
+         while :; do\n\
+           read -r stat < /proc/$$/stat; set -- $stat\n\
+           [ $((${14} + ${15})) -ge 2 ] && break\n\
+           i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done\n\
+         done\n\
+         echo burned\nexec sleep 300\n",
     );
-    dir.write("Procfile", "web: ./burn.sh & echo $$ > web.pid; wait\nworker: sleep 30\n");
+    dir.write("Procfile", "web: ./burn.sh & echo $$ > web.pid; wait\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    let worker = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
-    wait_nth(&mut run, &["web.1", "| burned"], 1);
+    let web = run.started("web.1");
+    let worker = run.started("worker.1");
+    run.wait_nth(&["web.1", "| burned"], 1);
     assert_eq!(read_pid_file(&dir.path().join("web.pid")), web, "the pid is the program's own");
 
     let ps = ps_json(&dir);
@@ -43,7 +50,7 @@ fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree()
     assert_eq!(ps["ok"], true);
     // The supervisor is the child of the guard process the shell started.
     let supervisor = ps["procman"]["pid"].as_u64().expect("procman's pid");
-    assert_eq!(parent_of(u32::try_from(supervisor).expect("pid")), run.pid());
+    assert_eq!(parent_of(u32::try_from(supervisor).expect("pid")), Some(run.pid()));
     let w = instance(&ps, "web.1");
     assert_eq!(w["type"], "web");
     assert_eq!(w["index"], 1);
@@ -78,31 +85,19 @@ fn ps_shows_pid_state_uptime_restarts_and_the_cpu_and_memory_of_the_whole_tree()
     assert!(lines[2].starts_with("worker.1"), "{table}");
     assert!(lines[3].starts_with("TOTAL") && lines[3].contains("2/2 up"), "{table}");
     assert!(lines[3].contains("3 processes"), "{table}");
-    run.signal(libc::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
-}
-
-/// Resident memory of one process, in bytes.
-#[cfg(target_os = "linux")]
-fn own_rss(pid: u32) -> u64 {
-    let statm = fs::read_to_string(format!("/proc/{pid}/statm")).expect("statm");
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("rss");
-    // SAFETY: sysconf has no memory effects.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * u64::try_from(page).expect("page size")
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn restart_takes_a_type_or_one_instance() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\nworker: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "-m", "web=2,worker=1"]);
-    let web1 = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    let web2 = started_pid(&wait_nth(&mut run, &["web.2", "| started with pid"], 1));
-    let worker = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
+    let web1 = run.started("web.1");
+    let web2 = run.started("web.2");
+    let worker = run.started("worker.1");
 
     assert_eq!(ctl_ok(&dir, &["restart", "web.1"]), "restarting web.1\n");
-    let new1 = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 2));
+    let new1 = run.started_nth("web.1", 2);
     assert_ne!(new1, web1);
     assert!(wait_gone(&[web1], WAIT).is_empty());
     let ps = ps_json(&dir);
@@ -112,8 +107,8 @@ fn restart_takes_a_type_or_one_instance() {
     assert_eq!(instance(&ps, "web.2")["restarts"], 0);
 
     assert_eq!(ctl_ok(&dir, &["restart", "web"]), "restarting web (2 instances)\n");
-    let newer1 = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 3));
-    let new2 = started_pid(&wait_nth(&mut run, &["web.2", "| started with pid"], 2));
+    let newer1 = run.started_nth("web.1", 3);
+    let new2 = run.started_nth("web.2", 2);
     assert!(newer1 != new1 && new2 != web2);
     let ps = ps_until(&dir, "both web instances running again", |ps| {
         instance(ps, "web.1")["state"] == "running" && instance(ps, "web.2")["state"] == "running"
@@ -122,7 +117,7 @@ fn restart_takes_a_type_or_one_instance() {
     assert_eq!(instance(&ps, "web.2")["restarts"], 1);
     assert_eq!(instance(&ps, "worker.1")["pid"], worker, "worker untouched");
     assert!(
-        lines_with(&run, &["restarting web (2 instances), as requested over the control socket"])
+        run.lines_with(&["restarting web (2 instances), as requested over the control socket"])
             .len()
             == 1
     );
@@ -141,18 +136,16 @@ fn restart_takes_a_type_or_one_instance() {
     }
     // The run went on through all of it.
     assert!(alive(run.pid()) && alive(worker));
-    run.signal(libc::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn stop_of_one_instance_leaves_the_run_going_and_restart_brings_it_back() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\nworker: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start", "-m", "web=1,worker=2"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    let worker1 = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
-    let worker2 = started_pid(&wait_nth(&mut run, &["worker.2", "| started with pid"], 1));
+    let web = run.started("web.1");
+    let worker1 = run.started("worker.1");
+    let worker2 = run.started("worker.2");
 
     assert_eq!(ctl_ok(&dir, &["stop", "worker.1"]), "stopping worker.1\n");
     assert!(wait_gone(&[worker1], WAIT).is_empty());
@@ -163,7 +156,7 @@ fn stop_of_one_instance_leaves_the_run_going_and_restart_brings_it_back() {
     assert_eq!(instance(&ps, "web.1")["state"], "running");
     assert!(alive(web) && alive(worker2) && alive(run.pid()));
     assert!(
-        lines_with(&run, &["sending SIGTERM to all processes"]).is_empty(),
+        run.lines_with(&["sending SIGTERM to all processes"]).is_empty(),
         "{}",
         run.transcript()
     );
@@ -174,23 +167,23 @@ fn stop_of_one_instance_leaves_the_run_going_and_restart_brings_it_back() {
     assert!(again.stderr().contains("cannot stop `worker.1`: it is stopped"), "{}", again.stderr());
 
     ctl_ok(&dir, &["restart", "worker.1"]);
-    let back = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 2));
+    let back = run.started_nth("worker.1", 2);
     assert!(alive(back));
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
 fn scale_up_gives_new_instances_foremans_ports_and_scale_down_removes_them() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo \"port $PORT ps $PS\"; exec sleep 30\nworker: echo \"port $PORT\"; exec sleep 30\n");
+    let dir = Dir::with_procfile(
+        "web: echo \"port $PORT ps $PS\"; exec sleep 300\nworker: echo \"port $PORT\"; exec sleep 300\n",
+    );
     let mut run = dir.spawn(&["start", "-p", "7000"]);
-    wait_nth(&mut run, &["web.1", "| port 7000 ps web.1"], 1);
-    wait_nth(&mut run, &["worker.1", "| port 7100"], 1);
+    run.wait_nth(&["web.1", "| port 7000 ps web.1"], 1);
+    run.wait_nth(&["worker.1", "| port 7100"], 1);
 
     assert_eq!(ctl_ok(&dir, &["scale", "web=3"]), "scaling web to 3\n");
-    wait_nth(&mut run, &["web.2", "| port 7001 ps web.2"], 1);
-    wait_nth(&mut run, &["web.3", "| port 7002 ps web.3"], 1);
+    run.wait_nth(&["web.2", "| port 7001 ps web.2"], 1);
+    run.wait_nth(&["web.3", "| port 7002 ps web.3"], 1);
     let ps = ps_until(&dir, "three web instances running", |ps| {
         ["web.1", "web.2", "web.3"].iter().all(|name| instance(ps, name)["state"] == "running")
     });
@@ -206,8 +199,7 @@ fn scale_up_gives_new_instances_foremans_ports_and_scale_down_removes_them() {
 
     let bad = ctl(&dir, &["scale", "web=x"]);
     assert_eq!(bad.code(), Some(2), "{}", bad.stderr());
-    run.signal(libc::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 /// Reports USR1 and keeps going; sleeps in short steps so the trap runs soon.
@@ -221,36 +213,34 @@ fn signal_reaches_the_program_even_through_a_shell_line_and_the_run_goes_on() {
     // script written in the Procfile itself.
     dir.write("Procfile", format!("web: ./usr1.sh 2>&1\ninline: {USR1}\n"));
     let mut run = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    let inline = started_pid(&wait_nth(&mut run, &["inline.1", "| started with pid"], 1));
-    wait_nth(&mut run, &["web.1", "| ready"], 1);
-    wait_nth(&mut run, &["inline.1", "| ready"], 1);
+    let web = run.started("web.1");
+    let inline = run.started("inline.1");
+    run.wait_nth(&["web.1", "| ready"], 1);
+    run.wait_nth(&["inline.1", "| ready"], 1);
 
     assert_eq!(ctl_ok(&dir, &["signal", "web", "USR1"]), "sending SIGUSR1 to web.1\n");
-    wait_nth(&mut run, &["web.1", "| got USR1"], 1);
+    run.wait_nth(&["web.1", "| got USR1"], 1);
     ctl_ok(&dir, &["signal", "inline.1", "SIGUSR1"]);
-    wait_nth(&mut run, &["inline.1", "| got USR1"], 1);
+    run.wait_nth(&["inline.1", "| got USR1"], 1);
     ctl_ok(&dir, &["signal", "web.1", "10"]);
-    wait_nth(&mut run, &["web.1", "| got USR1"], 2);
+    run.wait_nth(&["web.1", "| got USR1"], 2);
 
     let ps = ps_json(&dir);
     assert_eq!(instance(&ps, "web.1")["pid"], web);
     assert_eq!(instance(&ps, "inline.1")["pid"], inline);
     assert_eq!(instance(&ps, "web.1")["state"], "running");
-    assert!(lines_with(&run, &["sending SIGTERM to all processes"]).is_empty());
+    assert!(run.lines_with(&["sending SIGTERM to all processes"]).is_empty());
     let bad = ctl(&dir, &["signal", "web", "SIGFOO"]);
     assert_eq!(bad.code(), Some(2), "{}", bad.stderr());
-    run.signal(libc::SIGINT);
-    assert_eq!(run.wait_exit().code(), Some(130));
+    run.stop(Signal::SIGINT);
 }
 
 #[test]
 fn stop_without_a_name_ends_the_whole_run_with_0() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\nworker: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\nworker: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
-    let worker = started_pid(&wait_nth(&mut run, &["worker.1", "| started with pid"], 1));
+    let web = run.started("web.1");
+    let worker = run.started("worker.1");
     let done = ctl(&dir, &["stop"]);
     assert_eq!(done.code(), Some(0), "{}", done.stderr());
     assert_eq!(done.stdout(), "stopping every process\n");
@@ -259,7 +249,7 @@ fn stop_without_a_name_ends_the_whole_run_with_0() {
     assert_eq!(status.code(), Some(0), "{}", run.transcript());
     assert!(wait_gone(&[web, worker], WAIT).is_empty());
     assert!(!socket(&dir).exists(), "the socket is removed");
-    assert_eq!(lines_with(&run, &["stop requested over the control socket"]).len(), 1);
+    assert_eq!(run.lines_with(&["stop requested over the control socket"]).len(), 1);
     let after = ctl(&dir, &["ps"]);
     assert_eq!(after.code(), Some(1));
     assert!(after.stderr().contains("no procman is running here"), "{}", after.stderr());
@@ -274,15 +264,15 @@ fn the_socket_is_0600_and_removed_after_sigint_sigterm_and_a_crash() {
             "crash.sh",
             "#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.02; done\nexit 3\n",
         );
-        dir.write("Procfile", "web: sleep 30\ncrash: ./crash.sh\n");
+        dir.write("Procfile", "web: sleep 300\ncrash: ./crash.sh\n");
         let mut run = dir.spawn(&["start"]);
-        wait_nth(&mut run, &["crash.1", "| started with pid"], 1);
+        run.wait_nth(&["crash.1", "| started with pid"], 1);
         let meta = fs::symlink_metadata(socket(&dir)).expect("the socket exists");
         assert_eq!(meta.mode() & 0o777, 0o600, "mode of the socket");
-        assert_eq!(meta.uid(), nix_euid());
+        assert_eq!(meta.uid(), euid());
         match how {
-            "SIGINT" => run.signal(libc::SIGINT),
-            "SIGTERM" => run.signal(libc::SIGTERM),
+            "SIGINT" => run.signal(Signal::SIGINT),
+            "SIGTERM" => run.signal(Signal::SIGTERM),
             _ => {
                 dir.write("go", "");
             }
@@ -293,36 +283,19 @@ fn the_socket_is_0600_and_removed_after_sigint_sigterm_and_a_crash() {
     }
 }
 
-fn nix_euid() -> u32 {
-    // SAFETY: geteuid has no memory effects.
-    unsafe { libc::geteuid() }
-}
-
-/// The parent pid of `pid`.
-#[cfg(target_os = "linux")]
-fn parent_of(pid: u32) -> u32 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).expect("stat format");
-    after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("ppid")
-}
-
-/// The pid of the supervising procman (the child of the guard the shell started).
-fn supervisor_pid(dir: &Dir) -> u32 {
-    let pid = ps_json(dir)["procman"]["pid"].as_u64().expect("procman's pid");
-    u32::try_from(pid).expect("a pid")
+fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
 }
 
 // The guard (Linux) is what cleans up after a SIGKILL of the supervisor.
 #[cfg(target_os = "linux")]
 #[test]
 fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
+    let web = run.started("web.1");
     let supervisor = supervisor_pid(&dir);
-    // SAFETY: kill has no memory effects; the pid is this test's procman.
-    unsafe { libc::kill(i32::try_from(supervisor).expect("pid"), libc::SIGKILL) };
+    kill(supervisor, Signal::SIGKILL);
     // The guard reports the supervisor's death as its own.
     assert_eq!(run.wait_exit().code(), Some(137));
     // The guard process cleans up the children; only the socket file is left.
@@ -341,16 +314,13 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
     }
 
     let mut next = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut next, &["web.1", "| started with pid"], 1));
+    let web = next.started("web.1");
     let ps = ps_json(&dir);
-    assert_eq!(
-        parent_of(u32::try_from(ps["procman"]["pid"].as_u64().expect("pid")).expect("pid")),
-        next.pid()
-    );
+    assert_eq!(parent_of(supervisor_pid(&dir)), Some(next.pid()));
     assert_eq!(instance(&ps, "web.1")["pid"], web);
     // SIGKILL of the guard instead: the supervisor kills everything at once and still removes
     // its socket.
-    next.signal(libc::SIGKILL);
+    next.signal(Signal::SIGKILL);
     next.wait_exit();
     assert!(wait_gone(&[web], WAIT).is_empty());
     assert!(wait_removed(&socket(&dir)), "the supervisor removes the socket when the guard dies");
@@ -358,10 +328,9 @@ fn after_sigkill_the_stale_socket_is_replaced_by_the_next_start() {
 
 #[test]
 fn a_live_socket_means_already_running_and_no_socket_opens_none() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
-    let web = started_pid(&wait_nth(&mut run, &["web.1", "| started with pid"], 1));
+    let web = run.started("web.1");
     let first = supervisor_pid(&dir);
     let second = dir.run(&["start"]);
     assert_eq!(second.code(), Some(1), "{}", second.stdout());
@@ -372,39 +341,37 @@ fn a_live_socket_means_already_running_and_no_socket_opens_none() {
 
     // With --no-socket, a second run in the same directory starts, and opens no socket.
     let mut other = dir.spawn(&["start", "--no-socket"]);
-    wait_nth(&mut other, &["web.1", "| started with pid"], 1);
+    other.wait_nth(&["web.1", "| started with pid"], 1);
     assert_eq!(supervisor_pid(&dir), first, "the socket is still the first's");
-    other.signal(libc::SIGINT);
+    other.signal(Signal::SIGINT);
     other.wait_exit();
     assert!(socket(&dir).exists(), "--no-socket did not touch the other run's socket");
     ctl_ok(&dir, &["stop"]);
     run.wait_exit();
 
-    let lone = Dir::new();
-    lone.write("Procfile", "web: sleep 30\n");
+    let lone = Dir::with_procfile("web: sleep 300\n");
     let mut run = lone.spawn(&["start", "--no-socket"]);
-    wait_nth(&mut run, &["web.1", "| started with pid"], 1);
+    run.wait_nth(&["web.1", "| started with pid"], 1);
     assert!(!socket(&lone).exists());
     let ps = ctl(&lone, &["ps"]);
     assert_eq!(ps.code(), Some(1));
     assert!(ps.stderr().contains("no procman is running here"), "{}", ps.stderr());
-    run.signal(libc::SIGINT);
+    run.signal(Signal::SIGINT);
     run.wait_exit();
 }
 
 #[test]
 fn a_socket_with_a_wider_mode_or_another_owner_is_refused() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\n");
+    let dir = Dir::with_procfile("web: sleep 300\n");
     let mut run = dir.spawn(&["start"]);
-    wait_nth(&mut run, &["web.1", "| started with pid"], 1);
+    run.wait_nth(&["web.1", "| started with pid"], 1);
     fs::set_permissions(socket(&dir), fs::Permissions::from_mode(0o666)).expect("chmod");
     let refused = ctl(&dir, &["ps"]);
     assert_eq!(refused.code(), Some(1));
     assert!(refused.stderr().contains("its mode is 0666"), "{}", refused.stderr());
     fs::set_permissions(socket(&dir), fs::Permissions::from_mode(0o600)).expect("chmod");
 
-    if nix_euid() == 0 {
+    if euid() == 0 {
         // Another user: the socket is not theirs (and its mode keeps them out anyway).
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
         let mut command = dir.command(&["ps"]);
@@ -422,20 +389,20 @@ fn a_socket_with_a_wider_mode_or_another_owner_is_refused() {
     }
     // Nothing the refused clients did disturbed the run.
     assert_eq!(ps_json(&dir)["processes"][0]["state"], "running");
-    run.signal(libc::SIGINT);
+    run.signal(Signal::SIGINT);
     run.wait_exit();
 }
 
 #[test]
 fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: sleep 30\ncrash: exit 1\nflap: exit 2\n");
+    let dir = Dir::with_procfile("web: sleep 300\ncrash: exit 1\nflap: exit 2\n");
     let mut run = dir.spawn(&[
         "start",
         "--restart",
         "always",
+        // crash and flap fail their starts however slowly a loaded machine runs them.
         "--start-grace",
-        "200ms",
+        "200ms,crash=60s,flap=60s",
         "--max-restarts",
         "crash=0,flap=5",
         "--backoff",
@@ -478,11 +445,10 @@ fn state_changes_are_system_lines_in_supervisords_words_and_json_events() {
     assert_eq!(stop["reason"], "stop");
     assert_eq!(seen[0]["v"], 1);
     assert!(seen.iter().all(|e| e["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
-    wait_nth(&mut run, &["web.1 entered RUNNING state"], 2);
+    run.wait_nth(&["web.1 entered RUNNING state"], 2);
 
     // The whole run ends: subscribers see end of file.
-    run.signal(libc::SIGTERM);
-    assert_eq!(run.wait_exit().code(), Some(143));
+    run.stop(Signal::SIGTERM);
     while events.next().is_some() {}
 }
 
@@ -562,6 +528,6 @@ fn ps_watch_redraws_until_ctrl_c_and_gives_the_terminal_back() {
     // The alternate screen is left and the cursor shown again.
     let text = String::from_utf8_lossy(&seen);
     assert!(text.contains("\x1b[?1049l") && text.contains("\x1b[?25h"), "{text:?}");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143));
 }

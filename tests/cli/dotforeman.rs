@@ -1,11 +1,10 @@
 //! `.foreman` in the working directory supplies defaults for long options; the command line
 //! wins over it; a bad line is an error naming the file and line.
 
-use crate::support::{assert_code, assert_exit};
-use crate::util::{Dir, strip_time, write_script};
+use crate::harness::{Dir, Signal, assert_code, assert_exit, strip_time, write_script};
 
 /// Prints `PS PORT`, then waits to be stopped.
-const SHOW_AND_WAIT: &str = "#!/bin/sh\necho \"$PS $PORT\"\nexec sleep 30\n";
+const SHOW_AND_WAIT: &str = "#!/bin/sh\necho \"$PS $PORT\"\nexec sleep 300\n";
 
 fn app() -> Dir {
     let dir = Dir::new();
@@ -21,8 +20,7 @@ fn dotforeman_supplies_formation_port_and_timestamp() {
     let mut run = dir.spawn(&["start"]);
     run.wait_for("web.1    | web.1 6000");
     run.wait_for("web.2    | web.2 6001");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     let raw: Vec<String> = run.seen.iter().filter(|l| !l.stderr).map(|l| l.text.clone()).collect();
     // No timestamps, and no worker.
     assert!(raw.iter().all(|l| strip_time(l) == l), "{raw:?}");
@@ -36,8 +34,7 @@ fn the_command_line_wins_over_dotforeman() {
     let mut run = dir.spawn(&["start", "-m", "worker=1,web=0", "-p", "7000", "--timestamp"]);
     let line = run.wait_for("worker.1 | worker.1 7100");
     assert_ne!(strip_time(&line), line, "no timestamp on {line:?}");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     assert!(!run.transcript().contains("web.1 "), "{}", run.transcript());
 }
 
@@ -51,8 +48,7 @@ fn dotforeman_is_read_from_the_working_directory_only() {
     dir.write(".foreman", "port: 8000\n");
     let mut run = dir.spawn(&["start", "-f", "app/Procfile", "--no-timestamp"]);
     run.wait_for("web.1  | web.1 8000");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]

@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{assert_code, skip};
-use crate::util::Dir;
+use crate::harness::{Dir, assert_code, skip};
 
 #[test]
 fn version() {

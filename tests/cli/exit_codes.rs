@@ -2,8 +2,7 @@
 //! run, and the table lists exactly the classes tested here. Every error, whatever the command,
 //! is printed once, as `error: ...`.
 
-use crate::support::assert_code;
-use crate::util::{Dir, write_script};
+use crate::harness::{Dir, assert_code, write_script};
 
 /// The first column of the exit-code table in docs/cli.md.
 fn documented_codes() -> Vec<String> {

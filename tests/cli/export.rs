@@ -1,17 +1,17 @@
 //! `procman export` through the binary: the options reach the exporter and the files land.
 
-use crate::support::skip;
-use crate::util::Dir;
+use crate::harness::{Dir, skip};
 
-fn app(dir: &Dir) {
-    dir.write("Procfile", "web: bundle exec puma -p $PORT\nworker: bundle exec sidekiq\n");
+/// An app of two processes and a `.env`.
+fn app() -> Dir {
+    let dir = Dir::with_procfile("web: bundle exec puma -p $PORT\nworker: bundle exec sidekiq\n");
     dir.write(".env", "GREETING=\"hello world\"\n");
+    dir
 }
 
 #[test]
 fn systemd_export_writes_foremans_files_and_lists_them() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out =
         dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "deploy", "-m", "all=1,web=2"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
@@ -31,8 +31,7 @@ fn systemd_export_writes_foremans_files_and_lists_them() {
 
 #[test]
 fn supervision_flags_carry_into_the_units() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&[
         "export",
         "systemd",
@@ -55,8 +54,7 @@ fn supervision_flags_carry_into_the_units() {
 
 #[test]
 fn inittab_goes_to_standard_output_with_a_dash() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "inittab", "-", "-a", "shop"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert!(out.stdout().contains("# ----- foreman shop processes -----"), "{}", out.stdout());
@@ -65,8 +63,7 @@ fn inittab_goes_to_standard_output_with_a_dash() {
 
 #[test]
 fn dry_run_writes_nothing() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "supervisord", "conf", "-a", "shop", "--dry-run"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert!(out.stdout().contains("[program:shop-web-1]"), "{}", out.stdout());
@@ -75,8 +72,7 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn an_unknown_format_lists_the_known_ones() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "nomad", "out"]);
     assert_eq!(out.code(), Some(1));
     for known in ["systemd", "supervisord", "launchd", "runit", "upstart", "inittab", "kubernetes"]
@@ -88,8 +84,7 @@ fn an_unknown_format_lists_the_known_ones() {
 
 #[test]
 fn kubernetes_needs_an_image() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "kubernetes", "k8s", "-a", "shop"]);
     assert_eq!(out.code(), Some(1));
     assert!(out.stderr().contains("--image"), "{}", out.stderr());
@@ -115,8 +110,7 @@ fn files(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn the_location_holds_only_the_service_managers_files() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "root"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     let units = dir.path().join("units");
@@ -135,8 +129,7 @@ fn the_location_holds_only_the_service_managers_files() {
 
 #[test]
 fn the_app_root_need_not_exist_here() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     // -d names where the app lives on the machine that runs the units.
     let root = dir.path().join("nowhere/srv/app");
     let root = root.to_str().expect("utf-8");
@@ -159,8 +152,7 @@ fn the_app_root_need_not_exist_here() {
 
 #[test]
 fn a_linked_runit_env_directory_is_refused() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let cron = dir.path().join("cron.d");
     std::fs::create_dir(&cron).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("sv/shop-web-1")).expect("mkdir");
@@ -192,8 +184,7 @@ fn built_in_templates_are_printed() {
 
 #[test]
 fn foremans_erb_templates_are_named_and_not_used() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     dir.write("tpl/process.service.erb", "[Service]\nExecStart=<%= process.command %>\n");
     let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-t", "tpl"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
@@ -207,8 +198,7 @@ fn foremans_erb_templates_are_named_and_not_used() {
 
 #[test]
 fn bluepill_writes_one_pill() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let out = dir.run(&["export", "bluepill", "pills", "-a", "shop", "-u", "deploy"]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert_eq!(files(&dir.path().join("pills")), ["shop.pill"]);
@@ -226,8 +216,7 @@ fn bluepill_writes_one_pill() {
 
 #[test]
 fn an_export_over_foremans_replaces_it_and_lists_what_it_removed() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let foreman = std::process::Command::new("foreman")
         .args(["export", "systemd", "units", "-a", "shop", "-u", "deploy", "-m", "web=2,worker=1"])
         .current_dir(dir.path())

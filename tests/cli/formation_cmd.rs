@@ -1,15 +1,16 @@
 //! Which processes `start` runs: all of them, `start web`, `start web=3`, `-m`/`--concurrency`,
 //! and the errors for unknown names and malformed counts.
 
-use crate::support::{assert_code, assert_exit};
-use crate::util::{Dir, Running, write_script};
+use crate::harness::{Dir, Running, Signal, assert_code, write_script};
 
 /// Prints its PS, then waits to be stopped.
-const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 30\n";
+const ANNOUNCE: &str = "#!/bin/sh\necho \"up $PS\"\nexec sleep 300\n";
 
-fn app(dir: &Dir) {
-    write_script(dir, "up.sh", ANNOUNCE);
-    dir.write("Procfile", "web: ./up.sh\nworker: ./up.sh\nclock: ./up.sh\n");
+/// An app of three processes that announce themselves and stay.
+fn app() -> Dir {
+    let dir = Dir::with_procfile("web: ./up.sh\nworker: ./up.sh\nclock: ./up.sh\n");
+    write_script(&dir, "up.sh", ANNOUNCE);
+    dir
 }
 
 /// Waits for `up NAME` from each instance, stops the run with SIGTERM, and returns the
@@ -18,8 +19,7 @@ fn instances_seen(mut run: Running, expected: &[&str]) -> Vec<String> {
     for name in expected {
         run.wait_for(&format!("| up {name}"));
     }
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     let mut seen: Vec<String> = run
         .stdout_lines()
         .iter()
@@ -31,16 +31,14 @@ fn instances_seen(mut run: Running, expected: &[&str]) -> Vec<String> {
 
 #[test]
 fn start_runs_every_process_once() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(dir.spawn(&["start"]), &["web.1", "worker.1", "clock.1"]);
     assert_eq!(seen, ["clock.1", "web.1", "worker.1"]);
 }
 
 #[test]
 fn start_name_runs_only_that_process() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let run = dir.spawn(&["start", "worker"]);
     let transcript_check = instances_seen(run, &["worker.1"]);
     assert_eq!(transcript_check, ["worker.1"]);
@@ -48,16 +46,14 @@ fn start_name_runs_only_that_process() {
 
 #[test]
 fn start_name_equals_count_runs_that_many() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(dir.spawn(&["start", "web=3"]), &["web.1", "web.2", "web.3"]);
     assert_eq!(seen, ["web.1", "web.2", "web.3"]);
 }
 
 #[test]
 fn formation_with_all_and_zero() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(
         dir.spawn(&["start", "-m", "web=2,worker=0,all=1"]),
         &["web.1", "web.2", "clock.1"],
@@ -67,8 +63,7 @@ fn formation_with_all_and_zero() {
 
 #[test]
 fn concurrency_is_honchos_name_for_formation() {
-    let dir = Dir::new();
-    app(&dir);
+    let dir = app();
     let seen = instances_seen(
         dir.spawn(&["start", "--concurrency", "worker=2,clock=1"]),
         &["worker.1", "worker.2", "clock.1"],
@@ -80,8 +75,7 @@ fn concurrency_is_honchos_name_for_formation() {
 
 #[test]
 fn an_unknown_name_lists_the_known_ones() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\nworker: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\nworker: touch ran\n");
     let finished = dir.run(&["start", "wrker"]);
     assert_code(&finished, 1);
     assert_eq!(
@@ -103,8 +97,7 @@ fn an_unknown_name_lists_the_known_ones() {
 
 #[test]
 fn a_malformed_count_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\nworker: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\nworker: touch ran\n");
     let finished = dir.run(&["start", "-m", "web=x"]);
     assert_code(&finished, 1);
     assert_eq!(
@@ -130,8 +123,7 @@ fn a_malformed_count_is_an_error() {
 
 #[test]
 fn a_formation_that_starts_nothing_is_an_error() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     let finished = dir.run(&["start", "-m", "web=0"]);
     assert_code(&finished, 1);
     assert!(

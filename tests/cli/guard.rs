@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::containment::{Mode, can_run, survivors_after};
-use crate::guarantees::{children_of, kill};
-use crate::support::{fifo, release, started_pid, wait_comm};
-use crate::util::{Dir, Running, WAIT, procman};
+use crate::containment::{Mode, can_run};
+use crate::harness::{
+    Dir, Running, Signal, WAIT, children_of, fifo, kill, procman, release, started_pid, wait_comm,
+    wait_unmarked,
+};
 
 const APP: &str = "web: echo READY; exec sleep 300\n";
 
@@ -30,10 +31,10 @@ fn canonical(path: &Path) -> PathBuf {
 fn kill_the_supervisor(run: &mut Running) {
     let supervisor = children_of(run.pid());
     assert_eq!(supervisor.len(), 1, "the guard has one child, the supervisor");
-    kill(supervisor[0], libc::SIGKILL);
+    kill(supervisor[0], Signal::SIGKILL);
     let status = run.wait_exit();
     assert_eq!(status.code(), Some(137), "{}", run.transcript());
-    let left = survivors_after(&run.marker, Duration::from_secs(2));
+    let left = wait_unmarked(run.marker(), Duration::from_secs(2));
     assert!(left.is_empty(), "survivors {left:?}\n{}", run.transcript());
 }
 
@@ -142,16 +143,16 @@ fn cgroup_is_removed(ending: Ending) {
     assert!(tree.is_dir(), "{} exists while the app runs", tree.display());
     match ending {
         Ending::AppExits => release(&go),
-        Ending::Sigint => run.signal(libc::SIGINT),
-        Ending::KillSupervisor => kill(children_of(run.pid())[0], libc::SIGKILL),
-        Ending::KillGuard => run.signal(libc::SIGKILL),
+        Ending::Sigint => run.signal(Signal::SIGINT),
+        Ending::KillSupervisor => kill(children_of(run.pid())[0], Signal::SIGKILL),
+        Ending::KillGuard => run.signal(Signal::SIGKILL),
     }
     let status = run.wait_exit();
     let expected = match ending {
         Ending::AppExits => status.code() == Some(0),
         Ending::Sigint => status.code() == Some(130),
         Ending::KillSupervisor => status.code() == Some(137),
-        Ending::KillGuard => status.signal() == Some(libc::SIGKILL),
+        Ending::KillGuard => status.signal() == Some(Signal::SIGKILL as i32),
     };
     assert!(expected, "{ending:?}: exit {status:?}\n{}", run.transcript());
     // After SIGKILL of the guard the supervisor cleans up on its own, after the guard's exit.
@@ -161,7 +162,7 @@ fn cgroup_is_removed(ending: Ending) {
         tree.display(),
         run.transcript()
     );
-    let left = survivors_after(&run.marker, Duration::from_secs(2));
+    let left = wait_unmarked(run.marker(), Duration::from_secs(2));
     assert!(left.is_empty(), "{ending:?}: survivors {left:?}");
 }
 

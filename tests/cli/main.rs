@@ -1,29 +1,28 @@
 //! Black-box tests of the `procman` binary: real processes, real pipes, real signals. Every
-//! wait is bounded and every process a test starts is found by a marker and killed by pid.
+//! wait is bounded and waits for an event; every process a test starts is found by a marker
+//! and killed by pid (see `harness`).
 
-// Each test module uses part of the harness.
+mod harness;
+
+mod acceptance_11;
+mod acceptance_12;
+mod app_env;
 mod config_file;
 // Linux-only mechanisms (cgroups, PID namespaces, the subreaper and its guard), proven by
 // counting processes through /proc.
 #[cfg(target_os = "linux")]
 mod containment;
 mod control;
+mod dotforeman;
+mod ergonomics;
+mod exit_codes;
 mod export;
+mod formation_cmd;
 #[cfg(target_os = "linux")]
 mod guarantees;
 #[cfg(target_os = "linux")]
 mod guard;
 mod hostile;
-mod live;
-mod supervision;
-#[allow(dead_code)]
-mod util;
-
-mod app_env;
-mod dotforeman;
-mod ergonomics;
-mod exit_codes;
-mod formation_cmd;
 mod lifecycle;
 mod logs;
 mod parity;
@@ -31,7 +30,6 @@ mod ports;
 mod procfile_errors;
 mod run_cmd;
 mod start_output;
-#[allow(dead_code)]
-mod support;
+mod supervision;
 mod terminals;
 mod watch;

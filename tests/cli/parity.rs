@@ -5,21 +5,10 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-use crate::support::assert_code;
-use crate::util::{Dir, Finished};
+use crate::harness::{Dir, Finished, assert_code, procman, skip};
 
 // ISSUE_TABLE and FOREMAN_QUIRKS: each line with the value Foreman gives it.
 include!("../../src/envfile/tests/table.rs");
-
-/// Reports a test that cannot run here. CI sets `PROCMAN_REQUIRE_VALIDATORS=1` (`.ci/run`), and
-/// there it fails instead of skipping.
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("PROCMAN_REQUIRE_VALIDATORS").is_none(),
-        "required by PROCMAN_REQUIRE_VALIDATORS, but {why}"
-    );
-    println!("SKIPPED: {why}");
-}
 
 /// True when `foreman` runs; otherwise the test is skipped (and fails in CI).
 fn foreman_installed() -> bool {
@@ -68,7 +57,7 @@ fn every_env_table_row_reads_as_the_real_foreman_reads_it() {
     let text: String = rows.iter().map(|(line, _)| format!("{line}\n")).collect();
     dir.write(".env", &text);
     dir.write("Procfile", "web: true\n");
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     for (line, expected) in &rows {
         let key = line.split_once('=').map_or("", |(key, _)| key);
         assert_eq!(ours.get(key).map(String::as_str), Some(*expected), "procman, {line:?}");
@@ -102,8 +91,7 @@ fn every_env_table_row_reads_as_the_real_foreman_reads_it() {
 
 #[test]
 fn check_warns_where_foreman_reads_a_line_differently_and_foreman_agrees() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: true\n");
+    let dir = Dir::with_procfile("web: true\n");
     dir.write(
         ".env",
         "BASE=app\nexport EXPORTED=1\nCOMMENTED=value # note\nDERIVED=${BASE}-db\nSAME=plain\n",
@@ -131,7 +119,7 @@ fn check_warns_where_foreman_reads_a_line_differently_and_foreman_agrees() {
         ),
         "{stderr}"
     );
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     assert_eq!(ours.get("EXPORTED").map(String::as_str), Some("1"));
     assert_eq!(ours.get("COMMENTED").map(String::as_str), Some("value"));
     assert_eq!(ours.get("DERIVED").map(String::as_str), Some("app-db"));
@@ -148,8 +136,7 @@ fn check_warns_where_foreman_reads_a_line_differently_and_foreman_agrees() {
 
 #[test]
 fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: true\n");
+    let dir = Dir::with_procfile("web: true\n");
     dir.write(
         ".env",
         "BASE=app\nURL=postgres://$BASE@h/$UNSET # db\nSPACES=\" a b \"\nQUOTES=it's \"x\"\n\
@@ -159,7 +146,7 @@ fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values()
     assert_code(&finished, 0);
     let printed = finished.stdout();
     assert!(printed.starts_with("# valid procfile detected (web)\n# from .env"), "{printed}");
-    let ours = run_env(&dir, &crate::util::procman());
+    let ours = run_env(&dir, &procman());
     // The printed file, read again, gives the same variables to procman (and to Foreman).
     let again = Dir::new();
     again.write(".env", &printed);
@@ -167,7 +154,7 @@ fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values()
     let finished = again.run(&["check"]);
     assert_code(&finished, 0);
     assert!(!finished.stderr().contains("warning:"), "{}", finished.stderr());
-    let read_back = run_env(&again, &crate::util::procman());
+    let read_back = run_env(&again, &procman());
     for key in ["BASE", "URL", "SPACES", "QUOTES", "LINES", "DOLLAR", "EMPTY", "HASH"] {
         assert_eq!(read_back.get(key), ours.get(key), "{key}: {printed}");
     }
@@ -182,8 +169,7 @@ fn print_env_writes_lines_that_procman_and_foreman_read_as_the_resolved_values()
 
 #[test]
 fn doubling_interpolation_fails_at_once_naming_the_line_and_starts_nothing() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch ran\n");
+    let dir = Dir::with_procfile("web: touch ran\n");
     let text: String =
         std::iter::once("A=x\n".to_owned()).chain((0..30).map(|_| "A=$A$A\n".to_owned())).collect();
     dir.write(".env", &text);
@@ -218,8 +204,8 @@ fn version_is_printed_by_every_spelling_foreman_users_know() {
 
 #[test]
 fn start_runs_exactly_the_named_process_types() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo web ran\nworker: echo worker ran\nclock: touch clock-ran\n");
+    let dir =
+        Dir::with_procfile("web: echo web ran\nworker: echo worker ran\nclock: touch clock-ran\n");
     let finished = dir.run(&["start", "--no-socket", "--can-die", "web,worker", "web", "worker"]);
     assert_code(&finished, 0);
     let out = finished.stdout_without_times();
@@ -242,8 +228,7 @@ fn start_runs_exactly_the_named_process_types() {
 
 #[test]
 fn run_name_uses_the_config_file_and_the_port_of_its_slot() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo web $PORT $PS\nworker: echo procfile-worker\n");
+    let dir = Dir::with_procfile("web: echo web $PORT $PS\nworker: echo procfile-worker\n");
     dir.write("sub/.keep", "");
     dir.write(
         "procman.json",
@@ -284,8 +269,7 @@ fn a_missing_procfile_points_at_the_procfile_that_is_there() {
 
 #[test]
 fn a_line_without_a_colon_is_told_to_get_a_name_not_made_one() {
-    let dir = Dir::new();
-    dir.write("Procfile", "python manage.py migrate\n");
+    let dir = Dir::with_procfile("python manage.py migrate\n");
     let finished = dir.run(&["check"]);
     assert_code(&finished, 1);
     let stderr = finished.stderr();
@@ -301,8 +285,7 @@ fn a_line_without_a_colon_is_told_to_get_a_name_not_made_one() {
 
 #[test]
 fn no_color_turns_colors_off_even_when_forced_and_over_dotforeman() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hello\n");
+    let dir = Dir::with_procfile("web: echo hello\n");
     let mut command = dir.command(&["start", "--no-socket", "--no-color"]);
     command.env("FORCE_COLOR", "1");
     let finished = dir.run_with(command);

@@ -1,13 +1,12 @@
 //! PORT and PS, Foreman's rules: base from `-p`, `.env` PORT, `$PORT`, 5000; +100 per Procfile
 //! entry (count-0 entries keep their slot), +1 per instance.
 
-use crate::support::{assert_code, assert_exit, lines};
 #[cfg(target_os = "linux")]
-use crate::support::{started_pid, wait_comm};
-use crate::util::{Dir, write_script};
+use crate::harness::wait_comm;
+use crate::harness::{Dir, Signal, assert_code, write_script};
 
 /// Prints `PS PORT` from its environment, then waits to be stopped.
-const SHOW_AND_WAIT: &str = "#!/bin/sh\necho \"$PS $PORT\"\nexec sleep 30\n";
+const SHOW_AND_WAIT: &str = "#!/bin/sh\necho \"$PS $PORT\"\nexec sleep 300\n";
 /// Prints `PS PORT` from its environment and exits.
 const SHOW: &str = "#!/bin/sh\necho \"$PS $PORT\"\n";
 
@@ -20,8 +19,7 @@ fn port_table_for_a_formation() {
     run.wait_for("a.1    | a.1 5000");
     run.wait_for("a.2    | a.2 5001");
     run.wait_for("b.1    | b.1 5100");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
 }
 
 #[test]
@@ -33,8 +31,7 @@ fn a_count_zero_entry_keeps_its_slot() {
     run.wait_for("a.1    | a.1 5000");
     run.wait_for("c.1    | c.1 5200");
     run.wait_for("c.2    | c.2 5201");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    run.stop(Signal::SIGTERM);
     assert!(!run.transcript().contains("b.1"), "{}", run.transcript());
 
     // `start c` runs c alone, still at its own slot.
@@ -44,7 +41,7 @@ fn a_count_zero_entry_keeps_its_slot() {
         dir.run(&["start", "c"])
     };
     assert_code(&finished, 0);
-    assert!(lines(&finished).contains(&"c.1    | c.1 5200".to_owned()), "{}", finished.stdout());
+    assert!(finished.lines().contains(&"c.1    | c.1 5200".to_owned()), "{}", finished.stdout());
 }
 
 /// The port the one process of a one-entry app sees, for these arguments, `.env` and `$PORT`.
@@ -63,7 +60,8 @@ fn port_seen(args: &[&str], dot_env: Option<&str>, inherited: Option<&str>) -> S
     }
     let finished = dir.run_with(command);
     assert_code(&finished, 0);
-    let line = lines(&finished)
+    let line = finished
+        .lines()
         .into_iter()
         .find(|l| l.starts_with("web.1  | web.1 "))
         .unwrap_or_else(|| panic!("no PS/PORT line in:\n{}", finished.stdout()));
@@ -81,8 +79,7 @@ fn base_port_precedence() {
 
 #[test]
 fn a_port_past_65535_is_an_error_before_anything_starts() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch web-ran\nworker: touch worker-ran\n");
+    let dir = Dir::with_procfile("web: touch web-ran\nworker: touch worker-ran\n");
     let finished = dir.run(&["start", "-p", "65500"]);
     assert_code(&finished, 1);
     assert_eq!(finished.stdout(), "");
@@ -122,14 +119,13 @@ fn a_port_past_65535_is_an_error_before_anything_starts() {
 #[test]
 fn port_is_substituted_into_a_command_run_without_a_shell() {
     let dir = Dir::new();
-    // `sleep $PORT` has no shell syntax once substituted: procman runs `sleep 30` itself, so
+    // `sleep $PORT` has no shell syntax once substituted: procman runs `sleep 300` itself, so
     // the pid it reports is sleep's and its argument is the port.
     dir.write("Procfile", "web: sleep $PORT\n");
-    let mut run = dir.spawn(&["start", "-p", "30"]);
-    let pid = started_pid(&run.wait_for("web.1  | started with pid"));
+    let mut run = dir.spawn(&["start", "-p", "300"]);
+    let pid = run.started("web.1");
     assert_eq!(wait_comm(pid, "sleep"), "sleep");
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    assert_eq!(cmdline, b"sleep\x0030\x00");
-    run.signal(libc::SIGTERM);
-    assert_exit(&mut run, 143);
+    assert_eq!(cmdline, b"sleep\x00300\x00");
+    run.stop(Signal::SIGTERM);
 }

@@ -1,14 +1,12 @@
 //! The Procfile grammar end to end: what `check` accepts, the exact error for each line Foreman
 //! would have dropped, and `start` refusing to start anything when the Procfile is wrong.
 
-use crate::support::assert_code;
-use crate::util::Dir;
+use crate::harness::{Dir, assert_code};
 
 /// `procman check` on `procfile`; asserts it fails with code 1 and nothing on stdout; returns
 /// standard error.
 fn check_error(procfile: &[u8]) -> String {
-    let dir = Dir::new();
-    dir.write("Procfile", procfile);
+    let dir = Dir::with_procfile(procfile);
     let finished = dir.run(&["check"]);
     assert_code(&finished, 1);
     assert_eq!(finished.stdout(), "", "check printed on stdout");
@@ -31,8 +29,7 @@ fn check_accepts_crlf_comments_blanks_and_no_space_after_the_colon() {
 
 #[test]
 fn check_keeps_the_procfile_order() {
-    let dir = Dir::new();
-    dir.write("Procfile", "worker: w\nweb: a\nclock: c\nalpha-1_x: d\n");
+    let dir = Dir::with_procfile("worker: w\nweb: a\nclock: c\nalpha-1_x: d\n");
     let finished = dir.run(&["check"]);
     assert_code(&finished, 0);
     assert_eq!(finished.stdout(), "valid procfile detected (worker, web, clock, alpha-1_x)\n");
@@ -166,8 +163,7 @@ fn missing_procfile() {
 #[test]
 fn start_starts_nothing_on_an_invalid_procfile() {
     // Valid entries that would leave a trace, and one bad line at the end.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch web-ran\nworker: touch worker-ran\nbad line\n");
+    let dir = Dir::with_procfile("web: touch web-ran\nworker: touch worker-ran\nbad line\n");
     let finished = dir.run(&["start"]);
     assert_code(&finished, 1);
     assert_eq!(finished.stdout(), "", "start printed something");
@@ -184,10 +180,9 @@ fn start_starts_nothing_on_an_invalid_procfile() {
 
 #[test]
 fn start_starts_nothing_on_a_duplicate_name() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: touch web-ran\nweb: touch web-ran-2\n");
+    let dir = Dir::with_procfile("web: touch web-ran\nweb: touch web-ran-2\n");
     let mut run = dir.spawn(&["start"]);
-    crate::support::assert_exit(&mut run, 1);
+    crate::harness::assert_exit(&mut run, 1);
     assert!(run.marked().is_empty(), "processes left: {:?}", run.marked());
     assert!(run.stdout_lines().is_empty(), "{}", run.transcript());
     assert!(!dir.path().join("web-ran").exists());

@@ -4,10 +4,9 @@
 use std::fs::File;
 use std::process::Stdio;
 
-use crate::support::assert_code;
+use crate::harness::{Dir, assert_code, write_script};
 #[cfg(target_os = "linux")]
-use crate::support::{assert_exit, wait_comm};
-use crate::util::{Dir, write_script};
+use crate::harness::{Signal, assert_exit, wait_comm};
 
 #[test]
 fn standard_input_passes_through() {
@@ -118,7 +117,7 @@ fn a_signal_to_procman_reaches_the_command_in_place() {
     run.wait_for("ready");
     // procman exec'd the command: the pid the caller knows is the command's.
     assert_eq!(wait_comm(run.pid(), "trap.sh"), "trap.sh");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     run.wait_for("got TERM");
     assert_exit(&mut run, 5);
 }

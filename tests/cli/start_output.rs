@@ -1,14 +1,13 @@
 //! What `start` prints: Foreman's `HH:MM:SS name.N | line` with its padding, `system` lines,
 //! `--no-timestamp`, `--no-prefix`, colors on and off, and child bytes passed through whole.
 
-use crate::support::{assert_code, assert_in_order, contains, lines, run_on_pty};
-use crate::util::{Dir, Finished, strip_time};
+use crate::harness::{
+    Dir, Finished, assert_code, assert_in_order, contains, run_on_pty, strip_time,
+};
 
 /// An app whose `web` prints `hello` and exits (ending the run) while `worker` waits.
 fn hello_app() -> Dir {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo hello\nworker: sleep 30\n");
-    dir
+    Dir::with_procfile("web: echo hello\nworker: sleep 300\n")
 }
 
 /// Whether `text` starts with a `HH:MM:SS ` timestamp.
@@ -25,7 +24,7 @@ fn prefix_shape_padding_and_system_lines() {
     for line in raw.lines() {
         assert!(is_stamp(line), "no timestamp on {line:?}");
     }
-    let lines = lines(&finished);
+    let lines = finished.lines();
     // web + worker, count 1: Foreman pads names to max(6, len("worker") + len("1") + 1) = 8.
     assert!(lines[0].starts_with("web.1    | started with pid "), "{raw}");
     assert!(lines[1].starts_with("worker.1 | started with pid "), "{raw}");
@@ -45,25 +44,19 @@ fn prefix_shape_padding_and_system_lines() {
 #[test]
 fn padding_counts_the_widest_instance_number_and_every_entry() {
     // Foreman: W = max over all entries (count-0 ones too) of len(name) + len(max count) + 1.
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo $PS\nworker: echo $PS\n");
+    let dir = Dir::with_procfile("web: echo $PS\nworker: echo $PS\n");
     let finished = dir.run(&["start", "-m", "web=10,worker=0", "--no-timestamp"]);
     assert_code(&finished, 0);
-    let lines = lines(&finished);
+    let lines = finished.lines();
     assert!(lines.iter().any(|l| l.starts_with("web.1     | started with pid ")), "{lines:?}");
     assert!(lines.iter().any(|l| l.starts_with("web.10    | started with pid ")), "{lines:?}");
     assert!(lines.contains(&"system    | sending SIGTERM to all processes".to_owned()));
 
     // A single short name still gets the minimum width of 6.
-    let dir = Dir::new();
-    dir.write("Procfile", "a: echo hi\n");
+    let dir = Dir::with_procfile("a: echo hi\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
-    assert!(lines_raw(&finished).contains(&"a.1    | hi".to_owned()), "{}", finished.stdout());
-}
-
-fn lines_raw(finished: &Finished) -> Vec<String> {
-    finished.stdout().lines().map(str::to_owned).collect()
+    assert!(finished.raw_lines().contains(&"a.1    | hi".to_owned()), "{}", finished.stdout());
 }
 
 #[test]
@@ -71,7 +64,7 @@ fn no_timestamp_leaves_the_time_out() {
     let dir = hello_app();
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
-    let raw = lines_raw(&finished);
+    let raw = finished.raw_lines();
     assert!(raw[0].starts_with("web.1    | started with pid "), "{raw:?}");
     assert!(raw.contains(&"web.1    | hello".to_owned()), "{raw:?}");
     assert!(raw.contains(&"system   | sending SIGTERM to all processes".to_owned()), "{raw:?}");
@@ -79,8 +72,7 @@ fn no_timestamp_leaves_the_time_out() {
 
 #[test]
 fn no_prefix_prints_child_lines_raw_and_procmans_own_on_stderr() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo '{\"level\":\"info\"}'\nworker: sleep 30\n");
+    let dir = Dir::with_procfile("web: echo '{\"level\":\"info\"}'\nworker: sleep 300\n");
     let finished = dir.run(&["start", "--no-prefix"]);
     assert_code(&finished, 0);
     assert_eq!(finished.stdout(), "{\"level\":\"info\"}\n");
@@ -99,12 +91,11 @@ fn no_prefix_prints_child_lines_raw_and_procmans_own_on_stderr() {
 
 #[test]
 fn stdout_and_stderr_of_a_child_are_both_captured() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: echo to-out; echo to-err >&2; echo out-again\n");
+    let dir = Dir::with_procfile("web: echo to-out; echo to-err >&2; echo out-again\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert_in_order(
-        &lines_raw(&finished),
+        &finished.raw_lines(),
         &["web.1  | to-out", "web.1  | to-err", "web.1  | out-again"],
     );
     assert_eq!(finished.stderr(), "");
@@ -129,7 +120,7 @@ fn colored(line: &str) -> (&str, &str, &str) {
 }
 
 fn assert_foreman_colors(finished: &Finished) {
-    let raw = lines_raw(finished);
+    let raw = finished.raw_lines();
     let web = raw.iter().find(|l| l.ends_with("hello")).expect("the hello line");
     let (escape, stamp, rest) = colored(web);
     assert_eq!(escape, "\x1b[36m", "{web:?}");
@@ -210,7 +201,7 @@ fn the_palette_cycles_in_procfile_order() {
     dir.write("Procfile", procfile);
     let finished = dir.run(&["start", "-c", "--no-timestamp"]);
     assert_code(&finished, 0);
-    let raw = lines_raw(&finished);
+    let raw = finished.raw_lines();
     let expected = ["36", "33", "32", "35", "31", "34", "36"];
     for (name, code) in names.iter().zip(expected) {
         let start = format!("\x1b[{code}m{name}.1    | \x1b[0mstarted with pid ");
@@ -243,8 +234,7 @@ fn a_terminal_gets_colors_unless_no_color_or_never() {
 
 #[test]
 fn invalid_utf8_from_a_child_passes_through_untouched() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: printf 'a\\377\\376b\\300\\n'\n");
+    let dir = Dir::with_procfile("web: printf 'a\\377\\376b\\300\\n'\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert!(
@@ -259,12 +249,11 @@ fn invalid_utf8_from_a_child_passes_through_untouched() {
 
 #[test]
 fn a_200_kb_line_arrives_whole() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: head -c 204800 /dev/zero | tr '\\0' x; echo\n");
+    let dir = Dir::with_procfile("web: head -c 204800 /dev/zero | tr '\\0' x; echo\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     let expected = format!("web.1  | {}", "x".repeat(204_800));
-    let raw = lines_raw(&finished);
+    let raw = finished.raw_lines();
     assert!(
         raw.contains(&expected),
         "line lengths: {:?}",
@@ -274,11 +263,11 @@ fn a_200_kb_line_arrives_whole() {
 
 #[test]
 fn a_3_mb_line_without_newline_is_split_at_1_mib() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: head -c 3000000 /dev/zero | tr '\\0' x\n");
+    let dir = Dir::with_procfile("web: head -c 3000000 /dev/zero | tr '\\0' x\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
-    let pieces: Vec<usize> = lines_raw(&finished)
+    let pieces: Vec<usize> = finished
+        .raw_lines()
         .iter()
         .filter_map(|l| l.strip_prefix("web.1  | "))
         .filter(|l| l.starts_with('x'))
@@ -292,12 +281,11 @@ fn a_3_mb_line_without_newline_is_split_at_1_mib() {
 
 #[test]
 fn the_last_line_without_a_newline_is_printed() {
-    let dir = Dir::new();
-    dir.write("Procfile", "web: printf 'one\\ntwo'\n");
+    let dir = Dir::with_procfile("web: printf 'one\\ntwo'\n");
     let finished = dir.run(&["start", "--no-timestamp"]);
     assert_code(&finished, 0);
     assert_in_order(
-        &lines_raw(&finished),
+        &finished.raw_lines(),
         &["web.1  | one", "web.1  | two", "web.1  | exited with code 0"],
     );
 }
@@ -322,7 +310,7 @@ fn quiet_keeps_the_childrens_lines_exits_and_errors_only() {
     let dir = hello_app();
     let finished = dir.run(&["start", "-q", "--no-timestamp"]);
     assert_code(&finished, 0);
-    let out = lines(&finished);
+    let out = finished.lines();
     assert_in_order(
         &out,
         &["web.1    | hello", "web.1    | exited with code 0", "worker.1 | terminated by SIGTERM"],
@@ -346,7 +334,7 @@ fn quiet_keeps_the_childrens_lines_exits_and_errors_only() {
         "1",
     ]);
     assert_code(&finished, 1);
-    let out = lines(&finished);
+    let out = finished.lines();
     assert_eq!(
         out,
         [

@@ -1,8 +1,7 @@
 //! Terminals: every process gets a standard input that stays open and empty, a pty with
 //! `--tty` (or `"tty": true`), pipes with `--tty=never`, and `PYTHONUNBUFFERED=1` on pipes.
 
-use crate::support::lines;
-use crate::util::Dir;
+use crate::harness::Dir;
 
 /// Reads its standard input without waiting: an input that is open and empty fails with
 /// "Resource temporarily unavailable" (and exit code 1); one at its end reads nothing and
@@ -16,7 +15,7 @@ fn standard_input_stays_open_and_empty_while_procman_reads_dev_null() {
     for tty in ["--tty=never", "--tty=always"] {
         // The harness starts procman with its standard input from /dev/null.
         let finished = dir.run(&["start", "--no-timestamp", tty]);
-        let lines = lines(&finished);
+        let lines = finished.lines();
         assert!(
             lines.iter().any(|l| l.contains("Resource temporarily unavailable")),
             "{tty}: {lines:?}"
@@ -36,7 +35,7 @@ fn start(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
     }
     let finished = dir.run_with(command);
     assert_eq!(finished.code(), Some(0), "{}", finished.stderr());
-    lines(&finished)
+    finished.lines()
 }
 
 #[test]

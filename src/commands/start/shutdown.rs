@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use supervise::{Driver, State};
 
 use crate::output::{Discarded, Printer};
+use procman::diagnostic::plural;
 
 /// How long a stop may take before procman says whom it waits for: long enough that a quick stop
 /// stays silent.
@@ -84,7 +85,7 @@ fn waiting_message(waiting: &[(String, Duration)]) -> Option<String> {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.join(""),
     };
-    let them = if waiting.len() == 1 { "it" } else { "them" };
+    let them = plural(waiting.len(), "it", "them");
     Some(format!(
         "waiting up to {seconds}s for {list} to stop; press Ctrl-C again to kill {them} now"
     ))
@@ -143,12 +144,12 @@ impl Drain {
 fn dropped_message(dropped: Discarded, hurried: bool, limit: Duration) -> Option<String> {
     let mut parts = Vec::new();
     if dropped.lines > 0 {
-        let lines = if dropped.lines == 1 { "line" } else { "lines" };
+        let lines = plural(dropped.lines, "line", "lines");
         parts.push(format!("{} {lines} ({} bytes) of output", dropped.lines, dropped.bytes));
     }
     if dropped.messages > 0 {
-        let s = if dropped.messages == 1 { "" } else { "s" };
-        parts.push(format!("{} of procman's message{s} for standard error", dropped.messages));
+        let messages = plural(dropped.messages, "message", "messages");
+        parts.push(format!("{} of procman's {messages} for standard error", dropped.messages));
     }
     if parts.is_empty() {
         return None;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 use supervise::{Event, ExitStatus, Launch, State};
@@ -359,19 +359,24 @@ fn control_an_oversized_request_gets_an_error_and_is_disconnected() {
 fn control_a_client_that_does_not_read_is_dropped_without_blocking() {
     let (ours, theirs) = UnixStream::pair().expect("a socket pair");
     ours.set_nonblocking(true).expect("non-blocking");
-    let mut conn = crate::control::server::Conn::new(ours);
-    let line = format!("{}\n", "e".repeat(1000));
     let limit = 64 * 1024;
-    let started = Instant::now();
-    let mut sent = 0;
-    // The kernel buffer fills first, then the queue; no call may block.
-    while !conn.is_broken() {
-        conn.send(&line, limit);
-        sent += 1;
-        assert!(sent < 100_000, "never dropped");
-    }
-    assert!(conn.pending() <= limit);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // The kernel buffer fills first, then the queue; no call may block. A call that blocked
+    // would never return (nobody reads `theirs`): the sending thread's answer is awaited with
+    // a bound, so a block fails the test instead of hanging it.
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut conn = crate::control::server::Conn::new(ours);
+        let line = format!("{}\n", "e".repeat(1000));
+        let mut sent = 0;
+        while !conn.is_broken() && sent < 100_000 {
+            conn.send(&line, limit);
+            sent += 1;
+        }
+        let _ = done.send((conn.is_broken(), conn.pending()));
+    });
+    let (broken, pending) = outcome.recv_timeout(WAIT).expect("a send blocked");
+    assert!(broken, "never dropped");
+    assert!(pending <= limit);
     drop(theirs);
 }
 

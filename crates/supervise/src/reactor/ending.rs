@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Event;
 use super::{Cgroups, Driver, Phase, SWEEP_CAP, SWEEP_LIMIT};
 use crate::signal::Signal;
-use crate::sys::reap::{kill_until_gone, signal_group, signal_process};
+use crate::sys::reap::{has_children, kill_until_gone, signal_group, signal_process};
 use crate::sys::tree::ProcessTable;
 
 impl Driver {
@@ -86,15 +86,15 @@ impl Driver {
 
     pub(super) fn begin_sweep(&mut self, now: Instant) {
         if self.phase == Phase::Running {
-            self.phase = Phase::Sweeping { until: now + SWEEP_LIMIT, cap: now + SWEEP_CAP };
+            // With a cgroup everything left was killed with the tree and can start nothing: wait
+            // for it to die (seconds, on a loaded machine) so the tree can be removed.
+            let until = if self.cgroups.is_some() { now + SWEEP_CAP } else { now + SWEEP_LIMIT };
+            self.phase = Phase::Sweeping { until, cap: now + SWEEP_CAP };
             // Every instance is down: whatever is still in the cgroup tree is a stray.
             if let Some(cgroups) = &self.cgroups {
                 let left = cgroups.pids();
                 cgroups.kill_all();
-                if !left.is_empty() {
-                    self.swept.extend(&left);
-                    self.events.push(Event::StraysKilled { pids: left });
-                }
+                self.swept.extend(&left);
             }
             self.advance_sweep(now);
         }
@@ -105,14 +105,16 @@ impl Driver {
         let table = ProcessTable::read();
         let strays = self.strays(&table);
         let populated = self.cgroups.as_ref().is_some_and(Cgroups::is_populated);
-        if (populated || !strays.is_empty()) && now < until {
+        // An empty scan of `/proc` is not the end: a process forked between the listing and
+        // the reading is in no scan. Without children (the subreaper's own), none is left.
+        let left = !strays.is_empty() || has_children();
+        if (populated || left) && now < until {
             for pid in &strays {
                 signal_process(*pid, Signal::KILL);
             }
             let new: Vec<u32> = strays.into_iter().filter(|p| !self.swept.contains(p)).collect();
             if !new.is_empty() {
                 self.swept.extend(&new);
-                self.events.push(Event::StraysKilled { pids: new });
                 // Still spawning (a re-forking daemon): keep at it while it does.
                 self.phase = Phase::Sweeping { until: (now + SWEEP_LIMIT).min(cap), cap };
             }
@@ -130,6 +132,12 @@ impl Driver {
             cgroups.remove_all();
         }
         self.phase = Phase::Finished;
+        // One report of the whole sweep, however many rounds it took.
+        if !self.swept.is_empty() {
+            let mut pids = std::mem::take(&mut self.swept);
+            pids.sort_unstable();
+            self.events.push(Event::StraysKilled { pids });
+        }
         self.events.push(Event::ShutdownComplete);
     }
 }

@@ -45,7 +45,8 @@ pub enum Event {
         status: ExitStatus,
     },
     /// Descendants that outlived their instances were found and sent SIGKILL by the final
-    /// sweep of a shutdown.
+    /// sweep of a shutdown: every one the sweep killed, reported once when it ends, just
+    /// before [`Event::ShutdownComplete`].
     StraysKilled {
         /// Their process ids.
         pids: Vec<u32>,

@@ -77,8 +77,12 @@ pub struct CgroupTree {
     memory: bool,
 }
 
+/// How many names [`CgroupTree::create`] tries (`NAME`, then `NAME-1`, `NAME-2`...).
+const MAX_NAME_ATTEMPTS: u32 = 100;
+
 impl CgroupTree {
-    /// Creates `name` (say `procman-1234`) under this process's own cgroup, after checking
+    /// Creates a new cgroup `name` (say `procman-1234`; `NAME-1`, `NAME-2`... when that one
+    /// exists, never an existing one) under this process's own cgroup, after checking
     /// that it may: a cgroup2 mount, a writable directory, and, when systemd manages the
     /// hierarchy, a subtree delegated to this process. The memory controller is enabled for
     /// the instances when the parent offers it.
@@ -95,14 +99,25 @@ impl CgroupTree {
                 return Err(CgroupError::NotWritable { path });
             }
         }
-        let path = own.join(name);
-        match std::fs::create_dir(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-                return Err(CgroupError::NotWritable { path: own });
+        // A tree of its own, never one that exists: another run may hold it (every procman
+        // that is PID 1 of a namespace has the same pid), or a killed run left it behind.
+        let mut path = own.join(name);
+        for attempt in 1..=MAX_NAME_ATTEMPTS {
+            match std::fs::create_dir(&path) {
+                Ok(()) => break,
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                    if attempt == MAX_NAME_ATTEMPTS {
+                        return Err(CgroupError::Io { what: "cannot create", path, source: err });
+                    }
+                    path = own.join(format!("{name}-{attempt}"));
+                }
+                Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+                    return Err(CgroupError::NotWritable { path: own });
+                }
+                Err(source) => {
+                    return Err(CgroupError::Io { what: "cannot create", path, source });
+                }
             }
-            Err(source) => return Err(CgroupError::Io { what: "cannot create", path, source }),
         }
         if !path.join("cgroup.kill").exists() {
             let _ = std::fs::remove_dir(&path);

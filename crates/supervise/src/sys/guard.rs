@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::reap::{kill_until_gone, reap_one};
+use super::reap::{has_children, kill_until_gone, reap_one};
 use super::spawn::{env_strings, null_terminated};
 use crate::error::GuardError;
 use crate::guard::GuardOptions;
@@ -28,8 +28,13 @@ use crate::sys::cgroup::CgroupTree;
 use crate::sys::tree::ProcessTable;
 
 /// How long the guard keeps killing what is left before it gives up (a process stuck in an
-/// uninterruptible sleep cannot die sooner).
-const CLEANUP_LIMIT: Duration = Duration::from_secs(2);
+/// uninterruptible sleep cannot die sooner; a daemon that re-forks into new sessions is caught
+/// only when a kill lands between a generation's birth and its fork, which a loaded machine
+/// can delay).
+const CLEANUP_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long the guard waits for a killed cgroup tree to empty so that it can remove it.
+const CGROUP_CLEANUP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Set in a supervisor that is PID 1 of its own namespace ([`isolate`] then [`protect`]).
 static ISOLATED: AtomicBool = AtomicBool::new(false);
@@ -311,7 +316,10 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
         // (a leaderless process's leader, for one): the rounds reap.
         let tree = CgroupTree::open(path);
         let alive = |_: &[u32]| tree.is_populated().then(|| tree.pids());
-        if tree.kill().is_ok() && kill_until_gone(CLEANUP_LIMIT, alive, pause) {
+        // After `cgroup.kill` nothing in the tree can start anything: what is left is dying,
+        // which a loaded machine can take seconds to finish. Waiting longer here is what
+        // removes the tree rather than leaving it behind.
+        if tree.kill().is_ok() && kill_until_gone(CGROUP_CLEANUP_LIMIT, alive, pause) {
             let _ = tree.remove();
         }
     }
@@ -321,7 +329,9 @@ fn guard_loop(child: u32, waited: &libc::sigset_t, cgroup: Option<&Path>) -> i32
         let table = ProcessTable::read();
         let left: Vec<u32> =
             table.descendants(me).into_iter().filter(|pid| table.is_alive(*pid)).collect();
-        (!left.is_empty()).then_some(left)
+        // An empty scan is not enough: a process forked between its listing and its reading
+        // is in no scan; a subreaper without children has no descendant.
+        (!left.is_empty() || has_children()).then_some(left)
     };
     kill_until_gone(CLEANUP_LIMIT, descendants, pause);
     while reap_one().is_some() {}

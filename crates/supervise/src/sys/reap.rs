@@ -35,6 +35,33 @@ pub(crate) fn reap_one() -> Option<(u32, ExitStatus)> {
     }
 }
 
+/// Whether this process has any child left, ended or not (`waitid` without waiting): a
+/// subreaper with none has no descendant either, which no scan of `/proc` can promise (a
+/// process forked between the listing and the read is not in it).
+pub(crate) fn has_children() -> bool {
+    loop {
+        // SAFETY: siginfo_t is plain data that waitid fills in; WNOHANG never blocks and
+        // WNOWAIT leaves an ended child to be reaped by `reap_one`.
+        let result = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &raw mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if result == 0 {
+            return true;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => {}
+            // ECHILD: none.
+            _ => return false,
+        }
+    }
+}
+
 /// Sends `signal` to one process. A process that is already gone is not an error.
 pub(crate) fn signal_process(pid: u32, signal: Signal) {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return };

@@ -30,6 +30,17 @@ fn cgroup_of(pid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// Starts `web`, whose program stays while the daemon it starts double-forks into a session of
+/// its own and ignores SIGTERM (the program itself exits on SIGTERM at once); returns the
+/// daemon's pid.
+fn start_web_with_a_stubborn_daemon(run: &mut Run) -> u32 {
+    run.start(sh(
+        "web",
+        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &); exec sleep 300"#,
+    ));
+    run.announced_pid("web")
+}
+
 #[test]
 fn a_daemon_that_left_the_tree_and_ignores_sigterm_dies_with_its_instance() {
     let Some(tree) = tree("stop") else { return };
@@ -37,15 +48,7 @@ fn a_daemon_that_left_the_tree_and_ignores_sigterm_dies_with_its_instance() {
     let mut run =
         Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
     assert_eq!(run.driver.containment(), Containment::Cgroup(path.clone()));
-    // The daemon double-forks into a session of its own and ignores SIGTERM; the instance's
-    // own process exits on SIGTERM at once.
-    run.add(sh(
-        "web",
-        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &); exec sleep 30"#,
-    ));
-    run.driver.start_group("web").expect("start");
-    let line = run.wait_line(&id("web", 1), |l| l.starts_with("pid="));
-    let daemon: u32 = line["pid=".len()..].parse().expect("a pid");
+    let daemon = start_web_with_a_stubborn_daemon(&mut run);
     let main = run.pid(&id("web", 1));
     assert!(cgroup_of(daemon).ends_with("/web.1"), "{}", cgroup_of(daemon));
     assert_eq!(cgroup_of(main), cgroup_of(daemon));
@@ -85,13 +88,7 @@ fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
     let Some(tree) = tree("restart") else { return };
     let mut run =
         Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
-    run.add(sh(
-        "web",
-        r#"(setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &); exec sleep 30"#,
-    ));
-    run.driver.start_group("web").expect("start");
-    let line = run.wait_line(&id("web", 1), |l| l.starts_with("pid="));
-    let daemon: u32 = line["pid=".len()..].parse().expect("a pid");
+    let daemon = start_web_with_a_stubborn_daemon(&mut run);
     let first = run.pid(&id("web", 1));
     run.driver.restart(&id("web", 1)).expect("restart");
     run.wait_state_nth(&id("web", 1), State::Starting, 2);
@@ -101,4 +98,20 @@ fn a_restart_runs_the_new_process_and_kills_what_the_old_one_left() {
     assert!(exists(second), "the new process runs");
     assert_eq!(run.driver.supervisor().state(&id("web", 1)), Some(State::Running));
     run.finish();
+}
+
+/// Two trees asked for under one name (every procman that is PID 1 of a namespace asks for
+/// `procman-1`) are two cgroups: sharing one, each run's stops and kills would reach the other's
+/// processes.
+#[test]
+fn a_name_already_taken_gets_a_tree_of_its_own() {
+    let Some(first) = tree("taken") else { return };
+    let name = first.path().file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+    let second = CgroupTree::create(&name).expect("a second tree");
+    assert_ne!(first.path(), second.path());
+    assert!(first.path().is_dir() && second.path().is_dir());
+    for tree in [first, second] {
+        tree.remove().expect("an empty tree is removed");
+        assert!(!tree.path().exists());
+    }
 }

@@ -1,6 +1,7 @@
 //! The harness of the real-process tests: a [`Run`] owns a `Driver`, records every event with
 //! the time it was drained, waits on conditions with a bounded deadline (never a fixed sleep),
-//! and cleans up on every path, failures included.
+//! and cleans up on every path, failures included. Processes are read from `/proc` through the
+//! procfs crate (the library's own parser) and signalled with nix.
 //!
 //! # Why the tests run one at a time
 //!
@@ -22,8 +23,11 @@ use supervise::{
 /// Serialises the tests of this binary (see the module documentation).
 pub static LOCK: Mutex<()> = Mutex::new(());
 
-/// How long any wait may last before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+/// How long any wait may last before the test fails: long enough for a loaded machine (other
+/// test runs and builds share its two cores), so that only a hang fails a test. Programs the
+/// tests expect to be stopped run far longer (`sleep 300`), so outliving this bound cannot
+/// pass for being stopped.
+pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// The longest single wait inside `turn`.
 const TURN: Duration = Duration::from_millis(100);
@@ -33,6 +37,9 @@ pub struct Run {
     pub driver: Driver,
     /// Every event, with the time it was drained.
     pub log: Vec<(Instant, Event)>,
+    /// What the test changed in the process (its standard input, say), put back after the
+    /// driver is dropped and before the next test may start (fields drop in this order).
+    held: Vec<Box<dyn std::any::Any>>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -47,11 +54,25 @@ impl Run {
         // A previous test that failed may have left zombies; this one starts clean.
         assert_no_zombies("before the test");
         let driver = Driver::new(options).expect("driver");
-        Run { driver, log: Vec::new(), _serial: serial }
+        Run { driver, log: Vec::new(), held: Vec::new(), _serial: serial }
+    }
+
+    /// Keeps `guard` until the driver is gone, still under [`LOCK`]: a change to the process
+    /// (descriptor 0 closed, say) is undone before another test's driver can exist.
+    pub fn hold(&mut self, guard: impl std::any::Any) {
+        self.held.push(Box::new(guard));
     }
 
     pub fn add(&mut self, spec: ProgramSpec) {
         self.driver.add_group(spec).expect("add group");
+    }
+
+    /// Adds `spec`'s group and starts it; returns the id of its first instance.
+    pub fn start(&mut self, spec: ProgramSpec) -> InstanceId {
+        let name = spec.name.clone();
+        self.add(spec);
+        self.driver.start_group(&name).expect("start");
+        id(&name, 1)
     }
 
     /// One turn of at most 100 ms, recording what it produced.
@@ -103,6 +124,13 @@ impl Run {
             run.lines(id, None).iter().any(|l| test(l))
         });
         self.lines(id, None).into_iter().find(|l| test(l)).expect("just seen")
+    }
+
+    /// Waits for a line `pid=N` from the first instance of `group` (a test program announcing
+    /// a process it started) and returns N.
+    pub fn announced_pid(&mut self, group: &str) -> u32 {
+        let line = self.wait_line(&id(group, 1), |l| l.starts_with("pid="));
+        line["pid=".len()..].parse().expect("a pid")
     }
 
     /// Waits until process `pid` no longer exists (it died and was reaped by someone).
@@ -215,25 +243,43 @@ pub fn exists(pid: u32) -> bool {
     fs::metadata(format!("/proc/{pid}")).is_ok()
 }
 
-/// The fields of `/proc/PID/stat` after the command name: state, ppid, pgrp, session.
+/// From `/proc/PID/stat`: state, ppid, pgrp, session. `None` off Linux.
 pub fn stat(pid: u32) -> Option<(char, u32, u32, u32)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold anything, so split after the last one.
-    let rest = &text[text.rfind(')')? + 2..];
-    let mut fields = rest.split(' ');
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    let session = fields.next()?.parse().ok()?;
-    Some((state, ppid, pgrp, session))
+    #[cfg(target_os = "linux")]
+    {
+        let stat = procfs::process::Process::new(i32::try_from(pid).ok()?).ok()?.stat().ok()?;
+        let number = |n: i32| u32::try_from(n).ok();
+        Some((stat.state, number(stat.ppid)?, number(stat.pgrp)?, number(stat.session)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// The children of `pid`, as they are now (none off Linux).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let process = i32::try_from(pid).ok().and_then(|p| procfs::process::Process::new(p).ok());
+        process
+            .and_then(|p| p.task_main_thread().ok())
+            .and_then(|task| task.children().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        Vec::new()
+    }
 }
 
 /// Zombie children of this process.
 pub fn zombies() -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| stat(*pid).is_some_and(|(state, ppid, _, _)| state == 'Z' && ppid == me))
+    children_of(std::process::id())
+        .into_iter()
+        .filter(|pid| stat(*pid).is_some_and(|(state, ..)| state == 'Z'))
         .collect()
 }
 
@@ -242,11 +288,12 @@ pub fn assert_no_zombies(when: &str) {
     assert!(zombies.is_empty(), "zombie children {when}: {zombies:?}");
 }
 
+/// Sends `signal` to `pid`; a process already gone is not an error.
 pub fn kill(pid: u32, signal: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
+    let signal = nix::sys::signal::Signal::try_from(signal).expect("a signal");
+    if let Ok(pid) = i32::try_from(pid) {
         if pid > 1 {
-            // SAFETY: kill has no memory effects; a stale pid gives ESRCH.
-            unsafe { libc::kill(pid, signal) };
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
         }
     }
 }
@@ -278,8 +325,11 @@ impl Drop for TempDir {
 pub const LEADERLESS_PY: &str = include_str!("leaderless.py");
 
 /// A python3 to run [`LEADERLESS_PY`] with, or `None` after reporting the skip (a failure
-/// under `PROCMAN_REQUIRE_VALIDATORS`).
+/// under `PROCMAN_REQUIRE_VALIDATORS`). Takes [`LOCK`] while it probes (call it before
+/// [`Run::new`]): a driver of another test would otherwise reap the probe, and its lost status
+/// read as "python3 is missing".
 pub fn python3() -> Option<String> {
+    let _serial = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     for candidate in ["/usr/bin/python3", "python3"] {
         let ok = std::process::Command::new(candidate)
             .args(["-c", "import ctypes, threading"])
@@ -297,14 +347,19 @@ pub fn python3() -> Option<String> {
     None
 }
 
-/// Whether any thread of process `pid` is alive (its leader may be a zombie).
+/// Whether any thread of process `pid` is alive (its leader may be a zombie). Off Linux:
+/// whether the process exists.
 pub fn any_thread_alive(pid: u32) -> bool {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
-    tasks.flatten().any(|task| {
-        fs::read_to_string(task.path().join("stat")).is_ok_and(|s| {
-            s.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-        })
-    })
+    #[cfg(target_os = "linux")]
+    {
+        let process = i32::try_from(pid).ok().and_then(|p| procfs::process::Process::new(p).ok());
+        let Some(Ok(tasks)) = process.map(|p| p.tasks()) else { return false };
+        tasks.flatten().any(|task| task.stat().is_ok_and(|stat| stat.state != 'Z'))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        exists(pid)
+    }
 }
 
 /// Starts `count` instances of group `w` running `script` (which must print `up` once

@@ -71,11 +71,12 @@ fn a_crash_loop_reaches_fatal_after_the_retry_limit_with_the_backoff_delays_in_o
 #[test]
 fn the_start_grace_decides_between_running_and_backoff() {
     let mut run = Run::new();
-    let mut steady = sh("steady", "exec sleep 30");
+    let mut steady = sh("steady", "exec sleep 300");
     steady.start_grace = ms(300);
     run.add(steady);
+    // An exit long before the grace is over, however loaded the machine.
     let mut quick = sh("quick", "sleep 0.1");
-    quick.start_grace = Duration::from_secs(3);
+    quick.start_grace = Duration::from_secs(60);
     quick.max_retries = 1;
     quick.backoff =
         Backoff { initial: Duration::from_secs(5), factor: 1.0, max: Duration::from_secs(5) };
@@ -103,7 +104,7 @@ fn the_start_grace_decides_between_running_and_backoff() {
 fn a_child_that_ignores_sigterm_is_killed_at_the_stop_timeout() {
     let mut run = Run::new();
     // `trap "" TERM` makes the signal ignored, which `exec` keeps for sleep.
-    let mut spec = sh("stubborn", "trap '' TERM; echo ready; exec sleep 30");
+    let mut spec = sh("stubborn", "trap '' TERM; echo ready; exec sleep 300");
     spec.stop_timeout = ms(300);
     run.add(spec);
     let stubborn1 = id("stubborn", 1);
@@ -140,7 +141,7 @@ fn a_child_that_ignores_sigterm_is_killed_at_the_stop_timeout() {
 #[test]
 fn a_child_that_obeys_sigterm_stops_without_sigkill() {
     let mut run = Run::new();
-    let mut spec = sh("polite", "echo ready; exec sleep 30");
+    let mut spec = sh("polite", "echo ready; exec sleep 300");
     spec.stop_signal = Signal::INT;
     run.add(spec);
     let polite1 = id("polite", 1);
@@ -158,7 +159,7 @@ fn a_child_that_obeys_sigterm_stops_without_sigkill() {
 #[test]
 fn restart_replaces_the_process() {
     let mut run = Run::new();
-    run.add(sh("web", "exec sleep 30"));
+    run.add(sh("web", "exec sleep 300"));
     let web1 = id("web", 1);
     run.driver.start_group("web").expect("start");
     run.wait_state(&web1, State::Running);
@@ -196,8 +197,7 @@ fn restart_policy_always_restarts_a_crashing_program_no_faster_than_the_initial_
 #[test]
 fn scale_up_then_down_stops_the_highest_numbers_and_removes_them() {
     let mut run = Run::new();
-    run.add(sh("web", "exec sleep 30"));
-    run.driver.start_group("web").expect("start");
+    run.start(sh("web", "exec sleep 300"));
     run.wait_state(&id("web", 1), State::Running);
     run.driver.scale("web", 3).expect("scale up");
     run.wait_state(&id("web", 2), State::Running);
@@ -231,7 +231,7 @@ fn scale_up_then_down_stops_the_highest_numbers_and_removes_them() {
 #[test]
 fn shutdown_stops_every_group_and_reports_completion_last() {
     let mut run = Run::new();
-    let mut web = sh("web", "exec sleep 30");
+    let mut web = sh("web", "exec sleep 300");
     web.instances = 2;
     web.restart = RestartPolicy::Always;
     run.add(web);
@@ -267,8 +267,7 @@ fn shutdown_stops_every_group_and_reports_completion_last() {
 #[test]
 fn run_hands_every_event_to_the_callback_until_the_shutdown_completes() {
     let mut run = Run::new();
-    run.add(sh("once", "echo hello"));
-    run.driver.start_group("once").expect("start");
+    run.start(sh("once", "echo hello"));
     let mut seen = Vec::new();
     run.driver
         .run(|driver, event| {
@@ -289,7 +288,7 @@ fn run_hands_every_event_to_the_callback_until_the_shutdown_completes() {
 #[test]
 fn the_snapshot_measures_the_process_tree() {
     let mut run = Run::new();
-    run.add(sh("tree", "sleep 30 & sleep 30 & echo ready; wait"));
+    run.add(sh("tree", "sleep 300 & sleep 300 & echo ready; wait"));
     run.driver.start_group("tree").expect("start");
     run.wait_line(&id("tree", 1), |l| l == "ready");
     let info = run.driver.snapshot().into_iter().next().expect("one instance");

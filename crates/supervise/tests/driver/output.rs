@@ -25,8 +25,7 @@ fn merged_stderr_keeps_the_relative_order() {
     let mut run = Run::new();
     let mut spec = sh("merged", "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done");
     spec.stderr = OutputSpec::MergeWithStdout;
-    run.add(spec);
-    run.driver.start_group("merged").expect("start");
+    run.start(spec);
     run.wait_state(&id("merged", 1), State::Exited);
     let merged1 = id("merged", 1);
     let expected: Vec<String> =
@@ -39,8 +38,7 @@ fn merged_stderr_keeps_the_relative_order() {
 #[test]
 fn a_thousand_lines_arrive_whole_and_in_order_before_the_exit() {
     let mut run = Run::new();
-    run.add(sh("count", "seq 1 1000"));
-    run.driver.start_group("count").expect("start");
+    run.start(sh("count", "seq 1 1000"));
     let count1 = id("count", 1);
     run.wait_state(&count1, State::Exited);
     let outputs = run.outputs(&count1);
@@ -54,8 +52,7 @@ fn a_thousand_lines_arrive_whole_and_in_order_before_the_exit() {
 #[test]
 fn the_last_line_without_a_newline_arrives() {
     let mut run = Run::new();
-    run.add(sh("tail", "printf 'first\\nlast words'"));
-    run.driver.start_group("tail").expect("start");
+    run.start(sh("tail", "printf 'first\\nlast words'"));
     let tail1 = id("tail", 1);
     run.wait_state(&tail1, State::Exited);
     let outputs = run.outputs(&tail1);
@@ -80,8 +77,7 @@ fn output_of_instances_is_not_interleaved_within_lines() {
     spec.instance_hook = Some(std::sync::Arc::new(|n, launch: &mut supervise::Launch| {
         launch.env.push(("PS".into(), n.to_string().into()));
     }));
-    run.add(spec);
-    run.driver.start_group("chatty").expect("start");
+    run.start(spec);
     for n in 1..=2 {
         run.wait_state(&id("chatty", n), State::Exited);
         let expected: Vec<String> = (0..200).map(|i| format!("instance {n} line {i}")).collect();
@@ -119,8 +115,7 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
         let exited = run.transitions(&id("host", 1)).iter().any(|t| t.to == State::Exited);
         if exited && !sent_signal {
             sent_signal = true;
-            // SAFETY: sends a signal the driver handles to this process.
-            unsafe { libc::kill(libc::getpid(), libc::SIGUSR2) };
+            crate::harness::kill(std::process::id(), libc::SIGUSR2);
         }
         if run.log.iter().any(|(_, e)| *e == Event::SignalReceived(Signal::USR2)) {
             run.driver.shutdown();
@@ -136,8 +131,7 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
 #[test]
 fn an_idle_driver_asks_for_no_wakeup() {
     let mut run = Run::new();
-    run.add(sh("idle", "exec sleep 30"));
-    run.driver.start_group("idle").expect("start");
+    run.start(sh("idle", "exec sleep 300"));
     run.wait_state(&id("idle", 1), State::Running);
     run.turn();
     assert_eq!(run.driver.timeout(), None, "no deadline while all runs");

@@ -20,11 +20,11 @@ fn program(name: &str, program: impl Into<OsString>) -> ProgramSpec {
     spec
 }
 
-/// `sleep 30`, executed directly: nothing between the supervisor and the program.
+/// `sleep 300`, executed directly: nothing between the supervisor and the program.
 #[cfg(target_os = "linux")]
 fn sleeper(name: &str) -> ProgramSpec {
     let mut spec = program(name, "sleep");
-    spec.command = spec.command.args(["30"]);
+    spec.command = spec.command.args(["300"]);
     spec
 }
 
@@ -73,8 +73,7 @@ fn exec_failures_come_back_as_typed_spawn_errors_and_are_fatal_at_once() {
 #[test]
 fn a_program_that_runs_and_exits_127_is_not_a_spawn_error() {
     let mut run = Run::new();
-    run.add(sh("shell", "exit 127"));
-    run.driver.start_group("shell").expect("start");
+    run.start(sh("shell", "exit 127"));
     let exited = run.wait_state(&id("shell", 1), State::Exited);
     assert_eq!(exited.exit, Some(ExitStatus::Code(127)));
     assert_eq!(exited.spawn_error, None);
@@ -106,28 +105,27 @@ fn extra_descriptors(pid: u32) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// A descriptor opened without close-on-exec, closed on drop.
+/// A descriptor opened without close-on-exec (closed when dropped).
 #[cfg(target_os = "linux")]
-struct LeakyFd(libc::c_int);
+struct LeakyFd(std::os::fd::OwnedFd);
 
 #[cfg(target_os = "linux")]
 impl LeakyFd {
     fn open() -> LeakyFd {
-        // SAFETY: a NUL-terminated path; open has no other memory effects.
-        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
-        assert!(fd > 2, "open /dev/null");
-        // SAFETY: fcntl on a descriptor we own.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        assert_eq!(flags & libc::FD_CLOEXEC, 0, "the descriptor is inheritable");
+        use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
+        let fd = open("/dev/null", OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+            .expect("open /dev/null");
+        let flags = fcntl(&fd, FcntlArg::F_GETFD).expect("F_GETFD");
+        assert!(
+            !FdFlag::from_bits_truncate(flags).contains(FdFlag::FD_CLOEXEC),
+            "the descriptor is inheritable"
+        );
         LeakyFd(fd)
     }
-}
 
-#[cfg(target_os = "linux")]
-impl Drop for LeakyFd {
-    fn drop(&mut self) {
-        // SAFETY: closes the descriptor we opened, once.
-        unsafe { libc::close(self.0) };
+    fn number(&self) -> u32 {
+        use std::os::fd::AsRawFd;
+        u32::try_from(self.0.as_raw_fd()).expect("a descriptor number")
     }
 }
 
@@ -161,7 +159,7 @@ fn no_descriptor_beyond_0_1_2_leaks_into_a_child() {
         });
     }
     // The parent side does hold more (the extra one, the poll instance, the pipes).
-    assert!(descriptors(std::process::id()).contains(&u32::try_from(leaky.0).expect("fd")));
+    assert!(descriptors(std::process::id()).contains(&leaky.number()));
     run.finish();
     drop(leaky);
 }
@@ -262,8 +260,7 @@ fn signal_dispositions_and_mask_are_clean_in_the_child() {
     for signal in [libc::SIGUSR1, realtime] {
         assert_ne!(ignored_here & (1u64 << (signal - 1)), 0, "{signal} is ignored here");
     }
-    run.add(sleeper("clean"));
-    run.driver.start_group("clean").expect("start");
+    run.start(sleeper("clean"));
     let pid = run.wait_state(&id("clean", 1), State::Running).pid.expect("pid");
     assert_eq!(status_mask(pid, "SigIgn:"), 0, "no signal is ignored in the child");
     assert_eq!(status_mask(pid, "SigBlk:"), 0, "no signal is blocked in the child");
@@ -286,15 +283,11 @@ fn umask_working_directory_and_environment_are_applied() {
     spec.instance_hook = Some(Arc::new(|n, launch: &mut Launch| {
         launch.env.push(("PORT".into(), (5000 + n).to_string().into()));
     }));
-    run.add(spec);
-
+    run.start(spec);
     let mut clear = program("clear", "/usr/bin/env");
     clear.env.clear = true;
     clear.env.set("ONLY", "1");
-    run.add(clear);
-
-    run.driver.start_group("env").expect("start");
-    run.driver.start_group("clear").expect("start");
+    run.start(clear);
     for n in 1..=2 {
         run.wait_state(&id("env", n), State::Exited);
         let expected = vec![
@@ -319,8 +312,7 @@ fn starts_are_reported_in_spawn_order_and_before_any_output() {
     let mut run = Run::new();
     let mut spec = sh("many", "echo up");
     spec.instances = 30;
-    run.add(spec);
-    run.driver.start_group("many").expect("start");
+    run.start(spec);
     for n in 1..=30 {
         run.wait_line(&id("many", n), |line| line == "up");
     }
@@ -351,8 +343,7 @@ fn a_script_without_an_interpreter_line_runs_under_sh_as_execvp_does() {
     let script = dir.0.join("plain-script");
     fs::write(&script, "echo ran by sh\n").expect("write");
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
-    run.add(program("plain", &script));
-    run.driver.start_group("plain").expect("start");
+    run.start(program("plain", &script));
     run.wait_line(&id("plain", 1), |line| line == "ran by sh");
     run.finish();
 }

@@ -62,7 +62,9 @@ fn a_host_stdin_stays_open_and_empty_whatever_the_supervisor_stdin_is() {
         [("/dev/null", HostStdin::dev_null), ("closed", HostStdin::closed)];
     for (case, replace) in cases {
         let mut run = Run::new();
-        let host_stdin = replace();
+        // Put back only once the driver is gone and before the next test's driver exists: a
+        // descriptor the driver opened meanwhile may be number 0.
+        run.hold(replace());
         run.add(on_pipes("pipe", READ_ONE));
         run.add(on_pty("tty", READ_ONE));
         // The control: /dev/null ends at once.
@@ -86,7 +88,6 @@ fn a_host_stdin_stays_open_and_empty_whatever_the_supervisor_stdin_is() {
         // The terminal echoes what it is given, as it does for typed keys.
         assert_eq!(run.lines(&tty, None), ["waiting", "hello", "got hello"], "{case}");
         run.finish();
-        drop(host_stdin);
     }
 }
 

@@ -7,18 +7,12 @@ use supervise::State;
 
 use crate::harness::{Run, exists, id, sh, stat};
 
-/// Waits for the line `pid=N` and returns N.
-fn announced_pid(run: &mut Run, group: &str) -> u32 {
-    let line = run.wait_line(&id(group, 1), |l| l.starts_with("pid="));
-    line["pid=".len()..].parse().expect("a pid")
-}
-
 #[test]
 fn a_grandchild_in_the_same_process_group_is_killed_with_its_parent() {
     let mut run = Run::new();
-    run.add(sh("web", "sleep 30 & echo pid=$!; wait"));
+    run.add(sh("web", "sleep 300 & echo pid=$!; wait"));
     run.driver.start_group("web").expect("start");
-    let grandchild = announced_pid(&mut run, "web");
+    let grandchild = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     let (_, ppid, pgrp, _) = stat(grandchild).expect("the grandchild runs");
     assert_eq!((ppid, pgrp), (parent, parent), "a child of the instance, in its group");
@@ -35,9 +29,9 @@ fn a_grandchild_in_the_same_process_group_is_killed_with_its_parent() {
 #[test]
 fn a_grandchild_that_left_the_group_with_setsid_is_killed_on_stop() {
     let mut run = Run::new();
-    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 30' & wait"#));
+    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 300' & wait"#));
     run.driver.start_group("web").expect("start");
-    let escaped = announced_pid(&mut run, "web");
+    let escaped = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     let (_, ppid, pgrp, session) = stat(escaped).expect("the grandchild runs");
     assert_eq!(ppid, parent);
@@ -57,9 +51,9 @@ fn an_orphaned_setsid_grandchild_is_killed_on_shutdown() {
     let mut run = Run::new();
     // The instance exits at once, leaving a grandchild in its own session: the subreaper
     // adopts it, and only the shutdown's tree walk can find it.
-    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 30' & exit 0"#));
+    run.add(sh("web", r#"setsid sh -c 'echo pid=$$; exec sleep 300' & exit 0"#));
     run.driver.start_group("web").expect("start");
-    let orphan = announced_pid(&mut run, "web");
+    let orphan = run.announced_pid("web");
     run.wait_state(&id("web", 1), State::Exited);
     run.wait_until("the orphan to be adopted", |_| {
         stat(orphan).is_some_and(|(_, ppid, _, _)| ppid == std::process::id())
@@ -83,13 +77,12 @@ fn shutdown_kills_descendants_of_every_kind() {
     let mut spec = sh(
         "web",
         r#"trap '' TERM
-           sleep 30 & echo pid=$!
-           setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 30' &
+           sleep 300 & echo pid=$!
+           setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &
            wait"#,
     );
     spec.stop_timeout = std::time::Duration::from_millis(200);
-    run.add(spec);
-    run.driver.start_group("web").expect("start");
+    run.start(spec);
     run.wait_until("two grandchildren", |run| {
         run.lines(&id("web", 1), None).iter().filter(|l| l.starts_with("pid=")).count() == 2
     });
@@ -107,12 +100,52 @@ fn shutdown_kills_descendants_of_every_kind() {
     run.finish();
 }
 
+// Adopted orphans are found through /proc and the subreaper (Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_sweep_reports_every_stray_it_killed_once_just_before_the_end() {
+    let mut run = Run::new();
+    // Two orphans that ignore SIGTERM: only the sweep's SIGKILL ends them.
+    let orphan = r#"setsid sh -c 'trap "" TERM; echo pid=$$; exec sleep 300' &"#;
+    run.add(sh("web", &format!("{orphan} {orphan} exit 0")));
+    run.driver.start_group("web").expect("start");
+    run.wait_until("two orphans", |run| {
+        run.lines(&id("web", 1), None).iter().filter(|l| l.starts_with("pid=")).count() == 2
+    });
+    let mut orphans: Vec<u32> = run
+        .lines(&id("web", 1), None)
+        .iter()
+        .filter_map(|l| l.strip_prefix("pid=")?.parse().ok())
+        .collect();
+    orphans.sort_unstable();
+    run.wait_state(&id("web", 1), State::Exited);
+
+    run.driver.shutdown();
+    run.wait_until("the shutdown", |run| run.driver.is_finished());
+    for pid in &orphans {
+        assert!(!exists(*pid), "{pid} survived the shutdown");
+    }
+    let reports: Vec<usize> = (0..run.log.len())
+        .filter(|&i| matches!(run.log[i].1, Event::StraysKilled { .. }))
+        .collect();
+    assert_eq!(reports.len(), 1, "one report of the sweep: {:#?}", run.log);
+    let Event::StraysKilled { pids } = &run.log[reports[0]].1 else { unreachable!() };
+    assert!(orphans.iter().all(|p| pids.contains(p)), "{orphans:?} in {pids:?}");
+    assert!(pids.windows(2).all(|w| w[0] < w[1]), "sorted, once each: {pids:?}");
+    assert!(
+        matches!(run.log.get(reports[0] + 1), Some((_, Event::ShutdownComplete))),
+        "the report comes just before the end: {:#?}",
+        run.log
+    );
+    run.finish();
+}
+
 #[test]
 fn dropping_the_driver_kills_every_instance_tree() {
     let mut run = Run::new();
-    run.add(sh("web", "sleep 30 & echo pid=$!; exec sleep 30"));
+    run.add(sh("web", "sleep 300 & echo pid=$!; exec sleep 300"));
     run.driver.start_group("web").expect("start");
-    let grandchild = announced_pid(&mut run, "web");
+    let grandchild = run.announced_pid("web");
     let parent = run.pid(&id("web", 1));
     // Dropped without a shutdown: the old driver must not leave anything running.
     let fresh = supervise::Driver::new(supervise::DriverOptions::default()).expect("driver");
@@ -125,7 +158,7 @@ fn dropping_the_driver_kills_every_instance_tree() {
 #[test]
 fn kill_all_ends_a_formation_that_ignores_sigterm_at_once_without_cgroups() {
     let mut run = Run::new();
-    let script = "trap '' TERM; (setsid sh -c 'trap \"\" TERM; exec sleep 60' &); echo up; \
+    let script = "trap '' TERM; (setsid sh -c 'trap \"\" TERM; exec sleep 300' &); echo up; \
                   while :; do sleep 1; done";
     let pids = crate::harness::start_stubborn_formation(&mut run, script, 20);
     run.driver.kill_all();
@@ -146,7 +179,7 @@ fn a_daemon_whose_main_thread_exited_is_killed_on_shutdown() {
     let script = dir.0.join("leaderless.py");
     std::fs::write(&script, crate::harness::LEADERLESS_PY).expect("write the script");
     let mut run = Run::new();
-    run.add(sh("web", &format!("(setsid {python} {} &); exec sleep 30", script.display())));
+    run.add(sh("web", &format!("(setsid {python} {} &); exec sleep 300", script.display())));
     run.driver.start_group("web").expect("start");
     let line = run.wait_line(&id("web", 1), |l| l.starts_with("LEADERLESS "));
     let daemon: u32 = line["LEADERLESS ".len()..].parse().expect("a pid");
@@ -163,9 +196,7 @@ fn descendants_of(root: u32) -> Vec<u32> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(pid) = stack.pop() {
-        let text =
-            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for kid in text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+        for kid in crate::harness::children_of(pid) {
             if stat(kid).is_some_and(|(state, ..)| state != 'Z') {
                 out.push(kid);
             }
@@ -187,7 +218,7 @@ fn start_leaving_a_job(run: &mut Run) -> u32 {
     spec.stop_timeout = std::time::Duration::from_secs(60);
     run.add(spec);
     run.driver.start_group("web").expect("start");
-    announced_pid(run, "web")
+    run.announced_pid("web")
 }
 
 #[test]

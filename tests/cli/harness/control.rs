@@ -1,57 +1,15 @@
-//! Helpers for driving a running `procman start`: counting output lines, asking `procman ps
-//! --json` from a second process, following the event stream over the socket, and reading the
-//! nanosecond timestamps test programs print. Every wait is bounded by [`WAIT`].
+//! Driving a running `procman start` over its control socket: control commands from a second
+//! process, `procman ps --json` asked until it shows a state, and the event stream.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Dir, Finished, Running, WAIT};
-
-/// Waits for the `n`th line (from 1) holding every one of `needles`; returns it.
-pub(crate) fn wait_nth(run: &mut Running, needles: &[&str], n: usize) -> String {
-    let mut count = 0;
-    let what = format!("occurrence {n} of {needles:?}");
-    run.wait_until(
-        |line| {
-            if needles.iter().all(|needle| line.contains(needle)) {
-                count += 1;
-            }
-            count >= n
-        },
-        &what,
-    )
-}
-
-/// Lines seen so far holding every one of `needles`.
-pub(crate) fn lines_with(run: &Running, needles: &[&str]) -> Vec<String> {
-    run.seen
-        .iter()
-        .filter(|line| needles.iter().all(|needle| line.text.contains(needle)))
-        .map(|line| line.text.clone())
-        .collect()
-}
-
-/// The pid in `... started with pid 1234`.
-pub(crate) fn started_pid(line: &str) -> u32 {
-    line.rsplit(' ').next().and_then(|pid| pid.parse().ok()).unwrap_or_else(|| {
-        panic!("no pid at the end of {line:?}");
-    })
-}
-
-/// The number after `marker` in a line (`start 1700000000123456789` → the nanoseconds).
-pub(crate) fn number_after(line: &str, marker: &str) -> u128 {
-    let at = line.find(marker).unwrap_or_else(|| panic!("{marker:?} not in {line:?}"));
-    line[at + marker.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no number after {marker:?} in {line:?}"))
-}
+use super::WAIT;
+use super::app::{Dir, Finished};
 
 /// Runs a control command (`ps`, `restart web`...) to completion from a second process.
 pub(crate) fn ctl(dir: &Dir, args: &[&str]) -> Finished {
@@ -95,8 +53,14 @@ pub(crate) fn ps_until(dir: &Dir, what: &str, mut check: impl FnMut(&Value) -> b
             return ps;
         }
         assert!(Instant::now() < deadline, "ps never showed {what} within {WAIT:?}: {ps:#}");
-        thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The pid of the supervising procman (the child of the guard the shell started).
+pub(crate) fn supervisor_pid(dir: &Dir) -> u32 {
+    let pid = ps_json(dir)["procman"]["pid"].as_u64().expect("procman's pid");
+    u32::try_from(pid).expect("a pid")
 }
 
 /// A connection subscribed to the event stream of the control socket.
@@ -153,17 +117,4 @@ pub(crate) fn transition(event: &Value) -> Option<(&str, &str, &str)> {
         return None;
     }
     Some((event["process"].as_str()?, event["from"].as_str()?, event["to"].as_str()?))
-}
-
-/// Waits (bounded) until `path` no longer exists.
-#[cfg(target_os = "linux")]
-pub(crate) fn wait_removed(path: &Path) -> bool {
-    let deadline = Instant::now() + WAIT;
-    while path.symlink_metadata().is_ok() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    true
 }
