@@ -6,8 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::skip;
-use crate::util::{Dir, Finished, Running, procman};
+use crate::harness::*;
 
 /// A `web` that prints `count` numbered, colored lines, then exits (which ends the run).
 fn printer(dir: &Dir, count: u32) {
@@ -36,7 +35,7 @@ fn log_lines(dir: &Path, name: &str) -> Vec<String> {
             Some((n, entry.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|file| std::cmp::Reverse(file.0));
     let mut lines = Vec::new();
     for (_, path) in files {
         let text = std::fs::read_to_string(&path).expect("a log file");
@@ -157,30 +156,16 @@ fn rotation_keeps_every_line_under_the_bound_and_n_files() {
 }
 
 /// `procman start` as `cloudsdk` (uid 1000), or `None` when the test cannot become it.
+#[cfg(target_os = "linux")]
 fn start_as_user(dir: &Dir, args: &[&str]) -> Option<Running> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        skip("an unwritable log directory is tested as root becoming uid 1000");
+    if !root_or_skip("an unwritable log directory (tested as uid 1000, whom root can become)") {
         return None;
     }
-    let probe = Command::new("setpriv")
-        .args(["--reuid=1000", "--regid=1000", "--clear-groups", "true"])
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        skip("setpriv cannot run a command as uid 1000");
-        return None;
-    }
-    let mut command = Command::new("setpriv");
-    command
-        .args(["--reuid=1000", "--regid=1000", "--clear-groups"])
-        .arg(procman())
-        .args(args)
-        .current_dir(dir.path())
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("FORCE_COLOR")
-        .stdin(Stdio::null());
+    let mut command = dir.command(args);
+    // std drops the supplementary groups too when it changes the user.
+    std::os::unix::process::CommandExt::uid(&mut command, 1000);
+    std::os::unix::process::CommandExt::gid(&mut command, 1000);
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
     Some(dir.spawn_with(command))
 }
 
@@ -200,29 +185,29 @@ fn keeps_printing_after_one_warning(run: &mut Running) {
     assert!(warning.contains("log"), "{warning}");
     assert!(warning.contains("the output still goes to the terminal"), "{warning}");
     run.wait_for("| tick 30");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
-    let warnings = crate::live::lines_with(run, &["warning: cannot "]);
+    let warnings = run.lines_with(&["warning: cannot "]);
     assert_eq!(warnings.len(), 1, "said once: {}", run.transcript());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn an_unwritable_log_directory_is_said_once_and_the_app_keeps_running() {
     let dir = Dir::new();
     ticker(&dir);
-    // The user's own directory, which it may read but not write.
+    // Root's directory, which the user may read but not write. (Not a 0500 directory of the
+    // user's own: procman's namespace containment runs it in a user namespace of its own,
+    // where it may write the user's files whatever their mode.)
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).expect("mkdir");
-    std::os::unix::fs::chown(&logs, Some(1000), Some(1000)).expect("chown");
-    for (path, mode) in [(dir.path(), 0o755), (logs.as_path(), 0o500)] {
-        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .expect("chmod");
-    }
+    make_world_readable(dir.path());
+    make_world_readable(&logs);
     let Some(mut run) = start_as_user(&dir, &["start", "--no-socket", "--log-dir", "logs"]) else {
         return;
     };
     keeps_printing_after_one_warning(&mut run);
-    let warning = crate::live::lines_with(&run, &["warning: cannot "]).remove(0);
+    let warning = run.lines_with(&["warning: cannot "]).remove(0);
     assert!(warning.contains("logs/web.1.log: permission denied"), "{warning}");
 }
 
@@ -258,6 +243,6 @@ fn a_full_file_system_is_said_once_and_the_app_keeps_running() {
         .stdin(Stdio::null());
     let mut run = dir.spawn_with(command);
     keeps_printing_after_one_warning(&mut run);
-    let warning = crate::live::lines_with(&run, &["warning: cannot "]).remove(0);
+    let warning = run.lines_with(&["warning: cannot "]).remove(0);
     assert!(warning.contains("logs/web.1.log: No space left on device"), "{warning}");
 }

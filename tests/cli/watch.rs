@@ -7,9 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::live::started_pid;
-use crate::support::skip;
-use crate::util::{Dir, Running, procman};
+use crate::harness::*;
 
 /// A `web` that watches Ruby files under `src/` (but `src/tmp/`), and an `other` that watches
 /// nothing; both sleep.
@@ -38,19 +36,9 @@ fn text_of(line: &str) -> &str {
     line.split_once(" | ").map_or(line, |(_, text)| text)
 }
 
-/// Waits for the `n`th `started with pid` line of `name` and returns its pid.
-fn nth_start(run: &mut Running, name: &str, n: usize) -> u32 {
-    let name = format!("{name} ");
-    let line = crate::live::wait_nth(run, &[&name, "| started with pid"], n);
-    started_pid(&line)
-}
-
 /// The restart lines seen so far, from their text on (`web: src/app.rb changed, ...`).
 fn restarts(run: &Running) -> Vec<String> {
-    crate::live::lines_with(run, &["changed, restarting"])
-        .iter()
-        .map(|line| text_of(line).to_owned())
-        .collect()
+    run.lines_with(&["changed, restarting"]).iter().map(|line| text_of(line).to_owned()).collect()
 }
 
 #[test]
@@ -58,8 +46,8 @@ fn a_watched_change_restarts_its_type_and_an_ignored_one_does_not() {
     let dir = app();
     let mut run = dir.spawn(&["start", "--no-socket"]);
     run.wait_for("web: watching src/**/*.rb, config/*.yml for changes");
-    let web = nth_start(&mut run, "web.1", 1);
-    let other = nth_start(&mut run, "other.1", 1);
+    let web = run.started_nth("web.1", 1);
+    let other = run.started_nth("other.1", 1);
 
     // Ignored: by a glob of its directory, by a glob of its name, under .git, unmatched.
     touch(&dir.path().join("src/tmp/cache.rb"));
@@ -74,7 +62,7 @@ fn a_watched_change_restarts_its_type_and_an_ignored_one_does_not() {
     let line = run.wait_for("changed, restarting");
     assert!(line.contains(" system "), "{line}");
     assert_eq!(text_of(&line), "web: src/app.rb changed, restarting");
-    let restarted = nth_start(&mut run, "web.1", 2);
+    let restarted = run.started_nth("web.1", 2);
     let latency = touched.elapsed();
     assert_ne!(restarted, web, "web.1 has a new pid");
     println!("touch to new pid: {latency:?}");
@@ -83,20 +71,20 @@ fn a_watched_change_restarts_its_type_and_an_ignored_one_does_not() {
     // as it appears, and the file counts.
     std::fs::create_dir_all(dir.path().join("src/models/admin")).expect("mkdir");
     touch(&dir.path().join("src/models/admin/user.rb"));
-    crate::live::wait_nth(&mut run, &["changed, restarting"], 2);
-    let third = nth_start(&mut run, "web.1", 3);
+    run.wait_nth(&["changed, restarting"], 2);
+    let third = run.started_nth("web.1", 3);
     assert_ne!(third, restarted);
     assert_eq!(restarts(&run)[1], "web: src/models/admin/user.rb changed, restarting");
 
     // One glob's directory alone: config/*.yml.
     touch(&dir.path().join("config/app.yml"));
-    crate::live::wait_nth(&mut run, &["changed, restarting"], 3);
-    nth_start(&mut run, "web.1", 4);
+    run.wait_nth(&["changed, restarting"], 3);
+    run.started_nth("web.1", 4);
     assert_eq!(restarts(&run)[2], "web: config/app.yml changed, restarting");
 
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
-    let starts = crate::live::lines_with(&run, &["other.1 ", "| started with pid"]);
+    let starts = run.lines_with(&["other.1 ", "| started with pid"]);
     assert_eq!(starts.len(), 1, "other watches nothing and kept pid {other}: {starts:?}");
     assert_eq!(restarts(&run).len(), 3, "{}", run.transcript());
 }
@@ -106,7 +94,7 @@ fn a_burst_of_changes_restarts_once_and_counts_them() {
     let dir = app();
     let mut run = dir.spawn(&["start", "--no-socket", "web"]);
     run.wait_for("web: watching");
-    let web = nth_start(&mut run, "web.1", 1);
+    let web = run.started_nth("web.1", 1);
     for n in 0..20 {
         touch(&dir.path().join(format!("src/file{n}.rb")));
     }
@@ -116,8 +104,8 @@ fn a_burst_of_changes_restarts_once_and_counts_them() {
         text.starts_with("web: src/file") && text.ends_with(" other files changed, restarting"),
         "{line}"
     );
-    assert_ne!(nth_start(&mut run, "web.1", 2), web);
-    run.signal(libc::SIGTERM);
+    assert_ne!(run.started_nth("web.1", 2), web);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
     // 20 files within the debounce: the restarts are far fewer than the files.
     assert!(restarts(&run).len() < 5, "{}", run.transcript());
@@ -190,7 +178,7 @@ fn a_tree_of_many_files_costs_watches_on_one_descriptor() {
     let mut without = start();
     without.wait_for("started with pid");
     let baseline = descriptors(without.pid()).len();
-    without.signal(libc::SIGTERM);
+    without.signal(Signal::SIGTERM);
     without.wait_exit();
 
     dir.write("procman.json", config(r#", "watch": "src/**/*.rb", "watch_ignore": "src/vendor""#));
@@ -206,7 +194,7 @@ fn a_tree_of_many_files_costs_watches_on_one_descriptor() {
     assert_eq!(inotify_watches(run.pid()), 422, "one watch per directory, none per file");
     touch(&tree.path().join("src/pkg7/mod387/f49.rb"));
     run.wait_for("web: src/pkg7/mod387/f49.rb changed, restarting");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
 }
 
@@ -255,8 +243,8 @@ fn the_limit_of_inotify_watches_is_said_with_the_sysctl_and_the_run_goes_on() {
     assert!(warning.contains("system | warning: cannot watch "), "{warning}");
     run.wait_for("web.1  | up");
     run.wait_for("web: watching src/**/*.rb for changes (4 directories)");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     run.wait_exit();
-    let said = crate::live::lines_with(&run, &["limit of inotify watches"]);
+    let said = run.lines_with(&["limit of inotify watches"]);
     assert_eq!(said.len(), 1, "said once: {said:?}");
 }
