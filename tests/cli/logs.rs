@@ -4,7 +4,6 @@
 //! a directory without write permission) is said once and the app keeps running and printing.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::harness::*;
 
@@ -155,94 +154,91 @@ fn rotation_keeps_every_line_under_the_bound_and_n_files() {
     assert_eq!(kept, all[all.len() - kept.len()..], "the newest lines, whole and in order");
 }
 
-/// `procman start` as `cloudsdk` (uid 1000), or `None` when the test cannot become it.
+/// A log that cannot be written, made the Linux way: as another user (root becomes uid 1000),
+/// and a tiny tmpfs mounted in a user namespace.
 #[cfg(target_os = "linux")]
-fn start_as_user(dir: &Dir, args: &[&str]) -> Option<Running> {
-    if !root_or_skip("an unwritable log directory (tested as uid 1000, whom root can become)") {
-        return None;
-    }
-    let mut command = dir.command(args);
-    // std drops the supplementary groups too when it changes the user.
-    std::os::unix::process::CommandExt::uid(&mut command, 1000);
-    std::os::unix::process::CommandExt::gid(&mut command, 1000);
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
-    Some(dir.spawn_with(command))
-}
+mod unwritable {
+    use std::process::{Command, Stdio};
 
-/// A `web` that prints 300 lines at once (12 KB for its log), then `tick N` ten times a
-/// second, forever.
-fn ticker(dir: &Dir) {
-    dir.write(
-        "Procfile",
-        "web: seq 1 300 | sed 's/^/a burst of output, line /'; \
+    use crate::harness::*;
+
+    /// `procman start` as `cloudsdk` (uid 1000), or `None` when the test cannot become it.
+    fn start_as_user(dir: &Dir, args: &[&str]) -> Option<Running> {
+        if !root_or_skip("an unwritable log directory (tested as uid 1000, whom root can become)") {
+            return None;
+        }
+        let mut command = dir.command(args);
+        // std drops the supplementary groups too when it changes the user.
+        std::os::unix::process::CommandExt::uid(&mut command, 1000);
+        std::os::unix::process::CommandExt::gid(&mut command, 1000);
+        command.env("PATH", "/usr/local/bin:/usr/bin:/bin");
+        Some(dir.spawn_with(command))
+    }
+
+    /// A `web` that prints 300 lines at once (12 KB for its log), then `tick N` ten times a
+    /// second, forever.
+    fn ticker(dir: &Dir) {
+        dir.write(
+            "Procfile",
+            "web: seq 1 300 | sed 's/^/a burst of output, line /'; \
          i=0; while :; do i=$((i+1)); echo \"tick $i\"; sleep 0.1; done\n",
-    );
-}
-
-/// The app keeps running and printing after the warning, which comes once.
-fn keeps_printing_after_one_warning(run: &mut Running) {
-    let warning = run.wait_for("warning: cannot ");
-    assert!(warning.contains("log"), "{warning}");
-    assert!(warning.contains("the output still goes to the terminal"), "{warning}");
-    run.wait_for("| tick 30");
-    run.signal(Signal::SIGTERM);
-    run.wait_exit();
-    let warnings = run.lines_with(&["warning: cannot "]);
-    assert_eq!(warnings.len(), 1, "said once: {}", run.transcript());
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn an_unwritable_log_directory_is_said_once_and_the_app_keeps_running() {
-    let dir = Dir::new();
-    ticker(&dir);
-    // Root's directory, which the user may read but not write. (Not a 0500 directory of the
-    // user's own: procman's namespace containment runs it in a user namespace of its own,
-    // where it may write the user's files whatever their mode.)
-    let logs = dir.path().join("logs");
-    std::fs::create_dir(&logs).expect("mkdir");
-    make_world_readable(dir.path());
-    make_world_readable(&logs);
-    let Some(mut run) = start_as_user(&dir, &["start", "--no-socket", "--log-dir", "logs"]) else {
-        return;
-    };
-    keeps_printing_after_one_warning(&mut run);
-    let warning = run.lines_with(&["warning: cannot "]).remove(0);
-    assert!(warning.contains("logs/web.1.log: permission denied"), "{warning}");
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_full_file_system_is_said_once_and_the_app_keeps_running() {
-    let dir = Dir::new();
-    ticker(&dir);
-    std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
-    // A 4 KiB tmpfs over logs/, in a mount namespace of procman's own (a user namespace lets
-    // any user mount one).
-    let probe = Command::new("unshare")
-        .args(["-Urm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs \"$0\"", "logs"])
-        .current_dir(dir.path())
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        return skip("a full file system needs `unshare -Urm` to mount a small tmpfs");
+        );
     }
-    let mut command = Command::new("unshare");
-    command
-        .args([
-            "-Urm",
-            "sh",
-            "-c",
+
+    /// The app keeps running and printing after the warning, which comes once.
+    fn keeps_printing_after_one_warning(run: &mut Running) {
+        let warning = run.wait_for("warning: cannot ");
+        assert!(warning.contains("log"), "{warning}");
+        assert!(warning.contains("the output still goes to the terminal"), "{warning}");
+        run.wait_for("| tick 30");
+        run.signal(Signal::SIGTERM);
+        run.wait_exit();
+        let warnings = run.lines_with(&["warning: cannot "]);
+        assert_eq!(warnings.len(), 1, "said once: {}", run.transcript());
+    }
+
+    #[test]
+    fn an_unwritable_log_directory_is_said_once_and_the_app_keeps_running() {
+        let dir = Dir::new();
+        ticker(&dir);
+        // Root's directory, which the user may read but not write. (Not a 0500 directory of the
+        // user's own: procman's namespace containment runs it in a user namespace of its own,
+        // where it may write the user's files whatever their mode.)
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).expect("mkdir");
+        make_world_readable(dir.path());
+        make_world_readable(&logs);
+        let Some(mut run) = start_as_user(&dir, &["start", "--no-socket", "--log-dir", "logs"])
+        else {
+            return;
+        };
+        keeps_printing_after_one_warning(&mut run);
+        let warning = run.lines_with(&["warning: cannot "]).remove(0);
+        assert!(warning.contains("logs/web.1.log: permission denied"), "{warning}");
+    }
+
+    #[test]
+    fn a_full_file_system_is_said_once_and_the_app_keeps_running() {
+        let dir = Dir::new();
+        ticker(&dir);
+        std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
+        // A 4 KiB tmpfs over logs/, in a mount namespace of procman's own (a user namespace lets
+        // any user mount one).
+        let probe = Command::new("unshare")
+            .args(["-Urm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs \"$0\"", "logs"])
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .status();
+        if !probe.is_ok_and(|s| s.success()) {
+            return skip("a full file system needs `unshare -Urm` to mount a small tmpfs");
+        }
+        let command = dir.script_command(
+            &["unshare", "-Urm"],
             "mount -t tmpfs -o size=4k tmpfs logs && exec \"$0\" start --no-socket --log-dir logs",
-        ])
-        .arg(procman())
-        .current_dir(dir.path())
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("FORCE_COLOR")
-        .stdin(Stdio::null());
-    let mut run = dir.spawn_with(command);
-    keeps_printing_after_one_warning(&mut run);
-    let warning = run.lines_with(&["warning: cannot "]).remove(0);
-    assert!(warning.contains("logs/web.1.log: No space left on device"), "{warning}");
+        );
+        let mut run = dir.spawn_with(command);
+        keeps_printing_after_one_warning(&mut run);
+        let warning = run.lines_with(&["warning: cannot "]).remove(0);
+        assert!(warning.contains("logs/web.1.log: No space left on device"), "{warning}");
+    }
 }

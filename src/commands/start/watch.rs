@@ -219,13 +219,22 @@ impl FileWatch {
                 }
                 Change::DirGone(dir) => self.backend.remove_tree(&dir),
                 Change::Path { path, new_dir } => {
-                    if new_dir && PER_DIRECTORY {
-                        let mut found = Vec::new();
-                        self.walk(&path, true, &mut found);
-                        changes.extend(found);
+                    // A directory that appeared is no change of itself: what it holds is (the
+                    // walk finds it where each directory has a watch of its own).
+                    if new_dir {
+                        if PER_DIRECTORY {
+                            let mut found = Vec::new();
+                            self.walk(&path, true, &mut found);
+                            changes.extend(found);
+                        }
+                        continue;
                     }
+                    // Read at most once, and only for a path that counts.
+                    let mut generated = None;
                     for rules in &self.rules {
-                        if let Some(relative) = rules.counts(&path) {
+                        if let Some(relative) = rules.counts(&path)
+                            && !*generated.get_or_insert_with(|| is_export_output(&path))
+                        {
                             note(&mut self.pending, rules, Some(relative), now);
                         }
                     }
@@ -288,6 +297,26 @@ impl FileWatch {
     pub(crate) fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
     }
+}
+
+/// Whether `path` is a file `procman export` wrote (its header in the first KiB): exporting
+/// into a watched tree does not restart the app. Opened without following a link and without
+/// blocking on a FIFO; anything but a regular file is not one.
+fn is_export_output(path: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
+        return false;
+    }
+    let mut head = Vec::with_capacity(1024);
+    file.take(1024).read_to_end(&mut head).is_ok() && crate::export::is_generated(&head)
 }
 
 /// Records a change for `rules`' type: the restart is due once its files have been quiet for

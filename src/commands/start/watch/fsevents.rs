@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 
-use notify::event::EventKind;
+use notify::event::{CreateKind, EventKind};
 use notify::{FsEventWatcher, RecursiveMode, Watcher};
 
 use super::Change;
@@ -39,8 +39,9 @@ impl Backend {
             if event.need_rescan() {
                 let _ = sender.send(Change::Overflow);
             }
+            let new_dir = matches!(event.kind, EventKind::Create(CreateKind::Folder));
             for path in event.paths {
-                let _ = sender.send(Change::Path { path, new_dir: false });
+                let _ = sender.send(Change::Path { path, new_dir });
             }
             // A full socket already holds a wake-up.
             let _ = (&waker).write(&[1]);

@@ -19,6 +19,22 @@ use procman::diagnostic::sanitize;
 /// A directory name that is never watched, wherever it is.
 const ALWAYS_IGNORED: &str = ".git";
 
+/// Names of the files editors write beside the one being edited, never a change of the app's
+/// whatever the globs say: Vim's swap files (rewritten while the user types, long before a
+/// save) and its `4913` probe, backups (`app.rb~`), Emacs's locks and auto-saves, Kate's swap
+/// files, JetBrains' safe-write copies; and the temporary files of `procman export`.
+const EDITOR_FILES: &[&str] = &[
+    ".*.sw?",
+    "*~",
+    ".#*",
+    "#*#",
+    "4913",
+    "*.kate-swp",
+    "*___jb_tmp___",
+    "*___jb_old___",
+    ".*.procman-*.tmp",
+];
+
 /// One process type's watch.
 #[derive(Debug)]
 pub(super) struct Rules {
@@ -30,6 +46,8 @@ pub(super) struct Rules {
     patterns: Vec<String>,
     watch: GlobSet,
     ignore: GlobSet,
+    /// [`EDITOR_FILES`], matched against a file's name.
+    editor: GlobSet,
     /// `ignore`, and each `X/**` of it as `X` too: a directory these match is not descended
     /// into, and nothing below it counts.
     prune: GlobSet,
@@ -79,6 +97,7 @@ impl Rules {
             settings.ignore.iter().filter_map(|p| p.strip_suffix("/**")).map(str::to_owned),
         );
         let prune = set(&mut dirs.into_iter())?;
+        let editor = set(&mut EDITOR_FILES.iter().map(|name| (*name).to_owned()))?;
         let mut roots: Vec<Root> = Vec::new();
         for pattern in &settings.patterns {
             let root = root_of(base, pattern);
@@ -93,6 +112,7 @@ impl Rules {
             patterns: settings.patterns.iter().map(|p| sanitize(p, 200)).collect(),
             watch,
             ignore,
+            editor,
             prune,
             roots,
             excluded: excluded.to_vec(),
@@ -140,6 +160,7 @@ impl Rules {
         let relative = path.strip_prefix(&self.base).ok()?;
         if self.is_excluded(path)
             || has_ignored_component(relative)
+            || relative.file_name().is_some_and(|name| self.editor.is_match(name))
             || self.ignore.is_match(relative)
             || relative
                 .ancestors()
@@ -262,5 +283,20 @@ mod tests {
         assert_eq!(counts("/app/log/web.1.log"), None, "the log directory");
         assert_eq!(counts("/app/other.log").as_deref(), Some("other.log"));
         assert_eq!(counts("/other/src/app.rb"), None);
+    }
+
+    #[test]
+    fn the_files_editors_write_beside_a_file_never_count() {
+        let rules = rules(&["**"], &[]);
+        let counts = |path: &str| rules.counts(Path::new(path)).is_some();
+        for name in [".app.rb.swp", ".app.rb.swx", "app.rb~", ".#app.rb", "#app.rb#", "4913"] {
+            assert!(!counts(&format!("/app/src/{name}")), "{name}");
+        }
+        for name in ["app.rb.kate-swp", "app.rb___jb_tmp___", ".web.service.procman-12-0.tmp"] {
+            assert!(!counts(&format!("/app/src/{name}")), "{name}");
+        }
+        for name in ["app.rb", ".env", "swap.swp", "49130", "a#b"] {
+            assert!(counts(&format!("/app/src/{name}")), "{name}");
+        }
     }
 }
