@@ -48,6 +48,17 @@ fn log_lines(dir: &Path, name: &str) -> Vec<String> {
     lines
 }
 
+/// The names of the files in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the log directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// `2025-05-01T12:00:03.412+02:00`.
 fn is_stamp(text: &str) -> bool {
     let b = text.as_bytes();
@@ -104,6 +115,22 @@ fn the_config_file_sets_the_log_directory_relative_to_the_app_root() {
 }
 
 #[test]
+fn dotforeman_sets_the_log_files_over_the_config_file() {
+    let dir = Dir::new();
+    printer(&dir, 40);
+    dir.write("procman.json", r#"{"log_dir": "from-json", "log_max_size": "1M"}"#);
+    // 40 lines of 52 bytes: rotated at 1K, keeping one file.
+    dir.write(".foreman", "log-dir: from-foreman\nlog-max-size: 1K\nlog-keep: 1\n");
+    assert_ran(&dir.run(&["start", "--no-socket"]));
+    assert!(!dir.path().join("from-json").exists(), ".foreman is the command line's");
+    let logs = dir.path().join("from-foreman");
+    assert_eq!(file_names(&logs), ["web.1.log", "web.1.log.1"]);
+    let kept = log_lines(&logs, "web.1.log");
+    let all = expected(40);
+    assert_eq!(kept, all[all.len() - kept.len()..], "the newest lines, whole and in order");
+}
+
+#[test]
 fn rotation_keeps_every_line_under_the_bound_and_n_files() {
     // 3000 lines of 52 bytes (with the stamp): about 156 KB in files of at most 16 KiB.
     let dir = Dir::new();
@@ -141,13 +168,7 @@ fn rotation_keeps_every_line_under_the_bound_and_n_files() {
     ]);
     assert_ran(&done);
     let three = dir.path().join("three");
-    let mut names: Vec<String> = std::fs::read_dir(&three)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["web.1.log", "web.1.log.1", "web.1.log.2", "web.1.log.3"]);
+    assert_eq!(file_names(&three), ["web.1.log", "web.1.log.1", "web.1.log.2", "web.1.log.3"]);
     let kept = log_lines(&three, "web.1.log");
     let all = expected(3000);
     assert!(kept.len() > 900, "{} lines kept", kept.len());

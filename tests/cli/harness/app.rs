@@ -72,6 +72,7 @@ impl Dir {
     /// `procman` started by a shell script under `wrapper` (`unshare -Ur`, say): `script`
     /// sets the scene and ends with `exec "$0" ARGS...`, `$0` being procman. Otherwise as
     /// [`Dir::command`].
+    #[cfg(target_os = "linux")]
     pub(crate) fn script_command(&self, wrapper: &[&str], script: &str) -> Command {
         let (program, wrapper_args) = wrapper.split_first().expect("a wrapper program");
         let mut command = Command::new(program);
