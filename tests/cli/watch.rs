@@ -194,3 +194,140 @@ fn what_procman_writes_into_the_watched_tree_does_not_restart() {
     let log = std::fs::read_to_string(dir.path().join("logs/web.1.log")).expect("the log");
     assert!(log.starts_with("20") && log.contains(" hello\n"), "{log:?}");
 }
+
+/// inotify: what a large tree costs, and the system's limit of watches.
+#[cfg(target_os = "linux")]
+mod inotify {
+    use std::process::{Command, Stdio};
+
+    use super::touch;
+    use crate::harness::*;
+
+    /// Descriptors procman holds, from /proc.
+    fn descriptors(pid: u32) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("/proc/PID/fd")
+            .flatten()
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .collect()
+    }
+
+    /// The inotify watches procman holds (`inotify wd:` lines of the inotify descriptor's fdinfo).
+    fn inotify_watches(pid: u32) -> usize {
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return 0 };
+        entries
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().contains("inotify"))
+            })
+            .filter_map(|e| {
+                std::fs::read_to_string(format!(
+                    "/proc/{pid}/fdinfo/{}",
+                    e.file_name().to_string_lossy()
+                ))
+                .ok()
+            })
+            .map(|info| info.lines().filter(|l| l.starts_with("inotify wd:")).count())
+            .sum()
+    }
+
+    #[test]
+    fn a_tree_of_many_files_costs_watches_on_one_descriptor() {
+        let dir = Dir::new();
+        // The tree goes on a tmpfs when there is one: 20,000 files on a disk shared with other
+        // builds take tens of seconds to create. The type's cwd is the tree.
+        let tree = match std::fs::metadata("/dev/shm") {
+            Ok(meta) if meta.is_dir() => tempfile::tempdir_in("/dev/shm"),
+            _ => tempfile::tempdir_in(dir.path()),
+        }
+        .expect("a directory for the tree");
+        dir.write("Procfile", "web: exec sleep 300\n");
+        // 20,000 files in 400 directories (and a vendor tree of 100 more, ignored).
+        for d in 0..400 {
+            let sub = tree.path().join(format!("src/pkg{}/mod{d}", d % 20));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            for f in 0..50 {
+                std::fs::File::create(sub.join(format!("f{f}.rb"))).expect("create");
+            }
+        }
+        for d in 0..100 {
+            std::fs::create_dir_all(tree.path().join(format!("src/vendor/lib{d}"))).expect("mkdir");
+        }
+        // Without the guard, the pid the test started is the supervisor's.
+        let start = || {
+            let mut command = dir.command(&["start", "--no-socket"]);
+            command.env("PROCMAN_NO_GUARD", "1");
+            dir.spawn_with(command)
+        };
+        let config = |watch: &str| {
+            let cwd = serde_json::Value::from(tree.path().to_string_lossy().into_owned());
+            format!(r#"{{"processes": {{"web": {{"cwd": {cwd}{watch}}}}}}}"#)
+        };
+        dir.write("procman.json", config(""));
+        let mut without = start();
+        without.wait_for("started with pid");
+        let baseline = descriptors(without.pid()).len();
+        without.signal(Signal::SIGTERM);
+        without.wait_exit();
+
+        dir.write(
+            "procman.json",
+            config(r#", "watch": "src/**/*.rb", "watch_ignore": "src/vendor""#),
+        );
+        let mut run = start();
+        // The cwd, src/, 20 packages and 400 modules.
+        run.wait_for("web: watching src/**/*.rb for changes (422 directories)");
+        let held = descriptors(run.pid());
+        assert!(
+            held.len() <= baseline + 1,
+            "{} descriptors with the watch, {baseline} without: {held:?}",
+            held.len()
+        );
+        assert_eq!(inotify_watches(run.pid()), 422, "one watch per directory, none per file");
+        touch(&tree.path().join("src/pkg7/mod387/f49.rb"));
+        run.wait_for("web: src/pkg7/mod387/f49.rb changed, restarting");
+        run.signal(Signal::SIGTERM);
+        run.wait_exit();
+    }
+
+    /// `procman start` under `unshare` with the user namespace's limit of inotify watches at
+    /// `limit`.
+    fn start_with_watch_limit(dir: &Dir, limit: u32) -> Option<Running> {
+        let probe = Command::new("unshare")
+            .args(["-Ur", "sh", "-c", "echo 1 > /proc/sys/user/max_inotify_watches"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !probe.is_ok_and(|s| s.success()) {
+            skip(
+                "the limit of inotify watches needs `unshare -Ur` and /proc/sys/user/max_inotify_watches",
+            );
+            return None;
+        }
+        let script = format!(
+            "echo {limit} > /proc/sys/user/max_inotify_watches && exec \"$0\" start --no-socket"
+        );
+        let command = dir.script_command(&["unshare", "-Ur"], &script);
+        Some(dir.spawn_with(command))
+    }
+
+    #[test]
+    fn the_limit_of_inotify_watches_is_said_with_the_sysctl_and_the_run_goes_on() {
+        let dir = Dir::new();
+        dir.write("Procfile", "web: echo up; exec sleep 300\n");
+        dir.write("procman.json", r#"{"processes": {"web": {"watch": "src/**/*.rb"}}}"#);
+        for d in 0..10 {
+            std::fs::create_dir_all(dir.path().join(format!("src/d{d}"))).expect("mkdir");
+        }
+        let Some(mut run) = start_with_watch_limit(&dir, 4) else { return };
+        let warning = run.wait_for("limit of inotify watches is reached");
+        assert!(warning.contains("sudo sysctl fs.inotify.max_user_watches="), "{warning}");
+        assert!(warning.contains("system | warning: cannot watch "), "{warning}");
+        run.wait_for("web.1  | up");
+        run.wait_for("web: watching src/**/*.rb for changes (4 directories)");
+        run.signal(Signal::SIGTERM);
+        run.wait_exit();
+        let said = run.lines_with(&["limit of inotify watches"]);
+        assert_eq!(said.len(), 1, "said once: {said:?}");
+    }
+}
