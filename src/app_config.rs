@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use supervise::{Backoff, RestartPolicy, Signal};
 
+use crate::plan::devloop::{LogSettings, WatchSettings};
 use crate::plan::values::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
 use procman::diagnostic::{Diagnostic, Diagnostics, closest, file_label, fragment, list, sanitize};
@@ -45,6 +46,8 @@ pub(crate) struct ConfigFile {
     text: String,
     /// Its process types, in file order.
     pub(crate) processes: Vec<ProcessConfig>,
+    /// The log files (top-level keys).
+    pub(crate) logs: LogSettings,
 }
 
 /// What the config file says about one process type.
@@ -62,6 +65,8 @@ pub(crate) struct ProcessConfig {
     pub(crate) env: Vec<(String, String)>,
     /// Its supervision settings (those left out are `None`).
     pub(crate) settings: Settings,
+    /// Restart on change.
+    pub(crate) watch: Option<WatchSettings>,
 }
 
 /// The config file's path: `explicit`, else `procman.json` in the Procfile's directory.
@@ -125,9 +130,10 @@ impl ConfigFile {
         if let Err(error) = deserializer.end() {
             return Err(json_error(path, &text, ".", &error).into());
         }
+        let logs = devloop::log_settings(raw.log_dir, raw.log_max_size, raw.log_keep);
         let processes =
             raw.processes.0.into_iter().map(|(name, raw)| raw.into_config(name)).collect();
-        Ok(ConfigFile { path: path.to_path_buf(), text, processes })
+        Ok(ConfigFile { path: path.to_path_buf(), text, processes, logs })
     }
 
     /// The process type called `name`.
@@ -230,8 +236,13 @@ impl ConfigFile {
         diagnostics.into_result(())
     }
 
-    /// Gives each planned process type its environment, working directory and settings.
+    /// Gives each planned process type its environment, working directory and settings, and
+    /// the plan the log files (`log_dir` relative to the app root).
     pub(crate) fn apply_to_plan(&self, plan: &mut Plan) {
+        plan.logs = LogSettings {
+            dir: self.logs.dir.as_ref().map(|dir| plan.root.join(dir)),
+            ..self.logs.clone()
+        };
         for config in &self.processes {
             let Some(process) = plan.processes.iter_mut().find(|p| p.name == config.name) else {
                 continue;
@@ -239,6 +250,7 @@ impl ConfigFile {
             process.env.clone_from(&config.env);
             process.cwd.clone_from(&config.cwd);
             process.settings = config.settings.clone();
+            process.watch.clone_from(&config.watch);
         }
     }
 
@@ -392,6 +404,9 @@ const PROCESS_KEYS: &[&str] = &[
     "tty",
     "ready",
     "depends_on",
+    "watch",
+    "watch_ignore",
+    "watch_debounce",
 ];
 
 /// What to do about an error at `json_path`.
@@ -407,7 +422,7 @@ fn help_for(json_path: &str, reason: &str) -> String {
         } else if json_path.contains("backoff") {
             &["initial", "factor", "max"]
         } else {
-            &["processes", "$schema"]
+            TOP_KEYS
         };
         let mut help = String::new();
         if let Some(close) = closest(field, keys) {
@@ -418,6 +433,9 @@ fn help_for(json_path: &str, reason: &str) -> String {
     }
     let last = json_path.rsplit('.').next().unwrap_or_default();
     let last = last.split('[').next().unwrap_or_default();
+    if let Some(help) = devloop::help_for(last) {
+        return help.to_owned();
+    }
     match last {
         "stop_timeout" | "start_grace" | "initial" | "max" => {
             "use a duration such as \"500ms\", \"2s\" or \"1m\", or a number of seconds".to_owned()
@@ -447,9 +465,11 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(&fragment(text)).unwrap_or_else(|_| format!("\"{}\"", fragment(text)))
 }
 
+mod devloop;
 mod order;
 mod raw;
 
+use devloop::*;
 use raw::*;
 
 #[cfg(test)]

@@ -234,6 +234,9 @@ pub(crate) struct StartArgs {
     pub(crate) quiet: bool,
 
     #[command(flatten)]
+    pub(crate) logs: LogArgs,
+
+    #[command(flatten)]
     pub(crate) supervision: SupervisionArgs,
 
     /// The control socket for `procman ps`, `restart`, `stop`, `scale`, `signal` [default:
@@ -259,6 +262,24 @@ pub(crate) struct StartArgs {
     /// none: SIGHUP stops the run, as in Foreman]
     #[arg(long, value_name = "SIGNAL")]
     pub(crate) reload_signal: Option<String>,
+}
+
+/// Log files besides the terminal (`start`).
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct LogArgs {
+    /// Also write each instance's output to DIR/NAME.N.log, a timestamp per line and no colors
+    /// (created if missing) [default: `log_dir` in procman.json, else no log files]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) log_dir: Option<PathBuf>,
+
+    /// Rotate a log file before it passes this size: 10M, 512K, 1G or bytes [default: 10M]
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) log_max_size: Option<String>,
+
+    /// How many rotated files to keep per instance (web.1.log.1 ... web.1.log.N; 0 keeps
+    /// none) [default: 5]
+    #[arg(long, value_name = "N")]
+    pub(crate) log_keep: Option<String>,
 }
 
 /// Restart policies and stop behaviour; each accepts `VALUE` for every process or

@@ -11,6 +11,7 @@
 //! ([`stream`]); what is still queued when the app is gone can be dropped
 //! ([`Printer::discard`]) rather than wait forever for a reader that stopped reading.
 
+pub(crate) mod logfile;
 mod stream;
 
 use std::collections::HashMap;

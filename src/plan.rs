@@ -70,6 +70,8 @@ pub(crate) struct ProcessPlan {
     pub(crate) cwd: Option<PathBuf>,
     /// Supervision settings.
     pub(crate) settings: Settings,
+    /// Restart on change (config file's `"watch"`).
+    pub(crate) watch: Option<devloop::WatchSettings>,
 }
 
 /// One instance to run: `web.2`.
@@ -99,6 +101,8 @@ pub(crate) struct Plan {
     pub(crate) base_port: u16,
     /// Every Procfile entry, in Procfile order, including those with count 0.
     pub(crate) processes: Vec<ProcessPlan>,
+    /// The log files the config file asks for (the options override them).
+    pub(crate) logs: devloop::LogSettings,
 }
 
 /// What a plan is built from.
@@ -139,6 +143,7 @@ impl Plan {
                 env: Vec::new(),
                 cwd: None,
                 settings: Settings::default(),
+                watch: None,
             })
             .collect();
         let plan = Plan {
@@ -147,6 +152,7 @@ impl Plan {
             env: input.env.pairs(),
             base_port,
             processes,
+            logs: devloop::LogSettings::default(),
         };
         plan.check_ports(&port_source(&input))?;
         plan.check_commands(input.procfile)?;
@@ -434,6 +440,7 @@ pub(crate) fn check_root(root: &Path) -> Result<(), Diagnostics> {
     }
 }
 
+pub(crate) mod devloop;
 pub(crate) mod startup;
 pub(crate) mod values;
 

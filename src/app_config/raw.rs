@@ -2,6 +2,7 @@
 //! carries the JSON path of the value that caused it.
 
 use super::*;
+use crate::plan::devloop::MAX_LOG_KEEP;
 
 mod startup;
 
@@ -16,6 +17,9 @@ pub(super) struct RawFile {
     schema: Option<String>,
     #[serde(default)]
     pub(super) processes: Processes,
+    pub(super) log_dir: Option<Text>,
+    pub(super) log_max_size: Option<SizeValue>,
+    pub(super) log_keep: Option<Count<{ MAX_LOG_KEEP as u64 }>>,
 }
 
 /// The `processes` object, in file order, each name once.
@@ -87,6 +91,9 @@ pub(super) struct RawProcess {
     tty: Option<bool>,
     ready: Option<ReadyValue>,
     depends_on: Option<DependsOnValue>,
+    watch: Option<Patterns>,
+    watch_ignore: Option<Patterns>,
+    watch_debounce: Option<DurationValue>,
 }
 
 impl RawProcess {
@@ -97,6 +104,7 @@ impl RawProcess {
             instances: self.instances.map(|c| c.0),
             cwd: self.cwd.map(|c| PathBuf::from(c.0)),
             env: self.env.map(|e| e.0).unwrap_or_default(),
+            watch: watch_settings(self.watch, self.watch_ignore, self.watch_debounce),
             settings: Settings {
                 stop_signal: self.stop_signal.map(|s| s.0),
                 stop_timeout: self.stop_timeout.map(|d| d.0),
@@ -117,7 +125,7 @@ impl RawProcess {
 }
 
 /// A non-blank string without NUL bytes.
-pub(super) struct Text(String);
+pub(super) struct Text(pub(super) String);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
@@ -133,7 +141,7 @@ impl<'de> Deserialize<'de> for Text {
 }
 
 /// A whole number from 0 to `MAX`.
-pub(super) struct Count<const MAX: u64>(u32);
+pub(super) struct Count<const MAX: u64>(pub(super) u32);
 
 impl<'de, const MAX: u64> Deserialize<'de> for Count<MAX> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Count<MAX>, D::Error> {
@@ -298,7 +306,7 @@ impl<'de> Deserialize<'de> for SignalValue {
 }
 
 /// `"500ms"`, `"2s"`, `"1m"`, or a number of seconds.
-pub(super) struct DurationValue(Duration);
+pub(super) struct DurationValue(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<DurationValue, D::Error> {

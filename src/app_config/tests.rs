@@ -66,11 +66,13 @@ fn the_json_schema_lists_the_keys_procman_reads() {
     let mut expected: Vec<String> = PROCESS_KEYS.iter().map(|k| (*k).to_owned()).collect();
     expected.sort();
     assert_eq!(keys(&schema["$defs"]["process"]["properties"]), expected);
-    assert_eq!(keys(&schema["properties"]), ["$schema", "processes"]);
+    let mut top: Vec<&str> = TOP_KEYS.to_vec();
+    top.sort_unstable();
+    assert_eq!(keys(&schema["properties"]), top);
     assert_eq!(schema["$defs"]["process"]["additionalProperties"], false);
     // Every key is in the docs' table too.
     let doc = include_str!("../../docs/config.md");
-    for key in PROCESS_KEYS {
+    for key in PROCESS_KEYS.iter().chain(TOP_KEYS) {
         assert!(doc.contains(&format!("| `{key}` |")), "{key} is not documented");
     }
 }
@@ -250,7 +252,8 @@ fn unknown_keys_are_errors_with_their_path_position_and_a_suggestion() {
     assert!(rendered.contains("help: did you mean `stop_timeout`?"), "{rendered}");
     assert_eq!(
         error(r#"{"process": {}}"#),
-        "error: procman.json: process: unknown field `process`, expected `$schema` or `processes`"
+        "error: procman.json: process: unknown field `process`, expected one of `$schema`, \
+         `processes`, `log_dir`, `log_max_size`, `log_keep`"
     );
 }
 

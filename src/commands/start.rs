@@ -6,11 +6,13 @@
 //! stray descendants and exits with the code [`Ending::exit_code`] decides. How that end cannot be
 //! stalled (a second signal, a reader that stopped reading) is in [`shutdown`].
 
+mod devloop;
 mod live_line;
 mod order;
 mod reload;
 mod shutdown;
 mod terminal;
+mod watch;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -32,6 +34,7 @@ use crate::error::CliError;
 use crate::options::Start;
 use crate::output::{Format, HIGH_WATER, Printer};
 use crate::plan::{InstancePlan, Plan};
+use devloop::DevLoop;
 use procman::diagnostic::{Diagnostic, Diagnostics, plural};
 use procman::formation::InstanceLimit;
 pub(crate) use reload::Reloader;
@@ -56,6 +59,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         attach,
         source,
         reload_signal,
+        logs,
     } = options;
     let plan = Arc::new(plan);
     let tty = (tty, io::stdout().is_terminal());
@@ -96,6 +100,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
     };
     let contained = super::containment::establish(containment)?;
     let guard_lost = contained.guard_lost;
+    let devloop = DevLoop::new(&plan, logs);
     let policy = StartPolicy {
         format,
         types: plan.processes.iter().map(|p| p.name.clone()).collect(),
@@ -107,6 +112,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         attach,
         reload: Some(reloader),
         reload_signal,
+        devloop,
     };
     run(specs, policy).map_err(|error| CliError::io("the supervision loop failed", error))
 }
@@ -281,6 +287,8 @@ pub(crate) struct StartPolicy {
     pub(crate) reload: Option<Reloader>,
     /// The signal that reloads instead of stopping (`--reload-signal`).
     pub(crate) reload_signal: Option<Signal>,
+    /// Log files and restart on change.
+    pub(crate) devloop: DevLoop,
 }
 
 /// Runs the app until it ends; returns the exit code.
@@ -342,6 +350,7 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         session.handle_events(&mut driver, &mut printer);
     }
     session.terminal.acquire(&mut driver);
+    session.policy.devloop.arm(&mut driver, &mut printer);
     // What ran only to start (the command line, the Procfile, the first spawns) leaves
     // procman's resident memory.
     supervise::release_startup_pages();
@@ -352,12 +361,18 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         }
         // A reader that does not keep up holds the children back through their pipes, not
         // through a blocked write: the loop stays free for signals and timers.
-        driver.pause_output(printer.backlog() >= HIGH_WATER);
+        let devloop = &mut session.policy.devloop;
+        driver.pause_output(printer.backlog() >= HIGH_WATER || devloop.is_backed_up());
         watch_output(&mut driver, &printer, &mut stdout_watched);
-        driver.turn(session.stop_watch.wake_in(Instant::now()))?;
+        let now = Instant::now();
+        let wake =
+            [session.stop_watch.wake_in(now), devloop.wake_in(now)].into_iter().flatten().min();
+        driver.turn(wake)?;
         session.handle_events(&mut driver, &mut printer);
         session.stop_watch.announce_if_due(&driver, &mut printer);
+        session.policy.devloop.after_turn(&mut driver, &mut printer);
     }
+    session.policy.devloop.finish(&mut printer);
     // The app is gone. What is still queued goes out while the reader takes it; a reader that
     // stopped reading, or a second signal, gets it dropped (with a count) instead of a procman
     // that never ends. If the guard is gone, procman must go at once: one second in all.
@@ -427,6 +442,7 @@ impl Session {
         // is noticed at the next flush and ends the run.
         match event {
             Event::Output(output) => {
+                self.policy.devloop.output(&output);
                 let _ = printer.output(&output.id, &output.data);
             }
             Event::State(transition) => {
@@ -480,6 +496,7 @@ impl Session {
             Event::Ready(watch) if self.terminal.on_ready(watch, driver) => {}
             Event::StdinReady(id) => self.terminal.on_stdin_ready(&id, driver),
             Event::RawOutput(raw) => self.terminal.on_raw_output(&raw),
+            Event::Ready(watch) if self.policy.devloop.on_ready(watch) => {}
             Event::Ready(watch) => {
                 if let Some(mut control) = self.policy.control.take() {
                     let reload = self.policy.reload.as_mut().map(|r| r as &mut dyn Reload);
@@ -665,7 +682,7 @@ impl Session {
                 let _ = printer.system(&text);
             }
             crate::control::RunCommand::Reloaded(result) => {
-                self.reloaded(printer, "as requested over the control socket", result);
+                self.reloaded(driver, printer, "as requested over the control socket", result);
             }
         }
     }

@@ -34,6 +34,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub(crate) use error::ExportError;
+pub(crate) use render::is_generated;
 
 use crate::plan::Plan;
 

@@ -48,6 +48,9 @@ pub(crate) enum Key {
     CanDie,
     Config,
     Containment,
+    LogDir,
+    LogMaxSize,
+    LogKeep,
 }
 
 /// How a key's value is written as arguments.
@@ -63,7 +66,7 @@ pub(crate) enum Spelling {
 
 impl Key {
     /// Every key, in the order the "did you mean" help lists them.
-    pub(crate) const ALL: [Key; 24] = [
+    pub(crate) const ALL: [Key; 27] = [
         Key::Procfile,
         Key::Root,
         Key::Env,
@@ -88,6 +91,9 @@ impl Key {
         Key::CanDie,
         Key::Config,
         Key::Containment,
+        Key::LogDir,
+        Key::LogMaxSize,
+        Key::LogKeep,
     ];
 
     /// The key as written in `.foreman`: the long option's name.
@@ -117,6 +123,9 @@ impl Key {
             Key::CanDie => "can-die",
             Key::Config => "config",
             Key::Containment => "containment",
+            Key::LogDir => "log-dir",
+            Key::LogMaxSize => "log-max-size",
+            Key::LogKeep => "log-keep",
         }
     }
 

@@ -13,6 +13,7 @@
 //!   its line rather than as if it had been typed.
 
 pub(crate) mod arguments;
+pub(crate) mod logs;
 pub(crate) mod plan;
 pub(crate) mod supervision;
 
@@ -32,6 +33,7 @@ use crate::cli::{
 };
 use crate::error::CliError;
 use crate::export::{ExportOptions, Format as ExportFormat};
+use crate::output::logfile::LogConfig;
 use crate::output::{Format, use_color};
 use crate::plan::Plan;
 pub(crate) use arguments::Key;
@@ -229,6 +231,8 @@ pub(crate) struct Start {
     pub(crate) can_die: HashSet<String>,
     /// When processes run on a pty (`--tty`).
     pub(crate) tty: TtyWhen,
+    /// The log files besides the terminal (`--log-dir`...), if any.
+    pub(crate) logs: Option<LogConfig>,
     /// `--color=always` (or `-c`): the processes get `FORCE_COLOR`/`CLICOLOR_FORCE` too.
     pub(crate) force_color: bool,
     /// The process type whose first instance gets procman's terminal input (`--attach`).
@@ -335,6 +339,7 @@ impl Start {
         let tty = args.tty.unwrap_or(TtyWhen::Auto);
         let force_color = color == Some(ColorWhen::Always);
         let attach = args.attach.clone();
+        let logs = logs::resolve(&args.logs, &plan.logs, origins)?;
         Ok(Start {
             plan,
             format,
@@ -342,6 +347,7 @@ impl Start {
             containment,
             can_die,
             tty,
+            logs,
             force_color,
             attach,
             source,

@@ -473,7 +473,7 @@ fn ps_watch_redraws_until_ctrl_c_and_gives_the_terminal_back() {
     let mut run = dir.spawn(&["start", "--no-timestamp"]);
     run.wait_for("web.1  | started with pid");
     let size = nix::pty::Winsize { ws_row: 24, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
-    let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+    let pty = crate::harness::open_pty(Some(&size));
     let mut command = dir.command(&["ps", "--watch"]);
     command.env("TERM", "xterm").stdout(std::process::Stdio::from(pty.slave));
     let mut watch = Watch(command.spawn().expect("spawn procman ps --watch"));

@@ -24,6 +24,7 @@ mod guarantees;
 mod guard;
 mod hostile;
 mod lifecycle;
+mod logs;
 mod parity;
 mod ports;
 mod procfile_errors;
@@ -39,3 +40,4 @@ mod terminals_attach;
 mod terminals_jobs;
 #[cfg(target_os = "linux")]
 mod terminals_watch;
+mod watch;

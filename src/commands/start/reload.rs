@@ -92,12 +92,14 @@ impl Session {
                 .map_err(|problems| refusal(&problems)),
             None => Err("this run cannot reload".to_owned()),
         };
-        self.reloaded(printer, why, result);
+        self.reloaded(driver, printer, why, result);
     }
 
-    /// Says what a reload did, and takes up the new plan's settings.
+    /// Says what a reload did, and takes up the new plan's settings (the watch follows the new
+    /// `"watch"` keys; the log files stay those of the start).
     pub(super) fn reloaded(
         &mut self,
+        driver: &mut Driver,
         printer: &mut Printer,
         why: &str,
         result: Result<String, String>,
@@ -110,6 +112,7 @@ impl Session {
                     for line in order::skipped(reloader.plan()) {
                         let _ = printer.system(&line);
                     }
+                    self.policy.devloop.rearm(driver, reloader.plan(), printer);
                 }
             }
             Err(why_not) => {

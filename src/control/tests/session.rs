@@ -31,6 +31,7 @@ fn control_session_serves_requests_and_stop_all_ends_the_run() {
         attach: None,
         reload: None,
         reload_signal: None,
+        devloop: Default::default(),
     };
     let client_path = path.clone();
     let client = std::thread::spawn(move || {

@@ -28,6 +28,7 @@ pub(super) fn process(name: &str, command: &str, index: usize, count: u32) -> Pr
         env: Vec::new(),
         cwd: None,
         settings: Settings::default(),
+        watch: None,
     }
 }
 
@@ -61,6 +62,7 @@ pub(super) fn representative(root: &Path) -> Plan {
             worker,
             process("clock", "bin/clock --every 5m", 2, 0),
         ],
+        logs: Default::default(),
     }
 }
 

@@ -64,15 +64,33 @@ impl Dir {
     /// in from the developer's environment.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(procman());
+        command.args(args);
+        self.settle(&mut command);
         command
-            .args(args)
+    }
+
+    /// `procman` started by a shell script under `wrapper` (`unshare -Ur`, say): `script`
+    /// sets the scene and ends with `exec "$0" ARGS...`, `$0` being procman. Otherwise as
+    /// [`Dir::command`].
+    #[cfg(target_os = "linux")]
+    pub(crate) fn script_command(&self, wrapper: &[&str], script: &str) -> Command {
+        let (program, wrapper_args) = wrapper.split_first().expect("a wrapper program");
+        let mut command = Command::new(program);
+        command.args(wrapper_args).args(["sh", "-c", script]).arg(procman());
+        self.settle(&mut command);
+        command
+    }
+
+    /// Runs `command` in this directory, with no color or port settings from the developer's
+    /// environment and no standard input.
+    fn settle(&self, command: &mut Command) {
+        command
             .current_dir(self.path())
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("FORCE_COLOR")
             .env_remove("PORT")
             .stdin(Stdio::null());
-        command
     }
 
     /// Starts `command` marked, its standard streams as the command sets them.

@@ -8,9 +8,21 @@ use std::io::Read;
 use std::process::{ExitStatus, Stdio};
 use std::thread;
 
-use nix::pty::{OpenptyResult, openpty};
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::pty::{OpenptyResult, Winsize, openpty};
 
 use super::app::Dir;
+
+/// A pty pair that only the child it is given to gets: `openpty` does not set close-on-exec,
+/// and the tests run as threads of one process, so every `procman` another test spawned
+/// meanwhile would inherit this terminal (and hold it open, and count it as a descriptor).
+pub(crate) fn open_pty(size: Option<&Winsize>) -> OpenptyResult {
+    let pair = openpty(size, None).expect("openpty");
+    for fd in [&pair.master, &pair.slave] {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec on the pty");
+    }
+    pair
+}
 
 #[cfg(target_os = "linux")]
 pub(crate) use session::*;
@@ -19,7 +31,7 @@ pub(crate) use session::*;
 /// returns everything written to the terminal and the exit status. `env` is added to the
 /// environment; `TERM` is set to `xterm` unless `env` sets it.
 pub(crate) fn run_on_pty(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> (Vec<u8>, ExitStatus) {
-    let OpenptyResult { master, slave } = openpty(None, None).expect("openpty");
+    let OpenptyResult { master, slave } = open_pty(None);
     let mut command = dir.command(args);
     command.env("TERM", "xterm");
     for (key, value) in env {
@@ -59,7 +71,7 @@ mod session {
     use std::thread;
     use std::time::Instant;
 
-    use nix::pty::{OpenptyResult, Winsize, openpty};
+    use nix::pty::{OpenptyResult, Winsize};
     use nix::sys::termios::{LocalFlags, Termios, tcgetattr};
 
     use super::super::WAIT;
@@ -95,7 +107,7 @@ mod session {
         ) -> PtySession {
             let winsize =
                 size.map(|(ws_col, ws_row)| Winsize { ws_row, ws_col, ws_xpixel: 0, ws_ypixel: 0 });
-            let OpenptyResult { master, slave } = openpty(winsize.as_ref(), None).expect("openpty");
+            let OpenptyResult { master, slave } = super::open_pty(winsize.as_ref());
             let mut command = if controlling { in_own_session(&command) } else { command };
             command
                 .stdin(Stdio::from(slave.try_clone().expect("dup the pty")))

@@ -1,0 +1,148 @@
+//! The settings of the dev loop's two file features, as `procman.json` and the options write
+//! them: a process type's `"watch"` (restart on change) and the log files (`--log-dir`,
+//! `"log_dir"`). What they do at run time is in `commands/start/watch.rs` and
+//! `output/logfile.rs`.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use procman::diagnostic::fragment;
+
+/// How long a type's files must stay quiet before a change restarts it (`"watch_debounce"`).
+pub(crate) const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(300);
+/// A log file's size at which it is rotated (`--log-max-size`, `"log_max_size"`).
+pub(crate) const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
+/// How many rotated files are kept beside the live one (`--log-keep`, `"log_keep"`).
+pub(crate) const DEFAULT_LOG_KEEP: u32 = 5;
+/// The most rotated files kept.
+pub(crate) const MAX_LOG_KEEP: u32 = 1000;
+
+/// A process type's `"watch"`: a change to a file matching `patterns` and none of `ignore`
+/// restarts its instances, once its files have been quiet for `debounce`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WatchSettings {
+    /// Globs relative to the type's working directory (`src/**/*.rb`), checked by
+    /// [`check_pattern`].
+    pub(crate) patterns: Vec<String>,
+    /// Globs of files (or directories, with everything below them) that never count.
+    pub(crate) ignore: Vec<String>,
+    /// `None`: [`DEFAULT_DEBOUNCE`].
+    pub(crate) debounce: Option<Duration>,
+}
+
+impl WatchSettings {
+    /// The debounce, with its default.
+    pub(crate) fn debounce(&self) -> Duration {
+        self.debounce.unwrap_or(DEFAULT_DEBOUNCE)
+    }
+}
+
+/// The log files as `procman.json` sets them (top-level keys); the options override each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogSettings {
+    /// `"log_dir"`, relative to the app root once applied to a plan.
+    pub(crate) dir: Option<PathBuf>,
+    /// `"log_max_size"`, in bytes.
+    pub(crate) max_size: Option<u64>,
+    /// `"log_keep"`.
+    pub(crate) keep: Option<u32>,
+}
+
+/// Checks a `"watch"` or `"watch_ignore"` glob: relative to the type's directory and inside it
+/// (no leading `/`, no `..`), and a glob globset reads.
+pub(crate) fn check_pattern(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("a pattern cannot be empty".to_owned());
+    }
+    if text.contains('\0') {
+        return Err("a pattern cannot contain a NUL character".to_owned());
+    }
+    if Path::new(text).is_absolute() {
+        return Err(format!(
+            "`{}` is absolute: patterns are relative to the process type's cwd",
+            fragment(text)
+        ));
+    }
+    if Path::new(text).components().any(|c| c == Component::ParentDir) {
+        return Err(format!(
+            "`{}` leaves the process type's cwd (`..`): watch files inside it, or give the type \
+             a cwd that holds them",
+            fragment(text)
+        ));
+    }
+    glob(text)
+        .map(|_| ())
+        .map_err(|error| format!("`{}` is not a glob: {}", fragment(text), error.kind()))
+}
+
+/// A glob as procman reads it: `*` and `?` stay within a path component, `**` crosses them.
+pub(crate) fn glob(text: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(text).literal_separator(true).backslash_escape(true).build()
+}
+
+/// `10M`, `512K`, `1G`, `4096` (bytes); the units are powers of 1024, `B` after them optional.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let bad = || format!("`{}` is not a size (e.g. 10M, 512K, 1G, or bytes)", fragment(text));
+    let value: u64 = number.parse().map_err(|_| bad())?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let scale: u64 = match unit.strip_suffix("IB").or(unit.strip_suffix('B')).unwrap_or(&unit) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = value
+        .checked_mul(scale)
+        .filter(|bytes| *bytes <= 1 << 40)
+        .ok_or_else(|| format!("`{}` is out of range (at most 1T)", fragment(text)))?;
+    if bytes == 0 {
+        return Err(format!("`{}` is zero: a log file needs room for a line", fragment(text)));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_units_or_bytes() {
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2MiB"), Ok(2 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size(" 3 KB "), Ok(3 << 10));
+        assert!(parse_size("10X").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("0").expect_err("an error").contains("zero"));
+        assert!(parse_size("99999999T").is_err());
+        assert!(parse_size("2000G").expect_err("an error").contains("out of range"));
+    }
+
+    #[test]
+    fn patterns_stay_inside_the_cwd_and_are_globs() {
+        assert_eq!(check_pattern("src/**/*.rb"), Ok(()));
+        assert_eq!(check_pattern("config/*.{yml,yaml}"), Ok(()));
+        assert!(check_pattern("/etc/*.conf").expect_err("an error").contains("absolute"));
+        assert!(check_pattern("../lib/*.rb").expect_err("an error").contains(".."));
+        assert!(check_pattern("src/[a.rb").expect_err("an error").contains("not a glob"));
+        assert!(check_pattern(" ").is_err());
+    }
+
+    #[test]
+    fn a_star_stays_in_its_component_and_two_cross_them() {
+        let matches = |pattern: &str, path: &str| {
+            glob(pattern).expect("a glob").compile_matcher().is_match(path)
+        };
+        assert!(matches("config/*.yml", "config/a.yml"));
+        assert!(!matches("config/*.yml", "config/deep/a.yml"));
+        assert!(matches("src/**/*.rb", "src/a.rb"));
+        assert!(matches("src/**/*.rb", "src/x/y/a.rb"));
+        assert!(!matches("src/**/*.rb", "lib/a.rb"));
+    }
+}
