@@ -88,6 +88,13 @@ impl Cgroups {
         }
     }
 
+    /// The `cgroup.procs` of `id`'s cgroup, for a process that belongs to the instance's
+    /// current attempt (its readiness check): it is contained, measured and killed with it.
+    /// `None` when the instance has no cgroup (yet).
+    pub(super) fn procs_of(&self, id: &InstanceId) -> Option<OwnedFd> {
+        self.instances.get(id).and_then(|(cgroup, _)| cgroup.procs_for_child().ok())
+    }
+
     /// SIGKILL to what is left of a stopped instance: nothing of it may outlive its stop.
     pub(super) fn kill_leftovers(&self, id: &InstanceId) {
         if let Some((cgroup, _)) = self.instances.get(id) {

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -320,9 +320,12 @@ impl Driver {
         probe_spec.stdout = crate::spec::OutputSpec::Null;
         probe_spec.stderr = crate::spec::OutputSpec::Null;
         let probe_launch = Launch { command, env: launch.env };
+        // In the instance's cgroup: a check that forks (`sh -c '...'`) is contained like the
+        // instance, and ends with it even when procman is killed.
+        let procs = self.cgroups.as_ref().and_then(|cgroups| cgroups.procs_of(id));
         let options = SpawnOptions {
             die_with_parent: self.options.die_with_parent,
-            cgroup_procs: None,
+            cgroup_procs: procs.as_ref().map(AsRawFd::as_raw_fd),
             pty: None,
         };
         match spawn(&probe_spec, &probe_launch, options) {

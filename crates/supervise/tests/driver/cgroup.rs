@@ -115,3 +115,31 @@ fn a_name_already_taken_gets_a_tree_of_its_own() {
         assert!(!tree.path().exists());
     }
 }
+
+#[test]
+fn a_readiness_check_runs_in_its_instances_cgroup() {
+    use supervise::{CommandSpec, Readiness};
+    let Some(tree) = tree("probe") else { return };
+    let mut run =
+        Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
+    let dir = crate::harness::TempDir::new("probe-cgroup");
+    let pidfile = dir.0.join("probe.pid");
+    let mut spec = sh("db", "echo up; exec sleep 300");
+    spec.env.set("PIDFILE", &pidfile);
+    // The check forks a child that would outlive it anywhere but in a cgroup, then hangs.
+    spec.readiness = Some(Readiness::command(
+        CommandSpec::new("sh").args(["-c", "sleep 300 & echo $$ > \"$PIDFILE\"; wait"]),
+    ));
+    run.start(spec);
+    run.wait_until("the check to run", |_| {
+        std::fs::read_to_string(&pidfile).is_ok_and(|text| text.ends_with('\n'))
+    });
+    let probe: u32 = std::fs::read_to_string(&pidfile).expect("pid").trim().parse().expect("a pid");
+    let main = run.pid(&id("db", 1));
+    assert!(cgroup_of(probe).ends_with("/db.1"), "{}", cgroup_of(probe));
+    assert_eq!(cgroup_of(probe), cgroup_of(main));
+    run.driver.stop(&id("db", 1)).expect("stop");
+    run.wait_state(&id("db", 1), State::Stopped);
+    run.wait_gone(probe);
+    run.finish();
+}
