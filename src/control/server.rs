@@ -130,7 +130,7 @@ impl ControlServer {
         match event {
             Event::RawOutput(raw) => {
                 if let Some((watch, mut conn)) = self.take_attached(&raw.id) {
-                    conn.send_bytes(&raw.data, self.limits.max_output);
+                    conn.send_output(&raw.data, self.limits.max_output);
                     self.keep_or_close(watch, conn, driver);
                 }
                 return;
@@ -409,6 +409,8 @@ pub(crate) struct Conn {
     hold: bool,
     /// The instance this connection is the terminal of (`attach`): it carries raw bytes.
     attached: Option<InstanceId>,
+    /// Output of the attached instance dropped since the client last caught up.
+    dropped: usize,
     /// The client closed its side.
     eof: bool,
     /// Close it now: a write failed, too much output is queued, or the request was too large.
@@ -425,6 +427,7 @@ impl Conn {
             subscribed: false,
             hold: false,
             attached: None,
+            dropped: 0,
             eof: false,
             broken: false,
         }
@@ -459,8 +462,35 @@ impl Conn {
         self.flush();
     }
 
+    /// The attached instance's output. A terminal that falls behind (a stopped `procman
+    /// attach`, a paused terminal) is not dropped, as a reader of answers is: what does not fit
+    /// under `limit` is dropped and counted, and once the client has caught up it reads how
+    /// much it missed.
+    pub(crate) fn send_output(&mut self, bytes: &[u8], limit: usize) {
+        if self.dropped > 0 || self.pending().saturating_add(bytes.len()) > limit {
+            self.dropped = self.dropped.saturating_add(bytes.len());
+            self.flush();
+            return;
+        }
+        self.send_bytes(bytes, limit);
+    }
+
     /// Writes until the socket would block.
     pub(crate) fn flush(&mut self) {
+        self.write_queued();
+        if self.dropped > 0 && self.pending() == 0 && !self.broken {
+            let who = self.attached.as_ref().map_or_else(String::new, |id| format!("{id}'s "));
+            let notice = format!(
+                "\r\n[procman] {} bytes of {who}output dropped: this terminal did not keep up\r\n",
+                self.dropped
+            );
+            self.dropped = 0;
+            self.output.extend_from_slice(notice.as_bytes());
+            self.write_queued();
+        }
+    }
+
+    fn write_queued(&mut self) {
         while self.sent < self.output.len() && !self.broken {
             // The Rust runtime ignores SIGPIPE, so a vanished client is an EPIPE error here.
             match (&self.stream).write(&self.output[self.sent..]) {
