@@ -235,6 +235,9 @@ impl ControlServer {
                 format!("permission denied: cannot learn the peer's uid ({err})"),
             )),
         };
+        if refusal.is_none() && self.conns.len() >= self.limits.max_clients {
+            self.evict_idle(driver);
+        }
         let refusal = refusal.or_else(|| {
             (self.conns.len() >= self.limits.max_clients).then(|| {
                 Failure::new(ErrorKind::Busy, "too many control connections; try again later")
@@ -252,6 +255,25 @@ impl ControlServer {
         self.service(&mut conn, driver, &mut commands_here);
         commands.extend(commands_here);
         self.keep_or_close(watch, conn, driver);
+    }
+
+    /// Makes room for a new client when every place is taken: closes the connection that has
+    /// waited longest in the middle of a request, or with nothing asked at all. Subscribers,
+    /// attached terminals and clients waiting for the run's end keep theirs. A client that
+    /// connects and sends half a request, then nothing, thus holds no place anyone needs.
+    fn evict_idle(&mut self, driver: &mut Driver) {
+        let idle = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.subscribed && !c.hold && c.attached.is_none())
+            .min_by_key(|(_, c)| c.last_request)
+            .map(|(watch, _)| *watch);
+        if let Some(watch) = idle {
+            if let Some(mut conn) = self.conns.remove(&watch) {
+                conn.broken = true;
+                self.keep_or_close(watch, conn, driver);
+            }
+        }
     }
 
     /// Reads everything available, answering each complete line as soon as it is read (so
@@ -295,6 +317,7 @@ impl ControlServer {
                 self.too_large(conn);
                 return;
             }
+            conn.last_request = Instant::now();
             let text = String::from_utf8_lossy(&raw);
             let text = text.trim();
             if text.is_empty() {
@@ -409,6 +432,8 @@ pub(crate) struct Conn {
     hold: bool,
     /// The instance this connection is the terminal of (`attach`): it carries raw bytes.
     attached: Option<InstanceId>,
+    /// When it connected or last finished a request (the longest idle gives its place).
+    last_request: Instant,
     /// Output of the attached instance dropped since the client last caught up.
     dropped: usize,
     /// The client closed its side.
@@ -427,6 +452,7 @@ impl Conn {
             subscribed: false,
             hold: false,
             attached: None,
+            last_request: Instant::now(),
             dropped: 0,
             eof: false,
             broken: false,
