@@ -32,6 +32,11 @@ pub(crate) const DETACH_KEY: u8 = 0x1d;
 /// Signals that end the relay (and restore the terminal) instead of killing the command.
 const ENDING_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
 
+/// The most input held here for procman while the instance does not read it. Piped input
+/// waits beyond it (it is read no further); what is typed at a terminal beyond it is dropped,
+/// so that Ctrl-] and the signals still work against a program that never reads.
+const MAX_UNSENT: usize = 64 * 1024;
+
 /// Runs the attachment until it is detached or procman closes it; exit code 0 then.
 ///
 /// # Errors
@@ -57,6 +62,9 @@ pub(crate) fn attach_to(socket: &Path, target: &str) -> Result<i32, CliError> {
         .ok()
         .map(Client::into_stream);
     let (stream, early) = client.into_stream();
+    // Never blocked on procman: an instance that does not read its input must not keep the
+    // detach key and the signals from being seen.
+    stream.set_nonblocking(true).map_err(|e| CliError::io("cannot set up the connection", e))?;
     let terminal = io::stdin().is_terminal();
     let raw = terminal && on_pty;
     let pid = reply.get("pid").and_then(Value::as_u64);
@@ -81,6 +89,8 @@ pub(crate) fn attach_to(socket: &Path, target: &str) -> Result<i32, CliError> {
         events: events.map(|(stream, early)| Lines { stream, buffer: early }),
         raw,
         terminal,
+        unsent: Vec::new(),
+        dropped_input: false,
     };
     let ending = relay.run(&early, &signals);
     drop(mode);
@@ -171,24 +181,37 @@ struct Relay {
     raw: bool,
     /// Standard input is a terminal (its end is a detach, not the end of the input).
     terminal: bool,
+    /// Input read and not yet taken by procman (at most [`MAX_UNSENT`] bytes).
+    unsent: Vec<u8>,
+    /// Typed input was dropped (said once).
+    dropped_input: bool,
 }
 
 impl Relay {
     fn run(&mut self, early: &[u8], signals: &SignalPipe) -> Result<Ending, CliError> {
         self.show(early)?;
         let mut input_open = true;
+        // The input ended: the connection's writing side closes once all is sent.
+        let mut input_ended = false;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             // Read with `read(2)`: std's `Stdin` buffers, which would hide bytes from `poll`.
             let stdin = io::stdin();
+            let mut stream_flags = PollFlags::POLLIN;
+            if !self.unsent.is_empty() {
+                stream_flags |= PollFlags::POLLOUT;
+            }
             let mut fds = vec![
-                PollFd::new(self.stream.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.stream.as_fd(), stream_flags),
                 PollFd::new(signals.read.as_fd(), PollFlags::POLLIN),
             ];
             if let Some(events) = &self.events {
                 fds.push(PollFd::new(events.stream.as_fd(), PollFlags::POLLIN));
             }
-            if input_open {
+            // Piped input waits in its pipe while procman has no room; a terminal is always
+            // read (for Ctrl-]).
+            let read_input = input_open && (self.terminal || self.unsent.len() < MAX_UNSENT);
+            if read_input {
                 fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
             match poll(&mut fds, PollTimeout::NONE) {
@@ -207,20 +230,33 @@ impl Relay {
                         return Ok(if input_open { Ending::Closed } else { Ending::InputEnded });
                     }
                     Ok(n) => self.show(&buf[..n])?,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err)
+                        if matches!(
+                            err.kind(),
+                            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                        ) => {}
                     Err(_) => return Ok(Ending::Closed),
+                }
+                self.flush()?;
+                if input_ended && self.unsent.is_empty() {
+                    input_ended = false;
+                    let _ = self.stream.shutdown(Shutdown::Write);
                 }
             }
             if self.events.is_some() && ready[2] {
                 self.read_events();
             }
-            if input_open && ready.last().copied().unwrap_or(false) {
+            if read_input && ready.last().copied().unwrap_or(false) {
                 match nix::unistd::read(stdin.as_fd(), &mut buf) {
                     Ok(0) if self.terminal => return Ok(Ending::Detached),
                     Ok(0) => {
                         // The input ended: procman closes the connection once it has it all.
                         input_open = false;
-                        let _ = self.stream.shutdown(Shutdown::Write);
+                        input_ended = true;
+                        if self.unsent.is_empty() {
+                            input_ended = false;
+                            let _ = self.stream.shutdown(Shutdown::Write);
+                        }
                     }
                     Ok(n) => {
                         let typed = &buf[..n];
@@ -237,8 +273,40 @@ impl Relay {
         }
     }
 
+    /// Queues what was read for procman and sends what the connection takes now. A terminal's
+    /// keys beyond [`MAX_UNSENT`] are dropped (the instance is not reading), and this says so.
     fn send(&mut self, bytes: &[u8]) -> Result<(), CliError> {
-        (&self.stream).write_all(bytes).map_err(|err| self.io("sending", err))
+        let room = MAX_UNSENT.saturating_sub(self.unsent.len());
+        if bytes.len() > room && self.terminal {
+            if !self.dropped_input {
+                self.dropped_input = true;
+                let end = if self.raw { "\r\n" } else { "\n" };
+                let _ = write!(
+                    io::stderr().lock(),
+                    "{end}[procman] {} is not reading its input: what is typed is dropped{end}",
+                    self.name
+                );
+            }
+            self.unsent.extend_from_slice(&bytes[..room]);
+        } else {
+            self.unsent.extend_from_slice(bytes);
+        }
+        self.flush()
+    }
+
+    /// Writes what waits for procman until the connection would block.
+    fn flush(&mut self) -> Result<(), CliError> {
+        while !self.unsent.is_empty() {
+            match (&self.stream).write(&self.unsent) {
+                Ok(n) => {
+                    self.unsent.drain(..n);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(self.io("sending", err)),
+            }
+        }
+        Ok(())
     }
 
     /// What the instance printed, as it came.

@@ -137,7 +137,7 @@ impl ControlServer {
         match event {
             Event::RawOutput(raw) => {
                 if let Some((watch, mut conn)) = self.take_attached(&raw.id) {
-                    conn.send_bytes(&raw.data, self.limits.max_output);
+                    conn.send_output(&raw.data, self.limits.max_output);
                     self.keep_or_close(watch, conn, driver);
                 }
                 return;
@@ -245,6 +245,9 @@ impl ControlServer {
                 format!("permission denied: cannot learn the peer's uid ({err})"),
             )),
         };
+        if refusal.is_none() && self.conns.len() >= self.limits.max_clients {
+            self.evict_idle(driver);
+        }
         let refusal = refusal.or_else(|| {
             (self.conns.len() >= self.limits.max_clients).then(|| {
                 Failure::new(ErrorKind::Busy, "too many control connections; try again later")
@@ -260,6 +263,25 @@ impl ControlServer {
         // Data may have arrived before the registration; the edge would be lost otherwise.
         self.service(&mut conn, run);
         self.keep_or_close(watch, conn, run.driver);
+    }
+
+    /// Makes room for a new client when every place is taken: closes the connection that has
+    /// waited longest in the middle of a request, or with nothing asked at all. Subscribers,
+    /// attached terminals and clients waiting for the run's end keep theirs. A client that
+    /// connects and sends half a request, then nothing, thus holds no place anyone needs.
+    fn evict_idle(&mut self, driver: &mut Driver) {
+        let idle = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.subscribed && !c.hold && c.attached.is_none())
+            .min_by_key(|(_, c)| c.last_request)
+            .map(|(watch, _)| *watch);
+        if let Some(watch) = idle {
+            if let Some(mut conn) = self.conns.remove(&watch) {
+                conn.broken = true;
+                self.keep_or_close(watch, conn, driver);
+            }
+        }
     }
 
     /// Reads everything available, answering each complete line as soon as it is read (so
@@ -298,6 +320,7 @@ impl ControlServer {
                 self.too_large(conn);
                 return;
             }
+            conn.last_request = Instant::now();
             let text = String::from_utf8_lossy(&raw);
             let text = text.trim();
             if text.is_empty() {
@@ -427,6 +450,10 @@ pub(crate) struct Conn {
     hold: bool,
     /// The instance this connection is the terminal of (`attach`): it carries raw bytes.
     attached: Option<InstanceId>,
+    /// When it connected or last finished a request (the longest idle gives its place).
+    last_request: Instant,
+    /// Output of the attached instance dropped since the client last caught up.
+    dropped: usize,
     /// The client closed its side.
     eof: bool,
     /// Close it now: a write failed, too much output is queued, or the request was too large.
@@ -443,6 +470,8 @@ impl Conn {
             subscribed: false,
             hold: false,
             attached: None,
+            last_request: Instant::now(),
+            dropped: 0,
             eof: false,
             broken: false,
         }
@@ -477,8 +506,35 @@ impl Conn {
         self.flush();
     }
 
+    /// The attached instance's output. A terminal that falls behind (a stopped `procman
+    /// attach`, a paused terminal) is not dropped, as a reader of answers is: what does not fit
+    /// under `limit` is dropped and counted, and once the client has caught up it reads how
+    /// much it missed.
+    pub(crate) fn send_output(&mut self, bytes: &[u8], limit: usize) {
+        if self.dropped > 0 || self.pending().saturating_add(bytes.len()) > limit {
+            self.dropped = self.dropped.saturating_add(bytes.len());
+            self.flush();
+            return;
+        }
+        self.send_bytes(bytes, limit);
+    }
+
     /// Writes until the socket would block.
     pub(crate) fn flush(&mut self) {
+        self.write_queued();
+        if self.dropped > 0 && self.pending() == 0 && !self.broken {
+            let who = self.attached.as_ref().map_or_else(String::new, |id| format!("{id}'s "));
+            let notice = format!(
+                "\r\n[procman] {} bytes of {who}output dropped: this terminal did not keep up\r\n",
+                self.dropped
+            );
+            self.dropped = 0;
+            self.output.extend_from_slice(notice.as_bytes());
+            self.write_queued();
+        }
+    }
+
+    fn write_queued(&mut self) {
         while self.sent < self.output.len() && !self.broken {
             // The Rust runtime ignores SIGPIPE, so a vanished client is an EPIPE error here.
             match (&self.stream).write(&self.output[self.sent..]) {

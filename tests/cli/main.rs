@@ -37,6 +37,8 @@ mod terminals;
 #[cfg(target_os = "linux")]
 mod terminals_attach;
 #[cfg(target_os = "linux")]
+mod terminals_hostile;
+#[cfg(target_os = "linux")]
 mod terminals_jobs;
 #[cfg(target_os = "linux")]
 mod terminals_watch;

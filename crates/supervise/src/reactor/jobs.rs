@@ -2,6 +2,9 @@
 //! stops which process is decided in `sys/jobs.rs`.
 
 use std::collections::BTreeSet;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Driver;
 use crate::signal::Signal;
@@ -84,5 +87,51 @@ impl Driver {
         pids.extend(self.cgroups.iter().flat_map(|cgroups| cgroups.pids()));
         pids.extend(self.core.live_pids().map(|(pid, _)| pid));
         pids.into_iter().collect()
+    }
+}
+
+/// Which of SIGTSTP and SIGCONT came last. The signal pipe reports the signals received since
+/// the last turn as a set, in the order of their numbers (SIGCONT before SIGTSTP); after a
+/// burst of Ctrl-Z and `fg` only the last one counts, so a handler of its own records it.
+#[derive(Debug)]
+pub(super) struct JobOrder {
+    last: Arc<AtomicUsize>,
+    handlers: Vec<signal_hook::SigId>,
+}
+
+impl JobOrder {
+    /// Records the order of SIGTSTP and SIGCONT, if the host asked for both.
+    pub(super) fn new(host_signals: &[Signal]) -> io::Result<JobOrder> {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut handlers = Vec::new();
+        if host_signals.contains(&Signal::TSTP) && host_signals.contains(&Signal::CONT) {
+            for signal in [libc::SIGTSTP, libc::SIGCONT] {
+                let value = usize::try_from(signal).unwrap_or_default();
+                handlers.push(signal_hook::flag::register_usize(signal, Arc::clone(&last), value)?);
+            }
+        }
+        Ok(JobOrder { last, handlers })
+    }
+
+    /// When both SIGTSTP and SIGCONT are among `received`, drops the one that came first.
+    pub(super) fn keep_last(&self, received: &mut Vec<i32>) {
+        if !(received.contains(&libc::SIGTSTP) && received.contains(&libc::SIGCONT)) {
+            return;
+        }
+        let last = self.last.load(Ordering::SeqCst);
+        let earlier = if last == usize::try_from(libc::SIGTSTP).unwrap_or_default() {
+            libc::SIGCONT
+        } else {
+            libc::SIGTSTP
+        };
+        received.retain(|signal| *signal != earlier);
+    }
+}
+
+impl Drop for JobOrder {
+    fn drop(&mut self) {
+        for handler in self.handlers.drain(..) {
+            signal_hook::low_level::unregister(handler);
+        }
     }
 }

@@ -145,6 +145,7 @@ pub struct Driver {
     mio_events: Events,
     signals: Signals,
     host_signals: Vec<Signal>,
+    job_order: jobs::JobOrder,
     pipes: PipeSet,
     watches: Vec<Option<RawFd>>,
     events: Vec<Event>,
@@ -192,6 +193,7 @@ impl Driver {
         let mut wanted: Vec<i32> = vec![libc::SIGCHLD, libc::SIGPIPE];
         wanted.extend(options.signals.iter().map(|s| s.as_raw()));
         let mut signals = Signals::new(wanted)?;
+        let job_order = jobs::JobOrder::new(&options.signals)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         if options.subreaper {
             // Not fatal: without it, orphans go to init and the sweep cannot find them, which
@@ -209,6 +211,7 @@ impl Driver {
             mio_events: Events::with_capacity(256),
             signals,
             host_signals: options.signals.clone(),
+            job_order,
             pipes: PipeSet::new(options.max_line),
             watches: Vec::new(),
             events: Vec::new(),
@@ -498,7 +501,8 @@ impl Driver {
 
     /// Takes the signals received; `true` if one of them asks for [`Driver::kill_all`].
     fn take_signals(&mut self) -> bool {
-        let received: Vec<i32> = self.signals.pending().collect();
+        let mut received: Vec<i32> = self.signals.pending().collect();
+        self.job_order.keep_last(&mut received);
         let mut kill_all = false;
         for number in received {
             if number != libc::SIGCHLD {

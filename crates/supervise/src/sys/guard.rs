@@ -368,27 +368,45 @@ fn guard_loop(
     if let Some(fd) = stop_requests {
         signal_on_input(fd);
     }
+    // A burst of Ctrl-Z and `fg` must end as its last key says. The supervisor asks to be
+    // stopped after it took a SIGTSTP (from here, or from the terminal with `--attach`); a
+    // SIGCONT forwarded since makes that request stale: the supervisor resumes on it, and
+    // stopping it now would leave the job stopped after a `fg`. The SIGCONT that ends the
+    // guard's own stop is the `fg` of the last stop, not a later one.
+    let mut continued_since = false;
+    let mut woken = false;
     let exit_code = loop {
         let signal = next_signal(waited);
         if signal == libc::SIGIO {
             // The supervisor has stopped the app and asks to be stopped (from out here, which
             // even PID 1 of a namespace cannot ignore); its stop is then seen below.
-            if stop_requests.is_some_and(take_request) {
+            if stop_requests.is_some_and(take_request) && !continued_since {
                 signal_process(child, Signal::STOP);
             }
+            continued_since = false;
         } else if signal == libc::SIGCHLD {
             match child_change(child) {
                 Some(ChildChange::Ended(code)) => {
                     while reap_one().is_some() {}
                     break code;
                 }
-                Some(ChildChange::Stopped) => stop_self(),
-                None => {}
+                // Stopping here would discard a SIGCONT already pending (a stop signal
+                // flushes it): that SIGCONT is forwarded at the next turn instead.
+                Some(ChildChange::Stopped) if !continue_pending() => {
+                    stop_self();
+                    woken = true;
+                }
+                Some(ChildChange::Stopped) | None => {}
             }
             if let Some(code) = reap_until_child_ends(child) {
                 break code;
             }
         } else {
+            match signal {
+                libc::SIGTSTP => continued_since = false,
+                libc::SIGCONT => continued_since = !std::mem::take(&mut woken),
+                _ => {}
+            }
             signal_process(child, Signal::from_raw(signal));
         }
     };
@@ -495,6 +513,16 @@ fn child_change(child: u32) -> Option<ChildChange> {
             continue;
         }
         return None;
+    }
+}
+
+/// Whether a SIGCONT waits to be taken (it is blocked in the guard, like every signal it
+/// waits for).
+fn continue_pending() -> bool {
+    // SAFETY: sigset_t is plain data; sigpending writes it, sigismember reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&raw mut set) == 0 && libc::sigismember(&raw const set, libc::SIGCONT) == 1
     }
 }
 
