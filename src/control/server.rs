@@ -246,7 +246,7 @@ impl ControlServer {
             )),
         };
         if refusal.is_none() && self.conns.len() >= self.limits.max_clients {
-            self.evict_idle(driver);
+            self.evict_idle(run.driver);
         }
         let refusal = refusal.or_else(|| {
             (self.conns.len() >= self.limits.max_clients).then(|| {
