@@ -84,3 +84,16 @@ fn stdout_and_stderr_are_one_stream_in_the_order_written_on_a_pty_and_on_pipes()
         assert_eq!(shown, expected, "{tty}: {}", finished.stdout());
     }
 }
+
+/// A terminal that reports no size (0x0) counts as 80x24: its processes get that less the
+/// prefix, not 20 columns and no rows.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_0x0_terminal_the_ptys_window_is_80x24_less_the_prefix() {
+    let dir = Dir::with_procfile("web: stty size\n");
+    let command = dir.command(&["start", "--no-timestamp", "--no-color", "--no-socket"]);
+    let mut term = PtySession::start(&dir, command, None, true);
+    // `web.1  | ` is 9 columns.
+    term.wait_for("web.1  | 24 71");
+    assert_eq!(term.wait_exit().code(), Some(0), "{}", term.transcript());
+}
