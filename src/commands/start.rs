@@ -215,6 +215,9 @@ fn runs_on_pty((when, on_terminal): (TtyWhen, bool), configured: Option<bool>) -
 /// the window's width.
 fn follow_window_size(driver: &mut Driver, format: &Format) -> Option<u16> {
     let Ok((cols, rows)) = crossterm::terminal::size() else { return None };
+    // A terminal that reports no size (0x0) counts as the usual 80x24, as in `ps --watch`: its
+    // processes would otherwise see 20 columns and no rows.
+    let (cols, rows) = if cols == 0 || rows == 0 { (80, 24) } else { (cols, rows) };
     let prefix = if format.prefix {
         // `HH:MM:SS ` and `name | `.
         format.width + 3 + if format.timestamps { 9 } else { 0 }

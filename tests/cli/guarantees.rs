@@ -65,6 +65,8 @@ fn the_whole_tree_dies_when_a_process_exits() {
     let go = fifo(&dir, "go");
     escaping_app(&dir, "quit: read _ < go; echo bye\n");
     let mut run = dir.spawn(&["start", "--no-socket"]);
+    // a and b being ready says nothing of quit's shell: it is counted once it is started.
+    run.started("quit.1");
     let before = wait_ready(&mut run);
     // The guard, the supervisor, three processes of a and of b, quit's shell.
     assert!(before >= 9, "expected the app's processes to run, saw {before}");

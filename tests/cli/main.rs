@@ -6,6 +6,8 @@ mod harness;
 
 mod acceptance_11;
 mod acceptance_12;
+mod acceptance_13;
+mod acceptance_14;
 mod app_env;
 mod config_file;
 // Linux-only mechanisms (cgroups, PID namespaces, the subreaper and its guard), proven by

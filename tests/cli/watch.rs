@@ -285,6 +285,8 @@ mod inotify {
         let mut run = start();
         // The cwd, src/, 20 packages and 400 modules.
         run.wait_for("web: watching src/**/*.rb for changes (422 directories)");
+        // Counted where the baseline was: the spawn's own pipes are gone once it is reported.
+        run.wait_for("started with pid");
         let held = descriptors(run.pid());
         assert!(
             held.len() <= baseline + 1,
