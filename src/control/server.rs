@@ -360,7 +360,14 @@ impl ControlServer {
                 conn.send(&text, self.limits.max_output);
             }
             // Attached, or broken: what follows the line is not a request.
-            if conn.broken || conn.attached.is_some() {
+            if let Some(id) = conn.attached.clone() {
+                // The prompt the process printed before the terminal attached, which no later
+                // output repeats: without it, a waiting breakpoint shows a blank line.
+                let prompt = run.driver.unfinished_output(&id);
+                conn.send_output(&prompt, self.limits.max_output);
+                return;
+            }
+            if conn.broken {
                 return;
             }
         }

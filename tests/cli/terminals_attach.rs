@@ -174,3 +174,26 @@ fn attach_with_piped_input_sends_it_and_ends() {
     run.wait_for("hello joe");
     run.stop(Signal::SIGTERM);
 }
+
+/// A prompt printed before the terminal attached (no newline, so never a line of procman's
+/// view) shows on the attaching terminal at once, on pipes and on a pty: a breakpoint that
+/// waits for input is not a blank line.
+#[test]
+fn attach_shows_the_prompt_printed_before_it() {
+    for tty in ["--tty=never", "--tty=always"] {
+        let dir = Dir::new();
+        dir.write(
+            "Procfile",
+            "web: printf 'name? '; touch prompted; read name; echo \"hello $name\"; exec sleep 300\n",
+        );
+        let mut run = dir.spawn(&["start", "--no-timestamp", tty]);
+        run.wait_for("| started with pid");
+        wait_file(&dir.path().join("prompted"));
+        let mut term = PtySession::start(&dir, dir.command(&["attach", "web.1"]), None, false);
+        term.wait_for("attached to web.1");
+        term.wait_for("name? ");
+        term.send(b"gus\n");
+        term.wait_for("hello gus");
+        run.stop(Signal::SIGTERM);
+    }
+}

@@ -372,6 +372,12 @@ impl Driver {
         self.pipes.set_tap(id, on);
     }
 
+    /// `id`'s output since its last newline, which no [`Event::Output`] has carried yet: a
+    /// prompt such as `(Pdb) `, for a terminal that attaches now to show on its last line.
+    pub fn unfinished_output(&self, id: &InstanceId) -> Vec<u8> {
+        self.pipes.unfinished(id)
+    }
+
     pub(super) fn input_writable(&mut self, slot: usize) {
         if let Some(id) = self.inputs.writable(slot) {
             self.events.push(Event::StdinReady(id));

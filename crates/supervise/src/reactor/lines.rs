@@ -110,6 +110,11 @@ impl LineBuffer {
         Some(Chunk { data: std::mem::take(&mut self.buf), incomplete: true })
     }
 
+    /// The partial line waiting for its end.
+    pub(crate) fn unfinished(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Whether a partial line is waiting.
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {

@@ -76,6 +76,18 @@ impl PipeSet {
         }
     }
 
+    /// The output of `id` since its last newline (a prompt), not delivered as a line yet.
+    pub(crate) fn unfinished(&self, id: &InstanceId) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for pipe in self.slots.iter().flatten().filter(|pipe| &pipe.id == id) {
+            bytes.extend_from_slice(pipe.lines.unfinished());
+            if let Some(terminal) = &pipe.terminal {
+                bytes.extend_from_slice(terminal.unfinished());
+            }
+        }
+        bytes
+    }
+
     /// Starts reading `fd`, registered in `poll`; `pty` when it is a pty's master side.
     pub(crate) fn add(
         &mut self,

@@ -73,6 +73,11 @@ impl TerminalText {
         }
     }
 
+    /// The current line since its last redraw: what a terminal shows on its last line.
+    pub(crate) fn unfinished(&self) -> &[u8] {
+        &self.line
+    }
+
     /// The output so far, taken; hand the buffer back with [`Self::recycle`].
     pub(crate) fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)
