@@ -156,7 +156,12 @@ fn attach_with_piped_input_sends_it_and_ends() {
     let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=never"]);
     run.started("web.1");
     let mut command = dir.command(&["attach", "web.1"]);
-    command.stdin(std::process::Stdio::piped());
+    // Its messages and the relayed output are not this test's: they would land in the test
+    // run's own output.
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let mut attach = dir.start(command);
     let mut input = attach.child.stdin.take().expect("attach's input");
     std::io::Write::write_all(&mut input, b"hal\nivy\n").expect("write to attach");
