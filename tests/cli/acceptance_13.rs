@@ -3,10 +3,11 @@
 //! `procman attach`, and a process's stdout and stderr are one stream on its pty (and on its
 //! pipe), in the order it wrote them. The finer mechanisms have their tests in terminals*.rs.
 
+#![cfg(target_os = "linux")]
+
 use crate::harness::*;
 
 /// `cat` ends at the end of its input, as `tailwindcss --watch` and esbuild's `--watch` do.
-#[cfg(target_os = "linux")]
 #[test]
 fn a_watcher_that_quits_at_the_end_of_its_input_keeps_running_and_reads_what_attach_sends() {
     let dir = Dir::with_procfile("web: cat; echo \"input ended\"\n");
@@ -26,11 +27,9 @@ fn a_watcher_that_quits_at_the_end_of_its_input_keeps_running_and_reads_what_att
 }
 
 /// Stops at a breakpoint, then says what it resumed with.
-#[cfg(target_os = "linux")]
 const BREAKPOINT: &str = "import pdb, time\nx = 41\npdb.set_trace()\n\
      print('resumed with', x, flush=True)\ntime.sleep(300)\n";
 
-#[cfg(target_os = "linux")]
 #[test]
 fn a_pdb_breakpoint_is_typed_into_through_attach_and_the_process_goes_on() {
     if !tool_or_skip("python3", "the debugger test (pdb)") {
@@ -60,12 +59,10 @@ fn a_pdb_breakpoint_is_typed_into_through_attach_and_the_process_goes_on() {
 }
 
 /// Says whether its stdout and stderr are one file, then writes to each in turn.
-#[cfg(target_os = "linux")]
 const TWO_STREAMS: &str = "web: if [ -t 1 ]; then k=terminal; else k=pipe; fi; \
      if [ /proc/self/fd/1 -ef /proc/self/fd/2 ]; then echo \"one $k\"; else echo \"two ${k}s\"; fi; \
      echo out-1; echo err-1 >&2; echo out-2; echo err-2 >&2\n";
 
-#[cfg(target_os = "linux")]
 #[test]
 fn stdout_and_stderr_are_one_stream_in_the_order_written_on_a_pty_and_on_pipes() {
     let dir = Dir::with_procfile(TWO_STREAMS);
@@ -87,7 +84,6 @@ fn stdout_and_stderr_are_one_stream_in_the_order_written_on_a_pty_and_on_pipes()
 
 /// A terminal that reports no size (0x0) counts as 80x24: its processes get that less the
 /// prefix, not 20 columns and no rows.
-#[cfg(target_os = "linux")]
 #[test]
 fn on_a_0x0_terminal_the_ptys_window_is_80x24_less_the_prefix() {
     let dir = Dir::with_procfile("web: stty size\n");

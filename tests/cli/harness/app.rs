@@ -475,7 +475,6 @@ impl Running {
         )
     }
 
-    #[cfg(target_os = "linux")]
     /// Waits for a line of `instance` (`web.1  | ...`) that ends with `text`: what a program
     /// prints after a prompt typed ahead of it ends up on the prompt's line.
     pub(crate) fn wait_line_of(&mut self, instance: &str, text: &str) -> String {
