@@ -109,6 +109,9 @@ impl JobOrder {
                 let value = usize::try_from(signal).unwrap_or_default();
                 handlers.push(signal_hook::flag::register_usize(signal, Arc::clone(&last), value)?);
             }
+            // Under a guard, which SIGTSTP a stop request answers ([`crate::guard::request_stop`]).
+            #[cfg(target_os = "linux")]
+            handlers.extend(crate::sys::stop_protocol::record_generations()?);
         }
         Ok(JobOrder { last, handlers })
     }
