@@ -372,6 +372,9 @@ fn guard_loop(
     // counted, and only a stop request of the current count stops the supervisor
     // ([`stop_protocol`](super::stop_protocol)).
     let mut generation: usize = 0;
+    // The generation the supervisor was last seen stopped in: it stays stopped until the
+    // next SIGCONT, which only the guard forwards.
+    let mut child_stopped_in: Option<usize> = None;
     let exit_code = loop {
         let signal = next_signal(waited);
         if signal == libc::SIGIO {
@@ -386,15 +389,10 @@ fn guard_loop(
                     while reap_one().is_some() {}
                     break code;
                 }
-                // The supervisor is stopped now, in the current generation: a SIGCONT
-                // forwarded before this `waitpid` would have continued it (or discarded a
-                // stop not yet taken), and every SIGCONT goes through here. Stopping here
-                // would discard a SIGCONT already pending (a stop signal flushes it): that
-                // one is forwarded at the next turn instead. One arriving between this check
-                // and the stop is lost, as for every program that stops itself after a
-                // SIGTSTP (docs/terminals.md); a shell sends `fg` only after it saw the stop.
-                Some(ChildChange::Stopped) if !continue_pending() => stop_self(),
-                Some(ChildChange::Stopped) | None => {}
+                // Stopped now: a SIGCONT forwarded before this `waitpid` would have continued
+                // it, or discarded a stop not yet taken.
+                Some(ChildChange::Stopped) => child_stopped_in = Some(generation),
+                None => {}
             }
             if let Some(code) = reap_until_child_ends(child) {
                 break code;
@@ -407,6 +405,15 @@ fn guard_loop(
             forward(child, signal, generation);
         } else {
             signal_process(child, Signal::from_raw(signal));
+        }
+        // The shell sees the job stopped once the supervisor is stopped in the current
+        // generation. Stopping with a SIGCONT pending would discard it (a stop signal flushes
+        // it): it is forwarded at the next turn instead, or, should a SIGTSTP discard it
+        // first, the check comes again after that one. A SIGCONT arriving between this check
+        // and the stop is lost, as for every program that stops itself after a SIGTSTP
+        // (docs/terminals.md); a shell sends `fg` only once it saw the stop.
+        if child_stopped_in == Some(generation) && !continue_pending() {
+            stop_self();
         }
     };
     // Orphans of the supervisor's tree were re-parented here, the guard being a subreaper:
