@@ -10,31 +10,71 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-/// Ctrl-Z and `fg` pressed over and over (with SIGWINCH between) while 200 instances start:
-/// the last signal was SIGCONT, so the whole app runs when the storm is over, and a shutdown
-/// under a second storm still ends the run with nothing left.
+/// Ctrl-Z and `fg` pressed over and over (with SIGWINCH between) while 200 instances start,
+/// the last key a `fg`: the whole app runs when the storm is over.
 #[test]
-fn a_storm_of_sigtstp_and_sigcont_ends_as_its_last_signal_says() {
+fn a_storm_during_a_start_ending_with_sigcont_leaves_everything_running() {
     let dir = Dir::with_procfile("web: exec sleep 300\n");
     let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always", "-m", "web=200"]);
     run.started("web.1");
     storm(&run, 100);
     run.signal(Signal::SIGCONT);
-    run.started("web.200");
-    let mut everything: Vec<u32> =
-        started_pids(&run.transcript()).into_iter().map(|(_, pid)| pid).collect();
-    assert_eq!(everything.len(), 200, "{}", run.transcript());
-    let supervisor = parent_of(everything[0]).expect("the supervisor");
-    everything.extend([supervisor, run.pid()]);
+    let everything = all_started(&mut run, 200);
     // Before: a SIGTSTP taken after the SIGCONT that followed it left the app stopped.
     wait_states(&everything, false);
+    run.stop(Signal::SIGTERM);
+}
 
-    // A storm during the shutdown: it ends anyway, and nothing is left.
+/// The same storm, the last key a Ctrl-Z: the job ends stopped, as the shell must see it (the
+/// guard, the pid it waits on, and the supervisor), and the one `fg` the shell then sends
+/// resumes the guard, the supervisor and every instance.
+///
+/// A shell sends `fg` only once it has seen the job stop: a SIGCONT sent while procman is
+/// still stopping itself can be lost, as for every program that stops itself after a SIGTSTP
+/// (docs/terminals.md).
+#[test]
+fn a_storm_ending_with_sigtstp_stops_the_job_and_one_fg_resumes_it() {
+    let dir = Dir::with_procfile("web: exec sleep 300\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always", "-m", "web=200"]);
+    let first = run.started("web.1");
+    let guard = run.pid();
+    let supervisor = parent_of(first).expect("the supervisor");
+    storm(&run, 100);
+    run.signal(Signal::SIGTSTP);
+    // Before: the guard went on running ('S') in most runs, a stale stop request dropped.
+    wait_states(&[guard, supervisor], true);
+    run.signal(Signal::SIGCONT);
+    let everything = all_started(&mut run, 200);
+    wait_states(&everything, false);
+    run.stop(Signal::SIGTERM);
+}
+
+/// A storm during the shutdown of 200 instances, the last key a Ctrl-Z, then the shell's `fg`
+/// once the job is stopped (or already gone): the run ends as SIGTERM says, nothing left.
+#[test]
+fn a_storm_during_shutdown_ending_with_sigtstp_still_ends_the_run() {
+    let dir = Dir::with_procfile("web: exec sleep 300\n");
+    let mut run = dir.spawn(&["start", "--no-timestamp", "--tty=always", "-m", "web=200"]);
+    let everything = all_started(&mut run, 200);
+    let guard = run.pid();
     run.signal(Signal::SIGTERM);
     storm(&run, 100);
+    run.signal(Signal::SIGTSTP);
+    wait_stopped_or_gone(guard);
     run.signal(Signal::SIGCONT);
     assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
     assert!(wait_gone(&everything, WAIT).is_empty(), "left: {}", describe(&everything));
+}
+
+/// Waits until `count` instances have started; their pids, the supervisor's and the guard's.
+fn all_started(run: &mut Running, count: usize) -> Vec<u32> {
+    run.started(&format!("web.{count}"));
+    let mut everything: Vec<u32> =
+        started_pids(&run.transcript()).into_iter().map(|(_, pid)| pid).collect();
+    assert_eq!(everything.len(), count, "{}", run.transcript());
+    let supervisor = parent_of(everything[0]).expect("the supervisor");
+    everything.extend([supervisor, run.pid()]);
+    everything
 }
 
 /// `rounds` of SIGTSTP, SIGWINCH and SIGCONT to the pid the shell knows, a moment apart

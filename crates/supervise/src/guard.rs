@@ -126,6 +126,10 @@ pub fn run_if_guard() -> Option<u8> {
 /// guard does the stopping because the supervisor cannot always stop itself: PID 1 of a
 /// namespace ([`GuardOptions::isolate`]) ignores a SIGSTOP it sends itself.
 ///
+/// The request answers the last SIGTSTP received (the host asks for SIGTSTP and SIGCONT in
+/// [`crate::DriverOptions::signals`], which records it): the guard ignores it if it forwarded a
+/// SIGCONT since. Call it again at a SIGTSTP taken while the app is already suspended.
+///
 /// Returns `false` when there is no guard: the supervisor then stops itself (SIGSTOP), since
 /// the shell waits on it.
 pub fn request_stop() -> bool {

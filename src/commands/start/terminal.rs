@@ -205,16 +205,17 @@ impl Terminal {
 
     /// Ctrl-Z (SIGTSTP): stops the app, then procman.
     pub(super) fn suspend(&mut self, driver: &mut Driver, printer: &mut Printer) {
-        if driver.is_suspended() {
-            return;
+        // Already suspended: a SIGCONT came and went in the same turn (only the last of the
+        // two counts), so this SIGTSTP asks again to be stopped.
+        if !driver.is_suspended() {
+            let count = driver.suspend();
+            let _ = printer.system(&format!(
+                "SIGTSTP received: stopped {count} process{}; `fg` (or SIGCONT) resumes them",
+                if count == 1 { "" } else { "es" }
+            ));
+            let _ = printer.flush();
+            self.release();
         }
-        let count = driver.suspend();
-        let _ = printer.system(&format!(
-            "SIGTSTP received: stopped {count} process{}; `fg` (or SIGCONT) resumes them",
-            if count == 1 { "" } else { "es" }
-        ));
-        let _ = printer.flush();
-        self.release();
         if !supervise::guard::request_stop() {
             // No guard: the shell waits on procman itself.
             let _ = nix::sys::signal::raise(NixSignal::SIGSTOP);

@@ -147,6 +147,20 @@ mod linux {
         }
     }
 
+    /// Waits (bounded) until `pid` is stopped (`T`) or gone (a zombie, or reaped).
+    #[track_caller]
+    pub(crate) fn wait_stopped_or_gone(pid: u32) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let state = state_of(pid);
+            if matches!(state, None | Some('T' | 'Z')) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{pid} neither stopped nor gone: {state:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// How many children of `parent` are zombies.
     pub(crate) fn zombies_under(parent: u32) -> usize {
         children_of(parent).into_iter().filter(|kid| stat(*kid).is_some_and(|s| dead(&s))).count()

@@ -91,8 +91,10 @@ impl Driver {
 }
 
 /// Which of SIGTSTP and SIGCONT came last. The signal pipe reports the signals received since
-/// the last turn as a set, in the order of their numbers (SIGCONT before SIGTSTP); after a
-/// burst of Ctrl-Z and `fg` only the last one counts, so a handler of its own records it.
+/// the last turn as a set, read flag by flag while more may arrive; a flag may also be left
+/// over from a signal whose turn already acted on a later one. After a burst of Ctrl-Z and
+/// `fg` only the last one counts, so a handler of its own records it, registered before the
+/// pipe's: a turn that sees either flag acts on the signal that came last.
 #[derive(Debug)]
 pub(super) struct JobOrder {
     last: Arc<AtomicUsize>,
@@ -109,22 +111,24 @@ impl JobOrder {
                 let value = usize::try_from(signal).unwrap_or_default();
                 handlers.push(signal_hook::flag::register_usize(signal, Arc::clone(&last), value)?);
             }
+            // Under a guard, which SIGTSTP a stop request answers ([`crate::guard::request_stop`]).
+            #[cfg(target_os = "linux")]
+            handlers.extend(crate::sys::stop_protocol::record_generations()?);
         }
         Ok(JobOrder { last, handlers })
     }
 
-    /// When both SIGTSTP and SIGCONT are among `received`, drops the one that came first.
+    /// When SIGTSTP or SIGCONT is among `received`, keeps only the one that came last.
     pub(super) fn keep_last(&self, received: &mut Vec<i32>) {
-        if !(received.contains(&libc::SIGTSTP) && received.contains(&libc::SIGCONT)) {
+        let is_job = |signal: &i32| *signal == libc::SIGTSTP || *signal == libc::SIGCONT;
+        if self.handlers.is_empty() || !received.iter().any(is_job) {
             return;
         }
-        let last = self.last.load(Ordering::SeqCst);
-        let earlier = if last == usize::try_from(libc::SIGTSTP).unwrap_or_default() {
-            libc::SIGCONT
-        } else {
-            libc::SIGTSTP
-        };
-        received.retain(|signal| *signal != earlier);
+        let Ok(last) = i32::try_from(self.last.load(Ordering::SeqCst)) else { return };
+        received.retain(|signal| !is_job(signal));
+        if is_job(&last) {
+            received.push(last);
+        }
     }
 }
 

@@ -192,8 +192,10 @@ impl Driver {
         // stdin of a program that closed it fails with EPIPE instead of killing the host.
         let mut wanted: Vec<i32> = vec![libc::SIGCHLD, libc::SIGPIPE];
         wanted.extend(options.signals.iter().map(|s| s.as_raw()));
-        let mut signals = Signals::new(wanted)?;
+        // Before the signal pipe's handlers: a SIGTSTP or SIGCONT is recorded before its flag
+        // is set, so the turn that sees the flag sees the record.
         let job_order = jobs::JobOrder::new(&options.signals)?;
+        let mut signals = Signals::new(wanted)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         if options.subreaper {
             // Not fatal: without it, orphans go to init and the sweep cannot find them, which

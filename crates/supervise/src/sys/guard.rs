@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::reap::{has_children, kill_until_gone, reap_one, signal_process};
 use super::spawn::{env_strings, null_terminated};
+use super::stop_protocol::{forward, requested_in};
 use crate::error::GuardError;
 use crate::guard::GuardOptions;
 use crate::signal::Signal;
@@ -77,8 +78,7 @@ pub(crate) fn request_stop() -> bool {
     if fd < 0 {
         return false;
     }
-    // SAFETY: one byte from a local buffer to a descriptor this process owns for its life.
-    unsafe { libc::write(fd, c"s".as_ptr().cast(), 1) == 1 }
+    super::stop_protocol::write_request(fd)
 }
 
 /// The signal the supervisor receives when its guard dies: a real-time signal nobody else
@@ -368,46 +368,52 @@ fn guard_loop(
     if let Some(fd) = stop_requests {
         signal_on_input(fd);
     }
-    // A burst of Ctrl-Z and `fg` must end as its last key says. The supervisor asks to be
-    // stopped after it took a SIGTSTP (from here, or from the terminal with `--attach`); a
-    // SIGCONT forwarded since makes that request stale: the supervisor resumes on it, and
-    // stopping it now would leave the job stopped after a `fg`. The SIGCONT that ends the
-    // guard's own stop is the `fg` of the last stop, not a later one.
-    let mut continued_since = false;
-    let mut woken = false;
+    // A burst of Ctrl-Z and `fg` must end as its last key says: the SIGCONTs forwarded are
+    // counted, and only a stop request of the current count stops the supervisor
+    // ([`stop_protocol`](super::stop_protocol)).
+    let mut generation: usize = 0;
+    // The generation the supervisor was last seen stopped in: it stays stopped until the
+    // next SIGCONT, which only the guard forwards.
+    let mut child_stopped_in: Option<usize> = None;
     let exit_code = loop {
         let signal = next_signal(waited);
         if signal == libc::SIGIO {
             // The supervisor has stopped the app and asks to be stopped (from out here, which
             // even PID 1 of a namespace cannot ignore); its stop is then seen below.
-            if stop_requests.is_some_and(take_request) && !continued_since {
+            if stop_requests.is_some_and(|fd| requested_in(fd, generation)) {
                 signal_process(child, Signal::STOP);
             }
-            continued_since = false;
         } else if signal == libc::SIGCHLD {
             match child_change(child) {
                 Some(ChildChange::Ended(code)) => {
                     while reap_one().is_some() {}
                     break code;
                 }
-                // Stopping here would discard a SIGCONT already pending (a stop signal
-                // flushes it): that SIGCONT is forwarded at the next turn instead.
-                Some(ChildChange::Stopped) if !continue_pending() => {
-                    stop_self();
-                    woken = true;
-                }
-                Some(ChildChange::Stopped) | None => {}
+                // Stopped now: a SIGCONT forwarded before this `waitpid` would have continued
+                // it, or discarded a stop not yet taken.
+                Some(ChildChange::Stopped) => child_stopped_in = Some(generation),
+                None => {}
             }
             if let Some(code) = reap_until_child_ends(child) {
                 break code;
             }
+        } else if signal == libc::SIGCONT {
+            // Also the SIGCONT that ended the guard's own stop (it stays pending): the `fg`.
+            generation += 1;
+            forward(child, signal, generation);
+        } else if signal == libc::SIGTSTP {
+            forward(child, signal, generation);
         } else {
-            match signal {
-                libc::SIGTSTP => continued_since = false,
-                libc::SIGCONT => continued_since = !std::mem::take(&mut woken),
-                _ => {}
-            }
             signal_process(child, Signal::from_raw(signal));
+        }
+        // The shell sees the job stopped once the supervisor is stopped in the current
+        // generation. Stopping with a SIGCONT pending would discard it (a stop signal flushes
+        // it): it is forwarded at the next turn instead, or, should a SIGTSTP discard it
+        // first, the check comes again after that one. A SIGCONT arriving between this check
+        // and the stop is lost, as for every program that stops itself after a SIGTSTP
+        // (docs/terminals.md); a shell sends `fg` only once it saw the stop.
+        if child_stopped_in == Some(generation) && !continue_pending() {
+            stop_self();
         }
     };
     // Orphans of the supervisor's tree were re-parented here, the guard being a subreaper:
@@ -463,21 +469,6 @@ fn signal_on_input(fd: libc::c_int) {
         libc::fcntl(fd, libc::F_SETOWN, libc::getpid());
         let flags = libc::fcntl(fd, libc::F_GETFL);
         libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK | libc::O_ASYNC);
-    }
-}
-
-/// Reads what the supervisor wrote; whether a stop request was among it (SIGIO also comes
-/// when the supervisor's end closes).
-fn take_request(fd: libc::c_int) -> bool {
-    let mut requested = false;
-    let mut buf = [0u8; 64];
-    loop {
-        // SAFETY: reads into a local buffer of that length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        match usize::try_from(n) {
-            Ok(0) | Err(_) => return requested,
-            Ok(_) => requested = true,
-        }
     }
 }
 

@@ -12,4 +12,6 @@ pub(crate) mod pages;
 pub(crate) mod pty;
 pub(crate) mod reap;
 pub(crate) mod spawn;
+#[cfg(target_os = "linux")]
+pub(crate) mod stop_protocol;
 pub(crate) mod tree;
