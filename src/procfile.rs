@@ -7,7 +7,7 @@
 //! `file:line`, the line and the fix; `check` fails and `start` starts nothing. See
 //! `docs/procfile.md`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, file_label, fragment, size};
@@ -66,6 +66,7 @@ impl Procfile {
         let mut entries: Vec<ProcfileEntry> = Vec::new();
         let mut first_line: HashMap<String, (usize, &str)> = HashMap::new();
         let mut diagnostics = Diagnostics::default();
+        let mut names = Names::of(&text);
 
         for (index, line) in text.split('\n').enumerate() {
             let number = index + 1;
@@ -77,8 +78,9 @@ impl Procfile {
                 Line::Skip => {}
                 Line::Entry { name, command } => {
                     if let Some(&first) = first_line.get(name) {
-                        diagnostics
-                            .push_with(|| duplicate(path, &label, name, first, number, line));
+                        diagnostics.push_with(|| {
+                            duplicate(path, &label, name, first, number, line, &mut names)
+                        });
                         continue;
                     }
                     first_line.insert(name.to_owned(), (number, line));
@@ -89,7 +91,8 @@ impl Procfile {
                     });
                 }
                 Line::Bad(problem) => {
-                    diagnostics.push_with(|| problem.diagnostic(path, &label, number, line));
+                    diagnostics
+                        .push_with(|| problem.diagnostic(path, &label, number, line, &mut names));
                 }
             }
         }
@@ -162,6 +165,62 @@ enum Problem<'a> {
     Indented { indent: usize, body: &'a str },
 }
 
+impl<'a> Line<'a> {
+    /// The name the line defines, or means to: an entry's, and that of an entry with a fixable
+    /// flaw (`web : x`, `web:`, `  web: x`), whose fix defines it.
+    fn name(&self) -> Option<&'a str> {
+        match *self {
+            Line::Entry { name, .. }
+            | Line::Bad(Problem::SpaceBeforeColon { name, .. })
+            | Line::Bad(Problem::NoCommand { name, .. }) => Some(name),
+            Line::Bad(Problem::Indented { body, .. }) => {
+                parse_body(body).ok().map(|(name, _)| name)
+            }
+            Line::Skip | Line::Bad(_) => None,
+        }
+    }
+}
+
+/// The process names a fix may not suggest: those the Procfile defines (or means to, see
+/// [`Line::name`]) anywhere in the file, and those already suggested, so that following one
+/// hint never leads to "defines `web` twice", nor following two of them.
+struct Names {
+    taken: HashSet<String>,
+    /// For each base claimed, the suffix to try next, so that a file of `web2:` to `web99999:`
+    /// lines and many `web` lines to fix is not searched from `web2` for each of them.
+    next: HashMap<String, usize>,
+}
+
+impl Names {
+    fn of(text: &str) -> Names {
+        let taken = text
+            .split('\n')
+            .filter(|line| line.len() <= MAX_LINE_BYTES)
+            .filter_map(|line| classify(line).name())
+            .map(str::to_owned)
+            .collect();
+        Names { taken, next: HashMap::new() }
+    }
+
+    /// True if `name` may still be suggested.
+    fn is_free(&self, name: &str) -> bool {
+        !self.taken.contains(name)
+    }
+
+    /// `base` if it is free, else the first free of `base2`, `base3`, ...; taken from now on.
+    fn claim(&mut self, base: &str) -> String {
+        let mut name = base.to_owned();
+        let next = self.next.entry(base.to_owned()).or_insert(2);
+        // Each name tried is taken, and only `taken.len()` of them are, so this ends.
+        while self.taken.contains(&name) {
+            name = format!("{base}{next}");
+            *next += 1;
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
 fn classify(line: &str) -> Line<'_> {
     let body = line.trim_start();
     if body.trim_end().is_empty() || body.starts_with('#') {
@@ -209,9 +268,11 @@ fn parse_body(body: &str) -> Result<(&str, &str), Problem<'_>> {
     if let Some((position, bad)) = name.chars().enumerate().find(|&(_, c)| !is_name_char(c)) {
         // `web bundle exec puma -b tcp://0.0.0.0` has a colon, but far from any name: it is a
         // missing colon, not a name with spaces. A short run of name-like words (`my web:`) is a
-        // name with spaces.
+        // name with spaces, unless it starts with a program (`rake db:migrate`).
         let words: Vec<&str> = name.split_whitespace().collect();
-        let name_like = words.len() <= 3 && words.iter().all(|word| is_valid_name(word));
+        let name_like = words.len() <= 3
+            && words.iter().all(|word| is_valid_name(word))
+            && !words.first().is_some_and(|first| is_known_program(first));
         if bad.is_whitespace() && !name_like {
             return Err(Problem::NoColon { body });
         }
@@ -227,20 +288,28 @@ fn parse_body(body: &str) -> Result<(&str, &str), Problem<'_>> {
 const FOREMAN_DROPPED: &str = "Foreman silently skips this line, so the process never runs";
 
 impl Problem<'_> {
-    fn diagnostic(&self, path: &Path, label: &str, number: usize, line: &str) -> Diagnostic {
+    fn diagnostic(
+        &self,
+        path: &Path,
+        label: &str,
+        number: usize,
+        line: &str,
+        names: &mut Names,
+    ) -> Diagnostic {
         let at = Diagnostic::new(String::new()).at_line(path, number, line);
         let diagnostic = match *self {
             Problem::NoColon { body } => Diagnostic {
                 message: format!(
                     "{label} line {number} has no `:` separating a name from a command"
                 ),
-                help: Some(no_colon_help(body)),
+                help: Some(no_colon_help(body, names)),
                 ..at
             },
             Problem::NoName { column, command } => Diagnostic {
                 message: format!("{label} line {number} has no process name before `:`"),
                 help: Some(format!(
-                    "put a name made of letters, digits, `_` and `-` before the colon, e.g. `web: {}`",
+                    "put a name made of letters, digits, `_` and `-` before the colon, e.g. `{}: {}`",
+                    names.claim(&suggested_name(&command.split_whitespace().collect::<Vec<_>>())),
                     fragment(command)
                 )),
                 ..at.with_column(column, 1)
@@ -248,6 +317,7 @@ impl Problem<'_> {
             Problem::BadName { name, bad, column, command } => {
                 let fixed: String =
                     name.trim().chars().map(|c| if is_name_char(c) { c } else { '_' }).collect();
+                let fixed = names.claim(&fixed);
                 let what = match bad {
                     ' ' => "a space".to_owned(),
                     '\t' => "a tab".to_owned(),
@@ -259,7 +329,8 @@ impl Problem<'_> {
                     fragment(command)
                 );
                 let first = name.split_whitespace().next().unwrap_or_default();
-                if bad.is_whitespace() && is_valid_name(first) {
+                if bad.is_whitespace() && is_valid_name(first) && names.is_free(first) {
+                    names.claim(first);
                     let rest = fragment(line.trim_start()[first.len()..].trim_start());
                     help.push_str(&format!(", or, if the name is `{first}`, `{first}: {rest}`"));
                 }
@@ -297,47 +368,63 @@ impl Problem<'_> {
     }
 }
 
-/// Programs that start a command line: a line starting with one is a command without a name,
-/// never a name without its colon.
-const PROGRAMS: &[&str] = &[
-    "bash", "bin", "bun", "bundle", "cargo", "celery", "deno", "docker", "dotnet", "env", "exec",
-    "go", "gunicorn", "java", "make", "mix", "node", "npm", "npx", "perl", "php", "pnpm", "python",
-    "python3", "rails", "rake", "ruby", "run", "sh", "sidekiq", "uvicorn", "yarn",
+/// Programs that only run another program (an interpreter, a package manager, a wrapper): a
+/// line starting with one is a command without a name, and the word never names the process.
+const RUNNERS: &[&str] = &[
+    "bash", "bin", "bun", "bundle", "cargo", "deno", "docker", "dotnet", "env", "exec", "go",
+    "java", "mix", "node", "npm", "npx", "perl", "php", "pnpm", "python", "python3", "ruby", "run",
+    "sh", "yarn",
 ];
+
+/// Programs that are the process: a line starting with one is a command without a name, and
+/// the program's name is a good name for it (`sidekiq: bundle exec sidekiq`).
+const SERVERS: &[&str] = &["celery", "gunicorn", "make", "rails", "rake", "sidekiq", "uvicorn"];
+
+/// True for a word of [`RUNNERS`] or [`SERVERS`].
+fn is_known_program(word: &str) -> bool {
+    RUNNERS.contains(&word) || SERVERS.contains(&word)
+}
 
 /// The fix for a line without a colon. When its first word is a program (`python manage.py
 /// migrate`), the line is a command that needs a name, never `python: manage.py migrate`;
 /// otherwise the first word may be a name missing its colon, and both readings are offered.
-fn no_colon_help(body: &str) -> String {
+/// Every name offered is free ([`Names`]).
+fn no_colon_help(body: &str, names: &mut Names) -> String {
     let words: Vec<&str> = body.split_whitespace().collect();
     let first = words.first().copied().unwrap_or_default();
     let command = fragment(body.trim());
-    let name = suggested_name(&words);
-    let is_program = first.contains(['/', '.']) || PROGRAMS.contains(&first) || words.len() == 1;
-    if is_program || !is_valid_name(first) {
-        format!(
-            "the line has no process name: write it as `name: command`, e.g. `{name}: {command}`"
-        )
-    } else {
+    let is_program = first.contains(['/', '.']) || is_known_program(first) || words.len() == 1;
+    // A first word the file already uses as a name cannot be this line's name too.
+    let first_is_name = !is_program && is_valid_name(first) && names.is_free(first);
+    if first_is_name {
+        names.claim(first);
+    }
+    let name = names.claim(&suggested_name(&words));
+    if first_is_name {
         let rest = fragment(body.trim()[first.len()..].trim_start());
         format!(
             "write it as `name: command`: `{first}: {rest}` if `{first}` is the name, or give the \
              command a name, e.g. `{name}: {command}`"
         )
+    } else {
+        format!(
+            "the line has no process name: write it as `name: command`, e.g. `{name}: {command}`"
+        )
     }
 }
 
-/// A process name for a command: its last word that reads as a name (`migrate` for `python
-/// manage.py migrate`, `puma` for `bundle exec puma -p 3000`), skipping options, their values,
-/// numbers and program words; else the program's own name; else `web`.
+/// The name a fix suggests for a command, before [`Names::claim`] makes it free: the command's
+/// last word that reads as a name (`migrate` for `python manage.py migrate`, `puma` for `bundle
+/// exec puma -p 3000`, `sidekiq` for `bundle exec sidekiq -C config/sidekiq.yml`), skipping
+/// options, their values, numbers and runners; else the program's own name (`rake` for `rake`);
+/// else `web`.
 fn suggested_name(words: &[&str]) -> String {
     let stem = |word: &str| -> Option<String> {
         let base = word.rsplit('/').next().unwrap_or(word);
         let stem = base.split('.').next().unwrap_or(base).to_ascii_lowercase();
         let usable = is_valid_name(&stem)
             && !stem.starts_with('-')
-            && !stem.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b'-')
-            && !PROGRAMS.contains(&stem.as_str());
+            && !stem.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b'-');
         usable.then_some(stem)
     };
     let mut best = None;
@@ -348,7 +435,7 @@ fn suggested_name(words: &[&str]) -> String {
             continue;
         }
         if !std::mem::take(&mut after_short_option) {
-            best = stem(word).or(best);
+            best = stem(word).filter(|stem| !RUNNERS.contains(&stem.as_str())).or(best);
         }
     }
     best.or_else(|| words.first().and_then(|first| stem(first))).unwrap_or_else(|| "web".into())
@@ -412,13 +499,14 @@ fn duplicate(
     (first, first_text): (usize, &str),
     number: usize,
     line: &str,
+    names: &mut Names,
 ) -> Diagnostic {
     Diagnostic::new(format!("{label} defines `{name}` twice, on lines {first} and {number}"))
         .at_line(path, number, line)
         .with_column(1, name.chars().count())
         .with_note(format!("line {first} is `{}`", fragment(first_text)))
         .with_note("Foreman starts both under the same name, and `run` and `start NAME` see only the second")
-        .with_help(format!("give each process its own name, e.g. `{name}2`"))
+        .with_help(format!("give each process its own name, e.g. `{}`", names.claim(name)))
 }
 
 #[cfg(test)]

@@ -73,8 +73,68 @@ fn no_colon_line() {
         error("web: a\nworker: b\nweb bundle exec puma\n"),
         "error: Procfile line 3 has no `:` separating a name from a command\n  --> Procfile:3\n   |\n \
          3 | web bundle exec puma\n   |\n   = note: Foreman silently skips this line, so the \
-         process never runs\n   = help: write it as `name: command`: `web: bundle exec puma` if \
-         `web` is the name, or give the command a name, e.g. `puma: web bundle exec puma`\n"
+         process never runs\n   = help: the line has no process name: write it as `name: \
+         command`, e.g. `puma: web bundle exec puma`\n"
+    );
+}
+
+/// The helps of the errors of `text`, in order.
+fn help(text: &str) -> Vec<String> {
+    let Err(error) = parse(text) else { panic!("expected an error: {text:?}") };
+    error.list.into_iter().filter_map(|diagnostic| diagnostic.help).collect()
+}
+
+#[test]
+fn no_colon_hints_never_offer_a_name_the_file_uses_or_another_hint_offered() {
+    // Issue 12's review: both lines were offered `web`, which line 1 defines.
+    assert_eq!(
+        help("web: echo hi\nbundle exec sidekiq -C config/sidekiq.yml\nrake\n"),
+        [
+            "the line has no process name: write it as `name: command`, e.g. `sidekiq: bundle \
+             exec sidekiq -C config/sidekiq.yml`",
+            "the line has no process name: write it as `name: command`, e.g. `rake: rake`",
+        ]
+    );
+    // Taken by a later line, by lines that mean to define it, or by an earlier hint.
+    assert_eq!(
+        help("rake\nrake db:migrate\nrake: x\nrake2 : y\n  rake3: z\n"),
+        [
+            "the line has no process name: write it as `name: command`, e.g. `rake4: rake`",
+            "the line has no process name: write it as `name: command`, e.g. `rake5: rake \
+             db:migrate`",
+            "put the colon right after the name: `rake2: y`",
+            "remove the leading whitespace: `rake3: z`",
+        ]
+    );
+    // A first word that names another process is not offered as this line's name.
+    assert_eq!(
+        help("worker: a\nworker bin/jobs\nclock bin/clock\nclock run\n"),
+        [
+            "the line has no process name: write it as `name: command`, e.g. `jobs: worker \
+             bin/jobs`",
+            "write it as `name: command`: `clock: bin/clock` if `clock` is the name, or give the \
+             command a name, e.g. `clock2: clock bin/clock`",
+            "the line has no process name: write it as `name: command`, e.g. `clock3: clock run`",
+        ]
+    );
+}
+
+#[test]
+fn other_hints_offer_free_names_too() {
+    assert_eq!(
+        help("web: a\nweb2: b\nweb: c\n: ./worker\nworker: d\nmy_web.1: e\nmy_web_1: f\n"),
+        [
+            "give each process its own name, e.g. `web3`",
+            "put a name made of letters, digits, `_` and `-` before the colon, e.g. `worker2: \
+             ./worker`",
+            "names may contain only ASCII letters, digits, `_` and `-`: write `my_web_12: e`",
+        ]
+    );
+    let help = help("my: a\nmy web: ./web\n");
+    assert_eq!(
+        help,
+        ["names may contain only ASCII letters, digits, `_` and `-`: write `my_web: ./web`"],
+        "`my` is taken, so `my: web: ./web` is not offered"
     );
 }
 
@@ -320,4 +380,16 @@ fn a_file_full_of_bad_lines_stays_cheap() {
     let error = parse(&text).expect_err("all bad");
     assert_eq!(error.len(), 2 << 20);
     assert!(error.list.len() <= crate::diagnostic::MAX_KEPT);
+}
+
+#[test]
+fn free_names_are_found_cheaply_when_many_are_taken() {
+    // `web2` to `web100000` taken, and a hundred `web` duplicates to name: each hint resumes
+    // where the last one stopped instead of searching from `web2`.
+    let mut text: String = (2..=100_000).map(|n| format!("web{n}: x\n")).collect();
+    text.push_str(&"web: a\n".repeat(101));
+    let helps = help(&text);
+    assert_eq!(helps.len(), 100);
+    assert_eq!(helps[0], "give each process its own name, e.g. `web100001`");
+    assert_eq!(helps[99], "give each process its own name, e.g. `web100100`");
 }

@@ -284,6 +284,35 @@ fn a_line_without_a_colon_is_told_to_get_a_name_not_made_one() {
 }
 
 #[test]
+fn fixes_for_lines_without_a_colon_offer_names_that_are_free() {
+    // Following these hints used to lead to "defines `web` twice": both offered `web`.
+    let dir = Dir::with_procfile(
+        "web: echo hi\nbundle exec sidekiq -C config/sidekiq.yml\nrake\nrake: x\n",
+    );
+    let finished = dir.run(&["check"]);
+    assert_code(&finished, 1);
+    let stderr = finished.stderr();
+    let helps: Vec<&str> = stderr.lines().filter(|line| line.contains("= help:")).collect();
+    assert_eq!(
+        helps,
+        [
+            "   = help: the line has no process name: write it as `name: command`, e.g. \
+             `sidekiq: bundle exec sidekiq -C config/sidekiq.yml`",
+            "   = help: the line has no process name: write it as `name: command`, e.g. \
+             `rake2: rake`",
+        ],
+        "{stderr}"
+    );
+    // Following them gives a valid Procfile.
+    dir.write(
+        "Procfile",
+        "web: echo hi\nsidekiq: bundle exec sidekiq -C config/sidekiq.yml\nrake2: rake\nrake: x\n",
+    );
+    let finished = dir.run(&["check"]);
+    assert_code(&finished, 0);
+}
+
+#[test]
 fn no_color_turns_colors_off_even_when_forced_and_over_dotforeman() {
     let dir = Dir::with_procfile("web: echo hello\n");
     let mut command = dir.command(&["start", "--no-socket", "--no-color"]);
