@@ -70,11 +70,28 @@ impl EnvFiles {
     }
 }
 
+/// What `$NAME` may see besides the names the env files set on earlier lines (or in earlier
+/// files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// procman's own environment too, which the processes it starts inherit (`start`, `run`,
+    /// `check`).
+    Inherited,
+    /// Nothing else (`export`): the exported files run on another host, or under a service
+    /// manager, whose environment is not this shell's. A name set only here stays `$NAME`, as
+    /// Foreman writes it.
+    FilesOnly,
+}
+
 /// Loads the env files: with `named` = `None`, `<root>/.env` if it exists (Foreman's default);
 /// otherwise exactly the named files, each of which must exist (relative paths are relative to
-/// the working directory, as in Foreman). Every error of every file is reported.
-pub fn load(root: &Path, named: Option<&[PathBuf]>) -> Result<EnvFiles, Diagnostics> {
-    let mut reader = Reader::new(inherited);
+/// the working directory, as in Foreman). Every error of every file is reported. `scope` says
+/// whether `$NAME` sees procman's environment.
+pub fn load(root: &Path, named: Option<&[PathBuf]>, scope: Scope) -> Result<EnvFiles, Diagnostics> {
+    let mut reader = match scope {
+        Scope::Inherited => Reader::new(inherited),
+        Scope::FilesOnly => Reader::new(|_| None),
+    };
     let mut diagnostics = Diagnostics::default();
     let default = [root.join(".env")];
     let (paths, required) = match named {
@@ -140,7 +157,7 @@ fn inherited(name: &str) -> Option<String> {
 type Environment = dyn Fn(&str) -> Option<String>;
 
 /// Reads env files one after another into one [`EnvFiles`]; `$NAME` sees what the files read
-/// so far set, then procman's environment.
+/// so far set, then `environment` (procman's, or nothing: [`Scope`]).
 struct Reader {
     env: EnvFiles,
     /// Where each key is in `env.vars` (a linear search would make 100,000 keys quadratic).
@@ -271,7 +288,8 @@ impl Reader {
             Some(var) => {
                 format!("set in {}:{}", crate::diagnostic::file_label(&var.path), var.line)
             }
-            None => "from procman's environment".to_owned(),
+            // Said because an export (`Scope::FilesOnly`) keeps this `$NAME` as text.
+            None => "from procman's environment, which `procman export` does not read".to_owned(),
         }
     }
 

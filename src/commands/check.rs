@@ -16,7 +16,7 @@ pub(crate) fn run(args: &Check) -> Result<i32, CliError> {
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!args.env_files.is_empty()).then_some(args.env_files.as_slice());
-    let env = match envfile::load(&paths.root, named) {
+    let env = match envfile::load(&paths.root, named, envfile::Scope::Inherited) {
         Ok(env) => env,
         Err(errors) => {
             diagnostics.extend(errors);

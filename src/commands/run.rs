@@ -96,7 +96,7 @@ fn process_launch(options: &PlanOptions, name: &str) -> Result<Launch, CliError>
 fn command_launch(args: &Run) -> Result<Launch, CliError> {
     let env_files = &args.plan.env_files;
     let named = (!env_files.is_empty()).then_some(env_files.as_slice());
-    let mut env = envfile::load(&args.paths.root, named)?.pairs();
+    let mut env = envfile::load(&args.paths.root, named, envfile::Scope::Inherited)?.pairs();
     if let Some(port) = args.port()? {
         env.push(("PORT".to_owned(), port.to_string()));
     }

@@ -171,7 +171,8 @@ fn a_replaced_name_is_warned_about_without_showing_its_value() {
         warnings,
         "warning: .env line 1: Foreman reads this line differently\n  --> .env:1:6\n   |\n 1 | \
          DATA=$HOME/data\n   |      ^\n   = note: procman replaces `$HOME` with the value of HOME \
-         (from procman's environment); Foreman keeps the text `$HOME`\n   = help: to keep \
+         (from procman's environment, which `procman export` does not read); Foreman keeps the \
+         text `$HOME`\n   = help: to keep \
          `$HOME` as text for both, write `DATA='$HOME/data'`; Foreman cannot replace `$HOME`, so \
          if you mean its value, this line needs procman\n"
     );
@@ -187,10 +188,32 @@ fn values_from_earlier_files_are_visible_and_named() {
     std::fs::write(dir.path().join("a.env"), "PROCMAN_TEST_ONLY_IN_A=1\n").expect("write");
     std::fs::write(dir.path().join("b.env"), "B=[${PROCMAN_TEST_ONLY_IN_A}]\n").expect("write");
     let files = vec![dir.path().join("a.env"), dir.path().join("b.env")];
-    let env = load(dir.path(), Some(&files)).expect("load");
+    let env = load(dir.path(), Some(&files), Scope::Inherited).expect("load");
     assert_eq!(env.get("B").map(|var| var.value.as_str()), Some("[1]"));
     let warnings = env.warnings.render_warnings(false);
     assert!(warnings.contains("(set in a.env:1)"), "{warnings}");
+}
+
+#[test]
+fn files_only_interpolation_sees_the_files_and_never_procmans_environment() {
+    // `PATH` is set in procman's environment (cargo runs the tests with one); the files set A.
+    let Some(path) = std::env::var_os("PATH").map(|path| path.to_string_lossy().into_owned())
+    else {
+        panic!("the tests run with a PATH");
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.env"), "A=1\n").expect("write");
+    std::fs::write(dir.path().join("b.env"), "B=$A/$PATH\nC=\"${PATH}:${A}\"\n").expect("write");
+    let files = vec![dir.path().join("a.env"), dir.path().join("b.env")];
+    let value = |env: &EnvFiles, key: &str| env.get(key).map(|var| var.value.clone());
+
+    let env = load(dir.path(), Some(&files), Scope::FilesOnly).expect("load");
+    assert_eq!(value(&env, "B").as_deref(), Some("1/$PATH"));
+    assert_eq!(value(&env, "C").as_deref(), Some("${PATH}:1"));
+
+    let env = load(dir.path(), Some(&files), Scope::Inherited).expect("load");
+    assert_eq!(value(&env, "B"), Some(format!("1/{path}")));
+    assert_eq!(value(&env, "C"), Some(format!("{path}:1")));
 }
 
 #[test]
@@ -326,19 +349,19 @@ fn loading_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     // No .env: fine. A directory called .env (a Python virtualenv) is skipped, as in Foreman.
-    assert_eq!(load(root, None).ok(), Some(EnvFiles::default()));
+    assert_eq!(load(root, None, Scope::Inherited).ok(), Some(EnvFiles::default()));
     std::fs::create_dir(root.join(".env")).expect("mkdir");
-    assert_eq!(load(root, None).ok(), Some(EnvFiles::default()));
+    assert_eq!(load(root, None, Scope::Inherited).ok(), Some(EnvFiles::default()));
     std::fs::remove_dir(root.join(".env")).expect("rmdir");
 
     std::fs::write(root.join(".env"), "A=1\nB=2\n").expect("write");
     std::fs::write(root.join("a.env"), "X=a\nY=a\n").expect("write");
     std::fs::write(root.join("b.env"), "Y=b\nZ=b\nX=b2\n").expect("write");
-    let env = load(root, None).expect("default .env");
+    let env = load(root, None, Scope::Inherited).expect("default .env");
     assert_eq!(env.pairs(), vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
 
     let named = vec![root.join("a.env"), root.join("b.env")];
-    let env = load(root, Some(&named)).expect("named files");
+    let env = load(root, Some(&named), Scope::Inherited).expect("named files");
     // `-e` replaces the default .env; later files win at the first position.
     let pairs: Vec<(String, String)> =
         vec![("X".into(), "b2".into()), ("Y".into(), "b".into()), ("Z".into(), "b".into())];
@@ -347,7 +370,7 @@ fn loading_rules() {
     assert_eq!(env.files.len(), 2);
 
     let missing = vec![root.join("nope.env"), root.join("a.env"), root.to_path_buf()];
-    let error = load(root, Some(&missing)).expect_err("errors");
+    let error = load(root, Some(&missing), Scope::Inherited).expect_err("errors");
     assert_eq!(error.len(), 2);
     let rendered = error.render(false);
     assert!(rendered.contains("nope.env does not exist\n"), "{rendered}");
@@ -381,7 +404,7 @@ fn a_hundred_thousand_keys_load_in_one_pass() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text: String = (0..100_000).map(|n| format!("K{n}=v\n")).collect();
     std::fs::write(dir.path().join(".env"), &text).expect("write");
-    let env = load(dir.path(), None).expect("loads");
+    let env = load(dir.path(), None, Scope::Inherited).expect("loads");
     assert_eq!(env.vars.len(), 100_000);
     assert!(env.warnings.is_empty());
 }

@@ -92,7 +92,8 @@ pub(crate) fn load(options: &PlanOptions) -> Result<Plan, Diagnostics> {
 }
 
 /// Whether the app runs on this machine (`start`, `run`: the config file's working
-/// directories must exist before anything starts) or elsewhere (`export`).
+/// directories must exist before anything starts, and `$NAME` in env files may take a value
+/// from procman's environment) or elsewhere (`export`: neither).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Here {
     Runs,
@@ -108,7 +109,12 @@ fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, D
     let mut diagnostics = Diagnostics::default();
     let procfile = Procfile::load(&paths.procfile);
     let named = (!options.env_files.is_empty()).then_some(options.env_files.as_slice());
-    let env = envfile::load(&paths.root, named);
+    let scope = match here {
+        Here::Runs => envfile::Scope::Inherited,
+        // The units run elsewhere: this shell's `$USER` or `$SECRET_TOKEN` is no value of theirs.
+        Here::Elsewhere => envfile::Scope::FilesOnly,
+    };
+    let env = envfile::load(&paths.root, named, scope);
     let formation = match (options.processes.as_slice(), &options.formation) {
         ([], Some(text)) => Formation::parse(text, FORMATION),
         ([], None) => Ok(Formation::default()),

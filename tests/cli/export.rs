@@ -222,6 +222,44 @@ fn the_app_root_need_not_exist_here() {
 }
 
 #[test]
+fn exports_take_no_value_from_the_exporting_shell() {
+    // `$NAME` in an export sees only what the env files set (as `start` does, first); a name
+    // only this shell sets stays as text, as Foreman writes it: the units run elsewhere.
+    let dir = Dir::with_procfile("web: ./web\n");
+    dir.write("base.env", "HOST=db.internal\n");
+    dir.write(".env", "URL=postgres://$USER@$HOST\nS=$SECRET_TOKEN\nQ=\"${SECRET_TOKEN}!\"\n");
+    let export = |args: &[&str]| {
+        let mut command = dir.command(args);
+        command.env("USER", "builder").env("SECRET_TOKEN", "s3cr3t");
+        dir.run_with(command)
+    };
+    let out = export(&["export", "systemd", "units", "-a", "shop", "-e", "base.env,.env"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let web = std::fs::read_to_string(dir.path().join("units/shop-web.1.service")).expect("unit");
+    for line in [
+        "Environment=\"HOST=db.internal\"\n",
+        "Environment=\"URL=postgres://$USER@db.internal\"\n",
+        "Environment=\"S=$SECRET_TOKEN\"\n",
+        "Environment=\"Q=${SECRET_TOKEN}!\"\n",
+    ] {
+        assert!(web.contains(line), "{line:?} missing:\n{web}");
+    }
+    assert!(!web.contains("builder") && !web.contains("s3cr3t"), "{web}");
+    assert!(!out.stdout().contains("s3cr3t") && !out.stderr().contains("s3cr3t"));
+
+    // Every format is built from the same environment.
+    let out = export(&["export", "inittab", "-", "-a", "shop"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(out.stdout().contains("export S='\\''$SECRET_TOKEN'\\'';"), "{}", out.stdout());
+    assert!(!out.stdout().contains("s3cr3t"), "{}", out.stdout());
+
+    // `run` starts the command here, where this shell's values are the ones it runs with.
+    let out = export(&["run", "env"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(out.stdout().lines().any(|line| line == "S=s3cr3t"), "{}", out.stdout());
+}
+
+#[test]
 fn a_linked_runit_env_directory_is_refused() {
     let dir = app();
     let cron = dir.path().join("cron.d");
