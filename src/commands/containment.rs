@@ -1,12 +1,12 @@
 //! `start --containment`: procman's policy for holding the app together. The mechanisms live
 //! in the supervision library (cgroup tree, PID namespace, subreaper guard); here procman
-//! picks one, says so when it had to settle for less than the strongest, and refuses to run
-//! when the one asked for by name is not available.
+//! picks one, says which (and why, when it had to settle for less than the strongest), and
+//! refuses to run when the one asked for by name is not available.
 
 use std::path::PathBuf;
 
 use supervise::guard::{self, GuardOptions};
-use supervise::{CgroupError, CgroupTree, Signal};
+use supervise::{CgroupError, CgroupTree, Containment, Signal};
 
 use crate::cli::ContainmentChoice;
 use crate::error::CliError;
@@ -19,6 +19,9 @@ pub(crate) struct Contained {
     pub(crate) cgroup: Option<CgroupTree>,
     /// The signal that says the guard process is gone.
     pub(crate) guard_lost: Option<Signal>,
+    /// Why `auto` settled for less than the cgroup (`no cgroup: ...`); `None` when it did not
+    /// or the mechanism was asked for by name.
+    pub(crate) fallback: Option<String>,
 }
 
 /// The variable that runs procman without its guard process (for debugging the supervisor
@@ -49,9 +52,11 @@ pub(crate) fn establish(choice: ContainmentChoice) -> Result<Contained, CliError
                 return Err(unavailable("namespace", &format!("{NO_GUARD_VAR} is set")));
             }
             match guard::protect(&guard_options(true, None)) {
-                Ok(protection) => {
-                    Ok(Contained { cgroup: None, guard_lost: Some(protection.lost_signal) })
-                }
+                Ok(protection) => Ok(Contained {
+                    cgroup: None,
+                    guard_lost: Some(protection.lost_signal),
+                    fallback: None,
+                }),
                 Err(error) => Err(unavailable("namespace", &error.to_string())),
             }
         }
@@ -60,8 +65,8 @@ pub(crate) fn establish(choice: ContainmentChoice) -> Result<Contained, CliError
     }
 }
 
-/// cgroup, else namespace, else subreaper; a note on standard error says why when it is not
-/// the cgroup.
+/// cgroup, else namespace, else subreaper; [`Contained::fallback`] says why when it is not the
+/// cgroup.
 ///
 /// # Errors
 /// A namespace whose supervisor cannot go on (no `/proc` of its own).
@@ -74,8 +79,11 @@ fn strongest(guarded: bool) -> Result<Contained, CliError> {
         // This runs in the supervisor, after the fork; the guard never returns from it.
         match guard::protect(&guard_options(true, None)) {
             Ok(protection) => {
-                eprintln!("procman: containment: namespace (no cgroup: {no_cgroup})");
-                return Ok(Contained { cgroup: None, guard_lost: Some(protection.lost_signal) });
+                return Ok(Contained {
+                    cgroup: None,
+                    guard_lost: Some(protection.lost_signal),
+                    fallback: Some(format!("no cgroup: {no_cgroup}")),
+                });
             }
             Err(error) if error.guard_started() => {
                 return Err(unavailable("namespace", &error.to_string()));
@@ -83,14 +91,30 @@ fn strongest(guarded: bool) -> Result<Contained, CliError> {
             Err(_) => {}
         }
     }
-    // Off Linux none of the three exists, and there is nothing to choose from.
+    let mut contained = protect(None, guarded);
+    // Off Linux none of the three exists: nothing was given up.
     if cfg!(target_os = "linux") {
-        eprintln!(
-            "procman: containment: subreaper (no cgroup: {no_cgroup}; no PID namespace \
-             either); docs/guarantees.md says what this mode cannot promise"
-        );
+        contained.fallback = Some(format!("no cgroup: {no_cgroup}; no PID namespace either"));
     }
-    Ok(protect(None, guarded))
+    Ok(contained)
+}
+
+/// The line `start` says once, before anything starts, naming the mechanism the run holds its
+/// processes with, as `ps` shows it, and why `auto` settled for it when it was not the
+/// cgroup: `procman: containment: cgroup (/sys/fs/cgroup/procman-123)`, `procman:
+/// containment: namespace (no cgroup: ...)`. `None` under `--quiet`, unless it is a fallback
+/// (a weaker promise than the user may count on is worth a line even then).
+pub(crate) fn announcement(
+    containment: &Containment,
+    fallback: Option<&str>,
+    quiet: bool,
+) -> Option<String> {
+    let Some(why) = fallback else {
+        return (!quiet).then(|| format!("procman: containment: {containment}"));
+    };
+    let weak = matches!(containment, Containment::Subreaper | Containment::ProcessGroups);
+    let caveat = if weak { "; docs/guarantees.md says what this mode cannot promise" } else { "" };
+    Some(format!("procman: containment: {containment} ({why}){caveat}"))
 }
 
 /// The app's cgroup, named after the pid the shell knows (the guard's, which is this
@@ -122,7 +146,7 @@ fn protect(cgroup: Option<CgroupTree>, guarded: bool) -> Contained {
     } else {
         None
     };
-    Contained { cgroup, guard_lost }
+    Contained { cgroup, guard_lost, fallback: None }
 }
 
 /// procman's guard: named `procman-guard`, running the small program of that name beside
@@ -148,4 +172,39 @@ fn unavailable(mechanism: &str, why: &str) -> CliError {
             )
             .into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announcement_names_the_mechanism_and_the_reason_for_a_fallback() {
+        let cgroup = Containment::Cgroup(PathBuf::from("/sys/fs/cgroup/procman-123"));
+        assert_eq!(
+            announcement(&cgroup, None, false).as_deref(),
+            Some("procman: containment: cgroup (/sys/fs/cgroup/procman-123)")
+        );
+        assert_eq!(announcement(&cgroup, None, true), None, "--quiet leaves out the cgroup");
+        let why = "no cgroup: not writable";
+        let namespace = announcement(&Containment::PidNamespace, Some(why), true);
+        assert_eq!(
+            namespace.as_deref(),
+            Some("procman: containment: namespace (no cgroup: not writable)"),
+            "a fallback is said under --quiet too"
+        );
+        assert_eq!(
+            announcement(&Containment::Subreaper, None, false).as_deref(),
+            Some("procman: containment: subreaper"),
+            "asked for by name: no reason"
+        );
+        let why = "no cgroup: not writable; no PID namespace either";
+        assert_eq!(
+            announcement(&Containment::Subreaper, Some(why), false).as_deref(),
+            Some(
+                "procman: containment: subreaper (no cgroup: not writable; no PID namespace \
+                 either); docs/guarantees.md says what this mode cannot promise"
+            )
+        );
+    }
 }

@@ -109,6 +109,7 @@ pub(crate) fn command(options: Start) -> Result<i32, CliError> {
         control,
         guard_lost,
         cgroup: contained.cgroup,
+        containment_fallback: contained.fallback,
         attach,
         reload: Some(reloader),
         reload_signal,
@@ -284,6 +285,9 @@ pub(crate) struct StartPolicy {
     pub(crate) guard_lost: Option<Signal>,
     /// The cgroup tree that holds the app, if it runs in one.
     pub(crate) cgroup: Option<supervise::CgroupTree>,
+    /// Why `--containment=auto` settled for less than the cgroup, for the line that names the
+    /// mechanism.
+    pub(crate) containment_fallback: Option<String>,
     /// The instance procman's terminal input goes to (`--attach`), and whether it has a pty.
     pub(crate) attach: Option<(InstanceId, bool)>,
     /// How the run reloads itself (`procman reload`); `None`: it does not.
@@ -320,6 +324,13 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         ..DriverOptions::default()
     })?;
     let mut printer = Printer::new(policy.format, &policy.types)?;
+    // Said once, before anything starts: the driver's own view is the mechanism in use.
+    let fallback = policy.containment_fallback.as_deref();
+    if let Some(line) =
+        super::containment::announcement(&driver.containment(), fallback, policy.format.quiet)
+    {
+        printer.warn(&line);
+    }
     if specs.iter().any(|spec| spec.stdout == OutputSpec::Pty) {
         follow_window_size(&mut driver, &policy.format);
     }

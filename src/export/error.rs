@@ -124,6 +124,16 @@ pub(crate) enum ExportError {
         message: String,
     },
 
+    /// A user template that is there but cannot be used as one: not a regular file, too
+    /// large, unreadable.
+    #[error("cannot read the template {}: {reason}", path.display())]
+    TemplateFile {
+        /// Where the template was looked for.
+        path: PathBuf,
+        /// What is wrong with it, and what to do.
+        reason: String,
+    },
+
     /// A file at the location that neither procman nor Foreman's export of the app wrote,
     /// where the export would write.
     #[error(

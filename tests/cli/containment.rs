@@ -227,3 +227,55 @@ fn subreaper_escaping_daemons_die_when_the_guard_is_sigkilled() {
 fn subreaper_escaping_daemons_die_when_the_supervisor_is_sigkilled() {
     ten_runs(Mode::UnprivilegedSubreaper, Ending::KillSupervisor);
 }
+
+/// The lines of `procman args` (as `nobody` when `unprivileged`) that name the containment,
+/// after checking that the run succeeded and that any such line came first on standard error.
+fn containment_lines(dir: &Dir, args: &[&str], unprivileged: bool) -> Vec<String> {
+    let mut command = dir.command(args);
+    if unprivileged {
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    let finished = dir.run_with(command);
+    let stderr = finished.stderr();
+    assert_eq!(finished.code(), Some(0), "{args:?}: {stderr}");
+    let said: Vec<String> =
+        stderr.lines().filter(|line| line.contains("containment")).map(str::to_owned).collect();
+    if let Some(first) = said.first() {
+        assert!(stderr.starts_with(first.as_str()), "{args:?}: not said first: {stderr}");
+    }
+    said
+}
+
+#[test]
+fn start_says_once_which_containment_it_runs_with_and_quiet_keeps_only_a_fallback() {
+    let dir = Dir::with_procfile("web: echo hello\n");
+    make_world_readable(dir.path());
+    let subreaper = ["start", "--no-socket", "--containment=subreaper"];
+    assert_eq!(containment_lines(&dir, &subreaper, false), ["procman: containment: subreaper"]);
+    let quiet = ["start", "--no-socket", "-q", "--containment=subreaper"];
+    assert_eq!(containment_lines(&dir, &quiet, false), Vec::<String>::new(), "-q");
+    if !root_or_skip("the cgroup, and a user who has none") {
+        return;
+    }
+    let probe = dir.run(&["start", "--no-socket", "--containment=cgroup"]);
+    if probe.code() != Some(0) {
+        skip(&format!("no cgroup here: {}", probe.stderr()));
+        return;
+    }
+    // The default as root: the cgroup, with its path, as `ps` shows it.
+    let said = containment_lines(&dir, &["start", "--no-socket"], false);
+    assert!(said.len() == 1 && said[0].starts_with("procman: containment: cgroup (/"), "{said:?}");
+    assert!(said[0].contains("/procman-") && said[0].ends_with(')'), "{said:?}");
+    let said = containment_lines(&dir, &["start", "--no-socket", "-q"], false);
+    assert_eq!(said, Vec::<String>::new(), "-q leaves out the cgroup");
+    // `auto` as a user with no cgroup falls back, and says why even under -q.
+    for args in [&["start", "--no-socket"][..], &["start", "--no-socket", "-q"]] {
+        let said = containment_lines(&dir, args, true);
+        assert!(
+            said.len() == 1
+                && (said[0].starts_with("procman: containment: namespace (no cgroup: ")
+                    || said[0].starts_with("procman: containment: subreaper (no cgroup: ")),
+            "{args:?}: {said:?}"
+        );
+    }
+}

@@ -344,18 +344,19 @@ fn a_slow_stop_says_once_whom_it_waits_for_and_how_long() {
     run.signal(Signal::SIGINT);
     let line = run.wait_for("waiting up to");
     let text = strip_time(&line);
-    let seconds: u64 = text
-        .strip_prefix("system | waiting up to ")
-        .and_then(|rest| rest.split_once('s'))
+    // The stop timeout as configured (`-t 30`), and what is left of it a second into the stop.
+    let expected = format!("system | waiting up to 30s for web.1 (pid {web}) to stop (");
+    let left: u64 = text
+        .strip_prefix(&expected)
+        .and_then(|rest| rest.split_once("s left)"))
         .and_then(|(n, _)| n.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
-    assert!((1..=30).contains(&seconds), "{text}");
+    assert!((1..30).contains(&left), "{text}");
     assert_eq!(
         text,
-        format!(
-            "system | waiting up to {seconds}s for web.1 (pid {web}) to stop; press Ctrl-C again \
-             to kill it now"
-        )
+        format!("{expected}{left}s left); press Ctrl-C again to kill it now"),
+        "{}",
+        run.transcript()
     );
     run.stop(Signal::SIGINT);
     assert_eq!(run.lines_with(&["waiting up to"]).len(), 1, "said once");

@@ -43,9 +43,9 @@ impl StopWatch {
         Some((began + ANNOUNCE_AFTER).saturating_duration_since(now))
     }
 
-    /// Once the stop has taken [`ANNOUNCE_AFTER`], says once which instances it still waits for
-    /// and how long at most: `waiting up to 4s for web.1 (pid 123) to stop; press Ctrl-C again
-    /// to kill it now`.
+    /// Once the stop has taken [`ANNOUNCE_AFTER`], says once which instances it still waits for,
+    /// their stop timeout and how much of it is left: `waiting up to 5s for web.1 (pid 123) to
+    /// stop (4s left); press Ctrl-C again to kill it now`.
     pub(super) fn announce_if_due(&mut self, driver: &Driver, printer: &mut Printer) {
         let now = Instant::now();
         let Some(began) = self.began else { return };
@@ -54,14 +54,15 @@ impl StopWatch {
         }
         self.announced = true;
         let supervisor = driver.supervisor();
-        let mut waiting: Vec<(String, Duration)> = Vec::new();
+        let mut waiting: Vec<Waiting> = Vec::new();
         for info in supervisor.snapshot(now) {
             let (State::Stopping, Some(pid)) = (info.state, info.pid) else { continue };
             let Some(spec) = supervisor.spec(&info.id.group) else { continue };
             // Stops asked for before the shutdown have less left: "up to" still holds.
             let left = spec.stop_timeout.saturating_sub(now - began);
             if !left.is_zero() {
-                waiting.push((format!("{} (pid {pid})", info.id), left));
+                let name = format!("{} (pid {pid})", info.id);
+                waiting.push(Waiting { name, timeout: spec.stop_timeout, left });
             }
         }
         if let Some(text) = waiting_message(&waiting) {
@@ -70,12 +71,20 @@ impl StopWatch {
     }
 }
 
-/// The message for instances still stopping, each with its time left; `None` for none.
-fn waiting_message(waiting: &[(String, Duration)]) -> Option<String> {
-    let longest = waiting.iter().map(|(_, left)| *left).max()?;
-    // Whole seconds, rounded up: "up to" must not promise less than is left.
-    let seconds = longest.as_secs() + u64::from(longest.subsec_nanos() > 0);
-    let mut names: Vec<&str> = waiting.iter().take(NAMED).map(|(name, _)| name.as_str()).collect();
+/// An instance still stopping: who, its stop timeout, and how much of it is left.
+#[derive(Debug)]
+struct Waiting {
+    name: String,
+    timeout: Duration,
+    left: Duration,
+}
+
+/// The message for instances still stopping, with the longest stop timeout among them and the
+/// most time left; `None` for none.
+fn waiting_message(waiting: &[Waiting]) -> Option<String> {
+    let timeout = waiting.iter().map(|w| w.timeout).max()?;
+    let left = waiting.iter().map(|w| w.left).max()?;
+    let mut names: Vec<&str> = waiting.iter().take(NAMED).map(|w| w.name.as_str()).collect();
     let more = waiting.len().saturating_sub(NAMED);
     let more_text = format!("{more} more");
     if more > 0 {
@@ -87,8 +96,15 @@ fn waiting_message(waiting: &[(String, Duration)]) -> Option<String> {
     };
     let them = plural(waiting.len(), "it", "them");
     Some(format!(
-        "waiting up to {seconds}s for {list} to stop; press Ctrl-C again to kill {them} now"
+        "waiting up to {}s for {list} to stop ({}s left); press Ctrl-C again to kill {them} now",
+        whole_seconds(timeout),
+        whole_seconds(left)
     ))
+}
+
+/// Whole seconds, rounded up: "up to" and "left" must not promise less than they mean.
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// Output still queued once the app is gone: written as long as the reader takes some, dropped
@@ -194,29 +210,40 @@ mod tests {
         Duration::from_secs_f64(n)
     }
 
+    fn waiting(name: &str, timeout: f64, left: f64) -> Waiting {
+        Waiting { name: name.to_owned(), timeout: secs(timeout), left: secs(left) }
+    }
+
     #[test]
     fn the_waiting_message_names_whom_and_how_long() {
         assert_eq!(waiting_message(&[]), None);
         assert_eq!(
-            waiting_message(&[("web.1 (pid 123)".to_owned(), secs(4.0))]).as_deref(),
-            Some("waiting up to 4s for web.1 (pid 123) to stop; press Ctrl-C again to kill it now")
+            waiting_message(&[waiting("web.1 (pid 123)", 5.0, 3.9)]).as_deref(),
+            Some(
+                "waiting up to 5s for web.1 (pid 123) to stop (4s left); press Ctrl-C again to \
+                 kill it now"
+            )
         );
-        let many: Vec<(String, Duration)> =
-            (1..=6).map(|n| (format!("web.{n} (pid {n})"), secs(f64::from(n) / 2.0))).collect();
+        let many: Vec<Waiting> = (1..=6)
+            .map(|n| waiting(&format!("web.{n} (pid {n})"), f64::from(n), f64::from(n) / 2.0))
+            .collect();
         assert_eq!(
             waiting_message(&many).as_deref(),
             Some(
-                "waiting up to 3s for web.1 (pid 1), web.2 (pid 2), web.3 (pid 3), web.4 (pid 4) \
-                 and 2 more to stop; press Ctrl-C again to kill them now"
+                "waiting up to 6s for web.1 (pid 1), web.2 (pid 2), web.3 (pid 3), web.4 (pid 4) \
+                 and 2 more to stop (3s left); press Ctrl-C again to kill them now"
             )
         );
         assert_eq!(
             waiting_message(&many[..2]).as_deref(),
             Some(
-                "waiting up to 1s for web.1 (pid 1) and web.2 (pid 2) to stop; press Ctrl-C again \
-                 to kill them now"
+                "waiting up to 2s for web.1 (pid 1) and web.2 (pid 2) to stop (1s left); press \
+                 Ctrl-C again to kill them now"
             )
         );
+        // A fraction of a second is a whole one: "up to" never promises less.
+        assert_eq!(whole_seconds(secs(2.5)), 3);
+        assert_eq!(whole_seconds(secs(2.0)), 2);
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn control_session_serves_requests_and_stop_all_ends_the_run() {
         control: Some(server),
         guard_lost: None,
         cgroup: None,
+        containment_fallback: None,
         attach: None,
         reload: None,
         reload_signal: None,

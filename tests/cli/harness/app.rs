@@ -397,6 +397,17 @@ impl Finished {
         self.status.code()
     }
 
+    /// Standard error of a `start` less its first line, the one it always says first (but under
+    /// `-q`): which containment the run has, `procman: containment: ...`.
+    #[track_caller]
+    pub(crate) fn stderr_after_containment(&self) -> String {
+        let stderr = self.stderr();
+        match stderr.split_once('\n') {
+            Some((first, rest)) if first.starts_with("procman: containment: ") => rest.to_owned(),
+            _ => panic!("no containment line first on standard error:\n{stderr}"),
+        }
+    }
+
     /// The lines of standard output, as written.
     pub(crate) fn raw_lines(&self) -> Vec<String> {
         self.stdout().lines().map(str::to_owned).collect()
