@@ -176,12 +176,21 @@ pub fn needs_shell(text: &str) -> bool {
 /// `A=1 exec cmd` works in POSIX sh, `exec A=1 cmd` does not. `None` when the text is not such a
 /// command and must run as written.
 pub fn with_exec(text: &str) -> Option<String> {
+    let (assignments, command) = exec_split(text)?;
+    Some(format!("{assignments}exec {command}"))
+}
+
+/// `text` cut in front of its command word when `exec` can be put there (the rule of
+/// [`with_exec`]): the leading `VAR=value` words with the blanks around them (often empty), and
+/// the command from its program on. The export formats write `exec` (or bash's `exec -a NAME`)
+/// in between. `None` when the text must run as written.
+pub fn exec_split(text: &str) -> Option<(&str, &str)> {
     let words = simple_command_words(text)?;
     let &(start, end) = words.iter().find(|&&(start, end)| !is_assignment(&text[start..end]))?;
     if NO_EXEC_WORDS.contains(&&text[start..end]) {
         return None;
     }
-    Some(format!("{}exec {}", &text[..start], &text[start..]))
+    Some(text.split_at(start))
 }
 
 /// `NAME=…` with a valid shell name.

@@ -17,7 +17,8 @@
 //! - `dotforeman`: keys are option names and unique (`-` and `_` folded), line numbers rise,
 //!   values hold no NUL.
 //! - `shell`: `argv` is never empty, runs the text as blank-separated words only when it needs no
-//!   shell, and otherwise passes the text to `/bin/sh -c` unchanged but for one `exec `.
+//!   shell, and otherwise passes the text to `/bin/sh -c` unchanged but for one `exec `, inserted
+//!   where `exec_split` (which the exports use) cuts the text.
 //! - `control`: each line, as the control server reads it, either parses to a request that
 //!   written back as a line parses to itself, or gets an error answer that is one JSON line; and
 //!   a line holding an object with a key given twice (at any depth) is always refused.
@@ -380,6 +381,13 @@ pub fn shell(data: &[u8]) {
     if let Some(with_exec) = shell::with_exec(&text) {
         assert!(is_text_with_exec(&with_exec, &text), "{with_exec:?}");
     }
+    // The exports put `exec` (or `exec -a NAME`) where `exec_split` cuts: the same place.
+    let split = shell::exec_split(&text);
+    if let Some((assignments, program)) = split {
+        assert_eq!(format!("{assignments}{program}"), text, "exec_split lost text");
+    }
+    let rejoined = split.map(|(assignments, program)| format!("{assignments}exec {program}"));
+    assert_eq!(shell::with_exec(&text), rejoined, "{text:?}");
 }
 
 /// True when `script` is `text`, or `text` with `exec ` inserted at the start of a word.

@@ -5,6 +5,7 @@
 //! The entry point is [`run`]; the CLI fills an [`ExportOptions`]. See `docs/export.md`.
 
 mod bluepill;
+mod command;
 mod compose;
 mod dirfd;
 mod error;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use minijinja::Value;
 use supervise::{Backoff, RestartPolicy};
 
+use super::command::{bash_execs, bash_script};
 use super::files::OutFile;
 use super::model::{Export, Proc, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
@@ -142,6 +143,13 @@ fn service_context(export: &Export, process: &Proc) -> Value {
         ("timeout_stop", Value::from(timeout_span(process.stop_timeout(export)))),
         ("cwd", Value::from(process.cwd.as_str())),
         ("command", Value::from(process.command.as_str())),
+        // Where bash is not exec'd (a list, a pipeline...), `mixed` would signal only bash, which
+        // dies and leaves the running command to the SIGKILL after the timeout; every process
+        // gets the stop signal instead, as under `procman start`.
+        (
+            "kill_mode",
+            Value::from(if bash_execs(&process.command) { "mixed" } else { "control-group" }),
+        ),
         ("env", env_list(&process.env)),
         ("one_shot", Value::from(one_shot)),
         ("after", Value::from(after)),
@@ -167,6 +175,7 @@ pub(super) fn render(
                 user => export.user.as_str(),
                 port => instance.port,
                 ps => instance.ps.as_str(),
+                script => bash_script(&process.command, &format!("{}-{}", export.app, instance.ps)),
                 ..base.clone()
             };
             files.push(OutFile::new(&name, renderer.render("process.service", &context)?));

@@ -7,6 +7,7 @@ use minijinja::value::merge_maps;
 use supervise::RestartPolicy;
 
 use super::ExportError;
+use super::command::{daemon_exec, upstart_exec};
 use super::files::OutFile;
 use super::model::{Export, ceil_secs, signal_name};
 use super::render::{Renderer, env_list, header, map};
@@ -49,9 +50,7 @@ pub(super) fn render(
             .expected_exit_codes
             .as_ref()
             .map(|codes| codes.iter().map(i32::to_string).collect::<Vec<_>>().join(" "));
-        let mut words = process.command.split_whitespace();
-        let executable = words.next().unwrap_or_default();
-        let arguments = words.collect::<Vec<_>>().join(" ");
+        let (executable, arguments) = daemon_exec(&process.command);
         let base = map([
             ("name", Value::from(process.name.as_str())),
             ("respawn", Value::from(settings.restart != Some(RestartPolicy::Never))),
@@ -63,6 +62,7 @@ pub(super) fn render(
             ("env", env_list(&process.env)),
             ("cwd", Value::from(process.cwd.as_str())),
             ("command", Value::from(process.command.as_str())),
+            ("upstart_exec", Value::from(upstart_exec(&process.command).as_ref())),
             ("executable", Value::from(executable)),
             ("arguments", Value::from(arguments)),
         ]);

@@ -150,6 +150,18 @@ fn compound_commands_run_as_written() {
 }
 
 #[test]
+fn exec_split_cuts_before_the_program() {
+    assert_eq!(exec_split("./web -p 1"), Some(("", "./web -p 1")));
+    assert_eq!(
+        exec_split(r#"URL="postgres://x" B=2  ./web"#),
+        Some((r#"URL="postgres://x" B=2  "#, "./web"))
+    );
+    for text in ["./migrate && ./serve", "a; b", "a | b", "(a)", "cd x", "A=1", "A=1 exec a"] {
+        assert_eq!(exec_split(text), None, "{text:?}");
+    }
+}
+
+#[test]
 fn builtins_without_metacharacters_are_exec_directly_as_ruby_does() {
     // Ruby (and so Foreman) only sends reserved words and special built-ins to the shell.
     assert_eq!(run("cd /tmp"), words(&["cd", "/tmp"]));

@@ -384,3 +384,80 @@ fn a_template_that_is_not_a_regular_file_is_an_error_naming_it_and_nothing_is_wr
     let run = std::fs::read_to_string(dir.path().join("sv/shop-web-1/run")).expect("run");
     assert!(run.contains("exec"), "{run}");
 }
+
+/// The words of a systemd setting's value as systemd reads them (systemd.syntax(7)): split at
+/// blanks, quotes removed with their C escapes undone, `%%` read as `%` and `$$` as `$`.
+fn systemd_words(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = value.chars().peekable();
+    while chars.peek().is_some() {
+        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        let quote = chars.next_if(|&c| c == '\'' || c == '"');
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if quote.is_some() => match chars.next() {
+                    Some('n') => word.push('\n'),
+                    Some('t') => word.push('\t'),
+                    Some(other) => word.push(other),
+                    None => panic!("a trailing backslash in {value}"),
+                },
+                '%' | '$' if chars.peek() == Some(&c) => {
+                    chars.next();
+                    word.push(c);
+                }
+                c if Some(c) == quote => break,
+                c if quote.is_none() && c.is_ascii_whitespace() => break,
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+#[test]
+fn systemd_runs_commands_with_assignments_and_lists() {
+    let dir = Dir::with_procfile(
+        "env: FOO=\"two words\" sh -c 'echo \"$FOO $PS $0\"'\nboth: echo first && echo \"second $PORT 100%\"\n",
+    );
+    let out = dir.run(&["export", "systemd", "units", "-a", "shop", "-u", "root"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    let units = dir.path().join("units");
+    for (unit, exec_start, kill_mode, printed) in [
+        (
+            "shop-env.1.service",
+            r#"ExecStart=/bin/bash -lc 'FOO="two words" exec -a "shop-env.1" sh -c \'echo "$$FOO $$PS $$0"\''"#,
+            "KillMode=mixed",
+            // `$0` of `sh -c` is its argv[0]: the title `exec -a` gave it.
+            "two words env.1 shop-env.1\n",
+        ),
+        (
+            "shop-both.1.service",
+            r#"ExecStart=/bin/bash -lc 'echo first && echo "second $$PORT 100%%"'"#,
+            "KillMode=control-group",
+            "first\nsecond 5100 100%\n",
+        ),
+    ] {
+        let text = std::fs::read_to_string(units.join(unit)).expect("unit");
+        let line = text.lines().find(|l| l.starts_with("ExecStart=")).unwrap_or_default();
+        assert_eq!(line, exec_start, "{unit}");
+        assert!(text.lines().any(|l| l == kill_mode), "{unit}: {text}");
+        // What systemd would run, with `-c` for `-lc` (a login shell reads the profile).
+        let words = systemd_words(&line["ExecStart=".len()..]);
+        assert_eq!(&words[..2], ["/bin/bash", "-lc"], "{unit}");
+        let mut bash = std::process::Command::new(&words[0]);
+        bash.args(["-c", &words[2]]).current_dir(dir.path()).env_clear();
+        bash.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        for value in text.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+            for word in systemd_words(value) {
+                let (key, value) = word.split_once('=').expect("NAME=value");
+                bash.env(key, value);
+            }
+        }
+        let output = bash.output().expect("bash");
+        assert!(output.status.success(), "{unit}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), printed, "{unit}");
+    }
+    verify_units(&units);
+}

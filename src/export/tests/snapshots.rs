@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use super::{export, ok, options, representative};
+use super::{export, ok, options, process, representative};
 use crate::export::Format;
 use crate::plan::{Plan, Settings};
 
@@ -145,4 +145,40 @@ fn timeout_option_reaches_every_stop_setting() {
     assert_eq!(systemd.matches("TimeoutStopSec=20\n").count(), 3, "{systemd}");
     let supervisord = dry_run(&plan, Format::Supervisord, |o| o.timeout = Duration::from_secs(20));
     assert_eq!(supervisord.matches("stopwaitsecs=20\n").count(), 3, "{supervisord}");
+}
+
+/// The representative app with a command of each shape a format's `exec` meets: a simple
+/// command, one that starts with assignments, and a list.
+pub(super) fn command_shapes(root: &Path) -> Plan {
+    let mut plan = representative(root);
+    plan.processes = vec![
+        process("web", "bundle exec puma -p $PORT", 0, 1),
+        process(
+            "worker",
+            r#"QUEUES="default mailers" RAILS_MAX_THREADS=5 bundle exec sidekiq"#,
+            1,
+            1,
+        ),
+        process("release", "bin/rails db:migrate && bin/rails db:seed", 2, 1),
+    ];
+    plan
+}
+
+#[test]
+fn command_shapes_in_formats_that_exec() {
+    let plan = command_shapes(Path::new("/srv/shop"));
+    // The lines that start the command, by file, for each format that writes `exec`.
+    let mut text = String::new();
+    for format in [Format::Systemd, Format::Upstart, Format::Daemon] {
+        for line in dry_run(&plan, format, |_| {}).lines() {
+            let file =
+                line.strip_prefix("[procman export] would write: /nonexistent/procman-export/");
+            if let Some(file) = file {
+                text.push_str(&format!("{}\n", file.trim_end_matches(" (mode 644)")));
+            } else if ["ExecStart=", "KillMode=", "exec "].iter().any(|p| line.starts_with(p)) {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    snapshot("command_shapes", &text);
 }

@@ -227,18 +227,24 @@ done
 exec "$@"
 "#;
 
+/// A directory holding the executable script `name`, and a `PATH` that finds it there first.
+fn stand_in(name: &str, script: &str) -> (tempfile::TempDir, String) {
+    let bin = temp();
+    let program = bin.path().join(name);
+    fs::write(&program, script).unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    (bin, path)
+}
+
 /// Exports `plan` for runit, checks every script with `sh -n`, then runs each instance's
 /// `run` with a stand-in `chpst`; returns what each printed, by service directory.
 pub(super) fn run_runit(plan: &Plan) -> Vec<(String, String)> {
     let dir = temp();
     ok(export(plan, &options(Format::Runit, dir.path())));
     let files = tree(dir.path());
-    let bin = temp();
-    let chpst = bin.path().join("chpst");
-    fs::write(&chpst, FAKE_CHPST).unwrap_or_else(|e| panic!("{e}"));
-    fs::set_permissions(&chpst, fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    let (_bin, path) = stand_in("chpst", FAKE_CHPST);
     let mut printed = Vec::new();
     for script in files.keys().filter(|f| f.ends_with("/run")) {
         let full = dir.path().join(script);
@@ -415,6 +421,99 @@ fn upstart_and_daemon_exec_lines_pass_sh() {
                 let check = check.unwrap_or_else(|e| panic!("sh: {e}"));
                 assert!(check.status.success(), "{format} {name}: {line}");
             }
+        }
+    }
+}
+
+/// The characters that make upstart run an `exec` line through `/bin/sh -e -c "exec LINE"`
+/// (`SHELL_CHARS` in upstart's `init/job_process.c`); a line without one is split on blanks.
+const UPSTART_SHELL_CHARS: &[char] = &[
+    '~', '`', '!', '$', '^', '&', '*', '(', ')', '=', '|', '\\', '{', '}', '[', ']', ';', '"',
+    '\'', '<', '>', '?',
+];
+
+/// A stand-in for `start-stop-daemon --start ... --chdir DIR ... --exec PROGRAM -- ARGS`:
+/// runs PROGRAM ARGS in DIR, in its own place (as the real one does without `--background`).
+const FAKE_START_STOP_DAEMON: &str = r#"#!/bin/sh
+while [ $# -gt 0 ]; do
+  case $1 in
+    --start|--make-pidfile) shift ;;
+    --chdir) cd "$2" || exit 92; shift 2 ;;
+    --exec) program=$2; shift 2 ;;
+    --) shift; break ;;
+    *) shift 2 ;;
+  esac
+done
+exec "$program" "$@"
+"#;
+
+/// Exports `plan` for `format` (upstart or daemon) and runs each instance job's `exec` line as
+/// upstart does, with the job's `env` and the stand-in `start-stop-daemon` first on `PATH`;
+/// returns, by job file, the pid upstart would watch, then the job's standard output and its
+/// daemon log.
+fn run_upstart_jobs(plan: &Plan, format: Format) -> Vec<(String, String)> {
+    let dir = temp();
+    let log = temp();
+    let mut options = options(format, dir.path());
+    options.log_dir = Some(log.path().to_owned());
+    ok(export(plan, &options));
+    let (_bin, path) = stand_in("start-stop-daemon", FAKE_START_STOP_DAEMON);
+    let mut outputs = Vec::new();
+    for (name, text) in tree(dir.path()) {
+        let Some(line) = text.lines().find_map(|l| l.strip_prefix("exec ")) else { continue };
+        let job: Vec<String> = if line.contains(UPSTART_SHELL_CHARS) {
+            ["/bin/sh", "-e", "-c", &format!("exec {line}")].map(str::to_owned).into()
+        } else {
+            line.split_whitespace().map(str::to_owned).collect()
+        };
+        let mut command = Command::new("/bin/sh");
+        // The pid upstart would watch, printed before the job's program replaces it.
+        command.args(["-c", "echo \"$$\"; exec \"$@\"", "upstart"]).args(&job);
+        command.env_clear().env("PATH", &path).current_dir(&plan.root);
+        for (key, value) in text.lines().filter_map(|l| l.strip_prefix("env ")?.split_once('=')) {
+            // upstart_quote's `'...'` with `'` written `'"'"'`; PORT and PS are bare.
+            let value = match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                Some(quoted) => quoted.replace("'\"'\"'", "'"),
+                None => value.to_owned(),
+            };
+            command.env(key, value);
+        }
+        let output = command.serial_output().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+        let mut printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        for text in tree(log.path()).into_values() {
+            printed.push_str(&text);
+        }
+        fs::remove_dir_all(log.path())
+            .and_then(|()| fs::create_dir(log.path()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        outputs.push((name, printed));
+    }
+    outputs
+}
+
+#[test]
+fn upstart_and_daemon_run_each_shape_of_command() {
+    let root = temp();
+    let mut plan = representative(root.path());
+    plan.processes = vec![
+        process("web", "echo web $PS", 0, 1),
+        process("worker", r#"FOO="a b" sh -c 'echo "worker $FOO $PS $$"'"#, 1, 1),
+        process("release", r#"echo one && echo "two $PS""#, 2, 1),
+    ];
+    for format in [Format::Upstart, Format::Daemon] {
+        let outputs = run_upstart_jobs(&plan, format);
+        let names: Vec<&str> = outputs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["shop-release-1.conf", "shop-web-1.conf", "shop-worker-1.conf"]);
+        for (name, printed) in &outputs {
+            let (pid, printed) = printed.split_once('\n').unwrap_or_default();
+            let expected = match name.as_str() {
+                "shop-web-1.conf" => "web web.1\n".to_owned(),
+                // The program's own pid: every shell on the way exec'd.
+                "shop-worker-1.conf" => format!("worker a b worker.1 {pid}\n"),
+                _ => "one\ntwo release.1\n".to_owned(),
+            };
+            assert_eq!(printed, expected, "{format} {name}");
         }
     }
 }
