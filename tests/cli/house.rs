@@ -44,29 +44,35 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `unsafe` code lives in `sys` modules only (a `sys/` directory or a `sys.rs`): the library's,
-/// and each test harness's; everything else uses safe APIs (std, nix).
-#[test]
-fn unsafe_code_is_only_in_sys_modules() {
+/// Every line of the tree's Rust files for which `wrong(file, line)` holds, as `file:N: line`,
+/// `file` relative to the workspace.
+fn lines_where(wrong: impl Fn(&Path, &str) -> bool) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(root, &mut files);
     assert!(files.len() > 50, "only {} Rust files under {}", files.len(), root.display());
-    let mut outside = Vec::new();
+    let mut found = Vec::new();
     for file in files {
         let relative = file.strip_prefix(root).unwrap_or(&file);
-        if relative.components().any(|part| part.as_os_str() == "sys")
-            || relative.file_name().is_some_and(|name| name == "sys.rs")
-        {
-            continue;
-        }
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         for (number, line) in text.lines().enumerate() {
-            if holds_unsafe_code(line) {
-                outside.push(format!("{}:{}: {}", relative.display(), number + 1, line.trim()));
+            if wrong(relative, line) {
+                found.push(format!("{}:{}: {}", relative.display(), number + 1, line.trim()));
             }
         }
     }
+    found
+}
+
+/// `unsafe` code lives in `sys` modules only (a `sys/` directory or a `sys.rs`): the library's,
+/// and each test harness's; everything else uses safe APIs (std, nix).
+#[test]
+fn unsafe_code_is_only_in_sys_modules() {
+    let outside = lines_where(|file, line| {
+        let in_sys = file.components().any(|part| part.as_os_str() == "sys")
+            || file.file_name().is_some_and(|name| name == "sys.rs");
+        !in_sys && holds_unsafe_code(line)
+    });
     assert!(outside.is_empty(), "`unsafe` outside a sys module:\n{}", outside.join("\n"));
 }
 
@@ -80,4 +86,17 @@ fn a_mention_of_unsafe_is_not_unsafe_code() {
     assert!(!holds_unsafe_code("const KEYWORD: &str = \"unsafe\";"));
     assert!(!holds_unsafe_code("let s = \"a \\\" unsafe { \"; // \"unsafe {\""));
     assert!(!holds_unsafe_code("fn unsafe_code_is_only_in_sys_modules() {"));
+}
+
+/// A plural is written with `procman::diagnostic::plural`, the one rule for it, not by hand
+/// (a test of a count against 1 choosing between two strings).
+#[test]
+fn plurals_are_written_with_the_one_helper() {
+    // Built here so that this file does not hold them.
+    let by_hand: Vec<String> = ["==", "!="].iter().map(|op| format!("{op} 1 {{ \"")).collect();
+    let found = lines_where(|file, line| {
+        file != Path::new("src/diagnostic.rs")
+            && by_hand.iter().any(|pattern| line.contains(pattern.as_str()))
+    });
+    assert!(found.is_empty(), "use diagnostic::plural:\n{}", found.join("\n"));
 }
