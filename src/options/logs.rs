@@ -2,7 +2,7 @@
 //! `log-dir`...) over `procman.json`'s `"log_dir"`, `"log_max_size"`, `"log_keep"`, over the
 //! defaults. No directory from either: no log files.
 
-use super::{Key, Origins};
+use super::{Flag, Origins};
 use crate::cli::LogArgs;
 use crate::output::logfile::LogConfig;
 use crate::plan::devloop::{
@@ -22,7 +22,7 @@ pub(crate) fn resolve(
         Some(text) => parse_size(text).unwrap_or_else(|message| {
             diagnostics.push(
                 origins
-                    .of(Key::LogMaxSize)
+                    .of(Flag::LogMaxSize)
                     .diagnostic("--log-max-size", &message)
                     .with_help("give a size such as 10M, 512K or 1G, or a number of bytes"),
             );
@@ -34,7 +34,7 @@ pub(crate) fn resolve(
         Some(text) => parse_keep(text).unwrap_or_else(|message| {
             diagnostics.push(
                 origins
-                    .of(Key::LogKeep)
+                    .of(Flag::LogKeep)
                     .diagnostic("--log-keep", &message)
                     .with_help(format!("give a whole number from 0 to {MAX_LOG_KEEP}, e.g. 5")),
             );

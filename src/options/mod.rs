@@ -36,7 +36,7 @@ use crate::export::{ExportOptions, Format as ExportFormat};
 use crate::output::logfile::LogConfig;
 use crate::output::{Format, use_color};
 use crate::plan::Plan;
-pub(crate) use arguments::Key;
+pub(crate) use arguments::Flag;
 use plan::{AppPaths, PlanOptions};
 use procman::diagnostic::{Diagnostic, Diagnostics};
 use procman::dotforeman::{DotForeman, Setting};
@@ -126,17 +126,23 @@ impl Origin {
 /// Where each option set from `.foreman` came from; every other option came from the command
 /// line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Origins(HashMap<Key, Origin>);
+pub(crate) struct Origins(HashMap<String, Origin>);
 
 impl Origins {
-    pub(crate) fn insert(&mut self, key: Key, origin: Origin) {
-        self.0.insert(key, origin);
+    /// Records where the value of the option named `long` came from.
+    pub(crate) fn insert(&mut self, long: &str, origin: Origin) {
+        self.0.insert(long.to_owned(), origin);
     }
 
-    /// Where the value of `key`'s option came from.
-    pub(crate) fn of(&self, key: Key) -> &Origin {
+    /// Where the value of `flag`'s option came from.
+    pub(crate) fn of(&self, flag: Flag) -> &Origin {
+        self.named(flag.name())
+    }
+
+    /// Where the value of the option named `long` came from.
+    pub(crate) fn named(&self, long: &str) -> &Origin {
         static COMMAND_LINE: Origin = Origin::CommandLine;
-        self.0.get(&key).unwrap_or(&COMMAND_LINE)
+        self.0.get(long).unwrap_or(&COMMAND_LINE)
     }
 }
 
@@ -175,8 +181,8 @@ fn matches_with(
     mut argv: Vec<OsString>,
     dotforeman: impl FnOnce() -> Result<Option<DotForeman>, Diagnostics>,
 ) -> Result<(clap::ArgMatches, Origins), Unparsed> {
-    let command = Cli::command();
-    if let Some(color) = command.find_subcommand("start").and_then(|s| Key::Color.option(s)) {
+    let command = definition();
+    if let Some(color) = command.find_subcommand("start").and_then(|s| Flag::Color.option(s)) {
         let choices = color.get_possible_values();
         let names: Vec<&str> = choices.iter().map(|choice| choice.get_name()).collect();
         arguments::join_color_value(&mut argv, &names);
@@ -185,18 +191,26 @@ fn matches_with(
     let Some((name, sub_matches)) = matches.subcommand() else {
         return Ok((matches, Origins::default()));
     };
-    let Some(definition) = command.find_subcommand(name) else {
+    let Some(subcommand) = command.find_subcommand(name) else {
         return Ok((matches, Origins::default()));
     };
     let Some(dot) = dotforeman().map_err(|error| Unparsed::Input(error.into()))? else {
         return Ok((matches, Origins::default()));
     };
-    let spliced = arguments::splice(&argv, definition, sub_matches, &dot)
+    let spliced = arguments::splice(&argv, &command, subcommand, sub_matches, &dot)
         .map_err(|error| Unparsed::Input(error.into()))?;
     let matches = command
         .try_get_matches_from(&spliced.argv)
         .map_err(|error| Unparsed::Input(does_not_fit(&error, &dot)))?;
     Ok((matches, spliced.origins))
+}
+
+/// The command line's definition, built: every subcommand holds every option clap parses
+/// (`--help` and `--version` included), so the `.foreman` keys are the options clap knows.
+fn definition() -> clap::Command {
+    let mut command = Cli::command();
+    command.build();
+    command
 }
 
 /// What clap says when `.foreman`'s options do not go with the command line: checked line by
@@ -436,7 +450,7 @@ impl Run {
 
     /// `-p` for a command that is not a process type: its PORT.
     pub(crate) fn port(&self) -> Result<Option<u16>, Diagnostics> {
-        plan::port(self.plan.port.as_deref(), self.plan.origins.of(Key::Port))
+        plan::port(self.plan.port.as_deref(), self.plan.origins.of(Flag::Port))
     }
 }
 
@@ -485,7 +499,7 @@ fn planned(
     given: Planned<'_>,
     load: fn(&PlanOptions) -> Result<Plan, Diagnostics>,
 ) -> Result<(Plan, Option<Duration>), Diagnostics> {
-    let timeout = supervision::timeout(given.timeout, given.origins.of(Key::Timeout));
+    let timeout = supervision::timeout(given.timeout, given.origins.of(Flag::Timeout));
     let plan = load(&PlanOptions {
         app: given.app.clone(),
         env_files: given.plan.env_files.clone(),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Key, Origins};
+use super::{Flag, Origins};
 use crate::app_config;
 use crate::cli::{AppArgs, SupervisionArgs};
 use crate::plan::{Plan, PlanInput, PortSource, check_root, parse_port};
@@ -102,7 +102,7 @@ enum Here {
 
 /// Errors about the formation's text, moved to the `.foreman` line it came from, if it did.
 fn relocate(errors: Diagnostics, options: &PlanOptions) -> Diagnostics {
-    options.origins.of(Key::Formation).relocate(errors, FORMATION)
+    options.origins.of(Flag::Formation).relocate(errors, FORMATION)
 }
 
 fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, Diagnostics> {
@@ -120,7 +120,7 @@ fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, D
         ([], None) => Ok(Formation::default()),
         (args, _) => process_formation(args),
     };
-    let port = match port(options.port.as_deref(), options.origins.of(Key::Port)) {
+    let port = match port(options.port.as_deref(), options.origins.of(Flag::Port)) {
         Ok(port) => port,
         Err(errors) => {
             diagnostics.extend(errors);
@@ -157,7 +157,7 @@ fn load_in(paths: AppPaths, options: &PlanOptions, here: Here) -> Result<Plan, D
         root: &paths.root,
         env: &env,
         formation: &formation,
-        port: port.map(|port| (port, port_source(options.origins.of(Key::Port)))),
+        port: port.map(|port| (port, port_source(options.origins.of(Flag::Port)))),
         inherited_port: inherited.as_deref(),
     })?;
     if let Some(config) = &config {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use supervise::{Backoff, RestartPolicy, Signal};
 
-use super::{Key, Origin, Origins};
+use super::{Flag, Origin, Origins};
 use crate::cli::SupervisionArgs;
 use crate::plan::values::{backoff_from, parse_duration, parse_restart};
 use crate::plan::{Plan, Settings};
@@ -81,7 +81,7 @@ pub(crate) fn apply_flags(
 ) -> Result<(), Diagnostics> {
     let names: Vec<String> = plan.processes.iter().map(|p| p.name.clone()).collect();
     let mut diagnostics = Diagnostics::default();
-    let mut apply = |key: Key,
+    let mut apply = |key: Flag,
                      items: &[String],
                      set: &dyn Fn(&mut Settings, &str) -> Result<(), String>| {
         let origin = origins.of(key);
@@ -109,30 +109,30 @@ pub(crate) fn apply_flags(
             }
         }
     };
-    apply(Key::Restart, &args.restart, &|s, v| {
+    apply(Flag::Restart, &args.restart, &|s, v| {
         s.restart = Some(parse_restart(v)?);
         Ok(())
     });
-    apply(Key::MaxRestarts, &args.max_restarts, &|s, v| {
+    apply(Flag::MaxRestarts, &args.max_restarts, &|s, v| {
         s.max_retries = Some(parse_count(v)?);
         Ok(())
     });
-    apply(Key::Backoff, &args.backoff, &|s, v| {
+    apply(Flag::Backoff, &args.backoff, &|s, v| {
         let initial = parse_duration(v)?;
         s.backoff = Some(backoff_from(initial));
         Ok(())
     });
-    apply(Key::StartGrace, &args.start_grace, &|s, v| {
+    apply(Flag::StartGrace, &args.start_grace, &|s, v| {
         s.start_grace = Some(parse_duration(v)?);
         Ok(())
     });
-    apply(Key::StopSignal, &args.stop_signal, &|s, v| {
+    apply(Flag::StopSignal, &args.stop_signal, &|s, v| {
         s.stop_signal = Some(v.parse::<Signal>().map_err(|e| e.to_string())?);
         Ok(())
     });
     for name in &args.can_die {
         if !names.iter().any(|n| n == name) {
-            diagnostics.push(unknown_process(Key::CanDie, origins.of(Key::CanDie), name, &names));
+            diagnostics.push(unknown_process(Flag::CanDie, origins.of(Flag::CanDie), name, &names));
         }
     }
     diagnostics.into_result(())
@@ -154,7 +154,7 @@ fn named_in(items: &[String], name: &str) -> bool {
     split_items(items).iter().any(|(n, _)| *n == Some(name))
 }
 
-fn unknown_process(key: Key, origin: &Origin, name: &str, names: &[String]) -> Diagnostic {
+fn unknown_process(key: Flag, origin: &Origin, name: &str, names: &[String]) -> Diagnostic {
     let known: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut help = format!("the Procfile defines {}", list(&known));
     if let Some(close) = closest(name, &known) {
@@ -164,14 +164,14 @@ fn unknown_process(key: Key, origin: &Origin, name: &str, names: &[String]) -> D
     origin.diagnostic(&format!("--{}", key.name()), &message).with_help(help)
 }
 
-fn help_for(key: Key) -> &'static str {
+fn help_for(key: Flag) -> &'static str {
     match key {
-        Key::Restart => {
+        Flag::Restart => {
             "use never, on-failure or always, for all (`on-failure`) or one type (`web=always`)"
         }
-        Key::MaxRestarts => "use a count, e.g. `5` or `web=10`",
-        Key::Backoff | Key::StartGrace => "use a duration such as `500ms`, `2s` or `1m`",
-        Key::StopSignal => "use a signal name such as TERM, INT, QUIT or USR1",
+        Flag::MaxRestarts => "use a count, e.g. `5` or `web=10`",
+        Flag::Backoff | Flag::StartGrace => "use a duration such as `500ms`, `2s` or `1m`",
+        Flag::StopSignal => "use a signal name such as TERM, INT, QUIT or USR1",
         _ => "see `procman start --help`",
     }
 }

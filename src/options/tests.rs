@@ -4,10 +4,10 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use clap::ArgMatches;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory};
 
-use super::arguments::{Key, Spelling};
+use super::arguments::{NOT_IN_DOTFOREMAN, keys};
 use super::*;
 use procman::dotforeman::DotForeman;
 
@@ -43,88 +43,178 @@ fn positionals(command: &clap::Command) -> Vec<&'static str> {
     command.get_arguments().filter(|arg| arg.is_positional()).map(|_| "x").collect()
 }
 
-/// A valid value of `option` other than `avoid`.
+/// A valid value of `option` other than `avoid`: one of its choices, or a number (which every
+/// option with a free value takes: ports, counts, paths, names).
 fn a_value(option: &clap::Arg, avoid: &str) -> String {
     let choices = option.get_possible_values();
-    match choices.iter().map(|choice| choice.get_name()).find(|name| *name != avoid) {
-        Some(name) => name.to_owned(),
-        None if avoid == "from-dotforeman" => "typed".to_owned(),
-        None => "from-dotforeman".to_owned(),
-    }
+    let names: Vec<&str> = choices.iter().map(|choice| choice.get_name()).collect();
+    let names = if names.is_empty() { vec!["7", "8"] } else { names };
+    names.into_iter().find(|name| *name != avoid).expect("two values").to_owned()
 }
 
-/// For every key and every subcommand that has its option: `.foreman` alone sets the option
-/// (and records where), and the option given on the command line replaces it.
+/// The option named `long` of `command`.
+fn option<'a>(command: &'a clap::Command, long: &str) -> &'a clap::Arg {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .unwrap_or_else(|| panic!("no --{long} in `{}`", command.get_name()))
+}
+
+/// The source of a flag in the subcommand's matches: `CommandLine` when it is set.
+fn set(matches: &ArgMatches, option: &clap::Arg) -> bool {
+    values(matches, option).1 == Some(ValueSource::CommandLine)
+}
+
+/// Every long option (and alias) of every subcommand, as clap defines them, but the few
+/// `NOT_IN_DOTFOREMAN` names: `.foreman` alone sets it (and records where), and the command line
+/// beats it. A flag takes `true` (it is set) and `false` (its opposite is set, or nothing); an
+/// option with a value takes the value, and the value typed replaces it.
 #[test]
-fn every_key_reaches_its_option_from_dotforeman_and_a_flag_beats_it() {
-    let cli = Cli::command();
-    for key in Key::ALL {
-        let mut used = 0;
-        for command in cli.get_subcommands() {
-            let Some(option) = key.option(command) else { continue };
-            used += 1;
-            let name = command.get_name();
+fn every_long_option_comes_from_dotforeman_and_a_flag_beats_it() {
+    let cli = definition();
+    let mut checked = 0;
+    for command in cli.get_subcommands() {
+        let name = command.get_name();
+        let rest = positionals(command);
+        let with = |typed: &[&str]| {
             let mut words = vec![name];
-            let rest = positionals(command);
-            let context = format!("`{}` for `procman {name}`", key.name());
-            match key.spelling() {
-                Spelling::Value | Spelling::Choice { .. } => {
-                    let (text, expected) = match key.spelling() {
-                        Spelling::Choice { on, .. } => ("true".to_owned(), on.to_owned()),
-                        _ => {
-                            let value = a_value(option, "");
-                            (value.clone(), value)
-                        }
-                    };
-                    words.extend(&rest);
-                    let line = format!("{}: {text}\n", key.name());
-                    let (matches, origins) = parse_with(&words, &line).expect(&context);
-                    let (got, source) = values(&matches, option);
-                    assert_eq!(got, std::slice::from_ref(&expected), "{context}");
-                    assert_eq!(source, Some(ValueSource::CommandLine), "{context}");
-                    let long = option.get_long().expect("a long option");
-                    assert!(
-                        matches!(origins.of(Key::ALL.into_iter().find(|k| k.name() == long).expect("a key")), Origin::DotForeman(line) if line.number == 1),
-                        "{context}: no origin recorded"
-                    );
-                    let typed = a_value(option, &expected);
-                    let flag = format!("--{long}={typed}");
-                    let mut words = vec![name, flag.as_str()];
-                    words.extend(&rest);
-                    let (matches, origins) = parse_with(&words, &line).expect(&context);
-                    assert_eq!(values(&matches, option).0, [typed], "{context}: the flag wins");
-                    assert_eq!(origins, Origins::default(), "{context}");
-                }
-                Spelling::Switch { on, off } => {
-                    let find = |long: &str| {
-                        command
-                            .get_arguments()
-                            .find(|arg| arg.get_long() == Some(long))
-                            .expect("both spellings of a switch")
-                    };
-                    let (on, off) = (find(on), find(off));
-                    let line = format!("{}: false\n", key.name());
-                    words.extend(&rest);
-                    let (matches, _) = parse_with(&words, &line).expect(&context);
+            words.extend(typed);
+            words.extend(&rest);
+            words.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        let parse = |typed: &[&str], line: &str, context: &str| {
+            let words = with(typed);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            parse_with(&words, line).unwrap_or_else(|error| panic!("{context}: {error}"))
+        };
+        for option in command.get_arguments() {
+            let Some(long) = option.get_long() else { continue };
+            if NOT_IN_DOTFOREMAN.iter().any(|(name, _)| *name == long) {
+                continue;
+            }
+            let aliases = option.get_all_aliases().unwrap_or_default();
+            for key in std::iter::once(long).chain(aliases) {
+                checked += 1;
+                let context = format!("`{key}` for `procman {name}`");
+                let from_file = |origins: &Origins, long: &str| matches!(origins.named(long), Origin::DotForeman(line) if line.number == 1);
+                if matches!(option.get_action(), clap::ArgAction::SetTrue) {
+                    let (matches, origins) = parse(&[], &format!("{key}: true\n"), &context);
+                    assert!(set(&matches, option), "{context}: not set");
+                    assert!(from_file(&origins, long), "{context}: no origin recorded");
+                    let line = format!("{key}: false\n");
+                    let (matches, _) = parse(&[], &line, &context);
+                    assert!(!set(&matches, option), "{context}: set by `false`");
+                    let flag = format!("--{long}");
+                    let (matches, origins) = parse(&[&flag], &line, &context);
+                    assert!(set(&matches, option), "{context}: the flag loses");
+                    assert_eq!(origins.named(long), &Origin::CommandLine, "{context}");
+                    let opposite = long
+                        .strip_prefix("no-")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("no-{long}"));
+                    let opposite = command.get_arguments().find(|arg| {
+                        arg.get_long() == Some(opposite.as_str())
+                            && matches!(arg.get_action(), clap::ArgAction::SetTrue)
+                    });
+                    if let Some(opposite) = opposite {
+                        let (matches, _) = parse(&[], &line, &context);
+                        assert!(set(&matches, opposite), "{context}: `false` is not its opposite");
+                        let flag = format!("--{}", opposite.get_long().unwrap_or_default());
+                        let (matches, _) = parse(&[&flag], &format!("{key}: true\n"), &context);
+                        assert!(set(&matches, opposite), "{context}: the opposite flag loses");
+                        assert!(!set(&matches, option), "{context}: the opposite flag loses");
+                    }
+                } else {
+                    let value = a_value(option, "");
+                    let line = format!("{key}: {value}\n");
+                    let (matches, origins) = parse(&[], &line, &context);
                     assert_eq!(
-                        values(&matches, off).1,
-                        Some(ValueSource::CommandLine),
+                        values(&matches, option),
+                        (vec![value.clone()], Some(ValueSource::CommandLine)),
                         "{context}"
                     );
-                    let flag = format!("--{}", on.get_long().unwrap_or_default());
-                    let mut words = vec![name, flag.as_str()];
-                    words.extend(&rest);
-                    let (matches, _) = parse_with(&words, &line).expect(&context);
-                    assert_eq!(values(&matches, on).1, Some(ValueSource::CommandLine), "{context}");
-                    assert_ne!(
-                        values(&matches, off).1,
-                        Some(ValueSource::CommandLine),
-                        "{context}"
-                    );
+                    assert!(from_file(&origins, long), "{context}: no origin recorded");
+                    let typed = a_value(option, &value);
+                    let flag = format!("--{long}={typed}");
+                    let (matches, origins) = parse(&[&flag], &line, &context);
+                    assert_eq!(values(&matches, option).0, [typed], "{context}: the flag loses");
+                    assert_eq!(origins, Origins::default(), "{context}");
                 }
             }
         }
-        assert!(used > 0, "`{}` is the option of no subcommand", key.name());
+    }
+    // The options of `start` alone are more than 30.
+    assert!(checked > 30, "only {checked} options");
+}
+
+/// The few long options `.foreman` may not set are options, and each is refused with its
+/// reason, at its line.
+#[test]
+fn the_options_dotforeman_may_not_set_are_refused_at_their_line() {
+    let cli = definition();
+    for (long, why) in NOT_IN_DOTFOREMAN {
+        let command = cli
+            .get_subcommands()
+            .find(|command| command.get_arguments().any(|arg| arg.get_long() == Some(long)))
+            .unwrap_or_else(|| panic!("--{long} is no option"));
+        let mut words = vec![command.get_name()];
+        words.extend(positionals(command));
+        let error = parse_with(&words, &format!("port: 1\n{long}: true\n"))
+            .err()
+            .unwrap_or_else(|| panic!("`{long}` was taken"));
+        assert!(
+            error.starts_with(&format!(
+                "error: .foreman line 2: `{long}` cannot be set in .foreman: {why}\n"
+            )),
+            "{error}"
+        );
+    }
+}
+
+/// The keys Foreman's `.foreman` knows are written as in Foreman: booleans for `color` and
+/// `timestamp`, comma-separated lists for `env` and `formation`.
+#[test]
+fn foremans_keys_are_written_as_in_foreman() {
+    let start = |text: &str| {
+        let (matches, _) = parse_with(&["start"], text).expect("parses");
+        match Cli::from_arg_matches(&matches).expect("a command line").command {
+            crate::cli::Command::Start(start) => start,
+            _ => panic!("start"),
+        }
+    };
+    use crate::cli::ColorWhen::{Always, Auto};
+    let args =
+        start("color: true\ntimestamp: false\nenv: a.env,b.env\nformation: web=2,worker=0\n");
+    assert_eq!((args.color, args.no_color, args.no_timestamp), (Some(Always), false, true));
+    assert_eq!(args.plan.env_files, [Path::new("a.env"), Path::new("b.env")]);
+    assert_eq!(args.plan.formation.as_deref(), Some("web=2,worker=0"));
+    let args = start("color: false\ntimestamp: true\n");
+    assert_eq!((args.color, args.no_color, args.no_timestamp), (None, true, false));
+    // Beyond Foreman: `color` takes its choices too; `no_timestamp` is `no-timestamp`.
+    let args = start("color: auto\nno_timestamp: yes\n");
+    assert_eq!((args.color, args.no_timestamp), (Some(Auto), true));
+    // A boolean is no value of an option without an opposite, as `tty` has none.
+    let error = parse_with(&["start"], "tty: false\n").err().unwrap_or_default();
+    assert!(
+        error.starts_with("error: .foreman line 1: `tty` must be auto, always or never\n"),
+        "{error}"
+    );
+    let args = start("tty: true\nquiet: on\nno-socket: true\nreload-signal: HUP\nattach: web\n");
+    assert_eq!(args.tty, Some(crate::cli::TtyWhen::Always));
+    assert!(args.quiet && args.no_socket);
+    assert_eq!((args.reload_signal.as_deref(), args.attach.as_deref()), (Some("HUP"), Some("web")));
+}
+
+/// Each `Flag` the code asks about is a long option clap defines.
+#[test]
+fn every_flag_is_a_long_option() {
+    let cli = definition();
+    for flag in Flag::ALL {
+        assert!(
+            cli.get_subcommands().any(|command| flag.option(command).is_some()),
+            "--{} is the option of no subcommand",
+            flag.name()
+        );
     }
 }
 
@@ -133,10 +223,7 @@ fn a_list_from_the_command_line_replaces_the_one_from_dotforeman() {
     let (matches, _) =
         parse_with(&["start", "--restart", "web=always"], "restart: on-failure,worker=never\n")
             .expect("parses");
-    let option = Key::Restart
-        .option(Cli::command().find_subcommand("start").expect("start"))
-        .expect("--restart")
-        .clone();
+    let option = option(definition().find_subcommand("start").expect("start"), "restart").clone();
     assert_eq!(values(&matches, &option).0, ["web=always"]);
     let (matches, _) =
         parse_with(&["start"], "restart: on-failure,worker=never\n").expect("parses");
@@ -149,7 +236,7 @@ fn keys_for_options_a_command_lacks_are_left_out() {
     let (matches, origins) = parse_with(&["check"], "timeout: 10\nprocfile: P\n").expect("parses");
     let (_, sub) = matches.subcommand().expect("check");
     assert_eq!(sub.get_one::<std::path::PathBuf>("procfile"), Some(&"P".into()));
-    assert_eq!(origins.of(Key::Timeout), &Origin::CommandLine);
+    assert_eq!(origins.of(Flag::Timeout), &Origin::CommandLine);
 }
 
 #[test]
@@ -229,7 +316,7 @@ fn color_takes_its_value_after_a_space_but_c_and_color_alone_stay_foremans_flag(
 #[test]
 fn a_value_from_dotforeman_is_reported_at_its_line() {
     let (_, origins) = parse_with(&["start"], "# defaults\nport: http\n").expect("parses");
-    let message = origins.of(Key::Port).diagnostic("-p/--port", "`http` is not a port number");
+    let message = origins.of(Flag::Port).diagnostic("-p/--port", "`http` is not a port number");
     assert_eq!(
         message.render(false),
         "error: .foreman line 2: port: `http` is not a port number\n  --> /app/.foreman:2:7\n   \
@@ -245,11 +332,7 @@ fn the_docs_list_every_key() {
         .expect("docs/cli.md");
     let section = docs.split("\n## `.foreman`\n").nth(1).expect("a .foreman section");
     let section = section.split("\n## ").next().unwrap_or_default();
-    for key in Key::ALL {
-        assert!(
-            section.contains(&format!("`{}`", key.name())),
-            "docs/cli.md lacks `{}`",
-            key.name()
-        );
+    for key in keys(&definition()).into_iter().chain(NOT_IN_DOTFOREMAN.map(|(long, _)| long)) {
+        assert!(section.contains(&format!("`{key}`")), "docs/cli.md lacks `{key}`");
     }
 }

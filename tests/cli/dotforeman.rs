@@ -77,9 +77,9 @@ fn an_unknown_key_is_an_error_naming_file_and_line() {
         format!(
             "error: .foreman line 2: unknown option `concurrence`\n  --> {}:2:1\n   |\n 2 | \
              concurrence: web=2\n   | ^^^^^^^^^^^\n   = help: the options .foreman may set are: procfile, root, env, formation, \
-             concurrency, port, timeout, color, timestamp, prefix, app, user, log, run, \
-             template, socket, restart, max-restarts, backoff, start-grace, … (7 more); did \
-             you mean `concurrency`?\n",
+             concurrency, port, timeout, color, no-color, no-timestamp, timestamp, no-prefix, \
+             prefix, tty, attach, quiet, log-dir, log-max-size, log-keep, restart, … (18 \
+             more); did you mean `concurrency`?\n",
             path.display()
         )
     );

@@ -25,6 +25,7 @@ mod guarantees;
 #[cfg(target_os = "linux")]
 mod guard;
 mod hostile;
+mod house;
 mod lifecycle;
 mod logs;
 mod parity;

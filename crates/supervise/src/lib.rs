@@ -65,7 +65,7 @@
 //! ## Embedding in a host's poll loop
 //!
 //! The driver is itself pollable, like libcurl's multi handle: poll its descriptor
-//! ([`as_raw_fd`](std::os::fd::AsRawFd::as_raw_fd), an epoll or kqueue instance) for
+//! ([`as_fd`](std::os::fd::AsFd::as_fd) or `as_raw_fd`, an epoll or kqueue instance) for
 //! readability with [`Driver::timeout`] as the timeout (`None`: no deadline is due, wait for
 //! readiness only), then call `driver.turn(Some(Duration::ZERO))`, which processes what is
 //! ready without blocking, and drain the events. Alternatively, register the host's own

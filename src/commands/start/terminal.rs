@@ -37,7 +37,7 @@ use crate::control::relay_input;
 use crate::error::CliError;
 use crate::output::Printer;
 use crate::plan::Plan;
-use procman::diagnostic::{Diagnostic, Diagnostics, closest};
+use procman::diagnostic::{Diagnostic, Diagnostics, closest, plural};
 
 /// The most typed bytes waiting for the instance; reading stops until it takes them.
 const TYPED_LIMIT: usize = 64 * 1024;
@@ -210,8 +210,8 @@ impl Terminal {
         if !driver.is_suspended() {
             let count = driver.suspend();
             let _ = printer.system(&format!(
-                "SIGTSTP received: stopped {count} process{}; `fg` (or SIGCONT) resumes them",
-                if count == 1 { "" } else { "es" }
+                "SIGTSTP received: stopped {count} {}; `fg` (or SIGCONT) resumes them",
+                plural(count, "process", "processes")
             ));
             let _ = printer.flush();
             self.release();
@@ -231,8 +231,8 @@ impl Terminal {
         self.acquire(driver);
         let count = driver.resume();
         let _ = printer.system(&format!(
-            "SIGCONT received: resumed {count} process{}",
-            if count == 1 { "" } else { "es" }
+            "SIGCONT received: resumed {count} {}",
+            plural(count, "process", "processes")
         ));
     }
 

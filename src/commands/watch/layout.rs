@@ -5,8 +5,9 @@
 //!   consoles) gets the usual 80x24; a short one shows the instances first, dropping the
 //!   containment line, the title and the totals before them, and at least one instance row.
 //! - **The name is never cut** (unless it alone is wider than the terminal): on a narrow
-//!   terminal whole columns go, least useful first (`LAST EXIT`, `RESTARTS`, `UPTIME`, `PID`,
-//!   `CPU`, `%CPU`, `MEM`, `STATE`), never part of a cell.
+//!   terminal whole columns go, least useful first ([`DROP_ORDER`]: what the state or a wider
+//!   terminal tells, then the identity and history of the process, and the CPU and memory
+//!   last but the state), never part of a cell.
 //! - **Columns are aligned** on their widest cell over every row, so `web.1` lines up with
 //!   `web.10` and `web.100`; numbers are right-aligned.
 //! - **Too many instances** for the height show a window around the selected one, with a line
@@ -28,9 +29,25 @@ pub(crate) struct Frame {
 /// The size assumed when the terminal reports none (0).
 const DEFAULT_SIZE: (usize, usize) = (80, 24);
 
-/// Columns dropped on a narrow terminal, first to last; the others (NAME) always stay.
-const DROP_ORDER: [&str; 8] =
-    ["LAST EXIT", "RESTARTS", "UPTIME", "PID", "CPU", "%CPU", "MEM", "STATE"];
+/// Columns dropped on a narrow terminal, first to last. `WAITING FOR` and `READY` say at
+/// length what `STATE` says in a word (`WAITING`, `STARTING`); the CPU use and the memory, what
+/// the watch is for, outlast all but the state. A column not listed goes before these; NAME
+/// always stays.
+const DROP_ORDER: [&str; 10] = [
+    "WAITING FOR",
+    "LAST EXIT",
+    "READY",
+    "RESTARTS",
+    "UPTIME",
+    "PID",
+    "CPU",
+    "%CPU",
+    "MEM",
+    "STATE",
+];
+
+/// The column that always stays.
+const NAME: &str = "NAME";
 
 /// Columns of numbers, aligned to the right.
 const NUMBERS: [&str; 5] = ["PID", "RESTARTS", "CPU", "%CPU", "MEM"];
@@ -110,7 +127,8 @@ pub(crate) fn layout(frame: &Frame, width: usize, height: usize) -> Vec<String> 
     lines
 }
 
-/// The columns to show: all that fit in `width`, dropping in [`DROP_ORDER`]; NAME stays.
+/// The columns to show: all that fit in `width`, dropping the columns [`DROP_ORDER`] does not
+/// list (the rightmost first), then in its order; NAME stays.
 fn columns_that_fit(rows: &[Vec<String>], width: usize) -> Vec<usize> {
     let Some(header) = rows.first() else { return Vec::new() };
     let widths = column_widths(rows);
@@ -118,11 +136,15 @@ fn columns_that_fit(rows: &[Vec<String>], width: usize) -> Vec<usize> {
     let total = |shown: &[usize]| -> usize {
         shown.iter().map(|c| widths[*c]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
     };
-    for name in DROP_ORDER {
+    let unlisted = (0..header.len())
+        .rev()
+        .filter(|c| header[*c] != NAME && !DROP_ORDER.contains(&header[*c].as_str()));
+    let listed = DROP_ORDER.iter().filter_map(|name| header.iter().position(|h| h == name));
+    for column in unlisted.chain(listed) {
         if total(&shown) <= width {
             break;
         }
-        shown.retain(|c| header[*c] != name);
+        shown.retain(|c| *c != column);
     }
     shown
 }
@@ -229,6 +251,72 @@ mod tests {
         };
         assert_eq!(at("web.1"), at("web.10"));
         assert_eq!(at("web.1"), header.find("STATE"));
+    }
+
+    /// A table with readiness checks and dependencies (`READY`, `WAITING FOR`), names up to
+    /// `worker.10`, and a column this layout does not know.
+    fn frame_with_everything() -> Frame {
+        let header = [
+            "NAME",
+            "PID",
+            "STATE",
+            "READY",
+            "UPTIME",
+            "RESTARTS",
+            "LAST EXIT",
+            "CPU",
+            "%CPU",
+            "MEM",
+            "WAITING FOR",
+            "NEW",
+        ];
+        let row = |name: &str, state: &str, waiting: &str| -> Vec<String> {
+            let cells = [name, "20461", state, "no", "3m07s", "0", "-", "0.42s", "1.5", "12.3M"];
+            cells.into_iter().chain([waiting, "new"]).map(str::to_owned).collect()
+        };
+        let mut rows = vec![header.map(str::to_owned).to_vec()];
+        rows.push(row("db.1", "STARTING", "ready check (1m00s left)"));
+        rows.push(row("web.1", "WAITING", "db (ready), migrate (exited)"));
+        rows.extend((1..=10).map(|n| row(&format!("worker.{n}"), "RUNNING", "")));
+        rows.push(row("TOTAL", "11/12 up", ""));
+        Frame { title: vec![], rows, footer: vec![], selected: Some(0) }
+    }
+
+    #[test]
+    fn watch_layout_at_40_columns_keeps_the_state_cpu_and_memory_over_every_other_column() {
+        let lines = layout(&frame_with_everything(), 40, 24);
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:#?}");
+        let header = &lines[0];
+        assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["NAME", "STATE", "%CPU", "MEM"]);
+        for name in ["db.1", "web.1", "worker.1", "worker.10", "TOTAL"] {
+            assert!(lines.iter().any(|l| l[2..].starts_with(&format!("{name} "))), "{name}");
+        }
+        let row = lines.iter().find(|l| l.contains("worker.10")).cloned().unwrap_or_default();
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            ["worker.10", "RUNNING", "1.5", "12.3M"]
+        );
+        // A little wider: the CPU time comes back before the process id.
+        let header = &layout(&frame_with_everything(), 47, 24)[0];
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["NAME", "STATE", "CPU", "%CPU", "MEM"]
+        );
+        // Narrower: the state stays longest, then the memory.
+        let header = &layout(&frame_with_everything(), 30, 24)[0];
+        assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["NAME", "STATE", "MEM"]);
+        let header = &layout(&frame_with_everything(), 22, 24)[0];
+        assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["NAME", "STATE"]);
+    }
+
+    #[test]
+    fn watch_layout_drops_a_column_it_does_not_know_first() {
+        let all = layout(&frame_with_everything(), 200, 24);
+        assert!(all[0].ends_with("NEW"), "{all:#?}");
+        // Just too narrow for every column: only the unknown one goes.
+        let width = all.iter().map(|l| l.chars().count()).max().unwrap_or(0) - 1;
+        let header = &layout(&frame_with_everything(), width, 24)[0];
+        assert!(header.ends_with("WAITING FOR"), "{header:?}");
     }
 
     #[test]

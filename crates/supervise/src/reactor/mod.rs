@@ -20,7 +20,7 @@ mod reload;
 mod terminal;
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -786,5 +786,13 @@ impl AsRawFd for Driver {
     /// The poll instance's descriptor: readable when the driver has something to process.
     fn as_raw_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
+    }
+}
+
+impl AsFd for Driver {
+    /// The poll instance's descriptor, for safe polling APIs (`nix::poll`, `rustix`): readable
+    /// when the driver has something to process.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        crate::sys::poll_fd(&self.poll)
     }
 }

@@ -11,5 +11,6 @@ mod readiness;
 mod reload;
 mod spawning;
 mod stdin;
+mod sys;
 mod terminal;
 mod tree;

@@ -1,7 +1,7 @@
 //! Output: whole lines, in order, on the right stream, the last one even without a newline;
 //! and the embedding contract (poll the driver's descriptor, then `turn(Some(ZERO))`).
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use supervise::{DriverOptions, Event, OutputSpec, Signal, State, Stream};
@@ -86,12 +86,12 @@ fn output_of_instances_is_not_interleaved_within_lines() {
     run.finish();
 }
 
-/// Waits for the driver's descriptor to be readable, at most `timeout` (`None`: no limit).
-fn poll_readable(fd: i32, timeout: Option<Duration>) {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
-    // SAFETY: one valid pollfd; poll writes only its revents.
-    unsafe { libc::poll(&raw mut pfd, 1, ms) };
+/// Waits for the driver's descriptor to be readable, at most `timeout`.
+fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+    // An interrupted or failed poll only makes the host's loop turn once more.
+    let _ = poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], timeout);
 }
 
 #[test]
@@ -100,7 +100,6 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
         Run::with_options(DriverOptions { signals: vec![Signal::USR2], ..Default::default() });
     run.add(sh("host", "echo hello; sleep 0.2; echo bye"));
     run.driver.start_group("host").expect("start");
-    let fd = run.driver.as_raw_fd();
     let limit = Instant::now() + DEADLINE;
     let mut sent_signal = false;
     // The host's loop: poll the one descriptor with the driver's timeout (capped by the host's
@@ -109,7 +108,7 @@ fn a_host_loop_can_drive_it_through_its_descriptor() {
         assert!(Instant::now() < limit, "timed out: {:#?}", run.log);
         let timeout =
             run.driver.timeout().map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1)));
-        poll_readable(fd, Some(timeout));
+        poll_readable(run.driver.as_fd(), timeout);
         run.driver.turn(Some(Duration::ZERO)).expect("turn");
         run.collect();
         let exited = run.transitions(&id("host", 1)).iter().any(|t| t.to == State::Exited);

@@ -1,7 +1,9 @@
 //! Standard input from the host: open and empty until written, whatever the supervisor's own
 //! stdin is; written through the poll loop without ever blocking it; closed on request.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::unistd::{close, dup2_stdin};
 
 use supervise::{Event, ExitStatus, State, StdinError, StdinSpec};
 
@@ -17,37 +19,35 @@ struct HostStdin {
 
 impl HostStdin {
     fn save() -> HostStdin {
-        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor (owned here) or -1.
-        let raw = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
-        // SAFETY: `raw`, when valid, was just created and nothing else owns it.
-        HostStdin { saved: (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) }) }
+        // A copy above 2 and close-on-exec (F_DUPFD_CLOEXEC); it fails when 0 is closed.
+        HostStdin { saved: std::io::stdin().as_fd().try_clone_to_owned().ok() }
     }
 
     /// Standard input from `/dev/null`, as under `procman start < /dev/null` or a service.
     fn dev_null() -> HostStdin {
         let saved = HostStdin::save();
         let null = std::fs::File::open("/dev/null").expect("/dev/null");
-        // SAFETY: dup2 onto descriptor 0, which this process owns.
-        assert!(unsafe { libc::dup2(null.as_raw_fd(), 0) } == 0);
+        dup2_stdin(&null).expect("/dev/null as descriptor 0");
         saved
     }
 
     /// Standard input closed: the next descriptor opened is 0.
     fn closed() -> HostStdin {
         let saved = HostStdin::save();
-        // SAFETY: closing descriptor 0, which this process owns; it is restored on drop.
-        unsafe { libc::close(0) };
+        // Descriptor 0 is this process's; it is restored on drop. (std's `Stdin` reads a closed
+        // 0 as empty, and the tests do not read it.)
+        close(0).expect("close descriptor 0");
         saved
     }
 }
 
 impl Drop for HostStdin {
     fn drop(&mut self) {
-        match &self.saved {
-            // SAFETY: dup2 back onto descriptor 0.
-            Some(fd) => unsafe { libc::dup2(fd.as_raw_fd(), 0) },
-            // SAFETY: descriptor 0 was closed before the test.
-            None => unsafe { libc::close(0) },
+        // A failure leaves the next test a different descriptor 0, which its own checks see.
+        let _ = match &self.saved {
+            Some(fd) => dup2_stdin(fd),
+            // Descriptor 0 was closed before the test: close what the test left there.
+            None => close(0),
         };
     }
 }
