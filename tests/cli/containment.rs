@@ -12,8 +12,8 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 use crate::harness::{
-    Dir, Running, Signal, WAIT, describe, kill, make_world_readable, root_or_skip, skip,
-    wait_children, wait_unmarked, write_script,
+    Dir, Running, Signal, WAIT, children_of, describe, kill, make_world_readable, root_or_skip,
+    skip, wait_children, wait_gone, wait_removed, wait_unmarked, write_script,
 };
 
 /// The leaderless daemon: once its main thread is gone, the other thread says so.
@@ -277,5 +277,44 @@ fn start_says_once_which_containment_it_runs_with_and_quiet_keeps_only_a_fallbac
                     || said[0].starts_with("procman: containment: subreaper (no cgroup: ")),
             "{args:?}: {said:?}"
         );
+    }
+}
+
+/// A guard killed while the supervisor is still setting up, before its driver handles the
+/// guard's loss, leaves no cgroup behind: the loss waits, blocked, for the driver, which kills
+/// and removes the tree. (It used to end the supervisor by the signal's default action, with
+/// `procman-PID/` left for nobody to remove.) Twenty runs, each killing the guard as soon as
+/// its supervisor exists.
+#[test]
+fn a_guard_killed_while_the_supervisor_sets_up_leaves_no_cgroup_behind() {
+    if !can_run(Mode::Cgroup) {
+        return;
+    }
+    let dir = Dir::with_procfile("web: sleep 300\n");
+    let args = ["start", "--no-socket", "--containment=cgroup"];
+    let said = Dir::with_procfile("web: true\n").run(&args).stderr();
+    let tree = said
+        .lines()
+        .find_map(|line| line.strip_prefix("procman: containment: cgroup ("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("no cgroup named: {said}"));
+    let parent = tree.parent().expect("a cgroup below the root").to_path_buf();
+    for run_number in 0..20 {
+        let mut run = dir.spawn(&args);
+        let guard = run.pid();
+        // As soon as the supervisor exists (no sleep: the window is milliseconds long).
+        let deadline = std::time::Instant::now() + WAIT;
+        let supervisor = loop {
+            if let Some(&pid) = children_of(guard).first() {
+                break pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "no supervisor");
+        };
+        kill(guard, Signal::SIGKILL);
+        run.wait_exit();
+        assert!(wait_gone(&[supervisor], WAIT).is_empty(), "run {run_number}: supervisor left");
+        let cgroup = parent.join(format!("procman-{guard}"));
+        assert!(wait_removed(&cgroup), "run {run_number}: {} left behind", cgroup.display());
     }
 }

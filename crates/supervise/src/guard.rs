@@ -37,7 +37,10 @@ pub struct Protection {
     pub guard_pid: u32,
     /// The signal the supervisor receives if the guard dies; handle it (add it to
     /// [`crate::DriverOptions::kill_all_on`] and [`crate::DriverOptions::signals`]) by
-    /// killing everything at once.
+    /// killing everything at once. It stays blocked in the supervisor until a
+    /// [`crate::Driver`] registers it (the driver unblocks what it registers), so a guard
+    /// lost before then is reported by the driver's first turn rather than ending the
+    /// supervisor with nothing cleaned up.
     pub lost_signal: Signal,
 }
 

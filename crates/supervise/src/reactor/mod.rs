@@ -195,8 +195,10 @@ impl Driver {
         // Before the signal pipe's handlers: a SIGTSTP or SIGCONT is recorded before its flag
         // is set, so the turn that sees the flag sees the record.
         let job_order = jobs::JobOrder::new(&options.signals)?;
-        let mut signals = Signals::new(wanted)?;
+        let mut signals = Signals::new(&wanted)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        // Handled from here on: one that waited blocked (the guard's loss) arrives now.
+        crate::sys::unblock_signals(&wanted)?;
         if options.subreaper {
             // Not fatal: without it, orphans go to init and the sweep cannot find them, which
             // is the best other platforms offer anyway.
