@@ -30,13 +30,13 @@ fn ps_watch_at_40_columns_follows_a_scale_and_its_keys_act_on_the_selected_insta
     let first = run.started("web.1");
     let mut term = PtySession::start(&dir, dir.command(&["ps", "--watch"]), Some((40, 30)), false);
     term.wait_for("> web.1 ");
-    // Narrow: the name, the state, the CPU use and the memory stay; the process id and
-    // LAST EXIT go.
+    // Narrow: the name, the state, the CPU use and the memory stay; LAST EXIT goes (whether
+    // PID fits depends on how many digits the pids have).
     let header = term.wait_for("NAME");
     for kept in ["STATE", "%CPU", "MEM"] {
         assert!(header.contains(kept), "{kept}: {header:?}");
     }
-    assert!(!header.contains("PID") && !header.contains("LAST EXIT"), "{header:?}");
+    assert!(!header.contains("LAST EXIT"), "{header:?}");
 
     // A change of the run shows (at once through the events stream; the table is also
     // sampled every second).

@@ -232,8 +232,15 @@ impl Procman {
     /// Kills procman (if it still runs) and everything carrying its marker, and reaps it.
     pub(crate) fn end(&mut self) {
         if self.exited().is_none() {
+            // After its guard's loss the supervisor kills the app and removes its cgroup: it
+            // is let finish (bounded) before the marked processes are killed, or the run's
+            // `procman-PID/` cgroup would be left on the machine.
+            #[cfg(target_os = "linux")]
+            let supervisor = super::procs::children_of(self.pid());
             kill(self.pid(), Signal::SIGKILL);
             self.status = self.child.wait().ok();
+            #[cfg(target_os = "linux")]
+            let _ = super::procs::wait_gone(&supervisor, WAIT);
         }
         kill_marked(&self.marker);
     }
