@@ -156,9 +156,42 @@ mod linux {
             if matches!(state, None | Some('T' | 'Z')) {
                 return;
             }
-            assert!(Instant::now() < deadline, "{pid} neither stopped nor gone: {state:?}");
+            if Instant::now() >= deadline {
+                // What holds the job up: a process stopped, or running with the stop signal
+                // blocked and pending, or asleep in some call.
+                let mut pids = vec![pid];
+                pids.extend(children_of(pid));
+                panic!("{pid} neither stopped nor gone: {state:?}{}", signal_states(&pids));
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// For a failure message: each of `pids` on a line of its own, with its state, its pending,
+    /// shared pending and blocked signals (hexadecimal masks, as in `/proc/PID/status`) and
+    /// where it sleeps.
+    fn signal_states(pids: &[u32]) -> String {
+        let one = |pid: &u32| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .unwrap_or("?")
+                    .trim()
+                    .to_owned()
+            };
+            let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+            format!(
+                "\n  {pid} ({}): {}, pending {}, shared pending {}, blocked {}, in {wchan:?}",
+                field("Name:"),
+                field("State:"),
+                field("SigPnd:"),
+                field("ShdPnd:"),
+                field("SigBlk:"),
+            )
+        };
+        pids.iter().map(one).collect()
     }
 
     /// How many children of `parent` are zombies.

@@ -17,6 +17,7 @@ mod lines;
 mod pipes;
 mod readiness;
 mod reload;
+mod signal_pipe;
 mod terminal;
 
 use std::io;
@@ -24,7 +25,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
-use signal_hook_mio::v1_0::Signals;
 
 use crate::containment::Containment;
 use crate::core::{
@@ -45,6 +45,7 @@ use input::InputSet;
 pub use input::StdinError;
 use leftovers::GroupLeftovers;
 use pipes::PipeSet;
+use signal_pipe::SignalPipe;
 
 // The poll tokens, by range: the signal pipe (0); output pipes (1 up, by slot); exec-status
 // pipes (`execs.rs`, from 1 << 32, by pid); instance inputs (`input.rs`, from 1 << 36, by
@@ -143,7 +144,7 @@ pub struct Driver {
     core: Supervisor,
     poll: Poll,
     mio_events: Events,
-    signals: Signals,
+    signals: SignalPipe,
     host_signals: Vec<Signal>,
     job_order: jobs::JobOrder,
     pipes: PipeSet,
@@ -195,7 +196,7 @@ impl Driver {
         // Before the signal pipe's handlers: a SIGTSTP or SIGCONT is recorded before its flag
         // is set, so the turn that sees the flag sees the record.
         let job_order = jobs::JobOrder::new(&options.signals)?;
-        let mut signals = Signals::new(&wanted)?;
+        let mut signals = SignalPipe::new(&wanted)?;
         poll.registry().register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         // Handled from here on: one that waited blocked (the guard's loss) arrives now.
         crate::sys::unblock_signals(&wanted)?;

@@ -1,0 +1,65 @@
+//! The driver's signal pipe: the signals received, as a set the driver reads at each turn.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use mio::event::Source;
+use mio::net::UnixStream;
+use mio::{Interest, Registry, Token};
+use signal_hook::iterator::backend::{Pending, SignalDelivery};
+use signal_hook::iterator::exfiltrator::SignalOnly;
+
+/// signal-hook's delivery over a socket pair (what `signal_hook_mio`'s `Signals` is), safe to
+/// drop while signals arrive.
+///
+/// The delivery, dropped, closes the read end *before* it unregisters its handlers. A signal
+/// in between has its handler write to a socket nobody can read any more: EPIPE, and a
+/// SIGPIPE, whose handler (the driver catches SIGPIPE) writes again, for ever. The process
+/// spun in its handlers with every signal they had interrupted blocked: a supervisor ending
+/// amid a storm of Ctrl-Z and `fg` never took the guard's last SIGTSTP, nor ended, and the
+/// job hung. A second descriptor of the read end, closed once the handlers are gone, keeps the
+/// socket open for them.
+pub(super) struct SignalPipe {
+    delivery: SignalDelivery<UnixStream, SignalOnly>,
+    /// Dropped after `delivery`: fields drop in the order they are declared.
+    _read_end: OwnedFd,
+}
+
+impl SignalPipe {
+    /// Catches `signals`, from now on.
+    pub(super) fn new(signals: &[i32]) -> io::Result<SignalPipe> {
+        let (read, write) = UnixStream::pair()?;
+        let read_end = read.as_fd().try_clone_to_owned()?;
+        let delivery = SignalDelivery::with_pipe(read, OwnedFd::from(write), SignalOnly, signals)?;
+        Ok(SignalPipe { delivery, _read_end: read_end })
+    }
+
+    /// The signals received since the last call, each once.
+    pub(super) fn pending(&mut self) -> Pending<SignalOnly> {
+        self.delivery.pending()
+    }
+}
+
+impl Source for SignalPipe {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.delivery.get_read_mut().register(registry, token, interest)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.delivery.get_read_mut().reregister(registry, token, interest)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.delivery.get_read_mut().deregister(registry)
+    }
+}
