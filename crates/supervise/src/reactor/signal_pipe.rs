@@ -63,3 +63,44 @@ impl Source for SignalPipe {
         self.delivery.get_read_mut().deregister(registry)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Dropped again and again while one of its signals keeps interrupting the thread that
+    /// drops it, the pipe still drops: before, a signal between the read end's close and the
+    /// handlers' removal set off SIGPIPEs that never ended, the thread spinning in its handlers.
+    #[test]
+    fn drops_while_its_signals_keep_coming() {
+        let (sender, receiver) = mpsc::channel();
+        let done = Arc::new(AtomicBool::new(false));
+        let dropper = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                // SAFETY: pthread_self cannot fail.
+                let _ = sender.send(unsafe { libc::pthread_self() });
+                for _ in 0..2000 {
+                    // SIGWINCH: ignored by default, so none that comes after the last drop
+                    // harms the test process; SIGPIPE: the driver catches it too.
+                    let pipe = SignalPipe::new(&[libc::SIGWINCH, libc::SIGPIPE]);
+                    drop(pipe.expect("a signal pipe"));
+                }
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        let target = receiver.recv().expect("the dropping thread");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the pipes never finished dropping");
+            // SAFETY: the thread is not joined yet, so its handle stays valid even once it ends.
+            unsafe { libc::pthread_kill(target, libc::SIGWINCH) };
+        }
+        dropper.join().expect("the dropping thread ends");
+    }
+}
