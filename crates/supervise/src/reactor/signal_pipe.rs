@@ -83,8 +83,7 @@ mod tests {
         let dropper = {
             let done = Arc::clone(&done);
             std::thread::spawn(move || {
-                // SAFETY: pthread_self cannot fail.
-                let _ = sender.send(unsafe { libc::pthread_self() });
+                let _ = sender.send(nix::sys::pthread::pthread_self());
                 for _ in 0..2000 {
                     // SIGWINCH: ignored by default, so none that comes after the last drop
                     // harms the test process; SIGPIPE: the driver catches it too.
@@ -98,8 +97,8 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !done.load(Ordering::SeqCst) {
             assert!(Instant::now() < deadline, "the pipes never finished dropping");
-            // SAFETY: the thread is not joined yet, so its handle stays valid even once it ends.
-            unsafe { libc::pthread_kill(target, libc::SIGWINCH) };
+            // The thread is not joined yet, so its handle stays valid even once it ends.
+            let _ = nix::sys::pthread::pthread_kill(target, nix::sys::signal::Signal::SIGWINCH);
         }
         dropper.join().expect("the dropping thread ends");
     }
