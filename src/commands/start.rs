@@ -379,10 +379,13 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
         driver.pause_output(printer.backlog() >= HIGH_WATER || devloop.is_backed_up());
         watch_output(&mut driver, &printer, &mut stdout_watched);
         let now = Instant::now();
-        let wake =
-            [session.stop_watch.wake_in(now), devloop.wake_in(now)].into_iter().flatten().min();
+        let wake = [session.stop_watch.wake_in(now), devloop.wake_in(now), session.control_wake()]
+            .into_iter()
+            .flatten()
+            .min();
         driver.turn(wake)?;
         session.handle_events(&mut driver, &mut printer);
+        session.control_round(&mut driver, &mut printer);
         session.stop_watch.announce_if_due(&driver, &mut printer);
         session.policy.devloop.after_turn(&mut driver, &mut printer);
     }
@@ -397,8 +400,9 @@ pub(crate) fn run(specs: Vec<ProgramSpec>, policy: StartPolicy) -> io::Result<i3
             break;
         }
         watch_output(&mut driver, &printer, &mut stdout_watched);
-        driver.turn(Some(wait))?;
+        driver.turn(Some(session.control_wake().map_or(wait, |now| now.min(wait))))?;
         session.handle_events(&mut driver, &mut printer);
+        session.control_round(&mut driver, &mut printer);
     }
     drain.finish(&mut printer, session.hurry);
     session.terminal.release();
@@ -512,13 +516,11 @@ impl Session {
             Event::RawOutput(raw) => self.terminal.on_raw_output(&raw),
             Event::Ready(watch) if self.policy.devloop.on_ready(watch) => {}
             Event::Ready(watch) => {
-                if let Some(mut control) = self.policy.control.take() {
-                    let reload = self.policy.reload.as_mut().map(|r| r as &mut dyn Reload);
-                    let commands = control.on_ready(watch, driver, reload);
-                    self.policy.control = Some(control);
-                    for command in commands {
-                        self.control_command(driver, printer, command);
-                    }
+                let commands = self.with_control(driver, |control, driver, reload| {
+                    control.on_ready(watch, driver, reload)
+                });
+                for command in commands {
+                    self.control_command(driver, printer, command);
                 }
             }
             Event::PtyUnavailable { id, reason } => {
@@ -679,6 +681,43 @@ impl Session {
         let _ = printer.system(&stop_announcement(driver));
         driver.shutdown();
         self.stop_watch.begin(Instant::now());
+    }
+
+    /// No wait at all while a control connection has work left that no readiness will
+    /// announce (its budget for the turn ran out first).
+    fn control_wake(&self) -> Option<Duration> {
+        let control = self.policy.control.as_ref()?;
+        control.has_backlog().then_some(Duration::ZERO)
+    }
+
+    /// Ends the control server's round: the connections with work left get their budget, after
+    /// the turn's signals, exits and output.
+    fn control_round(&mut self, driver: &mut Driver, printer: &mut Printer) {
+        let commands = self.with_control(driver, ControlServer::service_backlog);
+        if commands.is_empty() {
+            return;
+        }
+        self.terminal.before_lines(printer);
+        for command in commands {
+            self.control_command(driver, printer, command);
+        }
+        self.terminal.after_lines(driver, printer);
+    }
+
+    /// Lets the control server serve its clients with the run's reload at hand; returns what
+    /// they asked of the run.
+    fn with_control(
+        &mut self,
+        driver: &mut Driver,
+        serve: impl FnOnce(
+            &mut ControlServer,
+            &mut Driver,
+            Option<&mut dyn Reload>,
+        ) -> Vec<crate::control::RunCommand>,
+    ) -> Vec<crate::control::RunCommand> {
+        let Some(control) = self.policy.control.as_mut() else { return Vec::new() };
+        let reload = self.policy.reload.as_mut().map(|r| r as &mut dyn Reload);
+        serve(control, driver, reload)
     }
 
     fn control_command(

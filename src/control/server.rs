@@ -3,10 +3,15 @@
 //! The listener and every connection are registered with [`Driver::watch`]; readiness comes
 //! back as [`supervise::Event::Ready`] and the session hands it to [`ControlServer::on_ready`].
 //! Nothing here blocks or spawns a thread: reads and writes are non-blocking and drained to
-//! `WouldBlock` (the driver's notification is edge-triggered). Every buffer is bounded: a
-//! request line longer than [`proto::MAX_REQUEST`] gets an error and the connection is closed,
-//! and a client that stops reading is dropped once its queued output passes a limit, so a
-//! stuck client costs procman a little memory and never a stall.
+//! `WouldBlock` (the driver's notification is edge-triggered), or until the connection has
+//! spent its [`Budget`] for this turn of the loop: a client that sends requests as fast as it
+//! can must not keep the loop from the app's output, its exits and the other clients. A
+//! connection stopped by its budget, with data left unread, gets no new readiness for it, so it
+//! stays on the backlog ([`ControlServer::has_backlog`]) and the run calls
+//! [`ControlServer::service_backlog`] once a turn, without waiting, until it is done. Every
+//! buffer is bounded: a request line longer than [`proto::MAX_REQUEST`] gets an error and the
+//! connection is closed, and a client that stops reading is dropped once its queued output
+//! passes a limit, so a stuck client costs procman a little memory and never a stall.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -32,12 +37,57 @@ pub(crate) struct Limits {
     pub(crate) max_output: usize,
     /// Most connections at once; more are answered `busy` and closed.
     pub(crate) max_clients: usize,
+    /// Most request lines one connection has answered in one turn of the loop.
+    pub(crate) turn_requests: usize,
+    /// Most bytes read from one connection in one turn of the loop (an attached terminal's
+    /// input included).
+    pub(crate) turn_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        // 4 MiB holds a `ps` of thousands of instances, or a long burst of events.
-        Limits { max_request: proto::MAX_REQUEST, max_output: 4 << 20, max_clients: 64 }
+        Limits {
+            max_request: proto::MAX_REQUEST,
+            // 4 MiB holds a `ps` of thousands of instances, or a long burst of events.
+            max_output: 4 << 20,
+            max_clients: 64,
+            // A `ps` reads /proc for every instance: 16 of them is a few milliseconds of a
+            // large app, and a paste into an attached terminal still goes in 64 KiB steps.
+            turn_requests: 16,
+            turn_bytes: 64 << 10,
+        }
+    }
+}
+
+/// What one connection may still do in the current turn of the loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Budget {
+    requests: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// A connection's allowance for one turn.
+    pub(crate) fn per_turn(limits: &Limits) -> Budget {
+        // At least one of each, or a connection with work left would never get through it.
+        Budget { requests: limits.turn_requests.max(1), bytes: limits.turn_bytes.max(1) }
+    }
+
+    /// Spends one request; `false` once they are all spent (the line waits for the next turn).
+    pub(crate) fn take_request(&mut self) -> bool {
+        let left = self.requests > 0;
+        self.requests = self.requests.saturating_sub(1);
+        left
+    }
+
+    /// Whether more may be read this turn.
+    pub(crate) fn may_read(&self) -> bool {
+        self.bytes > 0
+    }
+
+    /// Counts `n` bytes read.
+    pub(crate) fn read(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_sub(n);
     }
 }
 
@@ -53,6 +103,9 @@ pub(crate) struct ControlServer {
     euid: u32,
     started: Instant,
     limits: Limits,
+    /// The current round: every connection gets at most one budget per round, and a round
+    /// ends with [`Self::service_backlog`].
+    round: u64,
     /// How many instances `scale` may make in all.
     instance_limit: InstanceLimit,
     /// The instance procman's own terminal is attached to (`start --attach`), which no client
@@ -78,6 +131,7 @@ impl ControlServer {
             euid: nix::unistd::geteuid().as_raw(),
             started: Instant::now(),
             limits: Limits::default(),
+            round: 0,
             instance_limit: InstanceLimit::default(),
             local_attach: None,
         })
@@ -92,6 +146,12 @@ impl ControlServer {
     /// [`procman::formation::MAX_INSTANCES`]).
     pub(crate) fn set_instance_limit(&mut self, limit: InstanceLimit) {
         self.instance_limit = limit;
+    }
+
+    /// Replaces the bounds on what one client may cost.
+    #[cfg(test)]
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// How many clients are connected.
@@ -125,9 +185,43 @@ impl ControlServer {
         if Some(watch) == self.listen_watch {
             self.accept_all(&mut run);
         } else if let Some(mut conn) = self.conns.remove(&watch) {
-            self.service(&mut conn, &mut run);
+            self.serve(&mut conn, &mut run);
             self.keep_or_close(watch, conn, run.driver);
         }
+        commands
+    }
+
+    /// Whether a connection has work left that no readiness will announce (unread data,
+    /// unanswered lines): the run's next turn must then not wait, and must end with
+    /// [`Self::service_backlog`].
+    pub(crate) fn has_backlog(&self) -> bool {
+        self.conns.values().any(|c| c.backlog)
+    }
+
+    /// Ends the round: gives every connection with work left, and no budget spent this round,
+    /// its budget. Call it once every turn of the loop, after the turn's events. Returns what
+    /// the run itself must do.
+    pub(crate) fn service_backlog(
+        &mut self,
+        driver: &mut Driver,
+        reload: Option<&mut (dyn Reload + '_)>,
+    ) -> Vec<RunCommand> {
+        let mut commands = Vec::new();
+        let mut run = Run { driver, reload, commands: &mut commands };
+        let round = self.round;
+        let waiting: Vec<WatchId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.backlog && c.round != round)
+            .map(|(watch, _)| *watch)
+            .collect();
+        for watch in waiting {
+            if let Some(mut conn) = self.conns.remove(&watch) {
+                self.serve(&mut conn, &mut run);
+                self.keep_or_close(watch, conn, run.driver);
+            }
+        }
+        self.round = self.round.wrapping_add(1);
         commands
     }
 
@@ -148,7 +242,7 @@ impl ControlServer {
                     // An attached connection sends no requests: nothing for the run to do.
                     let mut commands = Vec::new();
                     let mut run = Run { driver, reload: None, commands: &mut commands };
-                    self.service(&mut conn, &mut run);
+                    self.serve(&mut conn, &mut run);
                     self.keep_or_close(watch, conn, run.driver);
                 }
                 return;
@@ -261,7 +355,7 @@ impl ControlServer {
         let interest = Interest::READABLE.add(Interest::WRITABLE);
         let Ok(watch) = run.driver.watch(conn.stream.as_raw_fd(), interest) else { return };
         // Data may have arrived before the registration; the edge would be lost otherwise.
-        self.service(&mut conn, run);
+        self.serve(&mut conn, run);
         self.keep_or_close(watch, conn, run.driver);
     }
 
@@ -284,11 +378,25 @@ impl ControlServer {
         }
     }
 
-    /// Reads everything available, answering each complete line as soon as it is read (so
-    /// only a partial line is ever buffered), and writes what is queued.
+    /// [`Self::service`], once a round: a connection that has had its budget this round (it
+    /// was ready twice, say) waits on the backlog for the next.
+    fn serve(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>) {
+        if conn.round == self.round {
+            conn.backlog = true;
+            return;
+        }
+        conn.round = self.round;
+        self.service(conn, run);
+    }
+
+    /// Reads what is available and answers each complete line as soon as it is read (so at
+    /// most one read's worth of lines is ever buffered), within one turn's [`Budget`], and
+    /// writes what is queued. Leaves `conn.backlog` set when the budget ran out first.
     fn service(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>) {
+        let mut budget = Budget::per_turn(&self.limits);
         let mut chunk = [0u8; 8192];
-        while !conn.broken && !conn.eof {
+        conn.backlog = false;
+        while !conn.broken {
             if let Some(id) = &conn.attached {
                 attach::relay_input(run.driver, id, &mut conn.input);
                 // What the instance has not taken waits, and nothing more is read until it
@@ -296,14 +404,30 @@ impl ControlServer {
                 if !conn.input.is_empty() {
                     break;
                 }
+            } else {
+                // Lines left from an earlier turn go before anything new is read.
+                self.answer_lines(conn, run, &mut budget);
+                if conn.attached.is_some() {
+                    // What followed the `attach` line is for the instance.
+                    continue;
+                }
+                if conn.has_line() {
+                    conn.backlog = true;
+                    break;
+                }
+            }
+            if conn.eof || conn.broken {
+                break;
+            }
+            if !budget.may_read() {
+                conn.backlog = true;
+                break;
             }
             match (&conn.stream).read(&mut chunk) {
                 Ok(0) => conn.eof = true,
                 Ok(n) => {
                     conn.input.extend_from_slice(&chunk[..n]);
-                    if conn.attached.is_none() {
-                        self.answer_lines(conn, run);
-                    }
+                    budget.read(n);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -313,8 +437,13 @@ impl ControlServer {
         conn.flush();
     }
 
-    fn answer_lines(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>) {
+    /// Answers the complete lines buffered, as many as `budget` allows.
+    fn answer_lines(&mut self, conn: &mut Conn, run: &mut Run<'_, '_>, budget: &mut Budget) {
         while let Some(end) = conn.input.iter().position(|b| *b == b'\n') {
+            if !budget.take_request() {
+                // The rest waits for the next turn; it is not a line too long.
+                return;
+            }
             let raw: Vec<u8> = conn.input.drain(..=end).collect();
             if raw.len() > self.limits.max_request + 1 {
                 self.too_large(conn);
@@ -418,7 +547,8 @@ impl ControlServer {
     /// Puts a connection back, or closes it: broken, or finished (the client closed its side,
     /// everything was written, and it neither subscribed nor waits for the end of the run).
     fn keep_or_close(&mut self, watch: WatchId, conn: Conn, driver: &mut Driver) {
-        let finished = conn.eof && conn.pending() == 0 && !conn.subscribed && !conn.hold;
+        let finished =
+            conn.eof && !conn.backlog && conn.pending() == 0 && !conn.subscribed && !conn.hold;
         if conn.broken || finished {
             if let Some(id) = &conn.attached {
                 driver.set_raw_tap(id, false);
@@ -463,6 +593,10 @@ pub(crate) struct Conn {
     dropped: usize,
     /// The client closed its side.
     eof: bool,
+    /// It has work left that no readiness will announce: its budget ran out first.
+    backlog: bool,
+    /// The round in which it last had its budget.
+    round: u64,
     /// Close it now: a write failed, too much output is queued, or the request was too large.
     broken: bool,
 }
@@ -480,8 +614,16 @@ impl Conn {
             last_request: Instant::now(),
             dropped: 0,
             eof: false,
+            backlog: false,
+            // No round yet: the first service is never deferred.
+            round: u64::MAX,
             broken: false,
         }
+    }
+
+    /// Whether a complete request line waits in the input.
+    fn has_line(&self) -> bool {
+        self.input.contains(&b'\n')
     }
 
     /// Bytes queued and not yet written.

@@ -4,9 +4,15 @@
 //! JSON events.
 
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::harness::{
     Dir, Events, Signal, WAIT, alive, ctl, ctl_ok, instance, ps_json, ps_until, supervisor_pid,
@@ -530,4 +536,127 @@ fn ps_watch_redraws_until_ctrl_c_and_gives_the_terminal_back() {
     assert!(text.contains("\x1b[?1049l") && text.contains("\x1b[?25h"), "{text:?}");
     run.signal(Signal::SIGTERM);
     assert_eq!(run.wait_exit().code(), Some(143));
+}
+
+/// A client that sends pipelined `ps` requests, 100 to a write, as fast as procman answers
+/// them (reading the answers on a second thread, and keeping [`FLOOD_WINDOW`] batches
+/// unanswered, so the socket never runs dry), until told to stop or until [`FLOOD_LIMIT`].
+/// Dropping it stops it.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    writer: Option<thread::JoinHandle<(u64, bool)>>,
+    reader: Option<thread::JoinHandle<u64>>,
+    /// A message once the first answers are back: the flood is under way.
+    begun: mpsc::Receiver<()>,
+}
+
+/// How long a flood may last before it ends on its own: far longer than a fixed procman needs
+/// to show a line and answer another client, far shorter than the harness's [`WAIT`], so that
+/// a procman the flood holds shows the line only once the flood has hit this bound.
+const FLOOD_LIMIT: Duration = Duration::from_secs(20);
+
+/// Batches of 100 requests sent and not yet answered: enough that procman always has more to
+/// read, few enough that the last ones are answered quickly once the flood stops.
+const FLOOD_WINDOW: usize = 10;
+
+impl Flood {
+    fn start(socket: &Path) -> Flood {
+        let stream = UnixStream::connect(socket).expect("connect to the control socket");
+        stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+        stream.set_write_timeout(Some(WAIT)).expect("write timeout");
+        let answers = stream.try_clone().expect("a second handle on the stream");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (began, begun) = mpsc::channel();
+        // One message for every 100 answers: the writer may send another batch.
+        let (batch_answered, batches_answered) = mpsc::channel();
+        let reader = thread::spawn(move || {
+            let mut count = 0u64;
+            for line in BufReader::new(answers).lines() {
+                let line = line.unwrap_or_else(|e| panic!("no answer within {WAIT:?}: {e}"));
+                let answer: serde_json::Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                assert_eq!(answer["ok"], true, "{answer}");
+                count += 1;
+                if count.is_multiple_of(100) {
+                    let _ = batch_answered.send(());
+                }
+                if count == 100 {
+                    let _ = began.send(());
+                }
+            }
+            count
+        });
+        let writer = {
+            let stop = Arc::clone(&stop);
+            let mut stream = stream;
+            thread::spawn(move || {
+                let batch = "{\"v\":1,\"cmd\":\"ps\"}\n".repeat(100);
+                let started = Instant::now();
+                let mut sent = 0u64;
+                let mut window = FLOOD_WINDOW;
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < FLOOD_LIMIT {
+                    if window == 0 {
+                        batches_answered.recv_timeout(WAIT).expect("answers to the flood");
+                        window += 1;
+                    }
+                    stream.write_all(batch.as_bytes()).expect("procman reads the requests");
+                    sent += 100;
+                    window -= 1;
+                }
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                (sent, started.elapsed() >= FLOOD_LIMIT)
+            })
+        };
+        Flood { stop, writer: Some(writer), reader: Some(reader), begun }
+    }
+
+    /// Stops sending; waits until every request sent is answered and procman closes the
+    /// connection. Returns how many were sent, how many answered, and whether the flood ran to
+    /// its limit.
+    fn finish(mut self) -> (u64, u64, bool) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (sent, limited) = joined(self.writer.take().expect("a writer").join());
+        let answered = joined(self.reader.take().expect("a reader").join());
+        (sent, answered, limited)
+    }
+}
+
+/// A thread's value, or its panic raised again.
+fn joined<T>(result: thread::Result<T>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_client_flooding_pipelined_requests_cannot_hold_up_the_output_or_other_clients() {
+    // web prints its line only once the flood is under way (the file appears).
+    let dir = Dir::with_procfile(
+        "web: while [ ! -e go ]; do sleep 0.05; done; echo after the flood began; exec sleep 300\n",
+    );
+    let mut run = dir.spawn(&["start"]);
+    run.started("web.1");
+    let flood = Flood::start(&socket(&dir));
+    flood.begun.recv_timeout(WAIT).expect("the flood's first answers");
+    dir.write("go", "");
+    // Both come while the flood goes on: it stops only when told to, or at its limit.
+    run.wait_line_of("web.1", "after the flood began");
+    let ps = ps_json(&dir);
+    assert_eq!(instance(&ps, "web.1")["state"], "running");
+    let (sent, answered, limited) = flood.finish();
+    assert!(
+        !limited,
+        "the line and the other client's answer came only once the flood had run for \
+         {FLOOD_LIMIT:?} ({sent} requests)"
+    );
+    // Every request is answered, those that waited in the socket when the client closed too.
+    assert_eq!(answered, sent);
+    run.stop(Signal::SIGTERM);
 }

@@ -5,6 +5,7 @@
 //! sweep) when the rig drops, pass or fail.
 
 mod attach;
+mod budget;
 mod commands;
 mod reload;
 mod security;
@@ -89,7 +90,9 @@ impl Rig {
 
     /// One turn of the loop, as the session runs it.
     pub(super) fn turn(&mut self) {
-        self.driver.turn(Some(Duration::from_millis(20))).expect("a turn");
+        let wait =
+            if self.server.has_backlog() { Duration::ZERO } else { Duration::from_millis(20) };
+        self.driver.turn(Some(wait)).expect("a turn");
         let events: Vec<Event> = self.driver.drain_events().collect();
         for event in events {
             self.server.publish(&event, &mut self.driver);
@@ -102,6 +105,9 @@ impl Rig {
                 other => self.events.push(other),
             }
         }
+        let reload = self.reload.as_deref_mut();
+        let commands = self.server.service_backlog(&mut self.driver, reload);
+        self.commands.extend(commands);
     }
 
     /// Turns until `done` holds (bounded).
