@@ -89,6 +89,16 @@ impl Signal {
         NAMED.iter().find(|(_, n)| *n == self.0).map(|(name, _)| *name)
     }
 
+    /// Whether a stop with this signal is followed by SIGCONT to the same processes, as
+    /// systemd and supervisord do: a process stopped by SIGSTOP or Ctrl-Z could not act on it
+    /// otherwise, and would only ever end by SIGKILL at the stop timeout. Not after SIGKILL
+    /// (it ends a stopped process as it is), SIGCONT itself, or a job-control stop (SIGSTOP,
+    /// SIGTSTP, SIGTTIN, SIGTTOU), which the SIGCONT would undo.
+    pub(crate) fn is_followed_by_cont(self) -> bool {
+        ![libc::SIGKILL, libc::SIGCONT, libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU]
+            .contains(&self.0)
+    }
+
     /// Every signal known by name, in `kill -l` order.
     pub fn all_named() -> impl Iterator<Item = Signal> {
         NAMED.iter().map(|(_, n)| Signal(*n))
@@ -135,6 +145,17 @@ impl FromStr for Signal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_signal_is_followed_by_sigcont_unless_it_kills_or_is_job_control() {
+        for signal in [Signal::TERM, Signal::INT, Signal::QUIT, Signal::HUP, Signal::USR1] {
+            assert!(signal.is_followed_by_cont(), "{signal}");
+        }
+        for name in ["KILL", "CONT", "STOP", "TSTP", "TTIN", "TTOU"] {
+            let signal: Signal = name.parse().expect("a signal");
+            assert!(!signal.is_followed_by_cont(), "{signal}");
+        }
+    }
 
     #[test]
     fn parses_names_numbers_and_prefixes() {

@@ -62,7 +62,8 @@ impl Cgroups {
     /// Sends each signal to every process of its instance's cgroup. For anything but SIGKILL
     /// the cgroups are frozen first (all of them, then each waited for), so no process can
     /// fork a child the signal misses, and thawed after; SIGKILL is `cgroup.kill`, which has
-    /// no such race.
+    /// no such race. The signals are stop signals and SIGKILL: a stop signal is followed by
+    /// SIGCONT to the same processes, before the thaw (see [`Signal::is_followed_by_cont`]).
     pub(super) fn signal(&self, batch: &[(InstanceId, Signal)]) {
         let mut frozen = Vec::new();
         for (id, signal) in batch {
@@ -72,18 +73,14 @@ impl Cgroups {
             } else if cgroup.freeze(true).is_ok() {
                 frozen.push((cgroup, *signal));
             } else {
-                for pid in cgroup.pids() {
-                    signal_process(pid, *signal);
-                }
+                stop_each(&cgroup.pids(), *signal);
             }
         }
         for (cgroup, _) in &frozen {
             cgroup.wait_frozen(FREEZE_WAIT);
         }
         for (cgroup, signal) in &frozen {
-            for pid in cgroup.pids() {
-                signal_process(pid, *signal);
-            }
+            stop_each(&cgroup.pids(), *signal);
             let _ = cgroup.freeze(false);
         }
     }
@@ -143,5 +140,17 @@ impl Cgroups {
     pub(super) fn remove_all(&mut self) {
         self.instances.clear();
         let _ = self.tree.remove();
+    }
+}
+
+/// Sends `signal` to each of `pids`, then SIGCONT to each if the signal calls for it.
+fn stop_each(pids: &[u32], signal: Signal) {
+    for pid in pids {
+        signal_process(*pid, signal);
+    }
+    if signal.is_followed_by_cont() {
+        for pid in pids {
+            signal_process(*pid, Signal::CONT);
+        }
     }
 }

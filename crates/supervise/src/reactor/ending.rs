@@ -63,11 +63,17 @@ impl Driver {
     }
 
     /// Sends `signal` to every direct child that is not an instance (an adopted orphan), and to
-    /// its descendants.
+    /// its descendants; SIGCONT after it, as after an instance's stop signal.
     fn signal_adopted_orphans(&self, signal: Signal) {
         let table = ProcessTable::read();
-        for pid in self.strays(&table) {
-            signal_process(pid, signal);
+        let strays = self.strays(&table);
+        for pid in &strays {
+            signal_process(*pid, signal);
+        }
+        if signal.is_followed_by_cont() {
+            for pid in strays {
+                signal_process(pid, Signal::CONT);
+            }
         }
     }
 
@@ -181,11 +187,19 @@ impl Drop for Driver {
 }
 
 /// Sends `signal` to the process group led by `pid` and to every descendant of `pid` that
-/// left the group (a `setsid` daemon, say).
+/// left the group (a `setsid` daemon, say). The signals sent this way are stop signals and
+/// SIGKILL: a stop signal is followed by SIGCONT to the same processes (see
+/// [`Signal::is_followed_by_cont`]).
 pub(super) fn signal_tree(table: &ProcessTable, pid: u32, signal: Signal) {
     let tree = table.instance_tree(pid);
     signal_group(pid, signal);
-    for member in tree {
-        signal_process(member, signal);
+    for member in &tree {
+        signal_process(*member, signal);
+    }
+    if signal.is_followed_by_cont() {
+        signal_group(pid, Signal::CONT);
+        for member in tree {
+            signal_process(member, Signal::CONT);
+        }
     }
 }

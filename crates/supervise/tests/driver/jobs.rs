@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use supervise::{DriverOptions, ExitStatus, Signal, State};
+use supervise::{DriverOptions, ExitStatus, InstanceId, Signal, State};
 
 use crate::cgroup::tree;
 use crate::harness::{Run, id, python3, stat};
@@ -75,14 +75,7 @@ fn suspend_stops_every_process_of_the_app_and_resume_continues_them() {
 #[test]
 fn a_shutdown_resumes_a_suspended_app_so_the_stop_signal_works() {
     let mut run = Run::new();
-    let mut spec = on_pipes("web", "echo up; exec sleep 30");
-    // Were the app left stopped, SIGKILL would come only after this, past every deadline.
-    spec.stop_timeout = Duration::from_secs(60);
-    run.add(spec);
-    run.driver.start_group("web").expect("start");
-    let web = id("web", 1);
-    run.wait_line(&web, |l| l == "up");
-    let pid = run.pid(&web);
+    let (web, pid) = start_web(&mut run, "echo up; exec sleep 30", Signal::TERM);
     run.driver.suspend();
     run.wait_until("web stopped", |_| stopped(pid));
     run.driver.shutdown();
@@ -110,5 +103,85 @@ fn in_a_cgroup_tree_suspend_reaches_a_daemon_that_left_its_group() {
     run.wait_until("both stopped", |_| pids.iter().all(|p| stopped(*p)));
     run.driver.resume();
     run.wait_until("both running", |_| pids.iter().all(|p| !stopped(*p)));
+    run.finish();
+}
+
+/// Starts `web` running `script` (which says `up`) with `stop_signal` and a stop timeout past
+/// every deadline: were its processes left stopped, SIGKILL would come too late for any
+/// wait. Returns its id and pid, once it said `up`.
+fn start_web(run: &mut Run, script: &str, stop_signal: Signal) -> (InstanceId, u32) {
+    let mut spec = on_pipes("web", script);
+    spec.stop_signal = stop_signal;
+    spec.stop_timeout = Duration::from_secs(60);
+    run.add(spec);
+    run.driver.start_group("web").expect("start");
+    let web = id("web", 1);
+    run.wait_line(&web, |l| l == "up");
+    let pid = run.pid(&web);
+    (web, pid)
+}
+
+/// A program that says `got TERM` and exits 0 on SIGTERM (the shell runs the trap once its
+/// `sleep`, which gets the signal too, has ended).
+const TRAPS_TERM: &str = "trap 'echo got TERM; exit 0' TERM; echo up; while :; do sleep 0.1; done";
+
+/// Starts `web` (which traps SIGTERM), stops its process with SIGSTOP as `procman signal web
+/// STOP` does, then stops the instance: it must end by its trap, which it can only run once
+/// it is continued.
+fn stop_an_instance_stopped_by_sigstop(run: &mut Run) {
+    let (web, pid) = start_web(run, TRAPS_TERM, Signal::TERM);
+    run.driver.signal(&web, Signal::STOP).expect("signal");
+    run.wait_until("web stopped", |_| stopped(pid));
+    run.driver.stop(&web).expect("stop");
+    run.wait_line(&web, |l| l == "got TERM");
+    let exit = run.wait_state(&web, State::Stopped);
+    assert_eq!(exit.exit, Some(ExitStatus::Code(0)));
+}
+
+#[test]
+fn a_process_stopped_by_sigstop_is_continued_after_its_stop_signal() {
+    let mut run = Run::new();
+    stop_an_instance_stopped_by_sigstop(&mut run);
+    run.finish();
+}
+
+#[test]
+fn in_a_cgroup_tree_a_process_stopped_by_sigstop_is_continued_after_its_stop_signal() {
+    let Some(tree) = tree("stopped") else { return };
+    let mut run =
+        Run::with_options(DriverOptions { cgroup: Some(tree), ..DriverOptions::default() });
+    stop_an_instance_stopped_by_sigstop(&mut run);
+    run.finish();
+}
+
+#[test]
+fn an_instance_stopped_while_the_app_is_suspended_ends_by_its_stop_signal() {
+    let mut run = Run::new();
+    run.add(on_pipes("worker", "echo up; exec sleep 30"));
+    run.driver.start_group("worker").expect("start");
+    let worker = id("worker", 1);
+    let (web, web_pid) = start_web(&mut run, TRAPS_TERM, Signal::TERM);
+    run.wait_line(&worker, |l| l == "up");
+    let worker_pid = run.pid(&worker);
+    run.driver.suspend();
+    run.wait_until("both stopped", |_| stopped(web_pid) && stopped(worker_pid));
+    run.driver.stop(&web).expect("stop");
+    run.wait_line(&web, |l| l == "got TERM");
+    assert_eq!(run.wait_state(&web, State::Stopped).exit, Some(ExitStatus::Code(0)));
+    // The SIGCONT went to the stopped instance alone: the rest of the app stays suspended.
+    assert!(stopped(worker_pid));
+    assert!(run.driver.is_suspended());
+    run.finish();
+}
+
+#[test]
+fn a_job_control_stop_signal_is_not_followed_by_sigcont() {
+    let mut run = Run::new();
+    let (web, pid) = start_web(&mut run, "echo up; exec sleep 30", Signal::STOP);
+    run.driver.stop(&web).expect("stop");
+    // A SIGCONT sent after it would discard the pending SIGSTOP: the process never stops.
+    run.wait_until("web stopped by its stop signal", |_| stopped(pid));
+    run.driver.kill_stopping();
+    assert_eq!(run.wait_state(&web, State::Stopped).exit, Some(ExitStatus::Signaled(Signal::KILL)));
     run.finish();
 }
