@@ -3,7 +3,9 @@
 //! Each value is checked as it is parsed, as the other keys are (`raw.rs`).
 
 use super::*;
-use crate::plan::devloop::{LogSettings, MAX_LOG_KEEP, WatchSettings, check_pattern, parse_size};
+use crate::plan::devloop::{
+    LogSettings, MAX_LOG_KEEP, WatchSettings, check_pattern, glob_set, parse_size, prune_patterns,
+};
 
 /// The top-level keys, for "did you mean".
 pub(super) const TOP_KEYS: &[&str] =
@@ -12,8 +14,8 @@ pub(super) const TOP_KEYS: &[&str] =
 /// A process type's watch keys, as read: `None` when no pattern is given, since nothing is
 /// watched then (`"watch_ignore"` and `"watch_debounce"` only refine a `"watch"`).
 pub(super) fn watch_settings(
-    watch: Option<Patterns>,
-    ignore: Option<Patterns>,
+    watch: Option<Patterns<false>>,
+    ignore: Option<Patterns<true>>,
     debounce: Option<DurationValue>,
 ) -> Option<WatchSettings> {
     let patterns = watch.map(|p| p.0).unwrap_or_default();
@@ -41,30 +43,42 @@ pub(super) fn log_settings(
 }
 
 /// `["src/**/*.rb", "config/*.yml"]`, or one pattern as a string; each checked by
-/// [`check_pattern`].
-pub(super) struct Patterns(Vec<String>);
+/// [`check_pattern`], then the list compiled whole as the watch compiles it (`IGNORE`: with
+/// the directories it prunes too), since a set can fail where each of its globs did not.
+pub(super) struct Patterns<const IGNORE: bool>(Vec<String>);
 
-impl<'de> Deserialize<'de> for Patterns {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Patterns, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Patterns;
+impl<const IGNORE: bool> Patterns<IGNORE> {
+    fn checked<E: de::Error>(patterns: Vec<String>) -> Result<Patterns<IGNORE>, E> {
+        if IGNORE { glob_set(&prune_patterns(&patterns)) } else { glob_set(&patterns) }
+            .map_err(E::custom)?;
+        Ok(Patterns(patterns))
+    }
+}
+
+impl<'de, const IGNORE: bool> Deserialize<'de> for Patterns<IGNORE> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Patterns<IGNORE>, D::Error> {
+        struct V<const IGNORE: bool>;
+        impl<'de, const IGNORE: bool> Visitor<'de> for V<IGNORE> {
+            type Value = Patterns<IGNORE>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of globs such as [\"src/**/*.rb\", \"config/*.yml\"]")
             }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Patterns, E> {
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Patterns<IGNORE>, E> {
                 check_pattern(text).map_err(E::custom)?;
-                Ok(Patterns(vec![text.to_owned()]))
+                Patterns::checked(vec![text.to_owned()])
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Patterns, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Patterns<IGNORE>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Pattern(pattern)) = seq.next_element()? {
                     out.push(pattern);
                 }
-                Ok(Patterns(out))
+                Patterns::checked(out)
             }
         }
-        deserializer.deserialize_any(V)
+        deserializer.deserialize_any(V::<IGNORE>)
     }
 }
 

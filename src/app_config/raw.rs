@@ -91,8 +91,8 @@ pub(super) struct RawProcess {
     tty: Option<bool>,
     ready: Option<ReadyValue>,
     depends_on: Option<DependsOnValue>,
-    watch: Option<Patterns>,
-    watch_ignore: Option<Patterns>,
+    watch: Option<Patterns<false>>,
+    watch_ignore: Option<Patterns<true>>,
     watch_debounce: Option<DurationValue>,
 }
 

@@ -48,8 +48,13 @@ pub(crate) struct LogSettings {
     pub(crate) keep: Option<u32>,
 }
 
+/// How deep `{a,{b,c}}` alternatives may nest in a glob. globset turns each level into nested
+/// regex groups, and the regex parser refuses past its own limit (about 120 levels): checked
+/// here, with a reason in words, rather than found as a regex error.
+pub(crate) const MAX_BRACE_NESTING: usize = 32;
+
 /// Checks a `"watch"` or `"watch_ignore"` glob: relative to the type's directory and inside it
-/// (no leading `/`, no `..`), and a glob globset reads.
+/// (no leading `/`, no `..`), and a glob that compiles as [`glob_set`] compiles it at run time.
 pub(crate) fn check_pattern(text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
         return Err("a pattern cannot be empty".to_owned());
@@ -70,14 +75,86 @@ pub(crate) fn check_pattern(text: &str) -> Result<(), String> {
             fragment(text)
         ));
     }
-    glob(text)
-        .map(|_| ())
-        .map_err(|error| format!("`{}` is not a glob: {}", fragment(text), error.kind()))
+    glob_set(std::slice::from_ref(&text)).map(|_| ())
+}
+
+/// The one way procman compiles globs, at validation and at run time alike: every pattern
+/// parsed and its nesting bounded, then the set built (globset compiles its regexes here, and
+/// can fail where the parse did not). The error names the pattern and why.
+pub(crate) fn glob_set<S: AsRef<str>>(patterns: &[S]) -> Result<globset::GlobSet, String> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let text = pattern.as_ref();
+        let glob =
+            glob(text).map_err(|e| format!("`{}` is not a glob: {}", fragment(text), e.kind()))?;
+        if brace_nesting(text) > MAX_BRACE_NESTING {
+            return Err(format!(
+                "`{}` is not a glob procman can use: its {{...}} alternatives are nested more \
+                 than {MAX_BRACE_NESTING} levels deep",
+                fragment(text)
+            ));
+        }
+        builder.add(glob);
+    }
+    builder.build().map_err(|error| {
+        // The regex error can quote the whole generated regex over many lines: its first line.
+        let why = error.kind().to_string();
+        let why = why.lines().next().unwrap_or_default();
+        match patterns {
+            [one] => format!(
+                "`{}` is not a glob procman can use: {}",
+                fragment(one.as_ref()),
+                fragment(why)
+            ),
+            _ => format!("these globs together are more than procman can use: {}", fragment(why)),
+        }
+    })
 }
 
 /// A glob as procman reads it: `*` and `?` stay within a path component, `**` crosses them.
 pub(crate) fn glob(text: &str) -> Result<globset::Glob, globset::Error> {
     globset::GlobBuilder::new(text).literal_separator(true).backslash_escape(true).build()
+}
+
+/// `ignore`, and each `X/**` of it as `X` too: what prunes a directory with all it holds.
+pub(crate) fn prune_patterns(ignore: &[String]) -> Vec<String> {
+    let mut out = ignore.to_vec();
+    out.extend(ignore.iter().filter_map(|p| p.strip_suffix("/**")).map(str::to_owned));
+    out
+}
+
+/// How deep `{` nests in `text`, as globset reads it: not after a backslash, nor inside `[...]`.
+fn brace_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => {
+                // `[!]...]` and `[]...]`: a `]` first is a member, not the end.
+                if chars.peek().is_some_and(|c| *c == '!' || *c == '^') {
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    chars.next();
+                }
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                }
+            }
+            '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// `10M`, `512K`, `1G`, `4096` (bytes); the units are powers of 1024, `B` after them optional.
@@ -132,6 +209,19 @@ mod tests {
         assert!(check_pattern("../lib/*.rb").expect_err("an error").contains(".."));
         assert!(check_pattern("src/[a.rb").expect_err("an error").contains("not a glob"));
         assert!(check_pattern(" ").is_err());
+    }
+
+    #[test]
+    fn deep_alternatives_are_refused_with_their_reason() {
+        let nested =
+            |levels: usize| format!("src/{}b{}/*.rb", "{a,".repeat(levels), "}".repeat(levels));
+        assert_eq!(check_pattern(&nested(MAX_BRACE_NESTING)), Ok(()));
+        let error = check_pattern(&nested(150)).expect_err("an error");
+        assert!(error.contains("nested more than 32 levels"), "{error}");
+        // Braces in a class or escaped do not nest.
+        assert_eq!(brace_nesting(&format!("[{}]", "{".repeat(40))), 0);
+        assert_eq!(brace_nesting(&"\\{".repeat(40)), 0);
+        assert_eq!(brace_nesting("a/{b,{c,d}}/{e,f}"), 2);
     }
 
     #[test]

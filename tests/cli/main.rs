@@ -46,3 +46,4 @@ mod terminals_jobs;
 #[cfg(target_os = "linux")]
 mod terminals_watch;
 mod watch;
+mod watch_hostile;

@@ -31,7 +31,7 @@ fn app() -> Dir {
 }
 
 /// `touch`: a new modification time, the way editors and `touch` change a file.
-fn touch(path: &Path) {
+pub(crate) fn touch(path: &Path) {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open");
     file.set_modified(std::time::SystemTime::now()).expect("set the modification time");
 }

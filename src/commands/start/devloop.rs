@@ -20,6 +20,9 @@ pub(crate) struct DevLoop {
     excluded: Vec<PathBuf>,
     /// A warning from setting up, said once the printer is there.
     notices: Vec<String>,
+    /// The watch's lines from before an arm whose walk is under way: once it is done, the
+    /// lines that are new are said (all of them after the start).
+    summary_before: Option<Vec<String>>,
 }
 
 impl DevLoop {
@@ -29,23 +32,16 @@ impl DevLoop {
         let logs = logs.map(LogFiles::open);
         let excluded: Vec<PathBuf> = logs.iter().map(LogFiles::dir).collect();
         let mut notices = Vec::new();
-        let watch = FileWatch::new(plan, &excluded).unwrap_or_else(|notice| {
-            notices.push(notice);
-            None
-        });
-        DevLoop { logs, watch, excluded, notices }
+        let watch = FileWatch::new(plan, &excluded, &mut notices);
+        DevLoop { logs, watch, excluded, notices, summary_before: None }
     }
 
-    /// Starts watching (after the first starts: a large tree takes a moment to walk), and
-    /// says what each type watches.
+    /// Starts watching (after the first starts: a large tree takes a moment to walk); what
+    /// each type watches is said once the walk is done (`after_turn`).
     pub(crate) fn arm(&mut self, driver: &mut Driver, printer: &mut Printer) {
         if let Some(watch) = self.watch.as_mut() {
             match watch.arm(driver) {
-                Ok(()) => {
-                    for line in watch.summary() {
-                        let _ = printer.system(&line);
-                    }
-                }
+                Ok(()) => self.summary_before = Some(Vec::new()),
                 Err(error) => {
                     self.notices.push(format!(
                         "warning: cannot watch files for changes ({}): no restart on change in \
@@ -60,30 +56,24 @@ impl DevLoop {
     }
 
     /// After a `reload`: the watch follows the new plan (its log directory stays that of the
-    /// start), and says what a type now watches that it did not before.
+    /// start); what a type now watches that it did not before is said once the walk is done.
     pub(crate) fn rearm(&mut self, driver: &mut Driver, plan: &Plan, printer: &mut Printer) {
         let before = self.watch.as_ref().map(FileWatch::summary).unwrap_or_default();
         let result = match self.watch.as_mut() {
             Some(watch) => watch.rearm(driver, plan, &self.excluded),
-            None => match FileWatch::new(plan, &self.excluded) {
-                Ok(Some(mut watch)) => {
+            None => match FileWatch::new(plan, &self.excluded, &mut self.notices) {
+                Some(mut watch) => {
                     let armed = watch.arm(driver);
                     self.watch = Some(watch);
                     armed
                 }
-                Ok(None) => Ok(()),
-                Err(notice) => {
-                    self.notices.push(notice);
-                    Ok(())
-                }
+                None => Ok(()),
             },
         };
         match result {
+            // An arm under way keeps the lines from before the first one.
             Ok(()) => {
-                let after = self.watch.as_ref().map(FileWatch::summary).unwrap_or_default();
-                for line in after.iter().filter(|line| !before.contains(line)) {
-                    let _ = printer.system(line);
-                }
+                self.summary_before.get_or_insert(before);
             }
             Err(error) => self.notices.push(format!(
                 "warning: cannot watch files for changes ({})",
@@ -105,15 +95,30 @@ impl DevLoop {
         self.watch.as_mut().is_some_and(|watch| watch.on_ready(id))
     }
 
-    /// After each turn: writes to the log files, restarts what is due, says what went wrong.
+    /// After each turn: writes to the log files, walks a slice of the watched tree (once it is
+    /// done, says what each type watches), restarts what is due, says what went wrong. Once
+    /// the run is ending, the watch neither walks nor restarts.
     pub(crate) fn after_turn(&mut self, driver: &mut Driver, printer: &mut Printer) {
         if let Some(logs) = self.logs.as_mut() {
             logs.flush();
         }
         if let Some(watch) = self.watch.as_mut() {
-            watch.restart_due(driver, |line| {
-                let _ = printer.system(line);
-            });
+            if driver.supervisor().is_shutting_down() {
+                watch.stop();
+                self.summary_before = None;
+            } else {
+                watch.walk_some();
+                if !watch.is_walking()
+                    && let Some(before) = self.summary_before.take()
+                {
+                    for line in watch.summary().iter().filter(|line| !before.contains(line)) {
+                        let _ = printer.system(line);
+                    }
+                }
+                watch.restart_due(driver, |line| {
+                    let _ = printer.system(line);
+                });
+            }
         }
         self.say(printer);
     }
@@ -126,7 +131,9 @@ impl DevLoop {
     /// How long the loop may sleep: zero while the log files have more to write, until the
     /// next restart is due, else as long as it likes.
     pub(crate) fn wake_in(&self, now: Instant) -> Option<Duration> {
-        if self.logs.as_ref().is_some_and(|logs| logs.backlog() > 0) {
+        if self.logs.as_ref().is_some_and(|logs| logs.backlog() > 0)
+            || self.watch.as_ref().is_some_and(FileWatch::is_walking)
+        {
             return Some(Duration::ZERO);
         }
         watch::wait_until(self.watch.as_ref().and_then(FileWatch::next_due), now)

@@ -18,7 +18,7 @@ mod backend;
 mod backend;
 mod rules;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -58,7 +58,17 @@ pub(crate) struct FileWatch {
     /// The limit of inotify watches was reached and said.
     limit_said: bool,
     notices: Vec<String>,
+    /// Directories still to walk, each with whether its files count as changed (`walk`): the
+    /// walk goes a slice per loop turn, so a tree of 100k directories never holds back a
+    /// signal or the app's output.
+    to_walk: Vec<(PathBuf, bool)>,
+    /// procman's own standard output and error, when they are regular files (`procman start >
+    /// out.txt`), by device and inode: writing them is no change of the app's.
+    own_files: Vec<(u64, u64)>,
 }
+
+/// How long one loop turn may walk directories before the loop goes on.
+const WALK_SLICE: Duration = Duration::from_millis(20);
 
 /// A restart waiting for the type's files to be quiet.
 struct Pending {
@@ -69,8 +79,10 @@ struct Pending {
     due: Instant,
 }
 
-/// The process types of `plan` with a watch and instances to restart: each with its rules.
-fn rules_of(plan: &Plan, excluded: &[PathBuf]) -> Vec<Rules> {
+/// The process types of `plan` with a watch and instances to restart: each with its rules. A
+/// type whose globs do not compile (config validation compiles them the same way, so this is a
+/// gap in it) is said in `notices`, never dropped in silence.
+fn rules_of(plan: &Plan, excluded: &[PathBuf], notices: &mut Vec<String>) -> Vec<Rules> {
     plan.processes
         .iter()
         .filter(|process| process.count > 0)
@@ -78,7 +90,15 @@ fn rules_of(plan: &Plan, excluded: &[PathBuf]) -> Vec<Rules> {
             let settings = process.watch.as_ref()?;
             let cwd = plan.working_dir(process);
             let base = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-            Rules::new(&process.name, &base, settings, excluded).ok()
+            Rules::new(&process.name, &base, settings, excluded)
+                .map_err(|error| {
+                    notices.push(format!(
+                        "warning: {}: cannot watch files for changes ({error}): no restart on \
+                         change for it in this run",
+                        process.name
+                    ));
+                })
+                .ok()
         })
         .collect()
 }
@@ -87,38 +107,45 @@ impl FileWatch {
     /// The watch of `plan`'s types, none of `excluded` (the log directory) included, not armed
     /// yet; `None` when no type has one. A watch that cannot be set up at all is said in the
     /// notices and the run goes on without it.
-    pub(crate) fn new(plan: &Plan, excluded: &[PathBuf]) -> Result<Option<FileWatch>, String> {
-        let rules = rules_of(plan, excluded);
+    pub(crate) fn new(
+        plan: &Plan,
+        excluded: &[PathBuf],
+        notices: &mut Vec<String>,
+    ) -> Option<FileWatch> {
+        let rules = rules_of(plan, excluded, notices);
         if rules.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let backend = Backend::new().map_err(|error| {
-            format!(
-                "warning: cannot watch files for changes ({}): no restart on change in this run",
-                procman::diagnostic::describe_io(&error)
-            )
-        })?;
-        Ok(Some(FileWatch {
+        let backend = Backend::new()
+            .map_err(|error| {
+                notices.push(format!(
+                    "warning: cannot watch files for changes ({}): no restart on change in this \
+                     run",
+                    procman::diagnostic::describe_io(&error)
+                ));
+            })
+            .ok()?;
+        Some(FileWatch {
             backend,
             token: None,
             rules,
             pending: HashMap::new(),
             limit_said: false,
             notices: Vec::new(),
-        }))
+            to_walk: Vec::new(),
+            own_files: own_files(),
+        })
     }
 
-    /// Registers the watch in the driver's loop and watches every directory the rules want
-    /// (after the app has started: a large tree takes a moment to walk).
+    /// Registers the watch in the driver's loop and starts watching every directory the rules
+    /// want: the walk itself goes on in [`FileWatch::walk_some`], a slice per loop turn.
     pub(crate) fn arm(&mut self, driver: &mut Driver) -> io::Result<()> {
         if self.token.is_none() {
             self.token = Some(driver.watch(self.backend.fd(), Interest::READABLE)?);
         }
         let bases: Vec<PathBuf> = self.rules.iter().map(|r| r.base().to_owned()).collect();
         if PER_DIRECTORY {
-            for base in bases {
-                self.walk(&base, false, &mut Vec::new());
-            }
+            self.to_walk.extend(bases.into_iter().map(|base| (base, false)));
         } else {
             let roots: Vec<(PathBuf, bool)> = self
                 .rules
@@ -141,7 +168,7 @@ impl FileWatch {
         plan: &Plan,
         excluded: &[PathBuf],
     ) -> io::Result<()> {
-        self.rules = rules_of(plan, excluded);
+        self.rules = rules_of(plan, excluded, &mut self.notices);
         let groups: HashSet<&str> = self.rules.iter().map(|r| r.group.as_str()).collect();
         self.pending.retain(|group, _| groups.contains(group.as_str()));
         let unwanted: Vec<PathBuf> = self
@@ -156,32 +183,44 @@ impl FileWatch {
         self.arm(driver)
     }
 
-    /// Watches `dir` and the directories below it that a type wants; with `scan`, a file in
-    /// them that a type watches counts as changed (a directory that appeared: its files may
-    /// have been written before its watch was in place).
-    fn walk(&mut self, dir: &Path, scan: bool, changes: &mut Vec<Change>) {
-        let mut stack = vec![dir.to_owned()];
-        while let Some(dir) = stack.pop() {
+    /// Whether directories are left to walk.
+    pub(crate) fn is_walking(&self) -> bool {
+        !self.to_walk.is_empty()
+    }
+
+    /// The run is ending: nothing more is walked or restarted.
+    pub(crate) fn stop(&mut self) {
+        self.to_walk = Vec::new();
+        self.pending.clear();
+    }
+
+    /// Walks for at most [`WALK_SLICE`]: watches the directories a type wants, and queues the
+    /// ones below them; a file in a directory queued with `scan` counts as changed (a directory
+    /// that appeared: its files may have been written before its watch was in place).
+    pub(crate) fn walk_some(&mut self) {
+        let started = Instant::now();
+        let mut changes = Vec::new();
+        while started.elapsed() < WALK_SLICE {
+            let Some((dir, scan)) = self.to_walk.pop() else { break };
             if self.rules.iter().all(|r| r.wants(&dir) == Want::No) {
                 continue;
             }
             if !self.add(&dir, false) {
-                return;
+                // The limit of watches: nothing more can be watched.
+                self.to_walk = Vec::new();
+                break;
             }
-            // Read whole, so that only one directory is open at a time, whatever the depth.
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            let entries: Vec<(PathBuf, bool)> = entries
-                .flatten()
-                .filter_map(|entry| Some((entry.path(), entry.file_type().ok()?.is_dir())))
-                .collect();
-            for (path, is_dir) in entries {
-                if is_dir {
-                    stack.push(path);
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() {
+                    self.to_walk.push((entry.path(), scan));
                 } else if scan {
-                    changes.push(Change::Path { path, new_dir: false });
+                    changes.push(Change::Path { path: entry.path(), new_dir: false });
                 }
             }
         }
+        self.handle(changes);
     }
 
     /// Adds a watch; false when the system's limit is reached (said once), so a walk stops.
@@ -207,10 +246,15 @@ impl FileWatch {
         }
         let mut read = Vec::new();
         self.backend.read(&mut read);
-        let mut changes = VecDeque::from(read);
+        self.handle(read);
+        true
+    }
+
+    /// Notes the changes that count, in order: the first file that changed is the one the
+    /// restart line names.
+    fn handle(&mut self, changes: Vec<Change>) {
         let now = Instant::now();
-        // In order: the first file that changed is the one the restart line names.
-        while let Some(change) = changes.pop_front() {
+        for change in changes {
             match change {
                 Change::Overflow => {
                     for rules in &self.rules {
@@ -223,17 +267,17 @@ impl FileWatch {
                     // walk finds it where each directory has a watch of its own).
                     if new_dir {
                         if PER_DIRECTORY {
-                            let mut found = Vec::new();
-                            self.walk(&path, true, &mut found);
-                            changes.extend(found);
+                            self.to_walk.push((path, true));
                         }
                         continue;
                     }
-                    // Read at most once, and only for a path that counts.
+                    // Looked at at most once, and only for a path that counts.
                     let mut generated = None;
                     for rules in &self.rules {
                         if let Some(relative) = rules.counts(&path)
-                            && !*generated.get_or_insert_with(|| is_export_output(&path))
+                            && !*generated.get_or_insert_with(|| {
+                                is_own_file(&self.own_files, &path) || is_export_output(&path)
+                            })
                         {
                             note(&mut self.pending, rules, Some(relative), now);
                         }
@@ -241,7 +285,6 @@ impl FileWatch {
                 }
             }
         }
-        true
     }
 
     /// What each type watches, for its line once armed: `web: watching src/**/*.rb for
@@ -297,6 +340,28 @@ impl FileWatch {
     pub(crate) fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
     }
+}
+
+/// procman's standard output and error, by device and inode, those that are regular files (a
+/// terminal or a pipe is never in a watched tree).
+fn own_files() -> Vec<(u64, u64)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let fds =
+        [io::stdout().as_fd().try_clone_to_owned(), io::stderr().as_fd().try_clone_to_owned()];
+    fds.into_iter()
+        .flatten()
+        .filter_map(|fd| std::fs::File::from(fd).metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| (meta.dev(), meta.ino()))
+        .collect()
+}
+
+/// Whether `path` is one of procman's own output files (`own_files`), not following a link.
+fn is_own_file(own: &[(u64, u64)], path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    !own.is_empty()
+        && std::fs::symlink_metadata(path).is_ok_and(|meta| own.contains(&(meta.dev(), meta.ino())))
 }
 
 /// Whether `path` is a file `procman export` wrote (its header in the first KiB): exporting

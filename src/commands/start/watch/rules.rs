@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use globset::{GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
-use crate::plan::devloop::{WatchSettings, glob};
+use crate::plan::devloop::{WatchSettings, glob_set, prune_patterns};
 use procman::diagnostic::sanitize;
 
 /// A directory name that is never watched, wherever it is.
@@ -75,29 +75,19 @@ pub(super) enum Want {
 }
 
 impl Rules {
-    /// The rules of `group`, whose cwd is `base` (absolute, canonical); the patterns were
-    /// checked when the config was read, so an error here is an internal one, in words.
+    /// The rules of `group`, whose cwd is `base` (absolute, canonical). The patterns were
+    /// compiled the same way ([`glob_set`]) when the config was read, so an error here is one
+    /// that check missed; the caller says it.
     pub(super) fn new(
         group: &str,
         base: &Path,
         settings: &WatchSettings,
         excluded: &[PathBuf],
     ) -> Result<Rules, String> {
-        let set = |patterns: &mut dyn Iterator<Item = String>| -> Result<GlobSet, String> {
-            let mut builder = GlobSetBuilder::new();
-            for pattern in patterns {
-                builder.add(glob(&pattern).map_err(|e| e.to_string())?);
-            }
-            builder.build().map_err(|e| e.to_string())
-        };
-        let watch = set(&mut settings.patterns.iter().cloned())?;
-        let ignore = set(&mut settings.ignore.iter().cloned())?;
-        let mut dirs = settings.ignore.clone();
-        dirs.extend(
-            settings.ignore.iter().filter_map(|p| p.strip_suffix("/**")).map(str::to_owned),
-        );
-        let prune = set(&mut dirs.into_iter())?;
-        let editor = set(&mut EDITOR_FILES.iter().map(|name| (*name).to_owned()))?;
+        let watch = glob_set(&settings.patterns)?;
+        let ignore = glob_set(&settings.ignore)?;
+        let prune = glob_set(&prune_patterns(&settings.ignore))?;
+        let editor = glob_set(EDITOR_FILES)?;
         let mut roots: Vec<Root> = Vec::new();
         for pattern in &settings.patterns {
             let root = root_of(base, pattern);
