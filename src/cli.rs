@@ -272,12 +272,13 @@ pub(crate) struct LogArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) log_dir: Option<PathBuf>,
 
-    /// Rotate a log file before it passes this size: 10M, 512K, 1G or bytes [default: 10M]
+    /// Rotate a log file before it passes this size: 10M, 512K, 1G, 1T or bytes, from 64K to 1T
+    /// [default: 10M]
     #[arg(long, value_name = "SIZE")]
     pub(crate) log_max_size: Option<String>,
 
     /// How many rotated files to keep per instance (web.1.log.1 ... web.1.log.N; 0 keeps
-    /// none) [default: 5]
+    /// none, at most 100) [default: 5]
     #[arg(long, value_name = "N")]
     pub(crate) log_keep: Option<String>,
 }

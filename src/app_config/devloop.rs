@@ -129,8 +129,10 @@ pub(super) fn help_for(key: &str) -> Option<&'static str> {
         }
         "watch_debounce" => "use a duration such as \"300ms\" or \"1s\"",
         "log_dir" => "use a directory, relative to the app root, e.g. \"log\"",
-        "log_max_size" => "use a size such as \"10M\" or \"512K\", or a number of bytes",
-        "log_keep" => "use a whole number of rotated files to keep, e.g. 5",
+        "log_max_size" => {
+            "use a size from \"64K\" to \"1T\", such as \"10M\" or \"512K\", or a number of bytes"
+        }
+        "log_keep" => "use a whole number of rotated files to keep, from 0 to 100, e.g. 5",
         _ => return None,
     })
 }

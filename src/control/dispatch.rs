@@ -219,8 +219,11 @@ fn reload_run(
     };
     match reload.reload(driver) {
         Ok(plan) => {
-            let mut outcome = Outcome { fields: reload::answer(&plan), ..Outcome::default() };
-            outcome.commands.push(RunCommand::Reloaded(Ok(reload::summary(&plan))));
+            let message = reload::summary_with(&plan, reload.unapplied());
+            let mut fields = reload::answer(&plan);
+            fields.insert("message".into(), message.clone().into());
+            let mut outcome = Outcome { fields, ..Outcome::default() };
+            outcome.commands.push(RunCommand::Reloaded(Ok(message)));
             Ok(outcome)
         }
         Err(diagnostics) => {

@@ -14,6 +14,19 @@ pub(crate) trait Reload {
     /// # Errors
     /// The new configuration, or the driver, refused.
     fn reload(&mut self, driver: &mut Driver) -> Result<ReloadPlan, Diagnostics>;
+
+    /// What the last reload read but does not apply (said after its summary), if anything.
+    fn unapplied(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A reload's summary, and what it did not apply after it.
+pub(crate) fn summary_with(plan: &ReloadPlan, unapplied: Option<String>) -> String {
+    match unapplied {
+        Some(note) => format!("{}; {note}", summary(plan)),
+        None => summary(plan),
+    }
 }
 
 /// The groups of `plan` that get `action`, in its order.

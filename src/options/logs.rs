@@ -21,10 +21,9 @@ pub(crate) fn resolve(
     let max_size = match &args.log_max_size {
         Some(text) => parse_size(text).unwrap_or_else(|message| {
             diagnostics.push(
-                origins
-                    .of(Flag::LogMaxSize)
-                    .diagnostic("--log-max-size", &message)
-                    .with_help("give a size such as 10M, 512K or 1G, or a number of bytes"),
+                origins.of(Flag::LogMaxSize).diagnostic("--log-max-size", &message).with_help(
+                    "give a size from 64K to 1T, such as 10M, 512K or 1G, or a number of bytes",
+                ),
             );
             DEFAULT_LOG_MAX_SIZE
         }),

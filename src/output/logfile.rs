@@ -285,6 +285,13 @@ impl LogFile {
         if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
             return Err(io::Error::other("it is not a regular file"));
         }
+        // A hard link planted in the directory would have the app's output appended to the
+        // file it names, as a symbolic link would.
+        if stat.st_nlink > 1 {
+            return Err(io::Error::other(
+                "it has other hard links, which procman does not write through",
+            ));
+        }
         self.size = u64::try_from(stat.st_size).unwrap_or(0);
         // After a rotation the queue's lines are already counted for the new file.
         if self.parts.is_empty() {
@@ -339,8 +346,8 @@ impl LogFile {
             };
             let Some(part) = self.parts.front_mut() else { break };
             let end = part.bytes.len().min(part.written.saturating_add(*budget));
-            match file.write(&part.bytes[part.written..end]) {
-                Ok(0) => return Err((written, io::Error::from(io::ErrorKind::WriteZero))),
+            let error = match file.write(&part.bytes[part.written..end]) {
+                Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
                 Ok(n) => {
                     part.written += n;
                     self.size += n as u64;
@@ -349,10 +356,19 @@ impl LogFile {
                     if part.written == part.bytes.len() {
                         self.parts.pop_front();
                     }
+                    continue;
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err((written, error)),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => error,
+            };
+            // A line cut short (a full disk takes what fits) would have the next line written
+            // after the file recovers glued to it: the file goes back to its last whole line.
+            let whole = memchr::memrchr(b'\n', &part.bytes[..part.written]).map_or(0, |at| at + 1);
+            let torn = (part.written - whole) as u64;
+            if torn > 0 && file.set_len(self.size.saturating_sub(torn)).is_ok() {
+                self.size = self.size.saturating_sub(torn);
             }
+            return Err((written, error));
         }
         Ok(written)
     }

@@ -14,8 +14,13 @@ pub(crate) const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(300);
 pub(crate) const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
 /// How many rotated files are kept beside the live one (`--log-keep`, `"log_keep"`).
 pub(crate) const DEFAULT_LOG_KEEP: u32 = 5;
-/// The most rotated files kept.
-pub(crate) const MAX_LOG_KEEP: u32 = 1000;
+/// The most rotated files kept: a rotation renames each of them, so it bounds a rotation's cost.
+pub(crate) const MAX_LOG_KEEP: u32 = 100;
+/// The smallest `--log-max-size`: a rotation then comes at most once per ~1000 lines, so
+/// rotating (up to [`MAX_LOG_KEEP`] renames) never holds the run's loop for long.
+pub(crate) const MIN_LOG_MAX_SIZE: u64 = 64 << 10;
+/// The largest `--log-max-size`.
+pub(crate) const MAX_LOG_MAX_SIZE: u64 = 1 << 40;
 
 /// A process type's `"watch"`: a change to a file matching `patterns` and none of `ignore`
 /// restarts its instances, once its files have been quiet for `debounce`.
@@ -157,12 +162,14 @@ fn brace_nesting(text: &str) -> usize {
     deepest
 }
 
-/// `10M`, `512K`, `1G`, `4096` (bytes); the units are powers of 1024, `B` after them optional.
+/// `10M`, `512K`, `1G`, `1T`, `65536` (bytes); the units are powers of 1024, `B` after them
+/// optional. From [`MIN_LOG_MAX_SIZE`] to [`MAX_LOG_MAX_SIZE`].
 pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
     let bad = || format!("`{}` is not a size (e.g. 10M, 512K, 1G, or bytes)", fragment(text));
+    let too_large = || format!("`{}` is too large (at most 1T)", fragment(text));
     let value: u64 = number.parse().map_err(|_| bad())?;
     let unit = unit.trim().to_ascii_uppercase();
     let scale: u64 = match unit.strip_suffix("IB").or(unit.strip_suffix('B')).unwrap_or(&unit) {
@@ -170,14 +177,18 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         "K" => 1 << 10,
         "M" => 1 << 20,
         "G" => 1 << 30,
+        "T" => 1 << 40,
         _ => return Err(bad()),
     };
     let bytes = value
         .checked_mul(scale)
-        .filter(|bytes| *bytes <= 1 << 40)
-        .ok_or_else(|| format!("`{}` is out of range (at most 1T)", fragment(text)))?;
-    if bytes == 0 {
-        return Err(format!("`{}` is zero: a log file needs room for a line", fragment(text)));
+        .filter(|bytes| *bytes <= MAX_LOG_MAX_SIZE)
+        .ok_or_else(too_large)?;
+    if bytes < MIN_LOG_MAX_SIZE {
+        return Err(format!(
+            "`{}` is too small (at least 64K: smaller files would rotate every few lines)",
+            fragment(text)
+        ));
     }
     Ok(bytes)
 }
@@ -192,13 +203,21 @@ mod tests {
         assert_eq!(parse_size("512k"), Ok(512 << 10));
         assert_eq!(parse_size("1G"), Ok(1 << 30));
         assert_eq!(parse_size("2MiB"), Ok(2 << 20));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size(" 3 KB "), Ok(3 << 10));
+        assert_eq!(parse_size("65536"), Ok(64 << 10));
+        assert_eq!(parse_size(" 64 KB "), Ok(64 << 10));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("1024G"), Ok(1 << 40));
         assert!(parse_size("10X").is_err());
         assert!(parse_size("M").is_err());
-        assert!(parse_size("0").expect_err("an error").contains("zero"));
-        assert!(parse_size("99999999T").is_err());
-        assert!(parse_size("2000G").expect_err("an error").contains("out of range"));
+        assert_eq!(
+            parse_size("1").expect_err("an error"),
+            "`1` is too small (at least 64K: smaller files would rotate every few lines)"
+        );
+        assert!(parse_size("0").expect_err("an error").contains("at least 64K"));
+        assert!(parse_size("65535").expect_err("an error").contains("at least 64K"));
+        assert!(parse_size("99999999T").expect_err("an error").contains("too large"));
+        assert_eq!(parse_size("2T").expect_err("an error"), "`2T` is too large (at most 1T)");
+        assert!(parse_size("1025G").expect_err("an error").contains("at most 1T"));
     }
 
     #[test]

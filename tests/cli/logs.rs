@@ -117,42 +117,42 @@ fn the_config_file_sets_the_log_directory_relative_to_the_app_root() {
 #[test]
 fn dotforeman_sets_the_log_files_over_the_config_file() {
     let dir = Dir::new();
-    printer(&dir, 40);
+    printer(&dir, 2000);
     dir.write("procman.json", r#"{"log_dir": "from-json", "log_max_size": "1M"}"#);
-    // 40 lines of 52 bytes: rotated at 1K, keeping one file.
-    dir.write(".foreman", "log-dir: from-foreman\nlog-max-size: 1K\nlog-keep: 1\n");
+    // 2000 lines of 52 bytes: rotated at 64K, keeping one file.
+    dir.write(".foreman", "log-dir: from-foreman\nlog-max-size: 64K\nlog-keep: 1\n");
     assert_ran(&dir.run(&["start", "--no-socket"]));
     assert!(!dir.path().join("from-json").exists(), ".foreman is the command line's");
     let logs = dir.path().join("from-foreman");
     assert_eq!(file_names(&logs), ["web.1.log", "web.1.log.1"]);
     let kept = log_lines(&logs, "web.1.log");
-    let all = expected(40);
+    let all = expected(2000);
     assert_eq!(kept, all[all.len() - kept.len()..], "the newest lines, whole and in order");
 }
 
 #[test]
 fn rotation_keeps_every_line_under_the_bound_and_n_files() {
-    // 3000 lines of 52 bytes (with the stamp): about 156 KB in files of at most 16 KiB.
+    // 12000 lines of 52 bytes (with the stamp): about 624 KB in files of at most 64 KiB.
     let dir = Dir::new();
-    printer(&dir, 3000);
+    printer(&dir, 12000);
     let done = dir.run(&[
         "start",
         "--no-socket",
         "--log-dir",
         "all",
         "--log-max-size",
-        "16K",
+        "64K",
         "--log-keep",
         "100",
     ]);
     assert_ran(&done);
     let all = dir.path().join("all");
-    assert_eq!(log_lines(&all, "web.1.log"), expected(3000), "no line lost, none twice");
+    assert_eq!(log_lines(&all, "web.1.log"), expected(12000), "no line lost, none twice");
     let files = std::fs::read_dir(&all).expect("dir").count();
     assert!(files >= 9, "{files} files: the log rotated");
     for entry in std::fs::read_dir(&all).expect("dir").flatten() {
         let size = entry.metadata().expect("metadata").len();
-        assert!(size <= 16 * 1024, "{:?} has {size} bytes", entry.file_name());
+        assert!(size <= 64 * 1024, "{:?} has {size} bytes", entry.file_name());
     }
 
     // Keeping 3: web.1.log and three rotated files, the newest lines in order.
@@ -162,7 +162,7 @@ fn rotation_keeps_every_line_under_the_bound_and_n_files() {
         "--log-dir",
         "three",
         "--log-max-size",
-        "16K",
+        "64K",
         "--log-keep",
         "3",
     ]);
@@ -170,9 +170,68 @@ fn rotation_keeps_every_line_under_the_bound_and_n_files() {
     let three = dir.path().join("three");
     assert_eq!(file_names(&three), ["web.1.log", "web.1.log.1", "web.1.log.2", "web.1.log.3"]);
     let kept = log_lines(&three, "web.1.log");
-    let all = expected(3000);
-    assert!(kept.len() > 900, "{} lines kept", kept.len());
+    let all = expected(12000);
+    assert!(kept.len() > 3600, "{} lines kept", kept.len());
     assert_eq!(kept, all[all.len() - kept.len()..], "the newest lines, whole and in order");
+}
+
+#[test]
+fn a_log_size_that_would_rotate_every_few_lines_is_refused() {
+    // Each rotation renames every kept file: 1-byte files kept by the thousand made every line
+    // cost a thousand renames, and the run answered its signals late.
+    let dir = Dir::new();
+    printer(&dir, 3);
+    let done = dir.run(&["start", "--no-socket", "--log-dir", "logs", "--log-max-size", "1"]);
+    assert_eq!(done.code(), Some(1), "{}\n{}", done.stdout(), done.stderr());
+    assert!(
+        done.stderr().contains(
+            "--log-max-size: `1` is too small (at least 64K: smaller files would rotate every \
+             few lines)"
+        ),
+        "{}",
+        done.stderr()
+    );
+    assert!(!dir.path().join("logs").exists(), "nothing ran");
+    let done = dir.run(&["start", "--no-socket", "--log-dir", "logs", "--log-keep", "101"]);
+    assert!(
+        done.stderr().contains("--log-keep: `101` is too many (at most 100)"),
+        "{}",
+        done.stderr()
+    );
+    let done = dir.run(&["start", "--no-socket", "--log-dir", "logs", "--log-max-size", "2T"]);
+    assert!(done.stderr().contains("`2T` is too large (at most 1T)"), "{}", done.stderr());
+
+    // procman.json is checked the same way, by `check` as by `start`.
+    dir.write("procman.json", r#"{"log_dir": "logs", "log_max_size": "512"}"#);
+    let done = dir.run(&["check"]);
+    assert_ne!(done.code(), Some(0), "{}", done.stdout());
+    assert!(
+        done.stderr().contains("procman.json: log_max_size: `512` is too small (at least 64K"),
+        "{}",
+        done.stderr()
+    );
+    // The largest size the error names is one the parser takes.
+    dir.write("procman.json", r#"{"log_dir": "logs", "log_max_size": "1T", "log_keep": 100}"#);
+    let done = dir.run(&["check"]);
+    assert_eq!(done.code(), Some(0), "{}\n{}", done.stdout(), done.stderr());
+}
+
+#[test]
+fn a_hard_link_in_place_of_a_log_file_is_refused_and_its_file_left_alone() {
+    let dir = Dir::new();
+    printer(&dir, 3);
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let other = dir.path().join("other-file");
+    std::fs::write(&other, "someone else's\n").expect("write");
+    std::fs::hard_link(&other, logs.join("web.1.log")).expect("hard link");
+    let done = dir.run(&["start", "--no-socket", "--log-dir", "logs"]);
+    assert_ran(&done);
+    let said = format!("{}{}", done.stdout(), done.stderr());
+    assert_eq!(said.matches("warning: cannot open the log file").count(), 1, "{said}");
+    assert!(said.contains("it has other hard links"), "{said}");
+    assert_eq!(std::fs::read_to_string(&other).expect("read"), "someone else's\n");
+    assert_eq!(done.stdout().matches("line 0000").count(), 3, "the terminal still gets them");
 }
 
 /// A log that cannot be written, made the Linux way: as another user (root becomes uid 1000),
@@ -218,6 +277,22 @@ mod unwritable {
         assert_eq!(warnings.len(), 1, "said once: {}", run.transcript());
     }
 
+    /// Makes `logs/` and tells whether a 4 KiB tmpfs can be mounted over it, in a mount
+    /// namespace of procman's own (a user namespace lets any user mount one); says why not.
+    fn tiny_tmpfs_mounts(dir: &Dir) -> bool {
+        std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
+        let probe = Command::new("unshare")
+            .args(["-Urm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs \"$0\"", "logs"])
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .status();
+        let mounts = probe.is_ok_and(|s| s.success());
+        if !mounts {
+            skip("a full file system needs `unshare -Urm` to mount a small tmpfs");
+        }
+        mounts
+    }
+
     #[test]
     fn an_unwritable_log_directory_is_said_once_and_the_app_keeps_running() {
         let dir = Dir::new();
@@ -242,16 +317,8 @@ mod unwritable {
     fn a_full_file_system_is_said_once_and_the_app_keeps_running() {
         let dir = Dir::new();
         ticker(&dir);
-        std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
-        // A 4 KiB tmpfs over logs/, in a mount namespace of procman's own (a user namespace lets
-        // any user mount one).
-        let probe = Command::new("unshare")
-            .args(["-Urm", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs \"$0\"", "logs"])
-            .current_dir(dir.path())
-            .stderr(Stdio::null())
-            .status();
-        if !probe.is_ok_and(|s| s.success()) {
-            return skip("a full file system needs `unshare -Urm` to mount a small tmpfs");
+        if !tiny_tmpfs_mounts(&dir) {
+            return;
         }
         let command = dir.script_command(
             &["unshare", "-Urm"],
@@ -261,5 +328,41 @@ mod unwritable {
         keeps_printing_after_one_warning(&mut run);
         let warning = run.lines_with(&["warning: cannot "]).remove(0);
         assert!(warning.contains("logs/web.1.log: No space left on device"), "{warning}");
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_full_disk_is_taken_out_of_the_file() {
+        let dir = Dir::new();
+        // A burst that overfills the 4 KiB (a write takes what fits, mid-line), then lines that
+        // may fit again once the cut line is taken out; then the app ends, and the run.
+        dir.write(
+            "Procfile",
+            "web: seq 1 300 | sed 's/^/a burst of output, line /'; \
+             i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo \"tick $i\"; sleep 0.1; done\n",
+        );
+        if !tiny_tmpfs_mounts(&dir) {
+            return;
+        }
+        // The tmpfs goes with its namespace: the file is copied out before.
+        let command = dir.script_command(
+            &["unshare", "-Urm"],
+            "mount -t tmpfs -o size=4k tmpfs logs && \"$0\" start --no-socket --log-dir logs; \
+             cp logs/web.1.log copied.log",
+        );
+        let done = dir.run_with(command);
+        let said = format!("{}{}", done.stdout(), done.stderr());
+        assert!(said.contains("No space left on device"), "{said}");
+        let text = std::fs::read_to_string(dir.path().join("copied.log")).expect("the copy");
+        assert!(text.len() > 3000, "the file filled up: {} bytes", text.len());
+        assert!(text.ends_with('\n'), "a torn last line: {:?}", &text[text.len() - 80..]);
+        for line in text.lines() {
+            let (stamp, rest) =
+                line.split_once(' ').unwrap_or_else(|| panic!("no stamp: {line:?}"));
+            assert!(super::is_stamp(stamp), "not a timestamp: {line:?}");
+            assert!(
+                rest.starts_with("a burst of output, line ") || rest.starts_with("tick "),
+                "a cut or glued line: {line:?}"
+            );
+        }
     }
 }

@@ -199,3 +199,25 @@ fn sighup_stops_as_in_foreman_unless_reload_signal_makes_it_reload() {
         bad.stderr()
     );
 }
+
+#[test]
+fn a_reload_says_that_changed_log_settings_wait_for_the_next_start() {
+    let dir = Dir::new();
+    dir.write("Procfile", "web: echo up; exec sleep 300\n");
+    dir.write("procman.json", r#"{"log_dir": "logs", "log_keep": 2}"#);
+    let mut run = dir.spawn(&["start"]);
+    run.wait_nth(&["web.1", "| up"], 1);
+    dir.write("procman.json", r#"{"log_dir": "logs", "log_keep": 3, "log_max_size": "1M"}"#);
+    assert_eq!(
+        ctl_ok(&dir, &["reload"]),
+        "nothing changed (kept web)\nlog_max_size, log_keep changed: log settings take effect \
+         at the next start\n",
+        "{}",
+        run.transcript()
+    );
+    run.wait_for("log_max_size, log_keep changed: log settings take effect at the next start");
+    // Unchanged since: nothing more to say.
+    assert_eq!(ctl_ok(&dir, &["reload"]), "nothing changed (kept web)\n");
+    run.signal(Signal::SIGTERM);
+    run.wait_exit();
+}

@@ -79,16 +79,27 @@ fn the_log_keys_are_read_at_the_top_and_checked() {
         config.logs,
         LogSettings { dir: Some(PathBuf::from("log")), max_size: Some(2 << 20), keep: Some(3) }
     );
-    let config = parse(r#"{"log_max_size": 4096}"#).expect("valid");
-    assert_eq!(config.logs.max_size, Some(4096));
+    let config = parse(r#"{"log_max_size": 65536}"#).expect("valid");
+    assert_eq!(config.logs.max_size, Some(65536));
+    // Smaller files would rotate every few lines, each rotation renaming every kept file.
+    let (message, help) = error(r#"{"log_max_size": 1}"#);
+    assert_eq!(
+        message,
+        "error: procman.json: log_max_size: `1` is too small (at least 64K: smaller files would \
+         rotate every few lines)"
+    );
+    assert!(help.contains("\"64K\""), "{help}");
+    let (message, _) = error(r#"{"log_max_size": "2T"}"#);
+    assert_eq!(message, "error: procman.json: log_max_size: `2T` is too large (at most 1T)");
+    assert_eq!(parse(r#"{"log_max_size": "1T"}"#).expect("valid").logs.max_size, Some(1 << 40));
     let (message, help) = error(r#"{"log_max_size": "10Q"}"#);
     assert_eq!(
         message,
         "error: procman.json: log_max_size: `10Q` is not a size (e.g. 10M, 512K, 1G, or bytes)"
     );
     assert!(help.contains("\"10M\""), "{help}");
-    let (message, _) = error(r#"{"log_keep": 1001}"#);
-    assert_eq!(message, "error: procman.json: log_keep: 1001 is too large (at most 1000)");
+    let (message, _) = error(r#"{"log_keep": 101}"#);
+    assert_eq!(message, "error: procman.json: log_keep: 101 is too large (at most 100)");
     let (message, help) = error(r#"{"log_dri": "log"}"#);
     assert!(message.contains("unknown field `log_dri`"), "{message}");
     assert!(help.contains("did you mean `log_dir`?"), "{help}");

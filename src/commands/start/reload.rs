@@ -9,10 +9,11 @@ use supervise::{Driver, ProgramSpec, ReloadAction, ReloadPlan};
 
 use super::{Session, order, verbose_states};
 use crate::cli::TtyWhen;
-use crate::control::reload::{Reload, refusal, summary};
+use crate::control::reload::{Reload, refusal, summary_with};
 use crate::options::PlanSource;
 use crate::output::Printer;
 use crate::plan::Plan;
+use crate::plan::devloop::LogSettings;
 use procman::diagnostic::{Diagnostic, Diagnostics};
 use procman::formation::InstanceLimit;
 
@@ -28,6 +29,8 @@ pub(crate) struct Reloader {
     plan: Arc<Plan>,
     /// The groups a reload is stopping, until they are gone.
     removing: HashSet<Arc<str>>,
+    /// The log keys the last reload found changed: the log files keep the start's settings.
+    unapplied: Option<String>,
 }
 
 impl Reloader {
@@ -38,7 +41,15 @@ impl Reloader {
         limit: InstanceLimit,
         plan: Arc<Plan>,
     ) -> Reloader {
-        Reloader { source, tty, force_color, limit, plan, removing: HashSet::new() }
+        Reloader {
+            source,
+            tty,
+            force_color,
+            limit,
+            plan,
+            removing: HashSet::new(),
+            unapplied: None,
+        }
     }
 
     /// The specs of the plan the run runs now.
@@ -76,10 +87,31 @@ impl Reload for Reloader {
                     .with_help("fix it and reload again; nothing changed"),
             )
         })?;
+        self.unapplied = unapplied_logs(&self.plan.logs, &plan.logs);
         self.plan = plan;
         self.removing.extend(applied.names(&ReloadAction::Stop).cloned());
         Ok(applied)
     }
+
+    fn unapplied(&self) -> Option<String> {
+        self.unapplied.clone()
+    }
+}
+
+/// The log keys of procman.json that changed, which a reload does not apply: the open log
+/// files, their directory and rotation stay those of the start.
+fn unapplied_logs(old: &LogSettings, new: &LogSettings) -> Option<String> {
+    let changed: Vec<&str> = [
+        ("log_dir", old.dir != new.dir),
+        ("log_max_size", old.max_size != new.max_size),
+        ("log_keep", old.keep != new.keep),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect();
+    (!changed.is_empty()).then(|| {
+        format!("{} changed: log settings take effect at the next start", changed.join(", "))
+    })
 }
 
 impl Session {
@@ -88,7 +120,7 @@ impl Session {
         let result = match self.policy.reload.as_mut() {
             Some(reloader) => reloader
                 .reload(driver)
-                .map(|plan| summary(&plan))
+                .map(|plan| summary_with(&plan, reloader.unapplied()))
                 .map_err(|problems| refusal(&problems)),
             None => Err("this run cannot reload".to_owned()),
         };
