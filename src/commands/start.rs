@@ -630,7 +630,9 @@ impl Session {
             driver.kill_all();
             return;
         }
-        if Some(signal) == self.policy.reload_signal {
+        // Once the run is ending there is nothing to reload: the signal counts as a second
+        // signal (below), which ends procman at once.
+        if Some(signal) == self.policy.reload_signal && !driver.supervisor().is_shutting_down() {
             self.reload(driver, printer, &format!("{signal} received"));
             return;
         }

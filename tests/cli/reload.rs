@@ -200,6 +200,22 @@ fn sighup_stops_as_in_foreman_unless_reload_signal_makes_it_reload() {
     );
 }
 
+/// With `--reload-signal HUP`, a SIGHUP once the run is ending is a second signal, as without
+/// it: procman ends at once instead of refusing a reload and waiting out the stop timeout.
+#[test]
+fn the_reload_signal_during_the_shutdown_ends_procman_at_once() {
+    let dir = Dir::with_procfile(
+        "web: trap 'echo ignoring TERM' TERM; echo up; while :; do sleep 0.1; done\n",
+    );
+    let mut run = dir.spawn(&["start", "--no-socket", "--reload-signal", "HUP", "-t", "300"]);
+    run.wait_for("| up");
+    run.signal(Signal::SIGTERM);
+    run.wait_for("ignoring TERM");
+    run.signal(Signal::SIGHUP);
+    run.wait_for("SIGHUP received again: sending SIGKILL to all processes");
+    assert_eq!(run.wait_exit().code(), Some(143), "{}", run.transcript());
+}
+
 #[test]
 fn a_reload_says_that_changed_log_settings_wait_for_the_next_start() {
     let dir = Dir::new();
