@@ -10,6 +10,12 @@
 //!   once, as a `system` line, and its lines are dropped while it fails; it is tried again
 //!   every [`RETRY_AFTER`], and its recovery is said too, with the count of lines lost.
 //!
+//! - A log directory removed or replaced while the run goes on (`rm -rf log; mkdir log`) is
+//!   noticed within [`CHECK_EVERY`] of output, and before any file is opened or after any
+//!   failure: it is said once, and the log files start again in the new directory as soon as
+//!   there is one (procman does not create it again: the user removed it). A log file removed
+//!   or moved away is noticed the same way and started again.
+//!
 //! Every file is opened from the directory's descriptor with `O_NOFOLLOW` (a link planted in
 //! the directory is never followed), `O_APPEND`, and `O_NONBLOCK` so that a FIFO put in its
 //! place cannot block the open (anything but a regular file is refused); rotation is
@@ -27,8 +33,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::fcntl::{OFlag, openat, renameat};
-use nix::sys::stat::{Mode, SFlag, fstat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, stat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 use procman::diagnostic::{describe_io, plural, sanitize};
 use supervise::InstanceId;
@@ -40,6 +47,9 @@ const FLUSH_BUDGET: usize = 1 << 20;
 pub(crate) const HIGH_WATER: usize = 8 << 20;
 /// How long a log file that failed is left alone before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// How often, at most, the directory and the open files are compared with what their paths
+/// name now (a few `stat` calls per check, never one per line).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The mode of a log directory procman creates (less the umask); new files get 0600
 /// ([`file_mode`]).
 const DIR_MODE: u32 = 0o750;
@@ -59,7 +69,13 @@ pub(crate) struct LogFiles {
     config: LogConfig,
     /// The directory, once opened; `None` while it cannot be (tried again at `dir_retry`).
     dir: Option<OwnedFd>,
+    /// The directory's device and inode, to tell when its path names another one (or none).
+    dir_id: (u64, u64),
     dir_retry: Instant,
+    /// The directory was removed under the run: it is not created again, only waited for.
+    removed: bool,
+    /// When the directory and the files are next compared with their paths.
+    next_check: Instant,
     files: HashMap<InstanceId, LogFile>,
     /// Bytes queued and not written yet, in every file.
     queued: usize,
@@ -103,7 +119,10 @@ impl LogFiles {
         let mut logs = LogFiles {
             config,
             dir: None,
+            dir_id: (0, 0),
             dir_retry: Instant::now(),
+            removed: false,
+            next_check: Instant::now() + CHECK_EVERY,
             files: HashMap::new(),
             queued: 0,
             failing: false,
@@ -123,17 +142,92 @@ impl LogFiles {
 
     fn open_dir(&mut self, now: Instant) {
         let path = &self.config.dir;
-        let opened =
-            std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(path).and_then(|()| {
-                let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-                nix::fcntl::open(path, flags, Mode::empty()).map_err(io::Error::from)
-            });
+        let created = if self.removed {
+            Ok(())
+        } else {
+            std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(path)
+        };
+        let opened = created.and_then(|()| {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let fd = nix::fcntl::open(path, flags, Mode::empty())?;
+            let id = identity(&fstat(&fd)?);
+            Ok((fd, id))
+        });
         match opened {
-            Ok(fd) => self.dir = Some(fd),
+            Ok((fd, id)) => {
+                self.dir = Some(fd);
+                self.dir_id = id;
+                self.removed = false;
+            }
             Err(error) => {
                 self.dir_retry = now + RETRY_AFTER;
-                let what = format!("cannot open the log directory {}", shown(path));
-                self.fail(&what, &error);
+                // After a removal, the warning said it already.
+                if !self.removed {
+                    let what = format!("cannot open the log directory {}", shown(path));
+                    self.fail(&what, &error);
+                }
+            }
+        }
+    }
+
+    /// Whether the directory's path no longer names the directory held open: it was removed,
+    /// moved or replaced. Its path is followed as when it was opened.
+    fn dir_is_gone(&self) -> bool {
+        self.dir.is_some() && !stat(&self.config.dir).is_ok_and(|st| identity(&st) == self.dir_id)
+    }
+
+    /// The directory was removed or replaced: says so, and starts again in the new one if
+    /// there is one already (what was queued goes there), else waits for it (what was queued
+    /// is lost, as the lines to come until it exists).
+    fn dir_gone(&mut self, now: Instant) {
+        self.dir = None;
+        self.removed = true;
+        for file in self.files.values_mut() {
+            file.file = None;
+        }
+        let path = shown(&self.config.dir);
+        self.open_dir(now);
+        if self.dir.is_some() {
+            self.notices.push(format!(
+                "warning: the log directory {path} was replaced; the log files start again in \
+                 the new {path}"
+            ));
+            return;
+        }
+        for file in self.files.values_mut() {
+            let (bytes, lines) = file.drop_queue();
+            self.queued -= bytes;
+            self.lost += lines;
+        }
+        self.notices.push(format!(
+            "warning: the log directory {path} was removed; the output still goes to the \
+             terminal, and the log files start again once {path} exists (checked every {} s)",
+            RETRY_AFTER.as_secs()
+        ));
+        // Said: other failures are not, until the files are written again (said with the count
+        // of lines lost).
+        self.failing = true;
+    }
+
+    /// At most every [`CHECK_EVERY`]: whether the directory and the open files are still those
+    /// their paths name.
+    fn check(&mut self, now: Instant) {
+        if now < self.next_check {
+            return;
+        }
+        self.next_check = now + CHECK_EVERY;
+        if self.dir_is_gone() {
+            self.dir_gone(now);
+            return;
+        }
+        let Some(dir) = &self.dir else { return };
+        for file in self.files.values_mut() {
+            if file.is_gone(dir) {
+                file.file = None;
+                self.notices.push(format!(
+                    "the log file {} was removed or moved away; a new one is started",
+                    shown(&self.config.dir.join(&file.name))
+                ));
             }
         }
     }
@@ -144,6 +238,14 @@ impl LogFiles {
         let lines = line_count(data);
         if self.dir.is_none() && now >= self.dir_retry {
             self.open_dir(now);
+        }
+        self.check(now);
+        // A file about to be opened (its first line, a retry): in the directory the path names.
+        let opens = self.files.get(id).is_none_or(|file| {
+            file.file.is_none() && file.failed_until.is_none_or(|until| now >= until)
+        });
+        if opens && self.dir_is_gone() {
+            self.dir_gone(now);
         }
         let Some(dir) = &self.dir else {
             self.lost += lines;
@@ -193,34 +295,57 @@ impl LogFiles {
     }
 
     fn flush_up_to(&mut self, mut budget: usize) -> bool {
+        // A directory replaced meanwhile is noticed in the first pass; the second writes what
+        // was queued to the new one.
+        for _ in 0..2 {
+            if !self.flush_pass(&mut budget) {
+                break;
+            }
+        }
+        self.queued > 0
+    }
+
+    /// Writes what `budget` allows; true when it found the directory removed or replaced.
+    fn flush_pass(&mut self, budget: &mut usize) -> bool {
         let Some(dir) = &self.dir else { return false };
         let mut failures = Vec::new();
         let mut recovered = false;
+        let mut dir_gone = false;
         for file in self.files.values_mut() {
-            if budget == 0 {
+            if *budget == 0 {
                 break;
             }
             if file.parts.is_empty() {
                 continue;
             }
-            match file.flush(dir, &self.config, &mut budget) {
+            match file.flush(dir, &self.config, budget) {
                 Ok(written) => {
                     self.queued -= written;
                     recovered = true;
                 }
-                Err((written, error)) => {
+                Err((written, failure)) => {
                     self.queued -= written;
+                    // A rotation or an open in a directory removed meanwhile fails: that is
+                    // said as such, and the queue kept for the new directory.
+                    let same = stat(&self.config.dir).is_ok_and(|st| identity(&st) == self.dir_id);
+                    if !same {
+                        dir_gone = true;
+                        break;
+                    }
                     let (dropped, lines) = file.drop_queue();
                     self.queued -= dropped;
                     self.lost += lines;
                     file.failed_until = Some(Instant::now() + RETRY_AFTER);
-                    let path = self.config.dir.join(&file.name);
-                    failures.push((format!("cannot write the log file {}", shown(&path)), error));
+                    failures.push(failure);
                 }
             }
         }
-        for (what, error) in failures {
-            self.fail(&what, &error);
+        if dir_gone {
+            self.dir_gone(Instant::now());
+            return true;
+        }
+        for failure in failures {
+            self.fail(&failure.what, &failure.error);
         }
         if recovered && self.failing && self.files.values().all(|f| f.failed_until.is_none()) {
             self.failing = false;
@@ -231,7 +356,7 @@ impl LogFiles {
                 plural(usize::try_from(lost).unwrap_or(usize::MAX), "line", "lines")
             ));
         }
-        self.queued > 0
+        false
     }
 
     /// Says a failure, once until the log files work again.
@@ -255,6 +380,15 @@ impl LogFiles {
 }
 
 impl LogFile {
+    /// Whether the open file is no longer the one its name in `dir` names (removed, or moved
+    /// away): two `stat` calls, made at most every [`CHECK_EVERY`].
+    fn is_gone(&self, dir: &OwnedFd) -> bool {
+        let Some(file) = &self.file else { return false };
+        let Ok(open) = fstat(file) else { return false };
+        let named = fstatat(dir, self.name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        !named.is_ok_and(|st| identity(&st) == identity(&open))
+    }
+
     fn new(id: &InstanceId) -> LogFile {
         LogFile {
             name: format!("{id}.log"),
@@ -293,9 +427,14 @@ impl LogFile {
             ));
         }
         self.size = u64::try_from(stat.st_size).unwrap_or(0);
-        // After a rotation the queue's lines are already counted for the new file.
-        if self.parts.is_empty() {
-            self.planned = self.size;
+        // The size once the queue is written: this file's and what goes to it, or the last
+        // rotation's file's (a file opened again in a new directory starts at its own size).
+        self.planned = self.size;
+        for part in &self.parts {
+            if part.rotate_first {
+                self.planned = 0;
+            }
+            self.planned += (part.bytes.len() - part.written) as u64;
         }
         self.failed_until = None;
         self.file = Some(File::from(fd));
@@ -328,22 +467,25 @@ impl LogFile {
         dir: &OwnedFd,
         config: &LogConfig,
         budget: &mut usize,
-    ) -> Result<usize, (usize, io::Error)> {
+    ) -> Result<usize, (usize, Failure)> {
         let mut written = 0;
+        let path = shown(&config.dir.join(&self.name));
         while *budget > 0 {
             let Some(part) = self.parts.front_mut() else { break };
             if part.rotate_first {
                 part.rotate_first = false;
                 self.file = None;
-                if let Err(error) =
-                    rotate(dir, &self.name, config.keep).and_then(|()| self.open(dir))
-                {
-                    return Err((written, error));
+                if let Err(failure) = rotate(dir, config, &self.name) {
+                    return Err((written, failure));
                 }
             }
-            let Some(file) = self.file.as_mut() else {
-                return Err((written, io::Error::from(io::ErrorKind::NotFound)));
-            };
+            if self.file.is_none()
+                && let Err(error) = self.open(dir)
+            {
+                let what = format!("cannot open the log file {path}");
+                return Err((written, Failure { what, error }));
+            }
+            let Some(file) = self.file.as_mut() else { break };
             let Some(part) = self.parts.front_mut() else { break };
             let end = part.bytes.len().min(part.written.saturating_add(*budget));
             let error = match file.write(&part.bytes[part.written..end]) {
@@ -368,7 +510,8 @@ impl LogFile {
             if torn > 0 && file.set_len(self.size.saturating_sub(torn)).is_ok() {
                 self.size = self.size.saturating_sub(torn);
             }
-            return Err((written, error));
+            let what = format!("cannot write the log file {path}");
+            return Err((written, Failure { what, error }));
         }
         Ok(written)
     }
@@ -388,23 +531,52 @@ impl LogFile {
     }
 }
 
+/// What failed, for the warning: `cannot rotate the log file DIR/web.1.log.2 to ...`.
+struct Failure {
+    what: String,
+    error: io::Error,
+}
+
 /// `web.1.log.(N-1)` → `web.1.log.N` ... `web.1.log` → `web.1.log.1`; with `keep` 0 the live
-/// file is removed instead.
-fn rotate(dir: &OwnedFd, name: &str, keep: u32) -> io::Result<()> {
-    let numbered = |n: u32| format!("{name}.{n}");
-    if keep == 0 {
+/// file is removed instead. A failure names the files at fault (a directory planted at
+/// `web.1.log.N` stops the rotation until it is taken away: procman deletes no directory).
+fn rotate(dir: &OwnedFd, config: &LogConfig, name: &str) -> Result<(), Failure> {
+    let path = |file: &str| shown(&config.dir.join(file));
+    if config.keep == 0 {
         return match unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => Ok(()),
-            Err(errno) => Err(errno.into()),
+            Err(errno) => Err(Failure {
+                what: format!("cannot remove the log file {}", path(name)),
+                error: errno.into(),
+            }),
         };
     }
-    for n in (1..keep).rev() {
-        match renameat(dir, numbered(n).as_str(), dir, numbered(n + 1).as_str()) {
-            Ok(()) | Err(Errno::ENOENT) => {}
-            Err(errno) => return Err(errno.into()),
+    let numbered = |n: u32| format!("{name}.{n}");
+    let rename = |from: &str, to: &str| match renameat(dir, from, dir, to) {
+        // Nothing to move: a file the rotation has not reached yet, or one removed meanwhile.
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(errno) => {
+            let (from, to) = (path(from), path(to));
+            let error = match errno {
+                Errno::EISDIR | Errno::ENOTEMPTY | Errno::EEXIST => {
+                    io::Error::other(format!("{to} is a directory"))
+                }
+                Errno::ENOTDIR => io::Error::other(format!("{from} is a directory")),
+                errno => errno.into(),
+            };
+            Err(Failure { what: format!("cannot rotate the log file {from} to {to}"), error })
         }
+    };
+    for n in (1..config.keep).rev() {
+        rename(&numbered(n), &numbered(n + 1))?;
     }
-    renameat(dir, name, dir, numbered(1).as_str()).map_err(io::Error::from)
+    rename(name, &numbered(1))
+}
+
+/// A file's device and inode.
+fn identity(stat: &FileStat) -> (u64, u64) {
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    (stat.st_dev as u64, stat.st_ino as u64)
 }
 
 /// The mode of a new log file: the owner's alone (less the umask).

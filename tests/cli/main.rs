@@ -28,6 +28,7 @@ mod hostile;
 mod house;
 mod lifecycle;
 mod logs;
+mod logs_gone;
 mod parity;
 mod ports;
 mod procfile_errors;

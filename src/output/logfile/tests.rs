@@ -137,3 +137,135 @@ fn a_failed_file_is_tried_again_and_its_recovery_counts_the_lines_lost() {
     assert!(notices[0].contains("written again (2 lines lost"), "{notices:?}");
     assert_eq!(all_lines(dir, 0), ["kept"]);
 }
+
+/// The next write compares the directory and the files with their paths.
+fn check_now(logs: &mut LogFiles) {
+    logs.next_check = Instant::now();
+}
+
+/// Log files in `dir` (1 MiB, 5 kept) where `before` was written.
+fn started(dir: &Path) -> LogFiles {
+    let mut logs = LogFiles::open(config(dir, 1 << 20, 5));
+    logs.write(&web(), b"before\n");
+    logs.flush();
+    logs
+}
+
+/// The one notice said since the last call.
+fn one_notice(logs: &mut LogFiles) -> String {
+    let mut notices = logs.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    notices.remove(0)
+}
+
+#[test]
+fn a_log_directory_replaced_under_the_run_is_said_once_and_the_new_one_gets_the_lines() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    let mut logs = started(&dir);
+    fs::remove_dir_all(&dir).expect("rm -rf");
+    fs::create_dir(&dir).expect("mkdir");
+    // Within the check interval, lines may still go to the removed file; then no more.
+    check_now(&mut logs);
+    logs.write(&web(), b"after\n");
+    logs.write(&web(), b"again\n");
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("log directory") && notice.contains("replaced"), "{notice}");
+    assert_eq!(all_lines(&dir, 0), ["after", "again"]);
+}
+
+#[test]
+fn a_removed_log_directory_is_waited_for_and_the_lines_lost_meanwhile_are_counted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    let mut logs = started(&dir);
+    fs::remove_dir_all(&dir).expect("rm -rf");
+    check_now(&mut logs);
+    logs.write(&web(), b"lost\n");
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("was removed") && notice.contains("once"), "{notice}");
+    assert!(!dir.exists(), "procman does not create again what the user removed");
+    logs.write(&web(), b"lost too\n");
+    assert_eq!(logs.backlog(), 0);
+    fs::create_dir(&dir).expect("mkdir");
+    logs.dir_retry = Instant::now();
+    logs.write(&web(), b"kept\n");
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("written again (2 lines lost"), "{notice}");
+    assert_eq!(all_lines(&dir, 0), ["kept"]);
+}
+
+#[test]
+fn a_rotation_in_a_removed_directory_goes_to_the_new_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    // About 40 bytes a line: the 11th rotates, before the periodic check comes.
+    let mut logs = LogFiles::open(config(&dir, 400, 2));
+    for n in 0..10 {
+        logs.write(&web(), format!("line {n:04}\n").as_bytes());
+    }
+    logs.flush();
+    fs::remove_dir_all(&dir).expect("rm -rf");
+    fs::create_dir(&dir).expect("mkdir");
+    for n in 10..15 {
+        logs.write(&web(), format!("line {n:04}\n").as_bytes());
+    }
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("replaced"), "{notice}");
+    let expected: Vec<String> = (10..15).map(|n| format!("line {n:04}")).collect();
+    assert_eq!(all_lines(&dir, 2), expected);
+}
+
+#[test]
+fn a_removed_log_file_is_started_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let mut logs = started(dir);
+    fs::remove_file(dir.join("web.1.log")).expect("rm");
+    check_now(&mut logs);
+    logs.write(&web(), b"after\n");
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("web.1.log was removed or moved away"), "{notice}");
+    assert_eq!(all_lines(dir, 0), ["after"]);
+}
+
+#[test]
+fn a_directory_at_the_oldest_rotated_name_is_named_in_the_warning() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::create_dir(dir.join("web.1.log.2")).expect("a directory in the oldest slot");
+    fs::write(dir.join("web.1.log.2/inside"), "x").expect("write");
+    fs::write(dir.join("web.1.log.1"), "old\n").expect("write");
+    let mut logs = LogFiles::open(config(dir, 400, 2));
+    for n in 0..15 {
+        logs.write(&web(), format!("line {n:04}\n").as_bytes());
+    }
+    logs.flush();
+    let notice = one_notice(&mut logs);
+    let path = |name: &str| dir.join(name).display().to_string();
+    assert!(
+        notice.contains(&format!(
+            "cannot rotate the log file {} to {}: {} is a directory",
+            path("web.1.log.1"),
+            path("web.1.log.2"),
+            path("web.1.log.2")
+        )),
+        "{notice}"
+    );
+    // Once it is taken away, the rotation goes on.
+    fs::remove_dir_all(dir.join("web.1.log.2")).expect("rm -rf");
+    if let Some(file) = logs.files.get_mut(&web()) {
+        file.failed_until = Some(Instant::now());
+    }
+    logs.write(&web(), b"kept\n");
+    logs.flush();
+    let notices = logs.take_notices();
+    assert!(notices.iter().any(|n| n.contains("written again")), "{notices:?}");
+    assert!(dir.join("web.1.log.2").is_file());
+    assert_eq!(all_lines(dir, 0), ["kept"]);
+}
