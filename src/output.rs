@@ -5,8 +5,9 @@
 //! busy app costs few system calls. When standard output is a pipe or a terminal, procman
 //! writes to it through a non-blocking handle of its own: when whatever reads procman's output
 //! is slow, the backlog grows, the run loop stops reading the children's pipes
-//! ([`supervise::Driver::pause_output`]), the children wait on their full pipes, and nothing is
-//! dropped while the app runs; meanwhile signals and timers are still handled, so Ctrl-C works
+//! ([`supervise::Driver::pause_output`]), the children wait on their full pipes, and nothing of
+//! theirs is dropped while the app runs (procman's own lines, which nothing holds back, are
+//! past [`MAX_BACKLOG`]); meanwhile signals and timers are still handled, so Ctrl-C works
 //! even while the reader is stuck. No write, to standard output or standard error, ever waits
 //! ([`stream`]); what is still queued when the app is gone can be dropped
 //! ([`Printer::discard`]) rather than wait forever for a reader that stopped reading.
@@ -43,6 +44,12 @@ const BUFFER: usize = 256 * 1024;
 
 /// Beyond this backlog, the run stops reading the children's output until the reader catches up.
 pub(crate) const HIGH_WATER: usize = 1024 * 1024;
+
+/// Beyond this backlog, procman's own lines are dropped (and counted) instead of queued. The
+/// children are held back at [`HIGH_WATER`], but procman's lines come from control requests
+/// and signals, which a stalled reader does not hold back: without a bound, a flood of
+/// `restart` requests grows the queue by a line each, for as long as the reader stalls.
+const MAX_BACKLOG: usize = 4 * HIGH_WATER;
 
 /// Whether to color, decided once from the flag, the environment and the terminal.
 pub(crate) fn use_color(when: Option<ColorWhen>) -> bool {
@@ -103,6 +110,9 @@ pub(crate) struct Printer {
     err: Stream,
     /// procman's own lines standard error did not take.
     dropped_messages: usize,
+    /// procman's own lines for standard output dropped since the backlog passed
+    /// [`MAX_BACKLOG`]; a line says how many once it is back under [`HIGH_WATER`].
+    dropped_lines: usize,
     /// Bytes formatted and not yet written; `written` of them already went out.
     pending: Vec<u8>,
     written: usize,
@@ -125,6 +135,7 @@ impl Printer {
             out: Stream::stdout()?,
             err: Stream::stderr()?,
             dropped_messages: 0,
+            dropped_lines: 0,
             pending: Vec::with_capacity(BUFFER),
             written: 0,
             format,
@@ -219,7 +230,8 @@ impl Printer {
     /// Writes bytes as they are: no prefix, no newline (the live line of `start --attach`,
     /// which erases and redraws itself around the lines).
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        if !self.broken {
+        // A redraw the reader never took is worth nothing: past the bound it is skipped.
+        if !self.broken && self.backlog() < MAX_BACKLOG {
             self.pending.extend_from_slice(bytes);
         }
     }
@@ -260,6 +272,10 @@ impl Printer {
     }
 
     fn say(&mut self, who: Option<&InstanceId>, text: &str) -> io::Result<()> {
+        if self.format.prefix && self.backlog() >= MAX_BACKLOG {
+            self.dropped_lines = self.dropped_lines.saturating_add(1);
+            return Ok(());
+        }
         if !self.format.prefix {
             match who {
                 Some(id) => self.warn(&format!("{id} | {text}")),
@@ -289,9 +305,21 @@ impl Printer {
         if self.written == self.pending.len() {
             self.pending.clear();
             self.written = 0;
+            // A backlog that has gone out leaves its memory to the system, not to the buffer.
+            if self.pending.capacity() > 2 * BUFFER {
+                self.pending.shrink_to(BUFFER);
+            }
         } else if self.written > self.pending.len() / 2 {
             self.pending.drain(..self.written);
             self.written = 0;
+        }
+        if self.dropped_lines > 0 && self.backlog() < HIGH_WATER {
+            let count = std::mem::take(&mut self.dropped_lines);
+            let lines = if count == 1 { "line" } else { "lines" };
+            let text = format!(
+                "{count} of procman's own {lines} dropped: standard output did not keep up"
+            );
+            self.write_lines(None, text.as_bytes())?;
         }
         Ok(())
     }
@@ -304,10 +332,16 @@ impl Printer {
         if !left.is_empty() && !left.ends_with(b"\n") {
             lines += 1;
         }
-        let discarded = Discarded { lines, bytes: left.len(), messages: self.dropped_messages };
+        let discarded = Discarded {
+            lines: lines.saturating_add(self.dropped_lines),
+            bytes: left.len(),
+            messages: self.dropped_messages,
+        };
         self.pending.clear();
+        self.pending.shrink_to(BUFFER);
         self.written = 0;
         self.dropped_messages = 0;
+        self.dropped_lines = 0;
         discarded
     }
 
@@ -379,5 +413,63 @@ impl Clock {
             };
         }
         self.text.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    fn format() -> Format {
+        Format { color: false, timestamps: false, prefix: true, quiet: false, width: 6 }
+    }
+
+    #[test]
+    fn procman_s_own_lines_stay_bounded_while_the_reader_stalls_and_the_drop_is_counted() {
+        let (ours, mut theirs) = UnixStream::pair().expect("socketpair");
+        let mut printer = Printer::new(format(), &["web".to_owned()]).expect("printer");
+        printer.out = Stream::socket(OwnedFd::from(ours));
+        let line = "restarting web (1 instance), as requested over the control socket";
+        // A flood of control requests, each a line, while nobody reads: 20 MiB of lines.
+        let count = 20 * MAX_BACKLOG / line.len();
+        for _ in 0..count {
+            printer.system(line).expect("queued");
+            printer.flush().expect("flushed");
+        }
+        assert!(printer.backlog() <= MAX_BACKLOG + 1024, "backlog {}", printer.backlog());
+        assert!(printer.dropped_lines > 0);
+        // The reader catches up: what was queued arrives, then the count of what was not.
+        theirs.set_nonblocking(true).expect("nonblocking");
+        let mut received = Vec::new();
+        let mut buf = vec![0; 1 << 16];
+        while !received.ends_with(b"standard output did not keep up\n") {
+            printer.flush().expect("flushed");
+            match theirs.read(&mut buf) {
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => panic!("read: {err}"),
+            }
+        }
+        let text = String::from_utf8_lossy(&received);
+        let kept = text.lines().filter(|l| l.ends_with(line)).count();
+        let notice = text.lines().last().expect("a notice");
+        assert_eq!(
+            notice,
+            format!(
+                "system | {} of procman's own lines dropped: standard output did not keep up",
+                count - kept
+            )
+        );
+        assert!(kept > 0 && kept < count, "{kept} of {count}");
+        assert_eq!(printer.backlog(), 0);
+        assert!(
+            printer.pending.capacity() <= 2 * BUFFER,
+            "memory kept: {}",
+            printer.pending.capacity()
+        );
     }
 }

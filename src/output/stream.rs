@@ -63,6 +63,12 @@ impl Stream {
         })
     }
 
+    /// A stream on a socket of a test's own.
+    #[cfg(test)]
+    pub(crate) fn socket(fd: OwnedFd) -> Stream {
+        Stream { file: File::from(fd), kind: Kind::Socket }
+    }
+
     /// Writes what the stream takes now; `WouldBlock` when it takes nothing.
     pub(crate) fn write_now(&mut self, bytes: &[u8]) -> io::Result<usize> {
         match self.kind {
@@ -94,7 +100,7 @@ mod tests {
     #[test]
     fn a_socket_that_takes_nothing_more_never_blocks_a_write() {
         let (ours, mut theirs) = UnixStream::pair().expect("socketpair");
-        let mut stream = Stream { file: File::from(OwnedFd::from(ours)), kind: Kind::Socket };
+        let mut stream = Stream::socket(OwnedFd::from(ours));
         let block = vec![b'x'; 64 * 1024];
         let mut sent = 0;
         // Nobody reads: the socket's buffer fills, then a write says so instead of waiting.
