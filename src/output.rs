@@ -315,7 +315,7 @@ impl Printer {
         }
         if self.dropped_lines > 0 && self.backlog() < HIGH_WATER {
             let count = std::mem::take(&mut self.dropped_lines);
-            let lines = if count == 1 { "line" } else { "lines" };
+            let lines = procman::diagnostic::plural(count, "line", "lines");
             let text = format!(
                 "{count} of procman's own {lines} dropped: standard output did not keep up"
             );
