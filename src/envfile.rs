@@ -288,8 +288,7 @@ impl Reader {
             Some(var) => {
                 format!("set in {}:{}", crate::diagnostic::file_label(&var.path), var.line)
             }
-            // Said because an export (`Scope::FilesOnly`) keeps this `$NAME` as text.
-            None => "from procman's environment, which `procman export` does not read".to_owned(),
+            None => "from procman's environment".to_owned(),
         }
     }
 

@@ -171,7 +171,7 @@ fn a_replaced_name_is_warned_about_without_showing_its_value() {
         warnings,
         "warning: .env line 1: Foreman reads this line differently\n  --> .env:1:6\n   |\n 1 | \
          DATA=$HOME/data\n   |      ^\n   = note: procman replaces `$HOME` with the value of HOME \
-         (from procman's environment, which `procman export` does not read); Foreman keeps the \
+         (from procman's environment); Foreman keeps the \
          text `$HOME`\n   = help: to keep \
          `$HOME` as text for both, write `DATA='$HOME/data'`; Foreman cannot replace `$HOME`, so \
          if you mean its value, this line needs procman\n"

@@ -796,6 +796,6 @@ impl AsFd for Driver {
     /// The poll instance's descriptor, for safe polling APIs (`nix::poll`, `rustix`): readable
     /// when the driver has something to process.
     fn as_fd(&self) -> BorrowedFd<'_> {
-        crate::sys::poll_fd(&self.poll)
+        self.poll.registry().as_fd()
     }
 }

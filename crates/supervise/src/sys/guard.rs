@@ -233,15 +233,13 @@ pub(crate) fn protect(options: &GuardOptions) -> Result<u32, GuardError> {
         // The supervisor.
         // SAFETY: plain syscalls on this process.
         unsafe {
-            libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
-            // Blocked until a Driver handles it (it unblocks the signals it registers): the
-            // guard dying before that leaves it pending instead of killing the supervisor by
-            // its default action, which would leave the app's cgroup behind with nobody to
-            // remove it.
-            let mut lost: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&raw mut lost);
-            libc::sigaddset(&raw mut lost, guard_lost_signal().as_raw());
-            libc::sigprocmask(libc::SIG_BLOCK, &raw const lost, std::ptr::null_mut());
+            // The mask from before the fork, plus the guard's loss: blocked until a Driver
+            // handles it (it unblocks the signals it registers), so the guard dying before
+            // that leaves it pending instead of killing the supervisor by its default action,
+            // which would leave the app's cgroup behind with nobody to remove it.
+            let mut mask = previous;
+            libc::sigaddset(&raw mut mask, guard_lost_signal().as_raw());
+            libc::sigprocmask(libc::SIG_SETMASK, &raw const mask, std::ptr::null_mut());
             libc::close(stop_read);
             libc::setpgid(0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, guard_lost_signal().as_raw(), 0, 0, 0);

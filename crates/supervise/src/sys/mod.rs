@@ -17,7 +17,6 @@ pub(crate) mod stop_protocol;
 pub(crate) mod tree;
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Unblocks `signals` in the calling thread: a signal the host asked to be told of must be
 /// delivered, even one a parent left blocked ([`crate::guard::protect`] leaves the guard's
@@ -37,11 +36,4 @@ pub(crate) fn unblock_signals(signals: &[i32]) -> io::Result<()> {
         0 => Ok(()),
         errno => Err(io::Error::from_raw_os_error(errno)),
     }
-}
-
-/// The descriptor of `poll` (an epoll or kqueue instance), borrowed for as long as `poll` is.
-pub(crate) fn poll_fd(poll: &mio::Poll) -> BorrowedFd<'_> {
-    // SAFETY: a `Poll` owns its descriptor and closes it only when dropped, so it stays open
-    // for as long as `poll` is borrowed.
-    unsafe { BorrowedFd::borrow_raw(poll.as_raw_fd()) }
 }
