@@ -305,8 +305,10 @@ impl Printer {
         if self.written == self.pending.len() {
             self.pending.clear();
             self.written = 0;
-            // A backlog that has gone out leaves its memory to the system, not to the buffer.
-            if self.pending.capacity() > 2 * BUFFER {
+            // A backlog that has gone out leaves its memory to the system, not to the buffer;
+            // one of the children's output (held back at HIGH_WATER) keeps its room, or every
+            // burst to a slow reader would grow and shrink it again.
+            if self.pending.capacity() > 2 * HIGH_WATER {
                 self.pending.shrink_to(BUFFER);
             }
         } else if self.written > self.pending.len() / 2 {
@@ -467,7 +469,7 @@ mod tests {
         assert!(kept > 0 && kept < count, "{kept} of {count}");
         assert_eq!(printer.backlog(), 0);
         assert!(
-            printer.pending.capacity() <= 2 * BUFFER,
+            printer.pending.capacity() <= 2 * HIGH_WATER,
             "memory kept: {}",
             printer.pending.capacity()
         );

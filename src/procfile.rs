@@ -66,7 +66,8 @@ impl Procfile {
         let mut entries: Vec<ProcfileEntry> = Vec::new();
         let mut first_line: HashMap<String, (usize, &str)> = HashMap::new();
         let mut diagnostics = Diagnostics::default();
-        let mut names = Names::of(&text);
+        // Only a fix hint needs them: a clean Procfile never lists its names twice.
+        let mut names: Option<Names> = None;
 
         for (index, line) in text.split('\n').enumerate() {
             let number = index + 1;
@@ -79,7 +80,15 @@ impl Procfile {
                 Line::Entry { name, command } => {
                     if let Some(&first) = first_line.get(name) {
                         diagnostics.push_with(|| {
-                            duplicate(path, &label, name, first, number, line, &mut names)
+                            duplicate(
+                                path,
+                                &label,
+                                name,
+                                first,
+                                number,
+                                line,
+                                names.get_or_insert_with(|| Names::of(&text)),
+                            )
                         });
                         continue;
                     }
@@ -91,8 +100,15 @@ impl Procfile {
                     });
                 }
                 Line::Bad(problem) => {
-                    diagnostics
-                        .push_with(|| problem.diagnostic(path, &label, number, line, &mut names));
+                    diagnostics.push_with(|| {
+                        problem.diagnostic(
+                            path,
+                            &label,
+                            number,
+                            line,
+                            names.get_or_insert_with(|| Names::of(&text)),
+                        )
+                    });
                 }
             }
         }

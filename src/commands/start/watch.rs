@@ -198,6 +198,10 @@ impl FileWatch {
     /// ones below them; a file in a directory queued with `scan` counts as changed (a directory
     /// that appeared: its files may have been written before its watch was in place).
     pub(crate) fn walk_some(&mut self) {
+        // Called every turn: nothing to do costs nothing.
+        if self.to_walk.is_empty() {
+            return;
+        }
         let started = Instant::now();
         let mut changes = Vec::new();
         while started.elapsed() < WALK_SLICE {
