@@ -12,7 +12,7 @@ use mio::{Interest, Poll, Token};
 use crate::core::{InstanceId, Resources};
 use crate::signal::Signal;
 use crate::sys::cgroup::{CgroupTree, InstanceCgroup, events_say_populated};
-use crate::sys::reap::signal_process;
+use crate::sys::reap::stop_each;
 
 /// How long a stop waits for a freeze to take hold before it signals regardless (a process
 /// in an uninterruptible sleep can delay it; the freeze only closes a race with `fork`).
@@ -140,17 +140,5 @@ impl Cgroups {
     pub(super) fn remove_all(&mut self) {
         self.instances.clear();
         let _ = self.tree.remove();
-    }
-}
-
-/// Sends `signal` to each of `pids`, then SIGCONT to each if the signal calls for it.
-fn stop_each(pids: &[u32], signal: Signal) {
-    for pid in pids {
-        signal_process(*pid, signal);
-    }
-    if signal.is_followed_by_cont() {
-        for pid in pids {
-            signal_process(*pid, Signal::CONT);
-        }
     }
 }

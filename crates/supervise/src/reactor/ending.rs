@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Event;
 use super::{Cgroups, Driver, Phase, SWEEP_CAP, SWEEP_LIMIT};
 use crate::signal::Signal;
-use crate::sys::reap::{has_children, kill_until_gone, signal_group, signal_process};
+use crate::sys::reap::{has_children, kill_until_gone, signal_group, signal_process, stop_each};
 use crate::sys::tree::ProcessTable;
 
 impl Driver {
@@ -66,15 +66,7 @@ impl Driver {
     /// its descendants; SIGCONT after it, as after an instance's stop signal.
     fn signal_adopted_orphans(&self, signal: Signal) {
         let table = ProcessTable::read();
-        let strays = self.strays(&table);
-        for pid in &strays {
-            signal_process(*pid, signal);
-        }
-        if signal.is_followed_by_cont() {
-            for pid in strays {
-                signal_process(pid, Signal::CONT);
-            }
-        }
+        stop_each(&self.strays(&table), signal);
     }
 
     /// Descendants of this process that belong to no live instance's tree.
@@ -191,15 +183,9 @@ impl Drop for Driver {
 /// SIGKILL: a stop signal is followed by SIGCONT to the same processes (see
 /// [`Signal::is_followed_by_cont`]).
 pub(super) fn signal_tree(table: &ProcessTable, pid: u32, signal: Signal) {
-    let tree = table.instance_tree(pid);
     signal_group(pid, signal);
-    for member in &tree {
-        signal_process(*member, signal);
-    }
     if signal.is_followed_by_cont() {
         signal_group(pid, Signal::CONT);
-        for member in tree {
-            signal_process(member, Signal::CONT);
-        }
     }
+    stop_each(&table.instance_tree(pid), signal);
 }

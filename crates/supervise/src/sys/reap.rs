@@ -62,6 +62,20 @@ pub(crate) fn has_children() -> bool {
     }
 }
 
+/// Sends `signal` to each of `pids`, then SIGCONT to each if the signal calls for it (a
+/// stopped process could not act on a stop signal otherwise; see
+/// [`Signal::is_followed_by_cont`]).
+pub(crate) fn stop_each(pids: &[u32], signal: Signal) {
+    for pid in pids {
+        signal_process(*pid, signal);
+    }
+    if signal.is_followed_by_cont() {
+        for pid in pids {
+            signal_process(*pid, Signal::CONT);
+        }
+    }
+}
+
 /// Sends `signal` to one process. A process that is already gone is not an error.
 pub(crate) fn signal_process(pid: u32, signal: Signal) {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return };
