@@ -170,10 +170,10 @@ impl LogFiles {
         }
     }
 
-    /// Whether the directory's path no longer names the directory held open: it was removed,
-    /// moved or replaced. Its path is followed as when it was opened.
+    /// Whether the directory's path no longer names the directory held open
+    /// ([`dir_replaced`]).
     fn dir_is_gone(&self) -> bool {
-        self.dir.is_some() && !stat(&self.config.dir).is_ok_and(|st| identity(&st) == self.dir_id)
+        self.dir.is_some() && dir_replaced(&self.config.dir, self.dir_id)
     }
 
     /// The directory was removed or replaced: says so, and starts again in the new one if
@@ -318,17 +318,13 @@ impl LogFiles {
             if file.parts.is_empty() {
                 continue;
             }
-            match file.flush(dir, &self.config, budget) {
-                Ok(written) => {
-                    self.queued -= written;
-                    recovered = true;
-                }
-                Err((written, failure)) => {
-                    self.queued -= written;
+            match file.flush(dir, &self.config, budget, &mut self.queued) {
+                Ok(()) => recovered = true,
+                Err(failure) => {
                     // A rotation or an open in a directory removed meanwhile fails: that is
-                    // said as such, and the queue kept for the new directory.
-                    let same = stat(&self.config.dir).is_ok_and(|st| identity(&st) == self.dir_id);
-                    if !same {
+                    // said as such, and the queue kept for the new directory. (`dir_is_gone`
+                    // would borrow all of `self`, and the files are borrowed.)
+                    if dir_replaced(&self.config.dir, self.dir_id) {
                         dir_gone = true;
                         break;
                     }
@@ -340,12 +336,14 @@ impl LogFiles {
                 }
             }
         }
+        // The files that failed before the directory was found gone failed on their own: they
+        // are said too, and first.
+        for failure in failures {
+            self.fail(&failure.what, &failure.error);
+        }
         if dir_gone {
             self.dir_gone(Instant::now());
             return true;
-        }
-        for failure in failures {
-            self.fail(&failure.what, &failure.error);
         }
         if recovered && self.failing && self.files.values().all(|f| f.failed_until.is_none()) {
             self.failing = false;
@@ -460,30 +458,30 @@ impl LogFile {
         self.planned += len;
     }
 
-    /// Writes queued parts, rotating between them, within `budget`; the bytes written, or
-    /// those and the error that stopped it.
+    /// Writes queued parts, rotating between them, within `budget`, taking what it writes off
+    /// `queued` (and giving back a torn line's bytes, to be written again); the error that
+    /// stopped it.
     fn flush(
         &mut self,
         dir: &OwnedFd,
         config: &LogConfig,
         budget: &mut usize,
-    ) -> Result<usize, (usize, Failure)> {
-        let mut written = 0;
-        let path = shown(&config.dir.join(&self.name));
+        queued: &mut usize,
+    ) -> Result<(), Failure> {
+        // Only a failure names the file: not built for every file on every turn.
+        let path = |name: &str| shown(&config.dir.join(name));
         while *budget > 0 {
             let Some(part) = self.parts.front_mut() else { break };
             if part.rotate_first {
                 part.rotate_first = false;
                 self.file = None;
-                if let Err(failure) = rotate(dir, config, &self.name) {
-                    return Err((written, failure));
-                }
+                rotate(dir, config, &self.name)?;
             }
             if self.file.is_none()
                 && let Err(error) = self.open(dir)
             {
-                let what = format!("cannot open the log file {path}");
-                return Err((written, Failure { what, error }));
+                let what = format!("cannot open the log file {}", path(&self.name));
+                return Err(Failure { what, error });
             }
             let Some(file) = self.file.as_mut() else { break };
             let Some(part) = self.parts.front_mut() else { break };
@@ -493,7 +491,7 @@ impl LogFile {
                 Ok(n) => {
                     part.written += n;
                     self.size += n as u64;
-                    written += n;
+                    *queued -= n;
                     *budget -= n;
                     if part.written == part.bytes.len() {
                         self.parts.pop_front();
@@ -505,15 +503,19 @@ impl LogFile {
             };
             // A line cut short (a full disk takes what fits) would have the next line written
             // after the file recovers glued to it: the file goes back to its last whole line.
+            // The line is queued whole again: a queue kept (the directory was replaced) writes
+            // it whole to the new file, and one dropped counts it among the lines lost.
             let whole = memchr::memrchr(b'\n', &part.bytes[..part.written]).map_or(0, |at| at + 1);
-            let torn = (part.written - whole) as u64;
-            if torn > 0 && file.set_len(self.size.saturating_sub(torn)).is_ok() {
-                self.size = self.size.saturating_sub(torn);
+            let torn = part.written - whole;
+            if torn > 0 && file.set_len(self.size.saturating_sub(torn as u64)).is_ok() {
+                self.size = self.size.saturating_sub(torn as u64);
+                part.written = whole;
+                *queued += torn;
             }
-            let what = format!("cannot write the log file {path}");
-            return Err((written, Failure { what, error }));
+            let what = format!("cannot write the log file {}", path(&self.name));
+            return Err(Failure { what, error });
         }
-        Ok(written)
+        Ok(())
     }
 
     /// Drops what is queued (the file failed): the bytes and the lines dropped. The file is
@@ -571,6 +573,12 @@ fn rotate(dir: &OwnedFd, config: &LogConfig, name: &str) -> Result<(), Failure> 
         rename(&numbered(n), &numbered(n + 1))?;
     }
     rename(name, &numbered(1))
+}
+
+/// Whether `path` no longer names the directory whose identity is `id`: it was removed, moved
+/// or replaced. The path is followed as when the directory was opened.
+fn dir_replaced(path: &std::path::Path, id: (u64, u64)) -> bool {
+    !stat(path).is_ok_and(|st| identity(&st) == id)
 }
 
 /// A file's device and inode.

@@ -269,3 +269,41 @@ fn a_directory_at_the_oldest_rotated_name_is_named_in_the_warning() {
     assert!(dir.join("web.1.log.2").is_file());
     assert_eq!(all_lines(dir, 0), ["kept"]);
 }
+
+/// A write that fails after part of a line went out, and a directory replaced meanwhile: the
+/// file is cut back to its last whole line, and the new directory's file gets the line whole.
+/// A sealed memfd stands for the full disk (writes refused, truncation allowed): Linux only.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_line_torn_by_a_failed_write_is_written_whole_to_the_replaced_directory() {
+    use nix::fcntl::{FcntlArg, SealFlag, fcntl};
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    let mut logs = LogFiles::open(config(&dir, 1 << 20, 5));
+    // One chunk: both lines get the same stamp.
+    logs.write(&web(), b"first\nsecond\n");
+    let queued = logs.backlog();
+    let first = logs.files[&web()].parts[0].bytes.iter().position(|b| *b == b'\n').expect("a line");
+    let second_line = logs.files[&web()].parts[0].bytes[first + 1..].to_vec();
+    // The first line and the start of the second (its stamp and "sec") go out.
+    let cut = first + 1 + second_line.len() - "ond\n".len();
+    assert!(logs.flush_up_to(cut));
+    assert_eq!(logs.backlog(), queued - cut);
+    // The disk refuses the rest.
+    let memfd = memfd_create("full disk", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+        .expect("memfd");
+    fcntl(&memfd, FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_WRITE)).expect("seal");
+    if let Some(file) = logs.files.get_mut(&web()) {
+        file.file = Some(File::from(memfd));
+    }
+    fs::remove_dir_all(&dir).expect("rm -rf");
+    fs::create_dir(&dir).expect("mkdir");
+    logs.flush_all();
+    let notice = one_notice(&mut logs);
+    assert!(notice.contains("replaced"), "{notice}");
+    assert_eq!(logs.backlog(), 0);
+    let text = fs::read(dir.join("web.1.log")).expect("the new log file");
+    assert_eq!(String::from_utf8_lossy(&text), String::from_utf8_lossy(&second_line));
+}
