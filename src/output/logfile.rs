@@ -145,7 +145,13 @@ impl LogFiles {
         let created = if self.removed {
             Ok(())
         } else {
-            std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(path)
+            // A FIFO or a file at the path makes `create` say "File exists": say what it is.
+            std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(path).map_err(
+                |error| match error.kind() {
+                    io::ErrorKind::AlreadyExists => io::Error::from(io::ErrorKind::NotADirectory),
+                    _ => error,
+                },
+            )
         };
         let opened = created.and_then(|()| {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;

@@ -234,6 +234,22 @@ fn a_hard_link_in_place_of_a_log_file_is_refused_and_its_file_left_alone() {
     assert_eq!(done.stdout().matches("line 0000").count(), 3, "the terminal still gets them");
 }
 
+/// A FIFO where the log directory should be is named for what it is (creating the directory
+/// said "File exists"), once, and the terminal gets every line.
+#[test]
+fn a_fifo_in_place_of_the_log_directory_is_said_to_be_no_directory() {
+    let dir = Dir::new();
+    printer(&dir, 3);
+    nix::unistd::mkfifo(&dir.path().join("logs"), nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .expect("mkfifo");
+    let done = dir.run(&["start", "--no-socket", "--log-dir", "logs"]);
+    assert_ran(&done);
+    let said = format!("{}{}", done.stdout(), done.stderr());
+    let warning = "warning: cannot open the log directory logs: not a directory";
+    assert_eq!(said.matches(warning).count(), 1, "{said}");
+    assert_eq!(done.stdout().matches("line 0000").count(), 3, "the terminal still gets them");
+}
+
 /// A log that cannot be written, made the Linux way: as another user (root becomes uid 1000),
 /// and a tiny tmpfs mounted in a user namespace.
 #[cfg(target_os = "linux")]
